@@ -1,0 +1,21 @@
+# The two commands of the README. Everything else here is their set-up.
+PY := .venv/bin/python
+.PHONY: lab test setup setup-test bench clean
+
+lab: setup                      ## start JupyterLab on the first notebook (set-up included)
+	$(PY) -m tierlab.launch
+
+test: setup-test                ## run the whole test suite (set-up included)
+	$(PY) -m pytest
+
+setup:
+	@bash scripts/setup
+
+setup-test:
+	@bash scripts/setup --test
+
+bench: setup                    ## print the benchmark figures
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf .venv .tierlab-setup-* build *.egg-info

@@ -1,0 +1,26 @@
+"""``make lab``: start JupyterLab on the first notebook, with the project's tools on PATH."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    bindir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    args = [sys.executable, "-m", "jupyter", "lab", "--notebook-dir", str(ROOT),
+            str(Path("notebooks") / "00-start-here.ipynb")]
+    if os.geteuid() == 0:
+        args.append("--allow-root")
+    args += sys.argv[1:]
+    print("tierlab: starting JupyterLab on notebooks/00-start-here.ipynb (Ctrl-C to stop)", flush=True)
+    os.chdir(ROOT)
+    os.execv(sys.executable, args)
+
+
+if __name__ == "__main__":
+    main()
