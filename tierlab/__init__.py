@@ -24,6 +24,7 @@ from .evaluate import Check, FlowResult, evaluate_flow
 from .journey import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, PairResult, Step, Trace, journey
 from .loader import apply_patch, load, load_dict, read_yaml, topology_names
 from .paths import data_dir, data_path
+from .reachability import Reach, can_reach, what_opens, who_can_reach
 from .rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
 from .topology import Endpoint, Topology
 
@@ -34,7 +35,8 @@ __all__ = [
     "ValidationError", "Check", "FlowResult", "evaluate_flow", "OSES", "SEED_CHECKPOINTS", "STEP_IDS", "STEPS",
     "PairResult", "Step", "Trace", "journey", "apply_patch", "load", "load_dict", "read_yaml", "topology_names",
     "data_dir", "data_path", "EPHEMERAL", "NaclRule", "NetworkAcl", "PortRange", "SecurityGroup", "SgRule",
-    "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__",
+    "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__", "Reach", "can_reach", "what_opens",
+    "who_can_reach",
 ]
 
 install_ipython_handler()

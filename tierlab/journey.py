@@ -67,6 +67,7 @@ STEPS: tuple[Step, ...] = (
 )
 STEP_IDS: tuple[str, ...] = tuple(s.id for s in STEPS)
 _STEP = {s.id: s for s in STEPS}
+_ORDER = {s.id: i for i, s in enumerate(STEPS)}
 
 #: Which step each check of each flow belongs to: (leg, kind, direction) -> step id.
 _FRONT = {
@@ -130,13 +131,15 @@ class PairResult:
     def ok(self) -> bool:
         return self.front.ok and self.back.ok and self.db.ok
 
-    @property
+    @cached_property
     def checks(self) -> tuple[Check, ...]:
-        return (
+        """Every check of the pair, in the order the journey meets them."""
+        every = (
             with_step(self.front.checks, _FRONT, self.name)
             + with_step(self.back.checks, _BACK, self.name)
             + with_step(self.db.checks, _DB, self.name)
         )
+        return tuple(sorted(every, key=lambda c: _ORDER[c.step]))
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,7 @@ class Database:
     subnet_group: tuple[str, ...]
     failover_s: tuple[int, int] = (60, 120)
     endpoint_ttl_s: int = 5
+    running: bool = True  # False: the instance is up but PostgreSQL does not listen (connection refused)
 
     def instance(self, role: str) -> DbInstance | None:
         return next((i for i in self.instances if i.role == role), None)
@@ -311,7 +312,8 @@ class Topology:
             )
         for d in self.database.instances:
             eps[d.name] = Endpoint(
-                d.name, "db", d.ip, d.subnet, self.database.sgs, (self.database.port,), EPHEMERAL["linux"],
+                d.name, "db", d.ip, d.subnet, self.database.sgs,
+                (self.database.port,) if self.database.running else (), EPHEMERAL["linux"],
                 f"RDS {d.role}",
             )
         return eps
@@ -427,18 +429,7 @@ class Topology:
 
         if isinstance(rule, NaclRule):
             nacl = self.nacl(rule.nacl)
-            clash = [
-                r for r in nacl.rules
-                if r.direction == rule.direction and r.number == rule.number and r.id != rule.id
-            ]
-            kept = tuple(r for r in nacl.rules if r.id != rule.id and r not in clash)
-            if clash and clash[0] not in self._rules.values():  # pragma: no cover
-                pass
-            if any(r.direction == rule.direction and r.number == rule.number for r in kept):
-                raise RuleError(
-                    f"network ACL {nacl.name} already has {rule.direction} rule #{rule.number}",
-                    "pick a free number; lower numbers are evaluated first",
-                )
+            kept = tuple(r for r in nacl.rules if r.id != rule.id)  # same number + direction = same id: replaced
             new = replace(nacl, rules=kept + (rule,))
             topo = replace(self, nacls=tuple(new if n.name == nacl.name else n for n in self.nacls))
         else:
@@ -459,6 +450,44 @@ class Topology:
         if problems:
             raise RuleError(problems[0].message, problems[0].hint)
         return topo
+
+    def add_sg_rule(
+        self, group: str, direction: str, *, ports: object, cidr: str | None = None, sg: str | None = None,
+        protocol: str = "tcp", description: str = "", rule_id: str | None = None,
+    ) -> "Topology":
+        """A new topology with one more security-group rule (AWS refuses an identical one)."""
+        if direction not in ("inbound", "outbound"):
+            raise RuleError(f"direction {direction!r} is unknown", "use inbound or outbound")
+        pr = PortRange.parse(ports)
+        peer_cidr = parse_cidr(cidr, f"{group} rule CIDR") if cidr is not None else None
+        if sg is not None and sg not in self._sgs:
+            raise RuleError(f"unknown security group {sg!r}", f"known: {', '.join(self._sgs)}")
+        sgroup = self.security_group(group)
+        base = rule_id or f"{group}-{'in' if direction == 'inbound' else 'out'}-{pr}"
+        rid, k = base, 2
+        while rid in self._rules:
+            rid, k = f"{base}-{k}", k + 1
+        rule = SgRule(rid, direction, protocol, pr, peer_cidr=peer_cidr, peer_sg=sg, description=description)  # type: ignore[arg-type]
+        for r in sgroup.rules:
+            if (r.direction, r.protocol, r.ports, r.peer) == (rule.direction, rule.protocol, rule.ports, rule.peer):
+                raise RuleError(f"{group} already has this rule: {r.describe()}",
+                                "AWS refuses a rule identical to an existing one")
+        return self.with_rule(rule, group=group)
+
+    def add_nacl_rule(
+        self, nacl: str, direction: str, *, number: int, action: str, ports: object, cidr: str,
+        protocol: str = "tcp", description: str = "",
+    ) -> "Topology":
+        """A new topology with one more numbered NACL rule (the number must be free)."""
+        if direction not in ("inbound", "outbound"):
+            raise RuleError(f"direction {direction!r} is unknown", "use inbound or outbound")
+        acl = self.nacl(nacl)
+        rule = NaclRule(nacl, number, direction, action, protocol, PortRange.parse(ports),  # type: ignore[arg-type]
+                        parse_cidr(cidr, f"{nacl} rule CIDR"), description)
+        if any(r.id == rule.id for r in acl.rules):
+            raise RuleError(f"network ACL {nacl} already has {direction} rule #{number}",
+                            "pick a free number; lower numbers are evaluated first")
+        return self.with_rule(rule)
 
     def change_rule(self, rule_id: str, **changes: object) -> "Topology":
         """Change fields of one rule (``enabled``, ``ports``, ``cidr``, ``action``, ``number`` ...)."""

@@ -1,0 +1,141 @@
+"""``tierlab`` on the command line.
+
+    tierlab journey [-t seed|FILE] [--off RULE_ID ...] [--os linux|windows|macos]
+                    [--database primary|standby] [--json]
+    tierlab check FILE [FILE ...]
+    tierlab rules [-t seed|FILE]
+    tierlab reach SRC DST PORT [-t seed|FILE]
+
+Exit status: 0 the journey (or reachability) gets through, 1 it is blocked, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from .errors import TierlabError, ValidationError
+from .journey import OSES, journey
+from .loader import load
+from .reachability import can_reach
+
+__all__ = ["main"]
+
+
+def _table(rows: list[dict], cols: list[str], widths: dict[str, int] | None = None) -> str:
+    widths = widths or {}
+    cut = {c: widths.get(c, 200) for c in cols}
+    def show(v: object) -> str:
+        return "-" if v is None or str(v) in ("None", "<NA>", "nan") else str(v)
+
+    cells = [[show(r.get(c, ""))[: cut[c]] for c in cols] for r in rows]
+    w = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
+    line = "  ".join(c.ljust(w[i]) for i, c in enumerate(cols))
+    out = [line, "  ".join("-" * x for x in w)]
+    out += ["  ".join(row[i].ljust(w[i]) for i in range(len(cols))) for row in cells]
+    return "\n".join(out)
+
+
+def _journey(args: argparse.Namespace) -> int:
+    topo = load(args.topology)
+    if args.off:
+        topo = topo.switch_off(*args.off)
+    trace = journey(topo, os=args.os, database=args.database)
+    if args.json:
+        print(trace.to_json(indent=2))
+        return 0 if trace.ok else 1
+    print(trace.summary())
+    print()
+    df = trace.frame()
+    rows = df.to_dict("records")
+    if not args.all:  # one pair is enough to read; blocked rows of every pair
+        first = trace.pairs[0].name if trace.pairs else ""
+        rows = [r for r in rows if r["pair"] in ("", first) or r["verdict"] not in ("allow", "stateful", "skip")]
+    print(_table(rows, ["seed_step", "step", "pair", "leg", "component", "direction", "verdict", "rule", "reason"],
+                 {"reason": 110, "pair": 26, "rule": 28}))
+    print()
+    print(_table(trace.pairs_frame().to_dict("records"), ["node", "target", "ok", "status", "reason"], {"reason": 110}))
+    return 0 if trace.ok else 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    status = 0
+    for f in args.files:
+        try:
+            t = load(f)
+        except ValidationError as exc:
+            print(str(exc))
+            status = 2
+            continue
+        print(f"{f}: OK — topology {t.name!r}: {len(t.subnets)} subnets, {len(t.rules())} rules, "
+              f"{len(t.instances)} instances")
+    return status
+
+
+def _rules(args: argparse.Namespace) -> int:
+    topo = load(args.topology)
+    rows = []
+    for r in topo.rules():
+        rows.append({"id": r.id, "owner": topo.owner_of(r.id), "enabled": r.enabled, "rule": r.describe(),
+                     "seed_checkpoint": r.seed_checkpoint or "", "description": r.description})
+    print(_table(rows, ["id", "owner", "enabled", "seed_checkpoint", "rule", "description"], {"description": 70}))
+    return 0
+
+
+def _reach(args: argparse.Namespace) -> int:
+    topo = load(args.topology)
+    r = can_reach(topo, args.src, args.dst, args.port, os=args.os)
+    print(r.reason)
+    return 0 if r.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tierlab", description="The AWS 3-tier Create Account journey, checked as AWS would.")
+    sub = p.add_subparsers(dest="command", required=True)
+    j = sub.add_parser("journey", help="evaluate the Create Account journey")
+    j.add_argument("-t", "--topology", default="seed", help="a topology name (seed, seed-as-written) or a YAML file")
+    j.add_argument("--off", action="append", default=[], metavar="RULE_ID", help="switch a rule off (repeatable)")
+    j.add_argument("--os", default="linux", choices=OSES, help="the internet user's OS (its ephemeral ports)")
+    j.add_argument("--database", default="primary", choices=("primary", "standby"), help="standby = after a failover")
+    j.add_argument("--json", action="store_true", help="machine-readable output")
+    j.add_argument("--all", action="store_true", help="every check of every pair, not just the first pair")
+    j.set_defaults(func=_journey)
+    c = sub.add_parser("check", help="validate topology files")
+    c.add_argument("files", nargs="+")
+    c.set_defaults(func=_check)
+    r = sub.add_parser("rules", help="list every rule id")
+    r.add_argument("-t", "--topology", default="seed")
+    r.set_defaults(func=_rules)
+    q = sub.add_parser("reach", help="can SRC reach DST on PORT?")
+    q.add_argument("src")
+    q.add_argument("dst")
+    q.add_argument("port", type=int)
+    q.add_argument("-t", "--topology", default="seed")
+    q.add_argument("--os", default="linux", choices=OSES)
+    q.set_defaults(func=_reach)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 for bad usage, 0 for --help
+        return int(exc.code or 0)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # e.g. `tierlab journey | head`
+        sys.stderr.close()
+        return 0
+    except TierlabError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": exc.message, "hint": exc.hint}))
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Reachability questions, for what the journey does not exercise.
+
+* ``can_reach(topo, "node-api-1", "internet", 443)`` — can A reach B on P?
+* ``who_can_reach(topo, "rds-primary", 5432)`` — every source that can, and where the rest stop.
+* ``what_opens(topo, "database-sg-in-5432")`` — which connections exist only because of a rule.
+
+This is how a learner sees what an over-permissive rule (0.0.0.0/0 on 5432) exposes.
+"""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+from dataclasses import dataclass
+
+from .errors import TopologyError
+from .evaluate import FlowResult, evaluate_flow
+from .rules import EPHEMERAL, NaclRule, PortRange
+from .topology import Endpoint, Topology
+
+__all__ = ["Reach", "can_reach", "who_can_reach", "what_opens", "probe_hosts", "INTERNET_HOST"]
+
+#: A documentation address standing for "somewhere on the internet".
+INTERNET_HOST = ipaddress.IPv4Address("198.51.100.20")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The answer to "can A reach B on P": the flow's checks, a verdict and a reason."""
+
+    flow: FlowResult
+
+    @property
+    def ok(self) -> bool:
+        return self.flow.ok
+
+    @property
+    def share(self) -> float:
+        return self.flow.share
+
+    @property
+    def reason(self) -> str:
+        f = self.flow
+        if f.ok:
+            return f"{f.src.name} reaches {f.dst.name} on {f.protocol} {f.port}, and the reply comes back"
+        blocks = "; ".join(f"[{b.code}] {b.reason}" for b in f.blocking)
+        return f"{f.src.name} cannot reach {f.dst.name} on {f.protocol} {f.port}: {blocks}"
+
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{"leg": c.leg, "kind": c.kind, "component": c.component, "direction": c.direction,
+                              "packet": c.packet, "verdict": c.verdict, "share": c.share, "rule": c.rule,
+                              "code": c.code or "", "reason": c.reason} for c in self.flow.checks])
+
+    def _repr_html_(self) -> str:
+        color = "#2e7d32" if self.ok else "#c62828"
+        return (f'<p style="color:{color};font-weight:bold">{html.escape(self.reason)}</p>'
+                + self.frame().to_html(index=False))
+
+    def __repr__(self) -> str:
+        return f"<Reach {'OK' if self.ok else 'BLOCKED'}: {self.reason}>"
+
+
+def _endpoint(topo: Topology, name: str | Endpoint, os: str) -> Endpoint:
+    if isinstance(name, Endpoint):
+        return name
+    if name == "internet":
+        return Endpoint("internet", "internet", topo.client_ip, None, (), (), EPHEMERAL[os], f"internet ({os})")
+    return topo.endpoint(name)
+
+
+def _as_destination(topo: Topology, ep: Endpoint) -> Endpoint:
+    if ep.kind == "internet":  # the internet as a destination: some host out there
+        return Endpoint("internet", "internet", INTERNET_HOST, None, (), (), EPHEMERAL["linux"], "a host on the internet")
+    return ep
+
+
+def can_reach(topo: Topology, src: str | Endpoint, dst: str | Endpoint, port: int, *,
+              protocol: str = "tcp", os: str = "linux") -> Reach:
+    """Can ``src`` open a connection to ``dst`` on ``port`` (and get the reply)?"""
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise TopologyError(f"port {port!r} is outside 0-65535", "ask about one port, e.g. 5432")
+    s = _endpoint(topo, src, os)
+    d = _as_destination(topo, _endpoint(topo, dst, os))
+    if s.kind == "internet" and d.kind == "internet":
+        raise TopologyError("both ends are the internet", "pick an endpoint inside the topology for one end")
+    return Reach(evaluate_flow(topo, s, d, port, protocol=protocol))
+
+
+def probe_hosts(topo: Topology) -> tuple[Endpoint, ...]:
+    """A hypothetical new host in every subnet (no security group of its own to stop it sending),
+    standing for "anything else that could be launched there"."""
+    out = []
+    for sn in topo.subnets:
+        ip = sn.cidr.network_address + 100
+        out.append(Endpoint(f"any-host-in-{sn.name}", "address", ip, sn.name, (), (), EPHEMERAL["linux"],
+                            f"any host in {sn.name}"))
+    return tuple(out)
+
+
+def _sources(topo: Topology, include_probes: bool) -> list[Endpoint]:
+    srcs = [_endpoint(topo, "internet", "linux")] + [e for e in topo.endpoints if e.kind != "internet"]
+    if include_probes:
+        srcs += list(probe_hosts(topo))
+    return srcs
+
+
+def who_can_reach(topo: Topology, dst: str, port: int, *, protocol: str = "tcp", include_probes: bool = True):
+    """Every source (the internet, every endpoint, a new host in every subnet) and whether it
+    can reach ``dst`` on ``port``; each row has a ``reason``."""
+    import pandas as pd
+
+    d = _endpoint(topo, dst, "linux")
+    rows = []
+    for s in _sources(topo, include_probes):
+        if s.name == d.name:
+            continue
+        r = Reach(evaluate_flow(topo, s, _as_destination(topo, d), port, protocol=protocol))
+        b = r.flow.blocking[0] if not r.ok else None
+        rows.append({"source": s.name, "source_ip": str(s.ip), "subnet": s.subnet or "(internet)",
+                     "reaches": r.ok, "share": round(r.share, 4), "blocked_at": b.component if b else "",
+                     "code": (b.code or "") if b else "", "reason": r.reason})
+    return pd.DataFrame(rows)
+
+
+def _ports_to_probe(rule_ports: PortRange, dst: Endpoint) -> list[int]:
+    listening = [p for p in dst.listens if rule_ports.contains(p)]
+    if listening:
+        return listening
+    return [rule_ports.lo] if rule_ports.size <= 16 else []
+
+
+def what_opens(topo: Topology, rule_id: str, *, include_probes: bool = True):
+    """Connections that work with ``rule_id`` on and fail with it switched off (DataFrame)."""
+    import pandas as pd
+
+    rule = topo.rule(rule_id)
+    with_rule = topo.switch_on(rule_id) if not rule.enabled else topo
+    without = with_rule.switch_off(rule_id)
+    sources = _sources(topo, include_probes)
+    dests = [e for e in topo.endpoints if e.kind != "internet"] + [_as_destination(topo, _endpoint(topo, "internet", "linux"))]
+    span = rule.port_span() if isinstance(rule, NaclRule) else rule.ports
+    rows = []
+    for s in sources:
+        for d in dests:
+            if s.name == d.name or (s.kind == "internet" and d.kind == "internet"):
+                continue
+            ports = _ports_to_probe(span, d) if d.kind != "internet" else ([span.lo] if span.size <= 16 else [443])
+            for port in ports:
+                a = evaluate_flow(with_rule, s, d, port, protocol=rule.protocol if rule.protocol != "all" else "tcp")
+                if a.share == 0:
+                    continue
+                b = evaluate_flow(without, s, d, port, protocol=rule.protocol if rule.protocol != "all" else "tcp")
+                if b.share >= a.share:
+                    continue
+                stop = b.blocking[0] if b.blocking else None
+                rows.append({"source": s.name, "destination": d.name, "port": port,
+                             "with_rule": round(a.share, 4), "without_rule": round(b.share, 4),
+                             "reason": f"{rule_id} lets {s.label or s.name} reach {d.label or d.name} on {port}"
+                                       + (f"; without it: {stop.reason}" if stop else "")})
+    return pd.DataFrame(rows, columns=["source", "destination", "port", "with_rule", "without_rule", "reason"])
