@@ -42,6 +42,9 @@ class TierlabError(Exception):
     def __str__(self) -> str:
         return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
 
+    def _repr_pretty_(self, p, cycle) -> None:  # plain-text display in IPython
+        p.text(f"{type(self).__name__}: {self}")
+
     def _repr_html_(self) -> str:  # pragma: no cover - display only
         import html
 

@@ -383,6 +383,45 @@ class Topology:
         default = ipaddress.IPv4Network("0.0.0.0/0")
         return any(r.destination == default and r.target == self.internet_gateway for r in rt.routes)
 
+    # ------------------------------------------------------------------ tables
+    def subnets_frame(self):
+        """One row per subnet: CIDR, AZ, tier, route table, NACL, whether public, what lives there."""
+        import pandas as pd
+
+        lives: dict[str, list[str]] = {s.name: [] for s in self.subnets}
+        for n in self.alb.nodes:
+            lives[n.subnet].append(n.name)
+        for i in self.instances:
+            lives[i.subnet].append(f"{i.name} {i.ip}")
+        for d in self.database.instances:
+            lives[d.subnet].append(f"{d.name} {d.ip}")
+        return pd.DataFrame([
+            {"subnet": s.name, "cidr": str(s.cidr), "az": s.az, "tier": s.tier, "route_table": s.route_table,
+             "nacl": s.nacl, "public": self.is_public(s.name), "holds": ", ".join(lives[s.name])}
+            for s in self.subnets
+        ])
+
+    def rules_frame(self):
+        """Every SG and NACL rule: id, owner, direction, what it allows, whether on, and why it exists."""
+        import pandas as pd
+
+        rows = []
+        for r in self.rules():
+            kind = "nacl" if isinstance(r, NaclRule) else "sg"
+            rows.append({"id": r.id, "kind": kind, "owner": self.owner_of(r.id), "direction": r.direction,
+                         "rule": r.describe(), "enabled": r.enabled, "seed_checkpoint": r.seed_checkpoint,
+                         "reason": r.description or "(no description)"})
+        df = pd.DataFrame(rows)
+        df["seed_checkpoint"] = df["seed_checkpoint"].astype("Int64")
+        return df
+
+    def differences_frame(self):
+        """Where this topology departs from the seed (or reproduces its slips), and why."""
+        import pandas as pd
+
+        return pd.DataFrame([{"id": d.id, "what": d.what, "seed_says": d.seed_says, "here": d.here,
+                              "found_by": d.found_by, "reason": d.why} for d in self.differences])
+
     # ------------------------------------------------------------------ rules
     @cached_property
     def _rules(self) -> dict[str, SgRule | NaclRule]:

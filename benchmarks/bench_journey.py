@@ -1,0 +1,38 @@
+"""How long does evaluating the whole journey take? (It must be far under 10 ms for live widgets.)
+
+Prints the median over many runs of `tl.journey(topology)` for every (ALB node, target) pair,
+for `seed` and `seed-as-written`, and the same after a rule toggle (a new frozen topology).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import tierlab as tl
+
+
+def median_ms(fn, repeat: int = 300) -> float:
+    fn()  # warm
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    budget_ms = 10.0
+    for name in ("seed", "seed-as-written"):
+        topo = tl.load(name)
+        n_pairs = len(tl.journey(topo).pairs)
+        checks = len(tl.journey(topo).checks)
+        m = median_ms(lambda: tl.journey(topo))
+        toggle = median_ms(lambda: tl.journey(topo.switch_off("database-sg-in-5432")))
+        print(f"{name:16s} journey ({n_pairs} pairs, {checks} checks): median {m:.2f} ms "
+              f"({budget_ms / m:.0f}x under the {budget_ms:.0f} ms budget); toggle + journey {toggle:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

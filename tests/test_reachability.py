@@ -1,0 +1,48 @@
+"""Reachability questions: can A reach B, who can reach B, what a rule opens."""
+
+import tierlab as tl
+
+
+def test_can_reach_names_every_blocking_point():
+    t = tl.load("seed")
+    r = tl.can_reach(t, "node-api-1", "internet", 443)
+    assert not r.ok
+    codes = {c.code for c in r.flow.blocking}
+    assert "NO_ROUTE_TO_DESTINATION" in codes  # a private subnet has no way out without NAT
+    assert "NO_ROUTE_TO_DESTINATION" in r.reason and len(r.frame()) == len(r.flow.checks)
+
+
+def test_who_can_reach_the_database_on_seed_is_the_api_servers_only():
+    df = tl.who_can_reach(tl.load("seed"), "rds-primary", 5432)
+    assert set(df[df.reaches].source) == {"node-api-1", "node-api-2", "node-api-3"}
+    assert df["reason"].str.len().min() > 10
+    internet = df.set_index("source").loc["internet"]
+    assert not internet.reaches and internet.code == "NO_ROUTE_TO_DESTINATION"
+
+
+def test_zero_slash_zero_on_5432_exposes_the_database_to_any_host_the_nacls_let_through():
+    t = tl.load("seed")
+    wide = t.add_sg_rule("database-sg", "inbound", ports=5432, cidr="0.0.0.0/0")
+    before = set(tl.who_can_reach(t, "rds-primary", 5432).query("reaches").source)
+    after = set(tl.who_can_reach(wide, "rds-primary", 5432).query("reaches").source)
+    assert before < after
+    assert "any-host-in-private-app-az1" in after - before
+    assert "internet" not in after  # no route from the internet: the other layers still hold
+    opened = tl.what_opens(wide, "database-sg-in-5432-2")
+    assert "any-host-in-private-app-az1" in set(opened.source)
+    assert (opened.with_rule > opened.without_rule).all()
+
+
+def test_what_opens_the_web_sg_rule():
+    df = tl.what_opens(tl.load("seed"), "web-sg-in-3000")
+    assert set(df.source) == {"alb-node-az1", "alb-node-az2"}
+    assert set(df.destination) == {"node-api-1", "node-api-2", "node-api-3"}
+
+
+def test_web_sg_egress_to_anywhere_on_5432_lets_the_servers_reach_any_host_on_5432():
+    t = tl.load("seed")
+    loose = t.change_rule("web-sg-out-5432", cidr="0.0.0.0/0")
+    target = "any-host-in-private-db-az1"
+    probe = next(p for p in tl.reachability.probe_hosts(t) if p.name == target)
+    assert tl.evaluate_flow(loose, loose.endpoint("node-api-1"), probe, 5432).checks[0].verdict == "allow"
+    assert tl.evaluate_flow(t, t.endpoint("node-api-1"), probe, 5432).checks[0].verdict == "deny"
