@@ -32,3 +32,12 @@ def test_ipython_shows_message_and_hint_not_a_traceback(capsys):
     assert "no rule with id 'no-such-rule'" in out and "tierlab rules" in out
     assert "Traceback" not in out and "File " not in out
     assert "RuleError: no rule with id" in out
+
+
+def test_explain_returns_the_error_instead_of_raising():
+    t = tl.load("seed")
+    err = tl.explain(t.switch_off, "no-such-rule")
+    assert isinstance(err, tl.RuleError) and "no-such-rule" in err.message
+    assert tl.explain(lambda: 42) == 42
+    with pytest.raises(ZeroDivisionError):  # only tierlab's own errors are caught
+        tl.explain(lambda: 1 / 0)

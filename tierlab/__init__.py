@@ -18,6 +18,7 @@ from .errors import (
     TierlabError,
     TopologyError,
     ValidationError,
+    explain,
     install_ipython_handler,
 )
 from .evaluate import Check, FlowResult, evaluate_flow
@@ -32,7 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CheckFailed", "DatabaseError", "Problem", "RuleError", "ScenarioError", "TierlabError", "TopologyError",
-    "ValidationError", "Check", "FlowResult", "evaluate_flow", "OSES", "SEED_CHECKPOINTS", "STEP_IDS", "STEPS",
+    "ValidationError", "explain", "Check", "FlowResult", "evaluate_flow", "OSES", "SEED_CHECKPOINTS", "STEP_IDS", "STEPS",
     "PairResult", "Step", "Trace", "journey", "apply_patch", "load", "load_dict", "read_yaml", "topology_names",
     "data_dir", "data_path", "EPHEMERAL", "NaclRule", "NetworkAcl", "PortRange", "SecurityGroup", "SgRule",
     "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__", "Reach", "can_reach", "what_opens",

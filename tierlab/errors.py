@@ -28,6 +28,7 @@ __all__ = [
     "ScenarioError",
     "DatabaseError",
     "CheckFailed",
+    "explain",
 ]
 
 
@@ -103,6 +104,17 @@ class DatabaseError(TierlabError):
 
 class CheckFailed(TierlabError, AssertionError):
     """An exercise check that is not satisfied yet: the message says what is still wrong."""
+
+
+def explain(fn, *args, **kwargs):
+    """Call ``fn``; return its value, or the TierlabError it raised (which displays as message + hint).
+
+    For notebooks that *show* an error without stopping: ``tl.explain(topo.switch_off, "nope")``.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except TierlabError as exc:
+        return exc
 
 
 def _ipython_handler(shell, etype, value, tb, tb_offset=None):  # pragma: no cover - IPython
