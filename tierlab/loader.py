@@ -44,12 +44,12 @@ SGS_PER_ENI = 5
 TOP_KEYS = {
     "name", "description", "region", "vpc", "azs", "internet_gateway", "client", "route_tables",
     "subnets", "security_groups", "nacls", "instances", "load_balancer", "database", "dns", "edge",
-    "differences",
+    "differences", "prefix_lists",
 }
 SUBNET_KEYS = {"cidr", "az", "tier", "route_table", "nacl"}
 SG_KEYS = {"description", "ingress", "egress"}
-SG_RULE_KEYS = {"id", "protocol", "ports", "cidr", "sg", "description", "enabled", "seed_checkpoint"}
-NACL_KEYS = {"description", "inbound", "outbound"}
+SG_RULE_KEYS = {"id", "protocol", "ports", "cidr", "sg", "prefix_list", "description", "enabled", "seed_checkpoint"}
+NACL_KEYS = {"description", "inbound", "outbound", "default"}
 NACL_RULE_KEYS = {"number", "action", "protocol", "ports", "cidr", "description", "enabled", "seed_checkpoint"}
 INSTANCE_KEYS = {"ip", "subnet", "sgs", "listens", "os", "label"}
 LB_KEYS = {"name", "dns_name", "sgs", "nodes", "listeners", "target_group", "cross_zone", "idle_timeout_s",
@@ -227,6 +227,13 @@ def load_dict(raw: Any, file: str = "") -> Topology:
         route_tables.append(RouteTable(str(rt_name), tuple(parsed)))
     rt_names = {r.name for r in route_tables}
 
+    # prefix lists: named sets of CIDRs a security-group rule can refer to
+    prefix_lists: dict[str, tuple[ipaddress.IPv4Network, ...]] = {}
+    for pl_name, cidrs in (raw.get("prefix_lists") or {}).items():
+        parsed_pl = [c.attempt(f"prefix_lists.{pl_name}[{i}]", lambda v=v: parse_cidr(v, f"prefix list {pl_name} entry"))
+                     for i, v in enumerate(cidrs or [])]
+        prefix_lists[str(pl_name)] = tuple(x for x in parsed_pl if x is not None)
+
     # security groups (names first: rules may refer to groups defined later)
     sg_raw = raw.get("security_groups") or {}
     sg_names = set(map(str, sg_raw))
@@ -244,6 +251,9 @@ def load_dict(raw: Any, file: str = "") -> Topology:
                     rules.append(SgRule(f"{sg_name}-out-all", "outbound", "all", PortRange(0, 65535),
                                         peer_cidr=ipaddress.IPv4Network("0.0.0.0/0"),
                                         description="AWS default: all outbound traffic"))
+                elif str(sg_name) == "default":  # the VPC's default group admits its own members
+                    rules.append(SgRule("default-in-all", "inbound", "all", PortRange(0, 65535), peer_sg="default",
+                                        description="AWS default group: all traffic from members of this group"))
                 continue
             entries = body.get(key) or []
             if len(entries) > SG_RULES_PER_DIRECTION:
@@ -253,9 +263,13 @@ def load_dict(raw: Any, file: str = "") -> Topology:
                 rp = f"{path}.{key}[{i}]"
                 if not c.keys(rp, r, SG_RULE_KEYS):
                     continue
-                if ("cidr" in r) == ("sg" in r):
-                    c.add(rp, "a security-group rule needs exactly one of cidr: or sg:",
-                          "cidr: 0.0.0.0/0 for anyone, or sg: web-sg for members of a group")
+                if sum(k in r for k in ("cidr", "sg", "prefix_list")) != 1:
+                    c.add(rp, "a security-group rule needs exactly one of cidr:, sg: or prefix_list:",
+                          "cidr: 0.0.0.0/0 for anyone, sg: web-sg for members of a group, prefix_list: <name>")
+                    continue
+                if "prefix_list" in r and str(r["prefix_list"]) not in prefix_lists:
+                    c.add(f"{rp}.prefix_list", f"unknown prefix list {r['prefix_list']!r}",
+                          f"define it under prefix_lists: (known: {', '.join(prefix_lists) or 'none'})")
                     continue
                 if "sg" in r and str(r["sg"]) not in sg_names:
                     close = difflib.get_close_matches(str(r["sg"]), sorted(sg_names), n=1)
@@ -276,7 +290,9 @@ def load_dict(raw: Any, file: str = "") -> Topology:
                 rule = c.attempt(rp, lambda r=r, rid=rid, ports=ports, cidr=cidr, direction=direction: SgRule(
                     rid, direction, str(r.get("protocol", "tcp")), ports, peer_cidr=cidr,
                     peer_sg=str(r["sg"]) if "sg" in r else None, description=str(r.get("description", "")),
-                    enabled=bool(r.get("enabled", True)), seed_checkpoint=r.get("seed_checkpoint")))
+                    enabled=bool(r.get("enabled", True)), seed_checkpoint=r.get("seed_checkpoint"),
+                    peer_prefix_list=str(r["prefix_list"]) if "prefix_list" in r else None,
+                    prefix_cidrs=prefix_lists.get(str(r.get("prefix_list")), ())))
                 if rule is None:
                     continue
                 sig = (rule.direction, rule.protocol, rule.ports, rule.peer)
@@ -297,6 +313,10 @@ def load_dict(raw: Any, file: str = "") -> Topology:
             continue
         rules_n: list[NaclRule] = []
         for direction in ("inbound", "outbound"):
+            if body.get("default") and direction not in body:  # the VPC's default NACL allows everything
+                rules_n.append(NaclRule(str(nacl_name), 100, direction, "allow", "all", PortRange(0, 65535),
+                                        ipaddress.IPv4Network("0.0.0.0/0"), "AWS default NACL: all traffic"))
+                continue
             entries = body.get(direction) or []
             if len(entries) + 1 > NACL_RULES_PER_DIRECTION:
                 c.add(f"{path}.{direction}",

@@ -178,13 +178,16 @@ class SgRule:
     description: str = ""
     enabled: bool = True
     seed_checkpoint: int | None = None
+    peer_prefix_list: str | None = None
+    prefix_cidrs: tuple[ipaddress.IPv4Network, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "protocol", _check_protocol(self.protocol, f"rule {self.id}"))
-        if (self.peer_cidr is None) == (self.peer_sg is None):
+        peers = [p for p in (self.peer_cidr, self.peer_sg, self.peer_prefix_list) if p is not None]
+        if len(peers) != 1:
             raise RuleError(
                 f"security-group rule {self.id} needs exactly one peer",
-                "give either cidr: a.b.c.d/n or sg: <group name>",
+                "give one of cidr: a.b.c.d/n, sg: <group name> or prefix_list: <list name>",
             )
 
     @property
@@ -193,7 +196,9 @@ class SgRule:
 
     @property
     def peer(self) -> str:
-        return str(self.peer_cidr) if self.peer_cidr is not None else self.peer_sg  # type: ignore[return-value]
+        if self.peer_cidr is not None:
+            return str(self.peer_cidr)
+        return self.peer_sg if self.peer_sg is not None else str(self.peer_prefix_list)
 
     def covers_port(self, protocol: str, port: int) -> bool:
         if not _proto_matches(self.protocol, protocol):
@@ -242,6 +247,8 @@ def sg_matches(
         if r.peer_sg is not None and r.peer_sg in peer_sgs:
             hits.append(r)
         elif r.peer_cidr is not None and peer_ip is not None and peer_ip in r.peer_cidr:
+            hits.append(r)
+        elif r.peer_prefix_list is not None and peer_ip is not None and any(peer_ip in c for c in r.prefix_cidrs):
             hits.append(r)
     return hits
 
