@@ -16,7 +16,6 @@ from nbclient import NotebookClient
 
 
 def strip(nb: nbformat.NotebookNode) -> None:
-    nb.metadata.pop("widgets", None) if False else None
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)

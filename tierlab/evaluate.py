@@ -218,8 +218,6 @@ def _route_check(topo: Topology, flow: str, leg: str, src: Endpoint, dst: Endpoi
         return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "allow", 1.0, (f"{rt.name}:local",),
                      f"{rt.name}: {route} (longest prefix {route.destination.prefixlen}) keeps it inside the VPC")
     if route.target == topo.internet_gateway:
-        if dst.in_vpc:  # pragma: no cover - local always wins inside the VPC
-            pass
         if not topo.is_public(src.subnet):
             return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "deny", 0.0, (),
                          f"{rt.name}: {route} but {sub.name} is not public", "NO_ROUTE_TO_DESTINATION")

@@ -208,7 +208,7 @@ class Trace:
         for c in self.checks:
             if c.passed:
                 continue
-            key = (c.component, c.kind, c.direction, c.rule_ids, c.code, c.leg, c.flow.split("->")[0] if False else c.step)
+            key = (c.component, c.kind, c.direction, c.rule_ids, c.code, c.leg, c.step)
             entry = found.setdefault(key, {"check": c, "pairs": []})
             if c.pair and c.pair not in entry["pairs"]:
                 entry["pairs"].append(c.pair)
