@@ -23,10 +23,12 @@ from .errors import (
 )
 from .evaluate import Check, FlowResult, evaluate_flow
 from .journey import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, PairResult, Step, Trace, journey
+from .latency import PhysicsParams, latency_model, seed_vs_physics
 from .loader import apply_patch, load, load_dict, read_yaml, topology_names
 from .paths import data_dir, data_path
 from .reachability import Reach, can_reach, what_opens, who_can_reach
 from .rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
+from .timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
 from .topology import Endpoint, Topology
 
 __version__ = "0.1.0"
@@ -36,7 +38,9 @@ __all__ = [
     "ValidationError", "explain", "Check", "FlowResult", "evaluate_flow", "OSES", "SEED_CHECKPOINTS", "STEP_IDS", "STEPS",
     "PairResult", "Step", "Trace", "journey", "apply_patch", "load", "load_dict", "read_yaml", "topology_names",
     "data_dir", "data_path", "EPHEMERAL", "NaclRule", "NetworkAcl", "PortRange", "SecurityGroup", "SgRule",
-    "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__", "Reach", "can_reach", "what_opens",
+    "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__",
+    "PhysicsParams", "latency_model", "seed_vs_physics",
+    "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
     "who_can_reach",
 ]
 
