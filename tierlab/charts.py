@@ -44,7 +44,7 @@ def waterfall(model: LatencyModel | Any, *, ax: Any = None, hide_zero: bool = Tr
     """One request, step by step: a bar per journey step from its start to its end (mean times).
     ``model`` is a LatencyModel or its ``waterfall()`` frame."""
     df = model.waterfall() if isinstance(model, LatencyModel) else model
-    if not {"step", "start_ms", "duration_ms", "component"} <= set(df.columns):
+    if not {"step", "start_ms", "duration_ms", "component"} <= set(getattr(df, "columns", ())):
         raise TierlabError("waterfall() needs a LatencyModel or its waterfall() frame",
                            "pass tl.latency_model(topo) or model.waterfall()")
     if hide_zero:

@@ -586,30 +586,45 @@ class LatencyModel:
                        "100,000 requests give stable p99s")
         p = self.params or PhysicsParams()
         sig = {"net": p.rtt_jitter_frac, "vpc": p.vpc_jitter_frac, "work": p.work_jitter_frac}
-        S = len(self.steps)
-        rng = np.random.default_rng(seed)
-        z = rng.standard_normal((3, n, S))      # always drawn the same way: common random numbers
-        u_range = rng.random((n, S))
-        u_branch = rng.random((n, S))
-        factor = {k: np.exp(sig[k] * z[i] - sig[k] ** 2 / 2) for i, k in enumerate(_KINDS)}
-        out = np.zeros((n, S))
+        stream_id = {"net": 0, "vpc": 1, "work": 2, "range": 3, "branch": 4}
+        cache: dict[tuple[str, int], np.ndarray] = {}
+
+        def draw(kind: str, j: int) -> np.ndarray:
+            # one random stream per (kind, step), the same whatever the parameters: common random
+            # numbers, and only the streams a model uses are drawn
+            key = (kind, j)
+            if key not in cache:
+                rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream_id[kind], j)))
+                if kind in ("range", "branch"):
+                    cache[key] = rng.random(n)
+                else:
+                    s = sig[kind]
+                    z = rng.standard_normal(n)
+                    cache[key] = np.exp(s * z - s * s / 2) if s > 0 else np.ones(n)
+            return cache[key]
+
+        out = np.zeros((n, len(self.steps)))
         for j, st in enumerate(self.steps):
-            edge = 0.0
-            chosen = np.zeros(n, dtype=bool)
-            for bi, b in enumerate(st.branches):
+            amounts = []
+            for b in st.branches:
                 amount = np.zeros(n)
                 for part in b.parts:
+                    if part.ms == 0 and not part.hi_ms:
+                        continue
                     if part.kind == "fixed":
                         amount += part.ms
                     elif part.kind == "range":
-                        amount += part.ms + ((part.hi_ms or part.ms) - part.ms) * u_range[:, j]
+                        amount += part.ms + ((part.hi_ms or part.ms) - part.ms) * draw("range", j)
                     else:
-                        amount += part.ms * factor[part.kind][:, j]
-                edge += b.share
-                last = bi == len(st.branches) - 1
-                mask = ~chosen & ((u_branch[:, j] < edge) if not last else True)
-                out[:, j] = np.where(mask, amount, out[:, j])
-                chosen |= mask
+                        amount += part.ms * draw(part.kind, j)
+                amounts.append(amount)
+            if len(amounts) == 1:
+                out[:, j] = amounts[0]
+                continue
+            u = draw("branch", j)
+            edges = np.cumsum([b.share for b in st.branches])
+            idx = np.minimum(np.searchsorted(edges, u, side="right"), len(amounts) - 1)
+            out[:, j] = np.choose(idx, amounts)
         return Simulation(self, int(n), int(seed), out)
 
     def with_params(self, **changes: Any) -> "LatencyModel":
