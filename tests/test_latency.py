@@ -282,3 +282,17 @@ def test_bad_measured_timings_are_named(timings, words):
 def test_other_misuse_is_a_tierlab_error(call):
     with pytest.raises(tl.TierlabError):
         call()
+
+
+def test_the_controls_a_panel_offers_are_real_parameters_with_their_defaults_inside():
+    defaults = PhysicsParams()
+    for name, c in lat.CONTROLS.items():
+        assert name in PhysicsParams.names()
+        d = getattr(defaults, name)
+        if "options" in c:
+            assert d in c["options"]
+            for option in c["options"]:
+                latency_model(SEED, **{name: option})  # every option is accepted
+        else:
+            assert c["min"] <= d <= c["max"]
+            latency_model(SEED, **{name: c["max"]})

@@ -284,3 +284,18 @@ def test_the_pool_agrees_with_the_evaluator_on_seed_as_written():
 def test_bad_pool_arguments_are_tierlab_errors(kw):
     with pytest.raises(tl.TierlabError):
         T.pool_timeline(SEED, **kw)
+
+
+def test_a_private_cname_to_the_endpoint_does_not_delay_recovery_by_its_own_ttl():
+    rec = next(r for r in SEED.records if r.private and r.target == SEED.database.endpoint)
+    assert rec.ttl_s == 300
+    fo = T.failover_timeline(SEED, clients=("dns", "private-name"))
+    assert fo.recovery_s("private-name") == fo.recovery_s("dns")
+    waiting = fo.frame().query("client == 'private-name' and state == 'waiting for TTL'")
+    assert "TTL 300 s" in waiting.iloc[0]["reason"]
+    longer_endpoint = replace(SEED, database=replace(SEED.database, endpoint_ttl_s=400))
+    assert (T.failover_timeline(longer_endpoint, clients=("private-name",)).recovery_s("private-name")
+            - fo.recovery_s("private-name")) == 300 - SEED.database.endpoint_ttl_s
+    no_record = replace(SEED, records=tuple(r for r in SEED.records if r is not rec))
+    with pytest.raises(tl.TierlabError, match="no private DNS record"):
+        T.failover_timeline(no_record, clients=("private-name",))

@@ -70,6 +70,8 @@ __all__ = [
     "SEED_BUDGET_MS",
     "SEED_CLAIM_MS",
     "DB_TIMING_KEYS",
+    "CONTROLS",
+    "compare",
 ]
 
 PRESETS = ("seed", "physics", "measured")
@@ -152,7 +154,7 @@ class PhysicsParams:
     db_tls_version: TlsVersion = "1.3"
     db_tls_crypto_ms: float = 1.5
     vpc_dns_ms: float = 0.5               #: Route 53 Resolver answers the RDS endpoint (TTL 5 s)
-    auth_round_trips: int = 2             #: SCRAM-SHA-256: client-first/server-first, final/ok
+    auth_round_trips: int = 3             #: startup -> SASL offer, client-first -> server-first, client-final -> ok
     scram_ms: float = 4.0                 #: PBKDF2 (4096 iterations) on both ends
     backend_start_ms: float = 3.0         #: the postmaster forks a backend for the connection
     # the INSERT
@@ -214,6 +216,20 @@ class PhysicsParams:
                        ("did you mean " + ", ".join(hints) + "? " if hints else "")
                        + "known: " + ", ".join(cls.names()))
         return cls(**params)
+
+
+#: The parameters a latency panel exposes, with the range or choices a control should offer.
+CONTROLS: dict[str, dict[str, Any]] = {
+    "rtt_ms": {"min": 0.0, "max": 300.0, "step": 1.0, "description": "client <-> region round trip (ms)"},
+    "tls_version": {"options": _TLS_VERSIONS, "description": "TLS version with the ALB"},
+    "tls_resumption": {"options": (False, True), "description": "TLS session resumption"},
+    "dns_cache": {"options": _DNS_STATES, "description": "where the DNS answer comes from"},
+    "keep_alive": {"options": (False, True), "description": "reuse an open HTTPS connection"},
+    "pool": {"options": (True, False), "description": "pooled database connection (else a new one)"},
+    "pool_pre_ping": {"options": (False, True), "description": "check a pooled connection before use"},
+    "multi_az": {"options": (None, True, False), "description": "synchronous standby (None: the topology's)"},
+    "app_ms": {"min": 0.0, "max": 200.0, "step": 1.0, "description": "the app's own work (ms)"},
+}
 
 
 def tls_round_trips(version: str, resumption: bool = False) -> int:
@@ -432,7 +448,7 @@ def _physics_steps(p: PhysicsParams, facts: TopologyFacts, db: Mapping[str, floa
                     parts.append(Part(f"SSLRequest + TLS {p.db_tls_version} {1 + n} DB RTT", (1 + n) * db_rtt, "vpc"))
                     parts.append(Part("TLS handshake (measured)", db["tls_handshake_ms"], "work") if db
                                  else Part("TLS crypto", p.db_tls_crypto_ms, "work"))
-                parts.append(Part(f"SCRAM auth {p.auth_round_trips} DB RTT", p.auth_round_trips * db_rtt, "vpc"))
+                parts.append(Part(f"startup + SCRAM-SHA-256 auth {p.auth_round_trips} DB RTT", p.auth_round_trips * db_rtt, "vpc"))
                 if db:
                     parts.append(Part("auth (measured)", db["auth_ms"], "work"))
                 else:

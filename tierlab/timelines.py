@@ -498,6 +498,12 @@ class FailoverTimeline:
     share_after: float
     standby_reason: str
     clients: tuple[str, ...]
+    private_name: str = ""
+    private_ttl_s: float = 0.0
+
+    def _ttl(self, client: str) -> float:
+        # a stub caches a CNAME chain's answer for its lowest TTL: the endpoint's, not the CNAME's
+        return min(self.private_ttl_s, self.ttl_s) if client == "private-name" else self.ttl_s
 
     def recovery_s(self, client: str) -> float | None:
         """When ``client`` can write again (None: never within reach)."""
@@ -507,7 +513,7 @@ class FailoverTimeline:
             return self.t0_s + self.zone_outage_s + self.reconnect_s if math.isfinite(self.zone_outage_s) else None
         if self.share_after == 0:
             return None
-        return self.t0_s + self.failover_s + self.ttl_s + self.reconnect_s
+        return self.t0_s + self.failover_s + self._ttl(client) + self.reconnect_s
 
     def recovery_window_s(self) -> tuple[float, float]:
         """For a DNS client of a Multi-AZ database: from the failure to writing again, over the
@@ -539,11 +545,14 @@ class FailoverTimeline:
             return {"state": "failing over", "success_share": 0.0,
                     "reason": f"RDS detects the failure and promotes the standby ({self.failover_range_s[0]}-"
                               f"{self.failover_range_s[1]} s)"}
-        if t < flip + self.ttl_s:
+        ttl = self._ttl(client)
+        if t < flip + ttl:
+            extra = (f"; {self.private_name} is a CNAME with TTL {self.private_ttl_s:.0f} s, but the answer expires "
+                     "with the chain's lowest TTL" if client == "private-name" else "")
             return {"state": "waiting for TTL", "success_share": 0.0,
                     "reason": f"the CNAME points at the standby, but the client's cached answer lives up to "
-                              f"{self.ttl_s:.0f} s (the endpoint's TTL)"}
-        if t < flip + self.ttl_s + self.reconnect_s:
+                              f"{ttl:.0f} s (the endpoint's TTL){extra}"}
+        if t < flip + ttl + self.reconnect_s:
             return {"state": "reconnecting", "success_share": 0.0,
                     "reason": "the client re-resolves the endpoint and opens new connections"}
         if self.share_after < self.share_before or self.share_after == 0:
@@ -564,13 +573,17 @@ class FailoverTimeline:
                 rows.append({"t_s": t, "client": client, **self._row(client, t)})
         return pd.DataFrame(rows, columns=["t_s", "client", "state", "success_share", "reason"])
 
+    def _repr_html_(self) -> str:
+        return (f"<div class='tl-failover'><b>{html.escape(self.topology)}: RDS failover at t={self.t0_s:.0f} s"
+                f"</b>{self.summary().to_html(index=False)}</div>")
+
     def summary(self):
         import pandas as pd
 
         rows = []
         for c in self.clients:
             r = self.recovery_s(c)
-            if c == "dns" and self.multi_az:
+            if c in ("dns", "private-name") and self.multi_az:
                 lo, hi = self.recovery_window_s()
                 reason = (f"failover {self.failover_range_s[0]}-{self.failover_range_s[1]} s + up to the "
                           f"{self.ttl_s:.0f} s TTL + reconnect: {lo:.0f}-{hi:.0f} s"
@@ -591,7 +604,9 @@ def failover_timeline(topo: Topology, *, t0_s: float = 30.0, failover_s: float |
     """The primary's AZ fails at ``t0_s``. ``dns``: the app uses the endpoint (Multi-AZ if the
     topology says so); ``hard-coded-ip``: the app uses the primary's address; ``single-az``: the
     same database without a standby. Failover time, TTL and Multi-AZ come from ``topo.database``;
-    whether the app reaches the standby comes from ``journey(topo, database='standby')``."""
+    whether the app reaches the standby comes from ``journey(topo, database='standby')``.
+    ``private-name`` (optional): the app uses the private CNAME to the endpoint from ``topo.records``
+    (the seed's db.myapp.internal, TTL 300 s)."""
     db = topo.database
     lo, hi = db.failover_s
     fo = (lo + hi) / 2 if failover_s is None else failover_s
@@ -601,16 +616,21 @@ def failover_timeline(topo: Topology, *, t0_s: float = 30.0, failover_s: float |
             raise _err(f"{name}={v!r} must be a time in seconds >= 0", "e.g. t0_s=30, failover_s=90")
     if step_s <= 0:
         raise _err("step_s must be > 0", "e.g. step_s=1")
-    known = ("dns", "hard-coded-ip", "single-az")
+    known = ("dns", "hard-coded-ip", "single-az", "private-name")
     bad = [c for c in clients if c not in known]
     if bad:
         raise _err(f"unknown client(s) {', '.join(bad)}", "use " + ", ".join(known))
     zo = (math.inf if zone_outage_s is None else float(zone_outage_s))
     if zo < 0:
         raise _err(f"zone_outage_s={zone_outage_s} is negative", "a time in seconds, or None (longer than the chart)")
+    private = next((r for r in topo.records if r.private and r.target == db.endpoint), None)
+    if "private-name" in clients and private is None:
+        raise _err(f"no private DNS record points at {db.endpoint}", "drop 'private-name' from clients, or add "
+                   "a private CNAME (the seed's db.myapp.internal) to the topology")
     before, after, why = _standby_verdict(topo)
     return FailoverTimeline(topo.name, float(t0_s), float(fo), (lo, hi), float(db.endpoint_ttl_s), float(reconnect_s),
-                            zo, float(duration_s), float(step_s), db.multi_az, before, after, why, tuple(clients))
+                            zo, float(duration_s), float(step_s), db.multi_az, before, after, why, tuple(clients),
+                            private.name if private else "", float(private.ttl_s) if private else 0.0)
 
 
 # ============================================================================ the pool across a failover
@@ -697,6 +717,9 @@ class PoolTimeline:
     @property
     def failed_total(self) -> int:
         return sum(1 for r in self._rows if r["outcome"] == "failed")
+
+    def _repr_html_(self) -> str:
+        return f"<div class='tl-pool'><b>{html.escape(self.summary())}</b></div>"
 
     def summary(self) -> str:
         pp = "with pre-ping" if self.pre_ping else "without pre-ping"
