@@ -296,3 +296,21 @@ def test_the_controls_a_panel_offers_are_real_parameters_with_their_defaults_ins
         else:
             assert c["min"] <= d <= c["max"]
             latency_model(SEED, **{name: c["max"]})
+
+
+@settings(max_examples=15, deadline=None)
+@given(ttl_s=st.integers(1, 600), revisit_s=st.floats(5, 2_000), seed=st.integers(0, 2**16))
+def test_the_mixed_dns_hit_share_matches_a_cache_replayed_request_by_request(ttl_s, revisit_s, seed):
+    # replay a browser's lookups (random arrivals) against a cache that keeps an answer for the TTL
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(revisit_s, 20_000))
+    hits, expires = 0, -1.0
+    for t in arrivals:
+        if t < expires:
+            hits += 1
+        else:
+            expires = t + ttl_s
+    topo = replace(SEED, records=tuple(replace(r, ttl_s=ttl_s) if r.name == SEED.api_host else r for r in SEED.records))
+    dns = latency_model(topo, dns_cache="mixed", revisit_s=revisit_s).step("dns")
+    share = next(b.share for b in dns.branches if b.label == "browser cache hit")
+    assert share == pytest.approx(hits / len(arrivals), abs=0.02)

@@ -176,6 +176,7 @@ def test_bad_health_check_settings_give_clear_errors(changes, words):
 @pytest.mark.parametrize("kw", [
     {"failure": "meteor"}, {"failed": "node-api-9"}, {"settings": "fast"}, {"t0_s": -5},
     {"recover_s": 1, "t0_s": 10}, {"phases_s": {"alb-node-az1": 0}}, {"bogus_s": 3},
+    {"duration_s": 1e7},
 ])
 def test_other_bad_health_check_arguments_are_tierlab_errors(kw):
     with pytest.raises(tl.TierlabError):
@@ -240,7 +241,7 @@ def test_seed_as_written_fails_over_to_a_standby_the_app_nacl_shuts_out():
 
 
 @pytest.mark.parametrize("kw", [{"t0_s": -1}, {"failover_s": float("inf")}, {"clients": ("dns", "carrier-pigeon")},
-                                {"zone_outage_s": -3}, {"step_s": 0}])
+                                {"zone_outage_s": -3}, {"step_s": 0}, {"duration_s": 1e7}])
 def test_bad_failover_arguments_are_tierlab_errors(kw):
     with pytest.raises(tl.TierlabError):
         T.failover_timeline(SEED, **kw)

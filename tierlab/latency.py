@@ -126,7 +126,7 @@ class PhysicsParams:
     # DNS
     dns_cache: DnsCache = "miss"          #: browser | resolver | miss | mixed (drawn from the TTL)
     dns_ttl_s: float | None = None        #: None: the api record's TTL from the topology
-    revisit_s: float = 600.0              #: mixed: mean time since this browser last looked the name up
+    revisit_s: float = 600.0              #: mixed: mean time between this browser's lookups of the name
     resolver_hit_share: float = 0.8       #: mixed: share of browser misses the resolver has cached
     dns_browser_ms: float = 0.2           #: answer from the browser's/OS's host cache
     resolver_rtt_ms: float = 10.0         #: browser <-> its recursive resolver (ISP or public)
@@ -372,7 +372,9 @@ _FIREWALL_NOTE = ("security groups and NACLs are evaluated by the VPC's hypervis
 def _dns_shares(p: PhysicsParams, ttl_s: float) -> dict[str, float]:
     if p.dns_cache != "mixed":
         return {s: 1.0 if s == p.dns_cache else 0.0 for s in ("browser", "resolver", "miss")}
-    browser = 1.0 - math.exp(-ttl_s / p.revisit_s) if ttl_s > 0 else 0.0
+    # lookups arrive at random, revisit_s apart on average; a miss caches the answer for the TTL,
+    # and the lookups inside that window hit: TTL/revisit hits per miss
+    browser = ttl_s / (ttl_s + p.revisit_s) if ttl_s > 0 else 0.0
     resolver = (1.0 - browser) * p.resolver_hit_share
     return {"browser": browser, "resolver": resolver, "miss": max(0.0, 1.0 - browser - resolver)}
 
@@ -407,7 +409,8 @@ def _physics_steps(p: PhysicsParams, facts: TopologyFacts, db: Mapping[str, floa
                         "miss": "nobody's cache has it: a first visit"}[p.dns_cache]
             else:
                 note = (f"the browser caches for the record's TTL {_fmt(ttl_s)} s and looks the name up every "
-                        f"{_fmt(p.revisit_s)} s on average, so {shares['browser'] * 100:.0f}% hit its cache")
+                        f"{_fmt(p.revisit_s)} s on average, so TTL/(TTL + {_fmt(p.revisit_s)} s) = "
+                        f"{shares['browser'] * 100:.0f}% of lookups hit its cache")
             out.append(StepTime(s, branches, note))
         elif s.id == "connect-alb":
             if p.keep_alive:

@@ -415,6 +415,9 @@ def health_check_timeline(topo: Topology, *, failure: str = "crash", failed: tup
             raise _err(f"{name}={v!r} must be a time in seconds >= 0", "e.g. t0_s=10, duration_s=240")
     if step_s <= 0:
         raise _err("step_s must be > 0", "e.g. step_s=1")
+    if duration_s / step_s > 100_000 or duration_s / hc.interval_s > 10_000:
+        raise _err(f"a timeline of {duration_s:g} s in {step_s:g} s steps is too long to draw",
+                   "keep duration_s / step_s under 100,000 (a few minutes show the whole story)")
     if recover_s is not None and recover_s < t0_s:
         raise _err(f"recover_s={recover_s} comes before the failure at t0_s={t0_s}", "recover after t0_s, or None")
     az = {i.name: topo.subnet(i.subnet).az for i in topo.instances}
@@ -616,6 +619,9 @@ def failover_timeline(topo: Topology, *, t0_s: float = 30.0, failover_s: float |
             raise _err(f"{name}={v!r} must be a time in seconds >= 0", "e.g. t0_s=30, failover_s=90")
     if step_s <= 0:
         raise _err("step_s must be > 0", "e.g. step_s=1")
+    if duration_s / step_s > 100_000:
+        raise _err(f"a timeline of {duration_s:g} s in {step_s:g} s steps is too long to draw",
+                   "keep duration_s / step_s under 100,000")
     known = ("dns", "hard-coded-ip", "single-az", "private-name")
     bad = [c for c in clients if c not in known]
     if bad:
