@@ -415,6 +415,30 @@ class Topology:
         df["seed_checkpoint"] = df["seed_checkpoint"].astype("Int64")
         return df
 
+    def listeners_frame(self):
+        """The ALB's listeners: port, protocol, action, and what each does."""
+        import pandas as pd
+
+        rows = []
+        for l in self.alb.listeners:
+            if l.action == "redirect":
+                why = f"answers 301 with Location: https://...:{l.redirect_port}; never reaches a server"
+            else:
+                why = (f"terminates TLS ({l.certificate or 'a certificate'}) and forwards plain HTTP to "
+                       f"{self.alb.target_group} on port {self.alb.target_port}")
+            rows.append({"port": l.port, "protocol": l.protocol, "action": l.action, "reason": why})
+        return pd.DataFrame(rows)
+
+    def alb_nodes_frame(self):
+        """One row per ALB node: its AZ, subnet, private and public address."""
+        import pandas as pd
+
+        return pd.DataFrame([{
+            "node": n.name, "az": self.subnet(n.subnet).az, "subnet": n.subnet, "private_ip": str(n.ip),
+            "public_ip": str(n.public_ip),
+            "reason": f"AWS puts one node in each enabled AZ's public subnet; {n.public_ip} is assigned by AWS and "
+                      "can change, so clients find it through DNS"} for n in self.alb.nodes])
+
     def differences_frame(self):
         """Where this topology departs from the seed (or reproduces its slips), and why."""
         import pandas as pd
