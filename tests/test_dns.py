@@ -171,3 +171,15 @@ def test_dns_chart_draws_on_the_given_axes():
                         change_at_s=50) for c in (dns.RESOLVER, dns.hard_coded("12.34.56.78"))]
     assert tl.edge_charts.dns_timelines(tls, ax=ax) is ax and len(ax.collections) > 0
     plt.close(fig)
+
+
+def test_a_plain_a_record_needs_an_address():
+    raw = tl.read_yaml(tl.data_path("topologies", "seed.yaml"))
+    bad = tl.apply_patch(raw, [["dns.records[0].alias", False]])
+    with pytest.raises(tl.ValidationError) as err:
+        tl.load_dict(bad)
+    assert [p.path for p in err.value.problems] == ["dns.records[0].target"]
+    ok = tl.load_dict(tl.apply_patch(raw, [["dns.records[+]", {"zone": "myapp.com", "name": "www.myapp.com",
+                                                                "type": "A", "target": "198.51.100.20"}]]))
+    a = dns.resolve(ok, "www.myapp.com")
+    assert [str(x) for x in a.addresses] == ["198.51.100.20"] and a.ttl_s == 300

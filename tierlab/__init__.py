@@ -21,7 +21,7 @@ from .errors import (
     explain,
     install_ipython_handler,
 )
-from . import dns, edge, edge_charts
+from . import dns, edge, edge_charts, practice
 from .evaluate import Check, FlowResult, evaluate_flow
 from .journey import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, PairResult, Step, Trace, journey
 from .latency import PhysicsParams, latency_model, seed_vs_physics
@@ -42,7 +42,7 @@ __all__ = [
     "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__",
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
-    "who_can_reach", "dns", "edge", "edge_charts",
+    "who_can_reach", "dns", "edge", "edge_charts", "practice",
 ]
 
 install_ipython_handler()

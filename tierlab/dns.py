@@ -173,7 +173,12 @@ def resolve(topo: Topology, name: str, *, where: Where = "internet") -> Answer:
             rec = recs[0]
             hops.append(_record_hop(rec))
             if rec.type == "A" and not rec.alias:
-                return Answer(qname, where, "NOERROR", tuple(hops), (ipaddress.IPv4Address(rec.target),))
+                try:
+                    ip = ipaddress.IPv4Address(rec.target)
+                except ValueError:
+                    raise TopologyError(f"record {rec.name!r}: a plain A record needs an IPv4 address, got "
+                                        f"{rec.target!r}", "make it an alias (alias: true) to name a resource") from None
+                return Answer(qname, where, "NOERROR", tuple(hops), (ip,))
             current = rec.target.rstrip(".").lower()
             continue
         ips = _aws_name(topo, current, where, hops)

@@ -555,6 +555,12 @@ def load_dict(raw: Any, file: str = "") -> Topology:
                   "the apex already holds SOA and NS records: use an alias A record (Route 53 alias) instead")
         if rtype not in ("A", "AAAA", "CNAME", "TXT", "MX"):
             c.add(f"{p}.type", f"record type {rtype!r} is not supported here", "use A (alias), AAAA or CNAME")
+        if rtype == "A" and not alias:
+            try:
+                ipaddress.IPv4Address(str(r.get("target")))
+            except ValueError:
+                c.add(f"{p}.target", f"a plain A record needs an IPv4 address, got {r.get('target')!r}",
+                      "to point a name at an AWS resource by its DNS name, make it an alias (alias: true)")
         if alias and str(r.get("target")) not in alias_targets:
             c.add(f"{p}.target", f"alias {rname!r} points at {r.get('target')!r}, which is no resource in this topology",
                   f"an alias must target an existing resource: {', '.join(sorted(alias_targets))}")
