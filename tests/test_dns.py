@@ -183,3 +183,12 @@ def test_a_plain_a_record_needs_an_address():
                                                                 "type": "A", "target": "198.51.100.20"}]]))
     a = dns.resolve(ok, "www.myapp.com")
     assert [str(x) for x in a.addresses] == ["198.51.100.20"] and a.ttl_s == 300
+
+
+@settings(max_examples=40, deadline=None)
+@given(lookup_times, st.floats(min_value=0, max_value=1500))
+def test_a_hard_coded_alb_node_address_is_right_until_the_nodes_move_then_never_again(times, change_at):
+    node_ip = str(SEED.alb.nodes[0].public_ip)
+    t = dns.timeline(SEED, "api.myapp.com", lookups_s=times, client=dns.hard_coded(node_ip),
+                     change=MOVED_ALB, change_at_s=change_at)
+    assert all(l.stale == (l.t_s >= change_at) for l in t.lookups)
