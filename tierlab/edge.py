@@ -16,6 +16,9 @@ apex record in ``topo.records``. Everything here is a frozen value or a pure fun
 A model of one edge location (one cache), with CloudFront's semantics: an object is served from the edge
 while its age is below its TTL; an expired or absent object is fetched from the origin (a *miss*, one GET
 to S3); an invalidation removes it; the origin's content can change (a deploy) without the edge knowing.
+Simplifications, said out loud: one edge location (a real distribution has hundreds, each with its own
+cache, plus regional caches between them and S3); an expired copy counts as a full fetch (CloudFront
+revalidates with a conditional GET, so an unchanged object costs a request and a 304, not its bytes).
 """
 
 from __future__ import annotations
