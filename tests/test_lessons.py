@@ -45,7 +45,19 @@ def test_rules_off_says_when_a_rule_is_on_no_path():
     row = df.iloc[0]
     base = tl.journey(written).success_share
     assert row["success_share"] == pytest.approx(base, abs=1e-4)
-    assert "changes nothing" in row["reason"] or row["blocked_at"]
+    assert row["blocked_at"] == "" and "changes nothing" in row["reason"]
+    # while a rule on the path is blamed for the new block it causes, not for the old ones
+    df = lessons.rules_off(written, ["nacl-private-app-in-100"])
+    assert df.iloc[0]["blocked_at"] == "nacl-private-app" and "10.0.1.10" in df.iloc[0]["reason"]
+    assert df.iloc[0]["success_share"] == 0
+
+
+def test_the_seeds_inbound_ephemeral_rule_also_admits_5432():
+    """On seed-as-written the un-scoped inbound 1024-65535 rule makes #100 redundant: a fact, not a bug."""
+    written = tl.load("seed-as-written")
+    assert lessons.rules_off(written, ["nacl-private-db-in-100"]).iloc[0]["blocked_at"] == ""
+    both = lessons.rules_off(written.switch_off("nacl-private-db-in-110"), ["nacl-private-db-in-100"])
+    assert both.iloc[0]["blocked_at"] == "nacl-private-db"
 
 
 def test_replies_pass_security_groups_statefully_but_need_a_rule_on_each_nacl():

@@ -35,7 +35,7 @@ from .topology import Topology
 __all__ = [
     "assert_journey_ok", "assert_blocked_at", "assert_can_reach", "assert_cannot_reach", "assert_least_privilege",
     "assert_nacl_scoped", "assert_function_agrees", "ephemeral_share", "ASSERTS", "REFERENCES",
-    "Exercise", "Grade", "Solution", "load_exercise", "load_exercises", "load_solutions", "solved", "unsolved", "solutions_frame", "exercise_files",
+    "Exercise", "Grade", "Solution", "load_exercise", "load_exercises", "load_solutions", "solved", "unsolved", "solutions_frame", "exercise_files", "overview",
 ]
 
 
@@ -328,6 +328,17 @@ def load_exercise(exercise_id: str) -> Exercise:
             return _exercise(p)
     known = ", ".join(p.stem.split("-", 1)[1] for p in exercise_files())
     raise ScenarioError(f"no exercise {exercise_id!r}", f"known: {known}", file="data/exercises")
+
+
+def overview():
+    """The exercises of the workshop, one row each (no solutions here)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"number": p.stem[:2], "id": e.id, "title": e.title, "kind": e.kind,
+                          "starts_from": e.topology if e.kind == "topology" else "starter code",
+                          "checks": ", ".join(c["assert"] for c in e.checks),
+                          "reason": e.prompt.strip().split("\n\n")[0].replace("\n", " ")}
+                         for p, e in zip(exercise_files(), load_exercises())])
 
 
 # ---------------------------------------------------------------------------- solutions (instructor side)
