@@ -37,11 +37,11 @@ EXPECT_KEYS = {
 
 
 def _inline(text: str) -> str:
-    """Escape, then `code` -> <code>, **bold** -> <b>, blank line -> paragraph, newline -> <br>."""
+    """Escape, then `code` -> <code>, **bold** -> <b>, blank line -> paragraph, newline -> space."""
     t = html.escape(text.strip())
     t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
     t = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", t)
-    return "<p>" + t.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
+    return "<p>" + t.replace("\n\n", "</p><p>").replace("\n", " ") + "</p>"
 
 
 @dataclass(frozen=True)

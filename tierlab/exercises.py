@@ -55,7 +55,9 @@ def assert_journey_ok(topo: Topology, *, os: str = "linux", database: str = "pri
         where = f" for {target}" if target else ""
         names = ", ".join(p.name for p in bad[:3]) + (", ..." if len(bad) > 3 else "")
         blocks = [b for b in tr.blocks if any(x in b.pairs for x in (p.name for p in bad))] or list(tr.blocks)
-        stops = "; ".join(f"{b.component} {b.direction} ({', '.join(b.rule_ids)}) at step {b.step}" for b in blocks[:3])
+        stops = "; ".join(f"{b.component}{' ' + b.direction if b.direction else ''}"
+                          f"{' (' + ', '.join(b.rule_ids) + ')' if b.rule_ids else ' (no rule allows it)'}"
+                          f" at step {b.step}" for b in blocks[:3])
         seen = bad[0].symptom.split(" — ")[0] if bad else "DNS fails"
         raise CheckFailed(
             f"the journey{where} still fails ({os} client, database {database}) for {len(bad)} of {len(pairs)} "
