@@ -161,3 +161,10 @@ def test_a_bad_start_rule_is_a_scenario_error(tmp_path, monkeypatch):
     _ex(tmp_path, monkeypatch, "id: x\ntitle: X\nprompt: P\nstart: {remove: [nope]}\nchecks:\n  - {assert: journey_ok}\n")
     with pytest.raises(tl.ScenarioError, match=r"at start: no rule with id 'nope'"):
         E.load_exercises()
+
+
+def test_grade_lists_each_failing_check():
+    ex = E.load_exercise("server3-db")
+    g = ex.grade(ex.start())
+    assert len(g.failures) == 2 and g._repr_html_().count("<li>") == 2
+    assert ex.grade(E.solved(ex)).failures == ()

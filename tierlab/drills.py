@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping
 
 from .errors import ScenarioError
 from .journey import journey
@@ -24,6 +24,10 @@ from .loader import read_yaml
 from .paths import data_path
 from .reachability import can_reach
 from .scenarios import WHATIF_KEYS, apply_whatif, check_keys, need, short_file, topology_for
+
+
+if TYPE_CHECKING:  # pandas is imported lazily where a table is built
+    import pandas as pd
 
 __all__ = ["Puzzle", "PuzzleAnswer", "Question", "Deck", "load_questions", "EXPECT_KEYS"]
 
@@ -66,7 +70,7 @@ class PuzzleAnswer:
                 out.append(f"{key}: expected {want!r}, the evaluator says {got!r}")
         return out
 
-    def compare(self, guess: Mapping[str, Any]):
+    def compare(self, guess: Mapping[str, Any]) -> "pd.DataFrame":
         """Your prediction next to the evaluator's answer, one row per fact you guessed."""
         import pandas as pd
 
@@ -77,7 +81,7 @@ class PuzzleAnswer:
                          "reason": self.reason})
         return pd.DataFrame(rows, columns=["fact", "your_guess", "evaluator", "right", "reason"])
 
-    def frame(self):
+    def frame(self) -> "pd.DataFrame":
         return self.detail.blocks_frame() if self.ask == "journey" else self.detail.frame()
 
     def _repr_html_(self) -> str:
@@ -213,7 +217,7 @@ class Deck:
     def tags(self) -> list[str]:
         return sorted({t for q in self.questions for t in q.tags})
 
-    def frame(self):
+    def frame(self) -> "pd.DataFrame":
         import pandas as pd
 
         return pd.DataFrame([{"id": q.id, "question": q.question, "tags": ", ".join(q.tags),

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import html
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .errors import CheckFailed, ScenarioError, TierlabError
 from .journey import journey
@@ -31,6 +31,10 @@ from .reachability import can_reach, who_can_reach
 from .rules import EPHEMERAL, PortRange, parse_cidr
 from .scenarios import WHATIF_KEYS, apply_whatif, check_keys, short_file, topology_for
 from .topology import Topology
+
+
+if TYPE_CHECKING:  # pandas is imported lazily where a table is built
+    import pandas as pd
 
 __all__ = [
     "assert_journey_ok", "assert_blocked_at", "assert_can_reach", "assert_cannot_reach", "assert_least_privilege",
@@ -181,13 +185,19 @@ class Grade:
     passed: bool
     message: str
     hint: str = ""
+    failures: tuple[str, ...] = ()  # one message per failing check
 
     def _repr_html_(self) -> str:
         color, word = ("#2e7d32", "PASS") if self.passed else ("#c62828", "NOT YET")
         hint = f"<br><i>hint:</i> {html.escape(self.hint)}" if self.hint else ""
+        if len(self.failures) > 1:
+            body = (f"{len(self.failures)} checks still fail:<ol>"
+                    + "".join(f"<li>{html.escape(f)}</li>" for f in self.failures) + "</ol>")
+        else:
+            body = html.escape(self.message)
         return (f'<div class="tl-grade tl-grade-{"pass" if self.passed else "fail"}" style="border-left:4px solid '
                 f'{color};padding:4px 8px"><b style="color:{color}">{word}</b> [{html.escape(self.exercise)}] '
-                f"{html.escape(self.message)}{hint}</div>")
+                f"{body}{hint}</div>")
 
     def __repr__(self) -> str:
         return f"{'PASS' if self.passed else 'NOT YET'} [{self.exercise}] {self.message}" + (
@@ -216,11 +226,11 @@ class Exercise:
         """For a code exercise: the unsolved function from ``starter`` (what the notebook shows)."""
         return _function_from(self.starter, self.file, "starter")
 
-    def check(self, answer: Any) -> bool:
-        """True when every check passes; otherwise CheckFailed listing each one still failing."""
+    def failures(self, answer: Any) -> list[CheckFailed]:
+        """Every check that does not pass yet (empty list: solved)."""
         if self.kind == "topology" and not isinstance(answer, Topology):
-            raise CheckFailed(f"expected a Topology, got {type(answer).__name__}",
-                              "pass the topology you built, e.g. ex.grade(fixed)")
+            return [CheckFailed(f"expected a Topology, got {type(answer).__name__}",
+                                "pass the topology you built, e.g. ex.grade(fixed)")]
         failed: list[CheckFailed] = []
         for spec in self.checks:
             args = {k: v for k, v in spec.items() if k != "assert"}
@@ -228,6 +238,11 @@ class Exercise:
                 ASSERTS[spec["assert"]](answer, **args)
             except CheckFailed as exc:
                 failed.append(exc)
+        return failed
+
+    def check(self, answer: Any) -> bool:
+        """True when every check passes; otherwise CheckFailed listing each one still failing."""
+        failed = self.failures(answer)
         if failed:
             if len(failed) == 1:
                 raise CheckFailed(failed[0].message, failed[0].hint)
@@ -238,9 +253,10 @@ class Exercise:
     def grade(self, answer: Any) -> Grade:
         """Like ``check`` but never raises: a Grade to display in the notebook."""
         try:
+            failed = self.failures(answer)
             self.check(answer)
         except CheckFailed as exc:
-            return Grade(self.id, False, exc.message, exc.hint)
+            return Grade(self.id, False, exc.message, exc.hint, tuple(f.message for f in failed))
         except TierlabError as exc:  # e.g. a what-if the learner wrote refers to an unknown rule
             return Grade(self.id, False, f"{type(exc).__name__}: {exc.message}", exc.hint)
         return Grade(self.id, True, f"all {len(self.checks)} check(s) pass: {self.title}")
@@ -332,7 +348,7 @@ def load_exercise(exercise_id: str) -> Exercise:
     raise ScenarioError(f"no exercise {exercise_id!r}", f"known: {known}", file="data/exercises")
 
 
-def overview():
+def overview() -> "pd.DataFrame":
     """The exercises of the workshop, one row each (no solutions here)."""
     import pandas as pd
 
@@ -387,7 +403,7 @@ def unsolved(ex: Exercise) -> Any:
     return ex.starter_function() if ex.kind == "code" else ex.start()
 
 
-def solutions_frame():
+def solutions_frame() -> "pd.DataFrame":
     """Every exercise: its check on the unsolved state (must fail) and on the solution (must pass)."""
     import pandas as pd
 

@@ -14,7 +14,7 @@ Pure: reads data, asks the evaluator, returns tables. No widgets, no drawing.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .errors import ScenarioError
 from .journey import SEED_CHECKPOINTS, STEPS, Trace, journey
@@ -23,6 +23,10 @@ from .paths import data_path
 from .rules import EPHEMERAL, NaclRule, PortRange
 from .scenarios import check_keys, short_file, topology_for
 from .topology import Topology
+
+
+if TYPE_CHECKING:  # pandas is imported lazily where a table is built
+    import pandas as pd
 
 __all__ = [
     "SENDERS", "load_checkpoint_scenarios", "rules_off", "checkpoints_off", "reply_path",
@@ -69,7 +73,7 @@ def browser_sees(trace: Trace) -> str:
 
 
 def rules_off(topo: Topology, rule_ids: Iterable[str], *, os: str = "linux",
-              database: str = "primary") -> "Any":
+              database: str = "primary") -> "pd.DataFrame":
     """Each rule switched off on its own: does the journey still work, where does it break *newly*
     (blocks already there before are not blamed on the rule), and does switching the rule back on
     restore the journey? One row per rule (DataFrame)."""
@@ -97,7 +101,7 @@ def rules_off(topo: Topology, rule_ids: Iterable[str], *, os: str = "linux",
     return pd.DataFrame(rows)
 
 
-def checkpoints_off(topo: Topology | None = None, scenarios: str = "checkpoints-off"):
+def checkpoints_off(topo: Topology | None = None, scenarios: str = "checkpoints-off") -> "pd.DataFrame":
     """Every seed checkpoint switched off in turn, on ``topo`` (default: the scenario file's
     topology). ``as_expected`` says whether the evaluator agrees with the scenario file on where
     it breaks, how many pairs and with which status; ``lesson`` is the file's explanation."""
@@ -124,7 +128,7 @@ def checkpoints_off(topo: Topology | None = None, scenarios: str = "checkpoints-
     return pd.DataFrame(rows)
 
 
-def reply_path(topo: Topology, pair: str | None = None, *, leg_of: str = "db-reply"):
+def reply_path(topo: Topology, pair: str | None = None, *, leg_of: str = "db-reply") -> "pd.DataFrame":
     """The checks a reply meets on one pair (default: the first) at ``leg_of`` (``db-reply``,
     ``alb-receive`` or ``alb-reply-out``): security groups pass it as stateful; every NACL needs
     its own rule. ``needed`` is computed: does switching that rule off break the pair?"""
@@ -154,7 +158,7 @@ def reply_path(topo: Topology, pair: str | None = None, *, leg_of: str = "db-rep
     return df
 
 
-def ephemeral_coverage(ports: object):
+def ephemeral_coverage(ports: object) -> "pd.DataFrame":
     """How much of each sender's ephemeral range a rule on ``ports`` covers (a NACL rule that
     covers part of a range lets some connections through and drops the rest)."""
     import pandas as pd
@@ -177,7 +181,7 @@ def ephemeral_coverage(ports: object):
     return pd.DataFrame(rows)
 
 
-def ephemeral_by_os(topo: Topology, *, database: str = "primary"):
+def ephemeral_by_os(topo: Topology, *, database: str = "primary") -> "pd.DataFrame":
     """The journey for each client OS: the same rules can work for one and fail for another."""
     import pandas as pd
 
@@ -195,7 +199,7 @@ def ephemeral_by_os(topo: Topology, *, database: str = "primary"):
     return pd.DataFrame(rows)
 
 
-def step_order():
+def step_order() -> "pd.DataFrame":
     """The journey's steps in the order packets meet them, next to the seed's numbers; rows
     where the seed's number runs backwards are flagged."""
     import pandas as pd
@@ -227,7 +231,7 @@ def _reply_rules_missing(topo: Topology) -> list[str]:
     return used
 
 
-def seed_table_issues():
+def seed_table_issues() -> "pd.DataFrame":
     """Where the seed's Section 4 table is imprecise, each point with evidence from the evaluator."""
     import pandas as pd
 
