@@ -39,6 +39,14 @@ def test_every_checkpoint_off_breaks_as_the_scenario_file_says_and_switching_on_
     assert (df[~df["checkpoint"].isin([1, 3])]["browser_sees"] == "HTTP 504").all()
 
 
+def test_as_expected_can_be_false_on_another_topology():
+    """The scenario file describes `seed`; on the seed as written several rows must disagree."""
+    df = lessons.checkpoints_off(tl.load("seed-as-written")).set_index("checkpoint")
+    assert set(df.index[~df["as_expected"]]) == {4, 6, 7, 9}
+    # the seed's un-scoped 1024-65535 "reply" rules also admit 5432, so 6 and 9 off break nothing new
+    assert (df.loc[[6, 9], "blocked_at"] == "").all()
+
+
 def test_rules_off_says_when_a_rule_is_on_no_path():
     written = tl.load("seed-as-written")
     df = lessons.rules_off(written, ["nacl-private-db-in-110"])

@@ -103,8 +103,9 @@ def rules_off(topo: Topology, rule_ids: Iterable[str], *, os: str = "linux",
 
 def checkpoints_off(topo: Topology | None = None, scenarios: str = "checkpoints-off") -> "pd.DataFrame":
     """Every seed checkpoint switched off in turn, on ``topo`` (default: the scenario file's
-    topology). ``as_expected`` says whether the evaluator agrees with the scenario file on where
-    it breaks, how many pairs and with which status; ``lesson`` is the file's explanation."""
+    topology). ``symptom`` is what the user gets; ``as_expected`` says whether the evaluator agrees
+    with the scenario file on where it breaks, how many pairs, the status and the symptom;
+    ``lesson`` is the file's explanation."""
     import pandas as pd
 
     name, items = load_checkpoint_scenarios(scenarios)
@@ -115,14 +116,17 @@ def checkpoints_off(topo: Topology | None = None, scenarios: str = "checkpoints-
     for sc, (_, r) in zip(items, answer.iterrows()):
         broken = journey(topo.switch_off(sc["rule"]))
         hit = [b for b in broken.blocks if b.component == sc["component"] and b.direction == sc["direction"]]
-        statuses = {p.status for p in broken.pairs if not p.ok}
+        bad = [p for p in broken.pairs if not p.ok]
+        statuses = {p.status for p in bad}
         expected = (bool(hit) and hit[0].code == sc["code"] and hit[0].step == sc["step"]
-                    and r["pairs_broken"] == sc["pairs_broken"] and statuses == {sc["status"]})
+                    and r["pairs_broken"] == sc["pairs_broken"] and statuses == {sc["status"]}
+                    and all(sc["symptom"] in p.symptom for p in bad))
         rows.append({
             "checkpoint": sc["checkpoint"], "seed_says": seed_says.get(sc["checkpoint"], ""), "rule": sc["rule"],
             "blocked_at": r["blocked_at"], "direction": r["direction"], "step": r["step"], "code": r["code"],
             "pairs_broken": r["pairs_broken"], "success_share": r["success_share"],
-            "browser_sees": r["browser_sees"], "fix": r["fix"], "fixed": r["fixed"], "as_expected": expected,
+            "browser_sees": r["browser_sees"], "symptom": bad[0].symptom.split(" — ")[0] if bad else "",
+            "fix": r["fix"], "fixed": r["fixed"], "as_expected": expected,
             "lesson": sc["lesson"], "reason": r["reason"],
         })
     return pd.DataFrame(rows)
