@@ -168,3 +168,10 @@ def test_grade_lists_each_failing_check():
     g = ex.grade(ex.start())
     assert len(g.failures) == 2 and g._repr_html_().count("<li>") == 2
     assert ex.grade(E.solved(ex)).failures == ()
+
+
+def test_a_check_naming_an_unknown_component_is_a_scenario_error(tmp_path, monkeypatch):
+    _ex(tmp_path, monkeypatch, "id: x\ntitle: X\nprompt: P\nchecks:\n"
+        "  - {assert: nacl_scoped, nacl: nacl-nope, direction: inbound, port: 80, within: [10.0.0.0/16]}\n")
+    with pytest.raises(tl.ScenarioError, match=r"01-x.yaml at checks\[0\]: .*nacl-nope"):
+        E.load_exercises()

@@ -317,8 +317,19 @@ def _exercise(path: Path) -> Exercise:
     ex = Exercise(raw["id"], raw["title"], raw["prompt"], str(raw.get("topology", "seed")),
                   raw.get("start") or {}, tuple(checks), tuple(hints), kind, raw.get("starter", "") or "", file)
     if kind == "topology":
-        ex.start()  # a bad topology name or rule id in `start` is an error at load time
+        start = ex.start()  # a bad topology name or rule id in `start` is an error at load time
+        for i, spec in enumerate(checks):  # and so is a check naming a component that does not exist
+            try:
+                ASSERTS[spec["assert"]](start, **{k: v for k, v in spec.items() if k != "assert"})
+            except CheckFailed:
+                pass
+            except TierlabError as exc:
+                raise ScenarioError(exc.message, exc.hint, file=file, path=f"checks[{i}]") from None
     else:
+        for i, spec in enumerate(checks):
+            if spec.get("reference") not in REFERENCES:
+                raise ScenarioError(f"unknown reference {spec.get('reference')!r}", f"one of {', '.join(REFERENCES)}",
+                                    file=file, path=f"checks[{i}].reference")
         if not ex.starter:
             raise ScenarioError("a code exercise needs starter code", "add starter: | def ...", file=file, path="starter")
         ex.starter_function()
