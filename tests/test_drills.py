@@ -121,3 +121,22 @@ def _write(tmp_path, body):
 def test_a_bad_entry_names_the_file_and_key_path(tmp_path, body, where):
     with pytest.raises(tl.ScenarioError, match=where):
         drills.load_questions(_write(tmp_path, body))
+
+
+def test_a_named_topology_is_shared_until_its_file_changes(tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    from tierlab.scenarios import topology_for
+
+    (tmp_path / "topologies").mkdir()
+    f = tmp_path / "topologies" / "mine.yaml"
+    shutil.copy(tl.data_path("topologies", "seed.yaml"), f)
+    monkeypatch.setenv("TIERLAB_DATA", str(tmp_path))
+    first = topology_for("mine")
+    assert topology_for("mine") is first
+    f.write_text(f.read_text().replace("name: seed\n", "name: mine-edited\n"))
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    again = topology_for("mine")
+    assert again is not first and again.name == "mine-edited"

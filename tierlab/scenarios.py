@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 from .errors import ScenarioError, TierlabError
 from .loader import load
+from .paths import data_path
 from .topology import Topology
 
 __all__ = ["WHATIF_KEYS", "apply_whatif", "check_keys", "need", "topology_for", "short_file"]
@@ -60,12 +61,24 @@ def need(entry: Mapping, key: str, kind: type | tuple[type, ...], *, file: str, 
     return value
 
 
+_CACHE: dict[tuple[str, str, int], Topology] = {}
+
+
 def topology_for(name: object, *, file: str = "", path: str = "") -> Topology:
-    """Load a topology named in a data file, turning a bad name into a ScenarioError there."""
+    """Load a topology named in a data file, turning a bad name into a ScenarioError there.
+
+    Topologies are frozen, so one loaded copy is shared; it is reloaded when its file changes."""
+    key_file = data_path("topologies", f"{name}.yaml")
     try:
-        return load(str(name))
+        key = (str(name), str(key_file), key_file.stat().st_mtime_ns) if key_file.exists() else None
+        if key is not None and key in _CACHE:
+            return _CACHE[key]
+        topo = load(str(name))
     except TierlabError as exc:
         raise ScenarioError(exc.message, exc.hint, file=file, path=path) from None
+    if key is not None:
+        _CACHE[key] = topo
+    return topo
 
 
 def _ids(value: object, *, file: str, path: str) -> list[str]:
