@@ -31,6 +31,7 @@ from .reachability import Reach, can_reach, what_opens, who_can_reach
 from .rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
 from .timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
 from .topology import Endpoint, Topology
+from . import drills, exercises, lessons, scenarios  # the course modules (notebooks 07, 09, 10)
 
 __version__ = "0.1.0"
 
@@ -42,7 +43,7 @@ __all__ = [
     "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__",
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
-    "who_can_reach", "dns", "edge", "edge_charts", "practice",
+    "who_can_reach", "dns", "edge", "edge_charts", "practice", "drills", "exercises", "lessons", "scenarios",
 ]
 
 install_ipython_handler()

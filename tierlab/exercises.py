@@ -1,0 +1,428 @@
+"""Workshop exercises (notebook 10): break/fix tasks as data, checked automatically.
+
+Each exercise is ``data/exercises/NN-name.yaml``: a prompt, a starting topology (usually
+``seed`` with some rules broken, written as a what-if), and the checks that must pass.
+Solutions and instructor notes live apart, in ``data/exercises/solutions.yaml``, so a workshop
+can hand out the prompts alone.
+
+    ex = load_exercise("linux-ephemeral")
+    topo = ex.start()                       # the broken topology
+    fixed = topo.change_rule("nacl-public-out-110", ports="1024-65535")
+    ex.grade(fixed)                         # PASS, or exactly what is still wrong (never raises)
+    ex.check(fixed)                         # True, or raises CheckFailed (for scripts and tests)
+
+The assert helpers follow pybatfish's ``assert_filter_denies``: each returns True or raises
+``CheckFailed`` whose message says what is still wrong.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from .errors import CheckFailed, ScenarioError, TierlabError
+from .journey import journey
+from .loader import read_yaml
+from .paths import data_path
+from .reachability import can_reach, who_can_reach
+from .rules import EPHEMERAL, PortRange, parse_cidr
+from .scenarios import WHATIF_KEYS, apply_whatif, check_keys, short_file, topology_for
+from .topology import Topology
+
+
+if TYPE_CHECKING:  # pandas is imported lazily where a table is built
+    import pandas as pd
+
+__all__ = [
+    "assert_journey_ok", "assert_blocked_at", "assert_can_reach", "assert_cannot_reach", "assert_least_privilege",
+    "assert_nacl_scoped", "assert_function_agrees", "ephemeral_share", "ASSERTS", "REFERENCES",
+    "Exercise", "Grade", "Solution", "load_exercise", "load_exercises", "load_solutions", "solved", "unsolved", "solutions_frame", "exercise_files", "overview",
+]
+
+
+# ---------------------------------------------------------------------------- assert helpers
+
+
+def assert_journey_ok(topo: Topology, *, os: str = "linux", database: str = "primary",
+                      target: str | None = None, node: str | None = None) -> bool:
+    """The Create Account journey gets through (for every pair, or only those with ``target``/``node``)."""
+    tr = journey(topo, os=os, database=database)  # type: ignore[arg-type]
+    pairs = [p for p in tr.pairs if (target is None or p.target == target) and (node is None or p.node == node)]
+    if not pairs:
+        raise CheckFailed(f"no (ALB node, target) pair matches node={node!r} target={target!r}",
+                          "targets: " + ", ".join(topo.alb.targets))
+    bad = [p for p in pairs if not p.ok]
+    if not tr.dns.passed or bad:
+        where = f" for {target}" if target else ""
+        names = ", ".join(p.name for p in bad[:3]) + (", ..." if len(bad) > 3 else "")
+        blocks = [b for b in tr.blocks if any(x in b.pairs for x in (p.name for p in bad))] or list(tr.blocks)
+        stops = "; ".join(f"{b.component}{' ' + b.direction if b.direction else ''}"
+                          f"{' (' + ', '.join(b.rule_ids) + ')' if b.rule_ids else ' (no rule allows it)'}"
+                          f" at step {b.step}" for b in blocks[:3])
+        seen = bad[0].symptom.split(" — ")[0] if bad else "DNS fails"
+        raise CheckFailed(
+            f"the journey{where} still fails ({os} client, database {database}) for {len(bad)} of {len(pairs)} "
+            f"pair(s) [{names}]: {seen}" + (f" — blocked at {stops}" if stops else ""),
+            blocks[0].reason if blocks else tr.dns.reason)
+    return True
+
+
+def assert_blocked_at(topo: Topology, component: str, *, direction: str | None = None, os: str = "linux",
+                      database: str = "primary", only: bool = False) -> bool:
+    """The journey is blocked at ``component`` (and, with ``only``, nowhere else)."""
+    tr = journey(topo, os=os, database=database)  # type: ignore[arg-type]
+    here = [b for b in tr.blocks if b.component == component and (direction is None or b.direction == direction)]
+    where = f"{component}{' ' + direction if direction else ''}"
+    if not here:
+        seen = ("it is blocked at " + ", ".join(f"{b.component} {b.direction}" for b in tr.blocks)
+                if tr.blocks else "it gets through")
+        raise CheckFailed(f"the journey is not blocked at {where}; {seen}",
+                          f"switch off or change the rule of {component} that the journey uses")
+    others = [b for b in tr.blocks if b not in here]
+    if only and others:
+        raise CheckFailed(f"the journey is blocked at {where}, but also at "
+                          + ", ".join(f"{b.component} {b.direction} ({', '.join(b.rule_ids)})" for b in others),
+                          "break exactly one thing")
+    return True
+
+
+def assert_can_reach(topo: Topology, src: str, dst: str, port: int, *, os: str = "linux") -> bool:
+    """``src`` opens a connection to ``dst`` on ``port`` and gets the reply, every time."""
+    r = can_reach(topo, src, dst, port, os=os)
+    if not r.ok:
+        b = r.flow.blocking[0]
+        raise CheckFailed(f"{src} still cannot reach {dst} on {port} ({r.share * 100:.0f}% of connections "
+                          f"pass): blocked at {b.component} {b.direction} [{b.code}]", b.reason)
+    return True
+
+
+def assert_cannot_reach(topo: Topology, src: str, dst: str, port: int, *, os: str = "linux") -> bool:
+    """``src`` cannot open any connection to ``dst`` on ``port``."""
+    r = can_reach(topo, src, dst, port, os=os)
+    if r.share > 0:
+        rules = ", ".join(c.rule for c in r.flow.checks if c.rule)
+        raise CheckFailed(f"{src} can still reach {dst} on {port} ({r.share * 100:.0f}% of connections)",
+                          f"the rules that let it through: {rules}")
+    return True
+
+
+def assert_least_privilege(topo: Topology, dst: str, port: int, allowed: list[str]) -> bool:
+    """Only the ``allowed`` sources reach ``dst`` on ``port`` — including a hypothetical new host in
+    every subnet and the internet (``tl.who_can_reach`` with probes)."""
+    df = who_can_reach(topo, dst, port)
+    extra = df[(df["share"] > 0) & ~df["source"].isin(allowed)]
+    if len(extra):
+        names = ", ".join(f"{s} ({ip})" for s, ip in zip(extra["source"], extra["source_ip"]))
+        raise CheckFailed(f"{len(extra)} source(s) beyond {', '.join(allowed)} can reach {dst} on {port}: {names}",
+                          "narrow the rule that admits them: reference a security group instead of a wide CIDR")
+    return True
+
+
+def assert_nacl_scoped(topo: Topology, nacl: str, direction: str, port: int, within: list[str]) -> bool:
+    """Every enabled ALLOW rule of ``nacl`` ``direction`` that covers ``port`` names a CIDR inside
+    one of ``within`` (a NACL rule should admit the subnets that need it, not the world)."""
+    nets = [parse_cidr(w, f'{nacl} scope') for w in within]
+    wide = [r for r in topo.nacl(nacl).ordered(direction)  # type: ignore[arg-type]
+            if r.action == "allow" and r.port_span().contains(port) and not any(r.cidr.subnet_of(n) for n in nets)]
+    if wide:
+        raise CheckFailed(f"{nacl} {direction} admits port {port} wider than {', '.join(within)}: "
+                          + ", ".join(f"{r.id} ({r.describe()})" for r in wide),
+                          "scope the rule to the subnet that needs it")
+    return True
+
+
+def ephemeral_share(ports: str, os: str) -> float:
+    """Reference answer for the code exercise: the share of ``os``'s ephemeral range that a rule
+    on ``ports`` covers, rounded to 4 places."""
+    eph = EPHEMERAL[os]
+    hit = eph.intersect(PortRange.parse(ports))
+    return round((hit.size if hit else 0) / eph.size, 4)
+
+
+REFERENCES: dict[str, Callable[..., Any]] = {"ephemeral_share": ephemeral_share}
+
+
+def assert_function_agrees(fn: Callable[..., Any], reference: str, cases: list[list[Any]]) -> bool:
+    """The learner's ``fn`` gives the reference answer on every case."""
+    if not callable(fn):
+        raise CheckFailed(f"expected a function, got {type(fn).__name__}", "pass the function itself, without ()")
+    ref = REFERENCES[reference]
+    wrong = []
+    for args in cases:
+        want = ref(*args)
+        try:
+            got = fn(*args)
+        except Exception as exc:  # the learner's code: report, don't crash the check
+            wrong.append(f"{fn.__name__}{tuple(args)!r} raised {type(exc).__name__}: {exc}")
+            continue
+        if not isinstance(got, (int, float)) or abs(got - want) > 0.0005:
+            wrong.append(f"{fn.__name__}{tuple(args)!r} returned {got!r}; expected {want!r}")
+    if wrong:
+        raise CheckFailed(f"{len(wrong)} of {len(cases)} case(s) wrong: " + "; ".join(wrong[:3]),
+                          "count the ports both ranges share, divide by the size of the ephemeral range")
+    return True
+
+
+#: The assert helpers an exercise file may name (``assert: journey_ok`` ...).
+ASSERTS: dict[str, Callable[..., bool]] = {
+    "journey_ok": assert_journey_ok, "blocked_at": assert_blocked_at, "can_reach": assert_can_reach,
+    "cannot_reach": assert_cannot_reach, "least_privilege": assert_least_privilege,
+    "nacl_scoped": assert_nacl_scoped, "function_agrees": assert_function_agrees,
+}
+
+
+# ---------------------------------------------------------------------------- exercises
+
+
+@dataclass(frozen=True)
+class Grade:
+    """A check's verdict, for display: PASS, or NOT YET with what is still wrong."""
+
+    exercise: str
+    passed: bool
+    message: str
+    hint: str = ""
+    failures: tuple[str, ...] = ()  # one message per failing check
+
+    def _repr_html_(self) -> str:
+        color, word = ("#2e7d32", "PASS") if self.passed else ("#c62828", "NOT YET")
+        hint = f"<br><i>hint:</i> {html.escape(self.hint)}" if self.hint else ""
+        if len(self.failures) > 1:
+            body = (f"{len(self.failures)} checks still fail:<ol>"
+                    + "".join(f"<li>{html.escape(f)}</li>" for f in self.failures) + "</ol>")
+        else:
+            body = html.escape(self.message)
+        return (f'<div class="tl-grade tl-grade-{"pass" if self.passed else "fail"}" style="border-left:4px solid '
+                f'{color};padding:4px 8px"><b style="color:{color}">{word}</b> [{html.escape(self.exercise)}] '
+                f"{body}{hint}</div>")
+
+    def __repr__(self) -> str:
+        return f"{'PASS' if self.passed else 'NOT YET'} [{self.exercise}] {self.message}" + (
+            f"\n  hint: {self.hint}" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    prompt: str
+    topology: str
+    start_whatif: Mapping[str, Any]
+    checks: tuple[Mapping[str, Any], ...]
+    hints: tuple[str, ...] = ()
+    kind: str = "topology"  # or "code": the learner writes a function
+    starter: str = ""
+    file: str = ""
+
+    def start(self) -> Topology:
+        """The broken topology the learner starts from (a new frozen Topology each time)."""
+        base = topology_for(self.topology, file=self.file, path="topology")
+        return apply_whatif(base, self.start_whatif, file=self.file, path="start")
+
+    def starter_function(self) -> Callable[..., Any]:
+        """For a code exercise: the unsolved function from ``starter`` (what the notebook shows)."""
+        return _function_from(self.starter, self.file, "starter")
+
+    def failures(self, answer: Any) -> list[CheckFailed]:
+        """Every check that does not pass yet (empty list: solved)."""
+        if self.kind == "topology" and not isinstance(answer, Topology):
+            return [CheckFailed(f"expected a Topology, got {type(answer).__name__}",
+                                "pass the topology you built, e.g. ex.grade(fixed)")]
+        failed: list[CheckFailed] = []
+        for spec in self.checks:
+            args = {k: v for k, v in spec.items() if k != "assert"}
+            try:
+                ASSERTS[spec["assert"]](answer, **args)
+            except CheckFailed as exc:
+                failed.append(exc)
+        return failed
+
+    def check(self, answer: Any) -> bool:
+        """True when every check passes; otherwise CheckFailed listing each one still failing."""
+        failed = self.failures(answer)
+        if failed:
+            if len(failed) == 1:
+                raise CheckFailed(failed[0].message, failed[0].hint)
+            raise CheckFailed(f"{len(failed)} of {len(self.checks)} checks still fail: "
+                              + " || ".join(f"({i}) {f.message}" for i, f in enumerate(failed, 1)), failed[0].hint)
+        return True
+
+    def grade(self, answer: Any) -> Grade:
+        """Like ``check`` but never raises: a Grade to display in the notebook."""
+        try:
+            failed = self.failures(answer)
+            self.check(answer)
+        except CheckFailed as exc:
+            return Grade(self.id, False, exc.message, exc.hint, tuple(f.message for f in failed))
+        except TierlabError as exc:  # e.g. a what-if the learner wrote refers to an unknown rule
+            return Grade(self.id, False, f"{type(exc).__name__}: {exc.message}", exc.hint)
+        return Grade(self.id, True, f"all {len(self.checks)} check(s) pass: {self.title}")
+
+    def _repr_html_(self) -> str:
+        hints = "".join(f"<details><summary>hint {i}</summary>{html.escape(h)}</details>"
+                        for i, h in enumerate(self.hints, 1))
+        prompt = html.escape(self.prompt.strip()).replace("\n\n", "</p><p>").replace("\n", " ")
+        return (f'<div class="tl-exercise tl-ex-{html.escape(self.id)}"><h4>{html.escape(self.title)}</h4>'
+                f"<p>{prompt}</p>{hints}</div>")
+
+    def __repr__(self) -> str:
+        return f"Exercise [{self.id}] {self.title}\n{self.prompt.strip()}"
+
+
+def _function_from(code: str, file: str, path: str) -> Callable[..., Any]:
+    space: dict[str, Any] = {}
+    try:
+        exec(compile(code, f"{file}:{path}", "exec"), space)  # our own data file, not learner input
+    except Exception as exc:
+        raise ScenarioError(f"the code does not run: {exc}", "fix the code block", file=file, path=path) from None
+    fns = [v for k, v in space.items() if callable(v) and not k.startswith("__")]
+    if len(fns) != 1:
+        raise ScenarioError("the code must define exactly one function", "one def per code block", file=file, path=path)
+    return fns[0]
+
+
+_EX_KEYS = ("id", "title", "prompt", "topology", "start", "checks", "hints", "kind", "starter")
+
+
+def _exercise(path: Path) -> Exercise:
+    file = short_file(path)
+    raw = check_keys(read_yaml(path), _EX_KEYS, ("id", "title", "prompt", "checks"), file=file, path="")
+    for key in ("id", "title", "prompt"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise ScenarioError(f"{key} must be non-empty text", f"write the {key}", file=file, path=key)
+    kind = raw.get("kind", "topology")
+    if kind not in ("topology", "code"):
+        raise ScenarioError(f"kind must be topology or code, got {kind!r}", "leave it out for a topology exercise",
+                            file=file, path="kind")
+    checks = raw["checks"]
+    if not isinstance(checks, list) or not checks:
+        raise ScenarioError("checks must be a non-empty list", "e.g. - {assert: journey_ok}", file=file, path="checks")
+    for i, spec in enumerate(checks):
+        at = f"checks[{i}]"
+        if not isinstance(spec, Mapping) or spec.get("assert") not in ASSERTS:
+            raise ScenarioError(f"unknown assert {spec.get('assert') if isinstance(spec, Mapping) else spec!r}",
+                                f"one of {', '.join(ASSERTS)}", file=file, path=f"{at}.assert")
+        fn = ASSERTS[spec["assert"]]
+        try:
+            inspect.signature(fn).bind(None, **{k: v for k, v in spec.items() if k != "assert"})
+        except TypeError as exc:
+            raise ScenarioError(f"bad arguments for {spec['assert']}: {exc}",
+                                f"{spec['assert']}{inspect.signature(fn)}", file=file, path=at) from None
+    hints = raw.get("hints", []) or []
+    if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
+        raise ScenarioError("hints must be a list of text", "- first hint", file=file, path="hints")
+    ex = Exercise(raw["id"], raw["title"], raw["prompt"], str(raw.get("topology", "seed")),
+                  raw.get("start") or {}, tuple(checks), tuple(hints), kind, raw.get("starter", "") or "", file)
+    if kind == "topology":
+        start = ex.start()  # a bad topology name or rule id in `start` is an error at load time
+        for i, spec in enumerate(checks):  # and so is a check naming a component that does not exist
+            try:
+                ASSERTS[spec["assert"]](start, **{k: v for k, v in spec.items() if k != "assert"})
+            except CheckFailed:
+                pass
+            except TierlabError as exc:
+                raise ScenarioError(exc.message, exc.hint, file=file, path=f"checks[{i}]") from None
+    else:
+        for i, spec in enumerate(checks):
+            if spec.get("reference") not in REFERENCES:
+                raise ScenarioError(f"unknown reference {spec.get('reference')!r}", f"one of {', '.join(REFERENCES)}",
+                                    file=file, path=f"checks[{i}].reference")
+        if not ex.starter:
+            raise ScenarioError("a code exercise needs starter code", "add starter: | def ...", file=file, path="starter")
+        ex.starter_function()
+    return ex
+
+
+def exercise_files() -> list[Path]:
+    """The exercise files, in order (``NN-name.yaml``; ``solutions.yaml`` is not one)."""
+    return sorted(data_path("exercises").glob("[0-9][0-9]-*.yaml"))
+
+
+def load_exercises() -> tuple[Exercise, ...]:
+    out = tuple(_exercise(p) for p in exercise_files())
+    ids = [e.id for e in out]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise ScenarioError(f"duplicate exercise id {sorted(dup)[0]!r}", "ids must be unique", file="data/exercises")
+    return out
+
+
+def load_exercise(exercise_id: str) -> Exercise:
+    """One exercise by id (e.g. ``linux-ephemeral``) or by number (``"04"``)."""
+    for p in exercise_files():
+        if p.stem == exercise_id or p.stem.split("-", 1)[1] == exercise_id or p.stem[:2] == exercise_id:
+            return _exercise(p)
+    known = ", ".join(p.stem.split("-", 1)[1] for p in exercise_files())
+    raise ScenarioError(f"no exercise {exercise_id!r}", f"known: {known}", file="data/exercises")
+
+
+def overview() -> "pd.DataFrame":
+    """The exercises of the workshop, one row each (no solutions here)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"number": p.stem[:2], "id": e.id, "title": e.title, "kind": e.kind,
+                          "starts_from": e.topology if e.kind == "topology" else "starter code",
+                          "checks": ", ".join(c["assert"] for c in e.checks),
+                          "reason": e.prompt.strip().split("\n\n")[0].replace("\n", " ")}
+                         for p, e in zip(exercise_files(), load_exercises())])
+
+
+# ---------------------------------------------------------------------------- solutions (instructor side)
+
+
+@dataclass(frozen=True)
+class Solution:
+    exercise: str
+    whatif: Mapping[str, Any]
+    code: str
+    notes: str
+
+
+def load_solutions() -> dict[str, Solution]:
+    """``data/exercises/solutions.yaml``: per exercise id, the fix (a what-if or code) and instructor notes."""
+    path = data_path("exercises", "solutions.yaml")
+    file = short_file(path)
+    doc = check_keys(read_yaml(path), ("solutions",), ("solutions",), file=file, path="")
+    out = {}
+    for eid, raw in (doc["solutions"] or {}).items():
+        s = check_keys(raw, ("apply", "code", "notes"), ("notes",), file=file, path=f"solutions.{eid}")
+        if ("apply" in s) == ("code" in s):
+            raise ScenarioError("give exactly one of apply (a what-if) or code", "apply for rule fixes, code for "
+                                "code exercises", file=file, path=f"solutions.{eid}")
+        if "apply" in s:
+            check_keys(s["apply"], WHATIF_KEYS, (), file=file, path=f"solutions.{eid}.apply")
+        out[str(eid)] = Solution(str(eid), s.get("apply") or {}, s.get("code", "") or "", str(s["notes"]))
+    return out
+
+
+def solved(ex: Exercise, solution: Solution | None = None) -> Any:
+    """The solved state: the start topology with the solution applied, or the solution's function."""
+    sol = solution or load_solutions().get(ex.id)
+    if sol is None:
+        raise ScenarioError(f"no solution for exercise {ex.id!r}", "add it to data/exercises/solutions.yaml",
+                            file="data/exercises/solutions.yaml")
+    if ex.kind == "code":
+        return _function_from(sol.code, "data/exercises/solutions.yaml", f"solutions.{ex.id}.code")
+    return apply_whatif(ex.start(), sol.whatif, file="data/exercises/solutions.yaml", path=f"solutions.{ex.id}.apply")
+
+
+def unsolved(ex: Exercise) -> Any:
+    """What the learner starts from: the broken topology, or the starter function."""
+    return ex.starter_function() if ex.kind == "code" else ex.start()
+
+
+def solutions_frame() -> "pd.DataFrame":
+    """Every exercise: its check on the unsolved state (must fail) and on the solution (must pass)."""
+    import pandas as pd
+
+    sols = load_solutions()
+    rows = []
+    for ex in load_exercises():
+        before, after = ex.grade(unsolved(ex)), ex.grade(solved(ex, sols.get(ex.id)))
+        rows.append({"exercise": ex.id, "title": ex.title, "unsolved": "PASS" if before.passed else "NOT YET",
+                     "solved": "PASS" if after.passed else "NOT YET",
+                     "reason": f"unsolved: {before.message} → solved: {after.message}"})
+    return pd.DataFrame(rows)
