@@ -45,3 +45,16 @@ __all__ = [
 ]
 
 install_ipython_handler()
+
+# Views load on first use (they pull in ipywidgets): tl.diagram, tl.Diagram, tl.lab_app, tl.layout_engine().
+_LAZY = {"diagram": ("diagram", "diagram"), "Diagram": ("diagram", "Diagram"),
+         "lab_app": ("widgets", "lab_app"), "layout_engine": ("graphviz_engine", "find_engine")}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
+    raise AttributeError(f"module 'tierlab' has no attribute {name!r}")
