@@ -22,6 +22,8 @@ from .errors import (
     install_ipython_handler,
 )
 from .evaluate import Check, FlowResult, evaluate_flow
+from .diagram import Diagram, diagram
+from .graphviz_engine import find_engine as layout_engine
 from .journey import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, PairResult, Step, Trace, journey
 from .latency import PhysicsParams, latency_model, seed_vs_physics
 from .loader import apply_patch, load, load_dict, read_yaml, topology_names
@@ -41,14 +43,13 @@ __all__ = [
     "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__",
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
-    "who_can_reach",
+    "who_can_reach", "Diagram", "diagram", "layout_engine", "lab_app",
 ]
 
 install_ipython_handler()
 
-# Views load on first use (they pull in ipywidgets): tl.diagram, tl.Diagram, tl.lab_app, tl.layout_engine().
-_LAZY = {"diagram": ("diagram", "diagram"), "Diagram": ("diagram", "Diagram"),
-         "lab_app": ("widgets", "lab_app"), "layout_engine": ("graphviz_engine", "find_engine")}
+# Widgets load on first use (they pull in ipywidgets): tl.lab_app.
+_LAZY = {"lab_app": ("widgets", "lab_app")}
 
 
 def __getattr__(name: str):

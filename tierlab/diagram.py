@@ -163,6 +163,11 @@ class Diagram:
     hops: tuple[Hop, ...] = field(default=(), repr=False)
     current: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:
+        step = f", step {self.step}" if self.step else ""
+        return (f"<Diagram {self.topology}: {len(self.node_ids)} nodes, {len(self.hops)} hops, "
+                f"{len(self.blocked_ids)} blocked{step}>")
+
     @property
     def edge_ids(self) -> tuple[str, ...]:
         return tuple(h.id for h in self.hops)

@@ -55,7 +55,7 @@ def step_html(v: StepView) -> str:
     """One stepper step as HTML: which step, the packet, the checkpoint, the rule, the verdict."""
     color = {"pass": _OK, "blocked": _BAD, "refused": _BAD}.get(v.verdict, "#455a64")
     seed = f"seed step {v.step.seed_step}" if v.step.seed_step else "not in the seed's list"
-    lock = "&#128274; encrypted" if v.encrypted else "&#128275; not encrypted"
+    lock = "<b>encrypted</b>" if v.encrypted else "<b>not encrypted</b>"
     rows = [
         ("packet", f"{html.escape(v.protocol)} {html.escape(v.src_address)} &rarr; {html.escape(v.dst_address)}"),
         ("on the wire", f"{lock} ({html.escape(v.encryption)})"),
@@ -81,9 +81,13 @@ class _Panel(W.VBox):
     """A VBox with an Output that catches what callbacks raise."""
 
     def __init__(self, children: list[W.Widget] | tuple = (), out: W.Output | None = None, **kw: Any) -> None:
+        self.own_out = out is None  # a shared Output is shown once, by whoever owns it
         self.out = out or W.Output(layout=W.Layout(max_height="12em", overflow="auto"))
         self.out.add_class("tl-log")
         super().__init__(children=list(children), **kw)
+
+    def __repr__(self) -> str:  # the default repr would print every child's value (the whole SVG)
+        return f"<{type(self).__name__}>"
 
     def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
         """Run ``fn`` inside ``Output.capture()``: an unexpected error shows in the panel."""
@@ -107,6 +111,9 @@ class DiagramView(W.VBox):
         self.diagram: Diagram | None = None
         super().__init__(children=[self.html])
 
+    def __repr__(self) -> str:
+        return f"<DiagramView {self.diagram!r}>"
+
     def show(self, d: Diagram) -> None:
         self.diagram = d
         self.html.value = svg_inline(d.svg())
@@ -119,6 +126,9 @@ class TraceView(W.VBox):
         self.html = W.HTML()
         self.html.add_class("tl-trace-table")
         super().__init__(children=[self.html])
+
+    def __repr__(self) -> str:
+        return "<TraceView>"
 
     def show(self, trace: Trace, pair: str | None = None) -> None:
         self.html.value = trace_html(trace, pair)
@@ -173,7 +183,7 @@ class RulePanel(_Panel):
         ])
         form.add_class("tl-edit-form")
         self.children = [W.HBox([W.HTML("<b>Switch rules on and off</b>"), self.reset_button]),
-                         self.list_box, form, self.out]
+                         self.list_box, form] + ([self.out] if self.own_out else [])
         self._build()
         lab.on_change(self._guard(self._sync))
 
@@ -300,7 +310,7 @@ class StepperPanel(_Panel):
         self.slider = W.IntSlider(value=0, min=0, max=n, description="step", readout=True,
                                   layout=W.Layout(width="22em"))
         self.slider.add_class("tl-step-slider")
-        W.jslink((self.play, "value"), (self.slider, "value"))
+        W.link((self.play, "value"), (self.slider, "value"))  # kernel-side: a page built after the cells ran keeps the step
         self.back_button = W.Button(description="Back", icon="step-backward", layout=W.Layout(width="7em"))
         self.next_button = W.Button(description="Step", icon="step-forward", layout=W.Layout(width="7em"))
         self.reset_button = W.Button(description="Reset", icon="fast-backward", layout=W.Layout(width="7em"))
@@ -322,10 +332,11 @@ class StepperPanel(_Panel):
                            names="value")
         self.pair.observe(self._guard(self._on_pair), names="value")
         self._listeners: list[Callable[[], None]] = []
+        self._refreshing = False
         self.children = [
             W.HBox([self.play, self.back_button, self.next_button, self.reset_button, self.slider, self.speed]),
-            self.pair, self.detail, self.out,
-        ]
+            self.pair, self.detail,
+        ] + ([self.out] if self.own_out else [])
         self.refresh()
 
     def on_move(self, fn: Callable[[], None]) -> None:
@@ -345,6 +356,8 @@ class StepperPanel(_Panel):
             fn()
 
     def _on_pair(self, change: dict) -> None:
+        if self._refreshing:
+            return
         new = None if change["new"] in (None, "auto") else change["new"]
         if new != self.stepper.pair_name:
             self.stepper.pair_name = new
@@ -355,10 +368,12 @@ class StepperPanel(_Panel):
         trace = self.stepper.lab.trace
         opts = [("auto: first blocked pair, else the first", "auto")] + [
             (f"{p.name} {'ok' if p.ok else 'BLOCKED'}", p.name) for p in trace.pairs]
-        self.pair.unobserve_all("value")
-        self.pair.options = opts
-        self.pair.value = self.stepper.pair_name or "auto"
-        self.pair.observe(self._guard(self._on_pair), names="value")
+        self._refreshing = True
+        try:
+            self.pair.options = opts
+            self.pair.value = self.stepper.pair_name or "auto"
+        finally:
+            self._refreshing = False
         self.detail.value = step_html(self.stepper.current)
 
 
@@ -394,6 +409,9 @@ class LabApp(_Panel):
     def _redraw_diagram(self) -> None:
         self.diagram_view.show(diagram(self.lab.trace, step=STEPS[self.stepper.index].id,
                                        pair=self.stepper.pair_name))
+
+    def __repr__(self) -> str:
+        return f"<LabApp {self.lab.trace.summary().splitlines()[0]}>"
 
     def _changed(self, lab: Lab) -> None:
         trace = lab.trace
