@@ -290,7 +290,7 @@ def diagram(subject: Trace | Topology, *, step: str | None = None, pair: str | N
 
     front_port = 443 if 443 in topo.alb.listen_ports or not topo.alb.listen_ports else topo.alb.listen_ports[0]
     put(hop_id("internet", "route53"), "internet", "route53", "request",
-        (trace.dns,) if trace is not None else (), True, "DNS")
+        (trace.dns,) if trace is not None else (), trace is not None, "DNS")
     if topo.edge is not None:
         put(hop_id("internet", "cloudfront"), "internet", "cloudfront", "static", note="static site")
         put(hop_id("cloudfront", "s3_origin"), "cloudfront", "s3_origin", "static", note="origin fetch")
@@ -302,8 +302,9 @@ def diagram(subject: Trace | Topology, *, step: str | None = None, pair: str | N
             fronts[p.node] = p.front
             backs[(p.node, p.target)] = p.back
             dbs[p.target] = p.db
+    drawn = trace is not None  # a topology alone has no journey to draw, only its parts
     for n in topo.alb.nodes:
-        on = n.name == path_node
+        on = drawn and n.name == path_node
         f = fronts.get(n.name)
         req = [c for c in f.checks if c.leg == "request"] if f else []
         if igw:
@@ -318,7 +319,7 @@ def diagram(subject: Trace | Topology, *, step: str | None = None, pair: str | N
             put(reply_id(n.name, "internet"), safe_id(n.name), "internet", "reply", rep, on)
     for n in topo.alb.nodes:
         for t in topo.alb.targets:
-            on = n.name == path_node and t == path_target
+            on = drawn and n.name == path_node and t == path_target
             b = backs.get((n.name, t))
             put(hop_id(n.name, t), safe_id(n.name), safe_id(t), "request",
                 [c for c in b.checks if c.leg == "request"] if b else (), on, f":{topo.alb.target_port} HTTP")
@@ -326,7 +327,7 @@ def diagram(subject: Trace | Topology, *, step: str | None = None, pair: str | N
             if on or any(c.blocking for c in rep):
                 put(reply_id(t, n.name), safe_id(t), safe_id(n.name), "reply", rep, on)
     for t in topo.alb.targets:
-        on = t == path_target
+        on = drawn and t == path_target
         d = dbs.get(t)
         put(hop_id(t, db_name), safe_id(t), safe_id(db_name), "request",
             [c for c in d.checks if c.leg == "request"] if d else (), on, f":{topo.database.port} TLS")
