@@ -130,9 +130,10 @@ def test_step_flow_matches_every_check_the_journey_labels():
     """Law: the stepper's step -> (flow, leg) table agrees with the journey's labelling of checks."""
     for topo in (SEED, tl.load("seed-as-written")):
         for p in tl.journey(topo).pairs:
-            kinds = ["front"] * len(p.front.checks) + ["back"] * len(p.back.checks) + ["db"] * len(p.db.checks)
-            for flow, c in zip(kinds, p.checks):
-                assert STEP_FLOW[c.step] == (flow, c.leg), (c.step, flow, c.leg)
+            flow_of = {p.front.name: "front", p.back.name: "back", p.db.name: "db"}
+            assert len(flow_of) == 3
+            for c in p.checks:
+                assert STEP_FLOW[c.step] == (flow_of[c.flow], c.leg), (c.step, c.flow, c.leg)
     assert set(STEP_FLOW) == set(tl.STEP_IDS)
 
 
@@ -261,3 +262,51 @@ def test_an_error_in_a_callback_reaches_the_learner(app, capsys):
 def test_panels_are_returned_not_displayed(capsys):
     tl.lab_app("seed")
     assert capsys.readouterr().out == ""
+
+
+# ----------------------------------------------------------------------------- latency
+
+
+def test_latency_knobs_come_from_the_model_and_cover_the_issue():
+    from tierlab.panels import latency_knobs
+
+    knobs = latency_knobs()
+    assert list(knobs) == ["rtt_ms", "tls_version", "dns_cache", "keep_alive", "pool", "multi_az"]
+    assert knobs["tls_version"]["options"] == ("1.2", "1.3")
+
+
+@pytest.mark.parametrize("total, says", [(150.0, "faster than the seed's 300-500 ms"),
+                                         (420.0, "inside the seed's 300-500 ms"),
+                                         (650.0, "slower than the seed's 300-500 ms")])
+def test_latency_verdict_against_the_seed_band(total, says):
+    from tierlab.panels import latency_verdict
+
+    assert says in latency_verdict(total)
+
+
+def test_the_latency_panel_redraws_the_total_and_the_waterfall(app):
+    lat = app.latency
+    base_total, base_png = lat.model.total_ms, lat.chart.value
+    assert base_png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert lat.model.total_ms == tl.latency_model(app.lab.topology, "physics").total_ms  # the model's defaults
+    lat.knobs["rtt_ms"].value = 150.0
+    assert lat.model.total_ms > base_total and lat.chart.value != base_png
+    assert "RTT 150 ms" in lat.total.value
+    slow = lat.model.total_ms
+    lat.knobs["keep_alive"].value = True
+    assert lat.model.total_ms < slow  # no TCP/TLS handshake on a reused connection
+    lat.preset.value = "seed"
+    assert lat.knobs["rtt_ms"].disabled and "inside the seed's 300-500 ms" in lat.verdict
+
+
+def test_the_inline_svg_shrinks_to_the_output_width_and_keeps_its_ids():
+    import xml.etree.ElementTree as ET
+
+    from tierlab.widgets import svg_inline
+
+    html_ = svg_inline(tl.diagram(tl.journey(SEED)).svg())
+    root = ET.fromstring(html_)
+    svg = root[0]
+    assert svg.tag.endswith("svg") and "width" not in svg.attrib and "viewBox" in svg.attrib
+    assert "width:100%" in svg.get("style") and "max-width:" in svg.get("style")
+    assert any(e.get("id") == "hop_node_api_1__rds_primary" for e in root.iter())

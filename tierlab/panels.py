@@ -27,6 +27,7 @@ from .topology import Topology
 __all__ = [
     "RuleRow", "rule_rows", "rule_groups", "rule_css_class", "parse_edit", "EditResult", "Lab",
     "STEP_FLOW", "ENCRYPTED", "StepView", "Stepper", "step_view", "focus_pair",
+    "LATENCY_KNOBS", "latency_knobs", "latency_verdict", "latency_for",
 ]
 
 
@@ -417,3 +418,37 @@ class Stepper:
 
     def views(self) -> list[StepView]:
         return [step_view(self.lab.trace, i, self.pair) for i in range(len(STEPS))]
+
+
+# ----------------------------------------------------------------------------- the latency panel
+
+#: The knobs the latency panel offers (ranges and choices come from ``tierlab.latency.CONTROLS``).
+LATENCY_KNOBS: tuple[str, ...] = ("rtt_ms", "tls_version", "dns_cache", "keep_alive", "pool", "multi_az")
+
+
+def latency_knobs() -> dict[str, dict]:
+    """Each knob's control spec (min/max/step or options, description), in panel order."""
+    from .latency import CONTROLS
+
+    return {k: dict(CONTROLS[k]) for k in LATENCY_KNOBS}
+
+
+def latency_verdict(total_ms: float, band_ms: tuple[float, float] | None = None) -> str:
+    """Where a total lands against the seed's claim (300-500 ms from click to confirmation)."""
+    from .latency import SEED_CLAIM_MS
+
+    lo, hi = band_ms or SEED_CLAIM_MS
+    if total_ms < lo:
+        return f"{total_ms:.0f} ms: {lo - total_ms:.0f} ms faster than the seed's {lo:.0f}-{hi:.0f} ms"
+    if total_ms > hi:
+        return f"{total_ms:.0f} ms: {total_ms - hi:.0f} ms slower than the seed's {lo:.0f}-{hi:.0f} ms"
+    return f"{total_ms:.0f} ms: inside the seed's {lo:.0f}-{hi:.0f} ms"
+
+
+def latency_for(topo: Topology, preset: str = "physics", **knobs: object):
+    """The latency model for the panel's settings (``seed`` takes none: its knobs are ignored)."""
+    from .latency import latency_model
+
+    if preset == "seed":
+        return latency_model(topo, "seed")
+    return latency_model(topo, preset, **knobs)

@@ -25,16 +25,23 @@ from .journey import STEPS, Trace
 from .panels import Lab, RuleRow, Stepper, StepView, rule_groups
 from .topology import Topology
 
-__all__ = ["DiagramView", "TraceView", "RulePanel", "StepperPanel", "LabApp", "lab_app", "trace_html",
+__all__ = ["DiagramView", "TraceView", "RulePanel", "StepperPanel", "LatencyPanel", "LabApp", "lab_app", "trace_html",
            "step_html", "svg_inline"]
 
 _OK, _BAD = "#2e7d32", COLORS["blocked"]
 
 
 def svg_inline(svg: str) -> str:
-    """SVG text ready to sit inside HTML: no XML prolog or doctype, scaled to the output's width."""
+    """SVG text ready to sit inside HTML: no XML prolog or doctype, shrunk to the output's width
+    when the output is narrower than the drawing (never enlarged)."""
     svg = re.sub(r"^.*?(?=<svg)", "", svg, count=1, flags=re.S)
-    return f'<div class="tl-diagram-svg" style="overflow-x:auto;max-width:100%">{svg}</div>'
+
+    def fit(m: re.Match) -> str:
+        width = m.group(1)
+        return f'<svg style="width:100%;max-width:{width};height:auto"'
+
+    svg = re.sub(r'<svg\s+width="([\d.]+pt)"\s+height="[\d.]+pt"', fit, svg, count=1)
+    return f'<div class="tl-diagram-svg" style="max-width:100%">{svg}</div>'
 
 
 def trace_html(trace: Trace, pair: str | None = None) -> str:
@@ -377,14 +384,115 @@ class StepperPanel(_Panel):
         self.detail.value = step_html(self.stepper.current)
 
 
+# ----------------------------------------------------------------------------- latency
+
+
+def _knob_widget(name: str, spec: dict) -> W.Widget:
+    from .latency import PhysicsParams
+
+    desc = spec.get("description", name)
+    start = getattr(PhysicsParams(), name)  # the model's own default
+    if "options" in spec:
+        opts = list(spec["options"])
+        if set(opts) <= {True, False}:
+            w = W.ToggleButtons(options=[("on", True), ("off", False)], value=start, description=name,
+                                tooltips=[desc, desc])
+        else:
+            labels = [("from the topology" if o is None else ("on" if o is True else "off" if o is False else str(o)),
+                       o) for o in opts]
+            w = W.Dropdown(options=labels, value=start, description=name)
+    else:
+        w = W.FloatSlider(value=start, min=spec["min"], max=spec["max"], step=spec.get("step", 1.0),
+                          description=name, continuous_update=False)
+    w.tooltip = desc
+    w.style.description_width = "7em"
+    w.add_class(f"tl-latency-{name.replace('_', '-')}")
+    return w
+
+
+class LatencyPanel(_Panel):
+    """Sliders and pickers for the latency model; the waterfall and the total redraw on each change,
+    with the seed's 300-500 ms claim drawn as a band."""
+
+    def __init__(self, lab: Lab, out: W.Output | None = None) -> None:
+        from .panels import latency_knobs
+
+        super().__init__(out=out)
+        self.lab = lab
+        self.preset = W.ToggleButtons(options=[("physics", "physics"), ("the seed's budget", "seed")],
+                                      value="physics", description="preset")
+        self.preset.add_class("tl-latency-preset")
+        self.knobs = {k: _knob_widget(k, spec) for k, spec in latency_knobs().items()}
+        self.total = W.HTML()
+        self.total.add_class("tl-latency-total")
+        self.chart = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.chart.add_class("tl-latency-chart")
+        self.model = None
+        self.verdict = ""
+        for w in [self.preset, *self.knobs.values()]:
+            w.observe(self._guard(lambda _ch: self.redraw()), names="value")
+        lab.on_change(self._guard(lambda _lab: self.redraw()))
+        grid = W.GridBox(list(self.knobs.values()),
+                         layout=W.Layout(grid_template_columns="repeat(2, minmax(20em, 1fr))"))
+        self.children = [self.preset, grid, self.total, self.chart] + ([self.out] if self.own_out else [])
+        self.redraw()
+
+    def settings(self) -> dict[str, object]:
+        return {k: w.value for k, w in self.knobs.items()}
+
+    def redraw(self) -> None:
+        from .panels import latency_for, latency_verdict
+
+        preset = self.preset.value
+        for w in self.knobs.values():
+            w.disabled = preset == "seed"
+        try:
+            model = latency_for(self.lab.topology, preset, **self.settings())
+        except TierlabError as exc:
+            self.total.value = _message(exc)
+            return
+        self.model = model
+        self.verdict = latency_verdict(model.total_ms)
+        self.total.value = f"<b>{html.escape(model.label())}</b>: {html.escape(self.verdict)}"
+        self.chart.value = _waterfall_png(model)
+
+
+def _waterfall_png(model: Any) -> bytes:
+    """The model's waterfall with the seed's claimed total as a band (matplotlib, no pyplot state)."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from . import charts
+    from .latency import SEED_CLAIM_MS
+
+    rows = int((model.waterfall()["duration_ms"] > 1e-9).sum())
+    fig = Figure(figsize=(9, max(3.0, 0.3 * rows + 1.2)), dpi=85)
+    ax = fig.add_subplot()
+    charts.waterfall(model, ax=ax)
+    lo, hi = SEED_CLAIM_MS
+    ax.axvspan(lo, hi, color="#ffcc80", alpha=0.25, zorder=0, label="the seed's 300-500 ms")
+    ax.axvline(model.total_ms, color="#37474f", linestyle="--", linewidth=1)
+    ax.set_xlim(0, max(ax.get_xlim()[1], hi * 1.08))
+    handles, labels = ax.get_legend_handles_labels()
+    old = ax.get_legend()
+    extra = list(old.legend_handles) if old is not None else []
+    ax.legend(handles=extra + handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    h = fig.get_figheight()
+    fig.subplots_adjust(left=0.22, right=0.8, top=1 - 0.45 / h, bottom=0.55 / h)  # fixed margins: one draw, not two
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
 # ----------------------------------------------------------------------------- the whole lab
 
 
 class LabApp(_Panel):
-    """The diagram, the journey stepper, the rule panel, the trace table and the seed's
-    checkpoints, all on one Lab: a toggle re-evaluates and redraws everything."""
+    """The diagram, the journey stepper, the rule panel, the trace table, the seed's checkpoints
+    and the latency panel, all on one Lab: a toggle re-evaluates and redraws everything."""
 
-    def __init__(self, lab: Lab, latency: W.Widget | None = None) -> None:
+    def __init__(self, lab: Lab, latency: bool = True) -> None:
         super().__init__()
         self.lab = lab
         self.stepper = Stepper(lab)
@@ -398,8 +506,9 @@ class LabApp(_Panel):
         self.steps = StepperPanel(self.stepper, out=self.out)
         self.steps.on_move(self._guard(self._redraw_diagram))
         lab.on_change(self._guard(self._changed))
-        tabs = [self.rules, self.trace_view, self.checkpoints] + ([latency] if latency is not None else [])
-        titles = ["Rules", "Trace", "Seed checkpoints"] + (["Latency"] if latency is not None else [])
+        self.latency = LatencyPanel(lab, out=self.out) if latency else None
+        tabs = [self.rules, self.trace_view, self.checkpoints] + ([self.latency] if self.latency else [])
+        titles = ["Rules", "Trace", "Seed checkpoints"] + (["Latency"] if self.latency else [])
         self.tabs = W.Tab(children=tabs, titles=titles)
         self.tabs.add_class("tl-tabs")
         self.add_class("tl-app")
@@ -424,6 +533,6 @@ class LabApp(_Panel):
         self.checkpoints.value = trace.seed_checkpoints().to_html(index=False, border=0, classes="tl-seed-checkpoints")
 
 
-def lab_app(topology: Topology | str = "seed", *, os: str = "linux") -> LabApp:
+def lab_app(topology: Topology | str = "seed", *, os: str = "linux", latency: bool = True) -> LabApp:
     """The whole lab on one topology (a name under data/topologies, or a Topology)."""
-    return LabApp(Lab(topology, os=os))
+    return LabApp(Lab(topology, os=os), latency=latency)

@@ -79,3 +79,16 @@ def test_play_walks_the_journey_and_the_highlight_follows(app_page):
     expect(current).to_have_attribute("id", "hop_internet__igw_main", timeout=5_000)
     page.locator(f"{APP} .tl-step-reset").click()
     expect(current).to_have_attribute("id", "internet")
+
+
+def test_the_latency_panel_redraws_its_total(app_page):
+    from playwright.sync_api import expect
+
+    page = app_page
+    page.locator(f"{APP} .lm-TabBar-tab:has-text('Latency')").click()
+    total = page.locator(f"{APP} .tl-latency-total")
+    expect(total).to_contain_text("TLS 1.2")  # as the notebook's cells left it
+    page.locator(f"{APP} .tl-latency-tls-version select").select_option(label="1.3")
+    expect(total).to_contain_text("TLS 1.3")
+    expect(page.locator(f"{APP} .tl-latency-chart")).to_be_visible()
+    shot(page, "voila-latency", f"{APP} .tl-latency-chart")
