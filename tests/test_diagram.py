@@ -156,6 +156,17 @@ def test_every_element_has_a_stable_safe_id_and_the_architecture_is_all_there():
     assert {h for h in d.edge_ids if h.startswith("hop_")} == {h for h in d2.edge_ids if h.startswith("hop_")}
 
 
+@pytest.mark.parametrize("name", ["seed", "seed-as-written"])
+def test_no_element_is_left_with_a_graphviz_numbered_id(name):
+    """Every node, edge and cluster Graphviz writes carries an id tierlab chose (no node3, edge17)."""
+    svg = Svg(diagram(tl.journey(tl.load(name)), step="db-sg-in").svg())
+    for e in svg.root.iter("{http://www.w3.org/2000/svg}g"):
+        kind = (e.get("class") or "").split()[:1]
+        if kind and kind[0] in ("node", "edge", "cluster"):
+            eid = e.get("id", "")
+            assert SAFE.match(eid) and not re.fullmatch(r"(node|edge|clust)\d+", eid), eid
+
+
 def test_subnets_nest_in_their_az_and_the_azs_in_the_vpc():
     _, svg = svg_of(SEED)
     vpc = svg.box("cluster_vpc")

@@ -448,7 +448,7 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
         for s in sorted((s for s in topo.subnets if s.az == az), key=lambda s: tier_order.get(s.tier, 3)):
             first = anchors.get(s.name)
             if prev is not None and first is not None:
-                d.add(f"{prev} -> {first}" + _attrs(style="invis", weight="0.1"))
+                d.add(f"{prev} -> {first}" + _attrs(id=f"order_{prev}__{first}", style="invis", weight="0.1"))
             prev = first or prev
     # --- edges (a reply is drawn as a backward edge from the requester, so it runs beside its request)
     for h in hops:
