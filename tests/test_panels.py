@@ -310,3 +310,12 @@ def test_the_inline_svg_shrinks_to_the_output_width_and_keeps_its_ids():
     assert svg.tag.endswith("svg") and "width" not in svg.attrib and "viewBox" in svg.attrib
     assert "width:100%" in svg.get("style") and "max-width:" in svg.get("style")
     assert any(e.get("id") == "hop_node_api_1__rds_primary" for e in root.iter())
+
+
+def test_a_rule_click_does_not_redraw_the_latency_chart(app):
+    """The latency model reads no rule: toggling one leaves the chart (and its cost) alone."""
+    before = app.latency.model
+    app.rules.toggles["database-sg-in-5432"].value = False
+    assert app.latency.model is before
+    app.lab.set_database("standby")  # nor does a failover of the journey's database
+    assert app.latency.model is before

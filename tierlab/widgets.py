@@ -431,7 +431,7 @@ class LatencyPanel(_Panel):
         self.verdict = ""
         for w in [self.preset, *self.knobs.values()]:
             w.observe(self._guard(lambda _ch: self.redraw()), names="value")
-        lab.on_change(self._guard(lambda _lab: self.redraw()))
+        lab.on_change(self._guard(self._lab_changed))
         grid = W.GridBox(list(self.knobs.values()),
                          layout=W.Layout(grid_template_columns="repeat(2, minmax(20em, 1fr))"))
         self.children = [self.preset, grid, self.total, self.chart] + ([self.out] if self.own_out else [])
@@ -439,6 +439,14 @@ class LatencyPanel(_Panel):
 
     def settings(self) -> dict[str, object]:
         return {k: w.value for k, w in self.knobs.items()}
+
+    def _lab_changed(self, lab: Lab) -> None:
+        """Rule toggles and edits do not change what the latency model reads (TTL, Multi-AZ, AZs):
+        redraw only when those facts change, so a rule click stays fast."""
+        from .latency import TopologyFacts
+
+        if self.model is None or TopologyFacts.of(lab.topology) != self.model.facts:
+            self.redraw()
 
     def redraw(self) -> None:
         from .panels import latency_for, latency_verdict
