@@ -319,3 +319,16 @@ def test_a_rule_click_does_not_redraw_the_latency_chart(app):
     assert app.latency.model is before
     app.lab.set_database("standby")  # nor does a failover of the journey's database
     assert app.latency.model is before
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(sorted(r.id for r in SEED.rules())), max_size=6))
+def test_toggling_rules_off_then_back_on_restores_the_journey(rule_ids):
+    """Law: switching rules off and then on again (in any order) gives back the loaded journey."""
+    lab = Lab(SEED)
+    for rid in rule_ids:
+        lab.toggle(rid, False)
+    assert lab.trace.summary() == tl.journey(SEED.switch_off(*set(rule_ids))).summary()
+    for rid in reversed(rule_ids):
+        lab.toggle(rid, True)
+    assert lab.trace.summary() == tl.journey(SEED).summary() and lab.changed_rules == []
