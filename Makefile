@@ -1,9 +1,13 @@
 # The two commands of the README. Everything else here is their set-up.
 PY := .venv/bin/python
-.PHONY: lab test setup setup-test bench clean
+.PHONY: lab app test setup setup-test bench clean
+APP_PORT ?= 8866
 
 lab: setup                      ## start JupyterLab on the first notebook (set-up included)
 	$(PY) -m tierlab.launch
+
+app: setup                      ## the lab app (diagram, stepper, rules) as a page, with Voila on 127.0.0.1
+	$(PY) -m voila notebooks/11-lab-app.ipynb --Voila.ip=127.0.0.1 --port $(APP_PORT)
 
 test: setup-test                ## run the whole test suite (set-up included)
 	$(PY) -m pytest

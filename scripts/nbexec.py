@@ -19,6 +19,7 @@ def strip(nb: nbformat.NotebookNode) -> None:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)
+    nb.metadata.pop("widgets", None)  # saved widget state: every SVG and PNG a panel drew, and noise in diffs
     nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
 
 

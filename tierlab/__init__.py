@@ -23,6 +23,8 @@ from .errors import (
 )
 from . import dns, edge, edge_charts, practice
 from .evaluate import Check, FlowResult, evaluate_flow
+from .diagram import Diagram, diagram
+from .graphviz_engine import find_engine as layout_engine
 from .journey import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, PairResult, Step, Trace, journey
 from .latency import PhysicsParams, latency_model, seed_vs_physics
 from .loader import apply_patch, load, load_dict, read_yaml, topology_names
@@ -44,6 +46,19 @@ __all__ = [
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
     "who_can_reach", "dns", "edge", "edge_charts", "practice", "drills", "exercises", "lessons", "scenarios",
+    "Diagram", "diagram", "layout_engine", "lab_app",
 ]
 
 install_ipython_handler()
+
+# Widgets load on first use (they pull in ipywidgets): tl.lab_app.
+_LAZY = {"lab_app": ("widgets", "lab_app")}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
+    raise AttributeError(f"module 'tierlab' has no attribute {name!r}")

@@ -1,0 +1,204 @@
+"""Real JupyterLab and Voila servers, driven by Debian's Chromium through Playwright.
+
+Each server: a free port on 127.0.0.1, its own HOME / JUPYTER_CONFIG_DIR / settings, serving a
+COPY of the notebooks (autosave must not touch the committed ones), output to a file under
+``test-artifacts/browser/``; stopped at the end, with every process it started (kernels
+included). Never ``playwright install``: the browser is ``/usr/bin/chromium``.
+
+Without Chromium (or Playwright) the tests skip with one line; under ``CI`` they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("TIERLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+NOTEBOOK = "11-lab-app.ipynb"
+
+
+def _missing_browser() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium; `scripts/setup --test` does it as root)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install -e '.[test]')"
+    return None
+
+
+def require_browser() -> None:
+    reason = _missing_browser()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A server process in its own session, output to a file, stopped with all its children."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], cwd: Path, url: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.name, self.url = name, url
+        self.log_path = ARTIFACTS / f"{name}.log"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def wait_ready(self, path: str | None, timeout_s: float = 60.0) -> None:
+        """Until ``url + path`` answers 200 (``path=None``: until the port accepts connections)."""
+        deadline = time.monotonic() + timeout_s
+        host, port = self.url.rsplit("/", 1)[-1].split(":")
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                if path is None:
+                    with socket.create_connection((host, int(port)), timeout=2):
+                        return
+                with urllib.request.urlopen(self.url + path, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready after {timeout_s} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        import psutil
+
+        try:
+            family = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            family = []
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # the server shuts its kernels down
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        gone, alive = psutil.wait_procs(family, timeout=5)
+        for p in alive:  # kernels run in their own sessions: make sure none is left behind
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(alive, timeout=5)
+        self._log.close()
+
+
+def wait_for_kernel(url: str, timeout_s: float = 60.0) -> None:
+    """Until the server has a notebook session whose kernel is idle."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(url + "/api/sessions", timeout=5) as r:
+            sessions = json.loads(r.read())
+        if any((s.get("kernel") or {}).get("execution_state") == "idle" for s in sessions):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"no idle kernel at {url} after {timeout_s} s")
+
+
+def _sandbox(tmp: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of the notebooks and a private Jupyter home; returns (notebook dir, env)."""
+    nbdir = tmp / "notebooks"
+    shutil.copytree(ROOT / "notebooks", nbdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    home = tmp / "home"
+    settings = home / "lab-settings"
+    notif = settings / "@jupyterlab" / "apputils-extension"
+    notif.mkdir(parents=True)
+    (notif / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = dict(os.environ)
+    bindir = str(Path(sys.executable).parent)
+    env.update({
+        "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "IPYTHONDIR": str(home / "ipython"),
+        "PATH": bindir + os.pathsep + env.get("PATH", ""), "PYTHONUNBUFFERED": "1",
+    })
+    return nbdir, env
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_browser()
+    nbdir, env = _sandbox(tmp_path_factory.mktemp("lab"))
+    port = free_port()
+    args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.token=", "--ServerApp.password=",
+            "--ip", "127.0.0.1", "--port", str(port), "--ServerApp.port_retries=0", f"--ServerApp.root_dir={nbdir}"]
+    if os.geteuid() == 0:
+        args.append("--allow-root")
+    srv = Server("jupyterlab", args, env, nbdir, f"http://127.0.0.1:{port}")
+    try:
+        srv.wait_ready("/api/status")
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_browser()
+    nbdir, env = _sandbox(tmp_path_factory.mktemp("voila"))
+    port = free_port()
+    args = [sys.executable, "-m", "voila", NOTEBOOK, "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
+            "--Voila.port_retries=0"]
+    srv = Server("voila", args, env, nbdir, f"http://127.0.0.1:{port}")
+    try:
+        srv.wait_ready(None)  # every GET of the page starts a kernel: only wait for the port
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory: pytest.TempPathFactory):
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000})
+        ctx.set_default_timeout(20_000)
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+
+
+def shot(page, name: str, selector: str = ".tl-app .tl-diagram") -> Path:
+    """Screenshots under test-artifacts/browser/ (gitignored): the page, and the diagram alone."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    target = page.locator(selector).first
+    target.scroll_into_view_if_needed()
+    page.screenshot(path=str(path))
+    target.screenshot(path=str(ARTIFACTS / f"{name}-diagram.png"))
+    return path

@@ -1,0 +1,337 @@
+"""The diagram: a real layout engine, stable ids, and an overlay that says what the Trace says.
+
+SVG differs between layout engines and versions, so nothing here compares SVG text: the SVG is
+parsed as XML and checked for ids, classes, colours, labels and geometry."""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tierlab as tl
+from tierlab import graphviz_engine
+from tierlab.diagram import COLORS, diagram, step_elements
+from tierlab.rules import NaclRule, PortRange, parse_cidr
+
+NS = {"svg": "http://www.w3.org/2000/svg"}
+SEED = tl.load("seed")
+SAFE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+class Svg:
+    """The rendered SVG, parsed: elements by id, their classes, stroke, label text and box."""
+
+    def __init__(self, text: str) -> None:
+        self.root = ET.fromstring(text)
+        self.by_id = {e.get("id"): e for e in self.root.iter() if e.get("id")}
+
+    def el(self, eid: str) -> ET.Element:
+        assert eid in self.by_id, f"no element with id {eid}"
+        return self.by_id[eid]
+
+    def classes(self, eid: str) -> set[str]:
+        return set((self.el(eid).get("class") or "").split())
+
+    def stroke(self, eid: str) -> str:
+        path = next(self.el(eid).iter("{http://www.w3.org/2000/svg}path"))
+        return path.get("stroke", "")
+
+    def dashed(self, eid: str) -> bool:
+        path = next(self.el(eid).iter("{http://www.w3.org/2000/svg}path"))
+        return bool(path.get("stroke-dasharray"))
+
+    def label(self, eid: str) -> str:
+        return "\n".join(t.text or "" for t in self.el(eid).iter("{http://www.w3.org/2000/svg}text"))
+
+    def ids_with_class(self, cls: str) -> set[str]:
+        return {i for i, e in self.by_id.items() if cls in (e.get("class") or "").split()}
+
+    def box(self, eid: str) -> tuple[float, float, float, float]:
+        """x0, y0, x1, y1 of a cluster's outline or a node's shape."""
+        e = self.el(eid)
+        pts: list[tuple[float, float]] = []
+        for shape in e.iter():
+            tag = shape.tag.split("}")[-1]
+            if tag in ("polygon", "polyline") and shape.get("points"):
+                pts += [tuple(map(float, p.split(","))) for p in shape.get("points").split()]  # type: ignore[misc]
+            elif tag == "ellipse":
+                cx, cy, rx, ry = (float(shape.get(k)) for k in ("cx", "cy", "rx", "ry"))  # type: ignore[arg-type]
+                pts += [(cx - rx, cy - ry), (cx + rx, cy + ry)]
+            elif tag == "path" and "edge" not in (e.get("class") or "").split():
+                nums = [float(n) for n in re.findall(r"-?\d+\.?\d*", shape.get("d", ""))]
+                pts += list(zip(nums[0::2], nums[1::2]))
+        assert pts, f"{eid} has no shape"
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    def centre_x(self, eid: str) -> float:
+        x0, _, x1, _ = self.box(eid)
+        return (x0 + x1) / 2
+
+
+def svg_of(subject, **kw) -> tuple[tl.Diagram, Svg]:
+    d = diagram(subject, **kw)
+    return d, Svg(d.svg())
+
+
+def inside(inner: tuple, outer: tuple) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
+
+
+# ----------------------------------------------------------------------------- the layout engine
+
+
+def test_the_engine_works_after_pip_install_without_path():
+    eng = graphviz_engine.find_engine()
+    assert Path(eng.path).is_absolute()
+    assert eng.kind in ("graphviz-pure", "dot")
+    out = graphviz_engine.render("digraph { a -> b }", "svg", engine=eng)
+    assert b"<svg" in out
+
+
+def test_graphviz_pure_next_to_this_python_comes_first(monkeypatch):
+    monkeypatch.delenv("TIERLAB_DOT", raising=False)
+    kind, path = graphviz_engine.candidates()[0]
+    assert kind == "graphviz-pure"
+    assert path.name == "graphviz-pure"
+
+
+def test_falls_back_to_a_dot_on_path(tmp_path, monkeypatch):
+    """With no graphviz-pure to be found, a ``dot`` on PATH is used (here: a real engine named dot)."""
+    real = Path(graphviz_engine.find_engine().path)
+    (tmp_path / "dot").symlink_to(real)
+    options = [("graphviz-pure", tmp_path / "nowhere" / "graphviz-pure"), ("dot", tmp_path / "dot")]
+    eng = graphviz_engine.choose_engine(options)
+    assert eng.kind == "dot" and eng.path == str(tmp_path / "dot")
+
+
+def test_no_engine_is_a_tierlab_error_that_says_what_to_install(tmp_path):
+    broken = tmp_path / "dot"
+    broken.write_text("#!/bin/sh\nexit 3\n")
+    broken.chmod(0o755)
+    not_executable = tmp_path / "graphviz-pure"
+    not_executable.write_text("")
+    with pytest.raises(tl.TierlabError) as err:
+        graphviz_engine.choose_engine([("graphviz-pure", not_executable), ("dot", broken),
+                                       ("dot", tmp_path / "missing")])
+    assert "no Graphviz layout engine" in err.value.message
+    assert "pip install graphviz-pure" in err.value.hint
+    assert not isinstance(err.value, FileNotFoundError)
+
+
+def test_tierlab_dot_overrides(monkeypatch):
+    real = graphviz_engine.find_engine().path
+    monkeypatch.setenv("TIERLAB_DOT", real)
+    assert graphviz_engine.candidates()[0][1] == Path(real)
+
+
+# ----------------------------------------------------------------------------- the picture
+
+
+def test_every_element_has_a_stable_safe_id_and_the_architecture_is_all_there():
+    d, svg = svg_of(tl.journey(SEED))
+    for eid in d.node_ids + d.edge_ids:
+        assert SAFE.match(eid), eid
+        svg.el(eid)
+    expected_nodes = {"internet", "cloudfront", "s3_origin", "route53", "igw_main", "alb_node_az1", "alb_node_az2",
+                      "node_api_1", "node_api_2", "node_api_3", "rds_primary", "rds_standby"}
+    assert expected_nodes <= set(d.node_ids)
+    for cluster in ("cluster_internet", "cluster_aws_edge", "cluster_vpc", "cluster_az_us_east_1a",
+                    "cluster_az_us_east_1b"):
+        svg.el(cluster)
+    for s in SEED.subnets:
+        svg.el(f"cluster_{s.safe_id}")
+    # same topology, same ids: stable across builds and across what-ifs
+    d2 = diagram(tl.journey(SEED.switch_off("web-sg-in-3000")))
+    assert set(d2.node_ids) == set(d.node_ids)
+    assert {h for h in d.edge_ids if h.startswith("hop_")} == {h for h in d2.edge_ids if h.startswith("hop_")}
+
+
+@pytest.mark.parametrize("name", ["seed", "seed-as-written"])
+def test_no_element_is_left_with_a_graphviz_numbered_id(name):
+    """Every node, edge and cluster Graphviz writes carries an id tierlab chose (no node3, edge17)."""
+    svg = Svg(diagram(tl.journey(tl.load(name)), step="db-sg-in").svg())
+    for e in svg.root.iter("{http://www.w3.org/2000/svg}g"):
+        kind = (e.get("class") or "").split()[:1]
+        if kind and kind[0] in ("node", "edge", "cluster"):
+            eid = e.get("id", "")
+            assert SAFE.match(eid) and not re.fullmatch(r"(node|edge|clust)\d+", eid), eid
+
+
+def test_subnets_nest_in_their_az_and_the_azs_in_the_vpc():
+    _, svg = svg_of(SEED)
+    vpc = svg.box("cluster_vpc")
+    for az in SEED.azs:
+        az_box = svg.box(f"cluster_az_{tl.safe_id(az)}")
+        assert inside(az_box, vpc)
+        for s in SEED.subnets:
+            if s.az == az:
+                assert inside(svg.box(f"cluster_{s.safe_id}"), az_box), s.name
+    assert inside(svg.box("rds_primary"), svg.box("cluster_private_db_az1"))
+    assert inside(svg.box("node_api_3"), svg.box("cluster_private_app_az2"))
+
+
+def test_tiers_run_left_to_right():
+    _, svg = svg_of(tl.journey(SEED))
+    x = svg.centre_x
+    assert x("internet") < x("igw_main") < x("alb_node_az1") < x("node_api_1") < x("rds_primary")
+    for az in ("az1", "az2"):
+        assert x(f"cluster_public_{az}") < x(f"cluster_private_app_{az}") < x(f"cluster_private_db_{az}")
+
+
+def test_readable_at_notebook_width():
+    """Graphviz scales the picture into 10.5 x 9 inches: no wider than ~1000 px in a notebook."""
+    for topo in (SEED, tl.load("seed-as-written")):
+        root = ET.fromstring(diagram(tl.journey(topo)).svg())
+        assert float(root.get("width").removesuffix("pt")) <= 10.5 * 72 + 1
+
+
+def test_a_working_journey_draws_request_and_reply_paths_and_nothing_red():
+    d, svg = svg_of(tl.journey(SEED))
+    assert not svg.ids_with_class("tl_blocked")
+    assert COLORS["blocked"] not in {svg.stroke(h) for h in d.edge_ids}
+    for hop in ("hop_internet__igw_main", "hop_igw_main__alb_node_az1", "hop_alb_node_az1__node_api_1",
+                "hop_node_api_1__rds_primary"):
+        assert svg.stroke(hop) == COLORS["request"], hop
+    for hop in ("reply_rds_primary__node_api_1", "reply_node_api_1__alb_node_az1", "reply_alb_node_az1__internet"):
+        assert svg.stroke(hop) == COLORS["reply"], hop
+    assert svg.stroke("hop_alb_node_az2__node_api_3") == COLORS["idle"]  # another pair: passes, not the path
+
+
+def test_database_rule_off_turns_every_db_hop_red_dashed_and_names_the_rule():
+    d, svg = svg_of(tl.journey(SEED.switch_off("database-sg-in-5432")))
+    db_hops = {f"hop_node_api_{i}__rds_primary" for i in (1, 2, 3)}
+    assert set(d.blocked_ids) == db_hops
+    for hop in db_hops:
+        assert svg.stroke(hop) == COLORS["blocked"] and svg.dashed(hop)
+        assert "tl_blocked" in svg.classes(hop)
+        label = svg.label(hop)
+        assert "database-sg inbound: no rule allows it" in label
+        assert "switched off: database-sg-in-5432" in label
+    assert svg.stroke("hop_alb_node_az1__node_api_1") == COLORS["request"]
+
+
+def test_nacl_block_is_labelled_with_the_star_rule_and_the_rule_that_would_allow():
+    _, svg = svg_of(tl.journey(SEED.switch_off("nacl-private-db-in-100")))
+    label = svg.label("hop_node_api_1__rds_primary")
+    assert "nacl-private-db-in-star (* DENY)" in label
+    assert "switched off: nacl-private-db-in-100" in label
+
+
+def test_an_explicit_deny_is_named():
+    deny = NaclRule("nacl-private-db", 50, "inbound", "deny", "tcp", PortRange(5432, 5432), parse_cidr("10.0.2.0/24"))
+    _, svg = svg_of(tl.journey(SEED.with_rule(deny)))
+    assert "nacl-private-db-in-50 (DENY)" in svg.label("hop_node_api_1__rds_primary")
+    assert svg.stroke("hop_node_api_2__rds_primary") == COLORS["idle"]  # 10.0.3.0/24 is not denied
+
+
+def test_a_blocked_reply_is_red_on_the_reply_hop_only():
+    d, svg = svg_of(tl.journey(SEED.switch_off("nacl-private-db-out-100")))
+    assert svg.stroke("reply_rds_primary__node_api_1") == COLORS["blocked"]
+    assert "nacl-private-db-out-star (* DENY)" in svg.label("reply_rds_primary__node_api_1")
+    assert svg.stroke("hop_node_api_1__rds_primary") == COLORS["request"]
+    assert all(h.startswith("reply_") for h in d.blocked_ids)
+
+
+def test_the_seed_as_written_shows_server_3_cut_off_from_the_database():
+    d, svg = svg_of(tl.journey(tl.load("seed-as-written")))
+    assert "hop_node_api_3__rds_primary" in d.blocked_ids
+    assert "hop_node_api_1__rds_primary" not in d.blocked_ids
+    assert svg.stroke("hop_node_api_3__rds_primary") == COLORS["blocked"]
+
+
+@pytest.mark.parametrize("step", tl.STEP_IDS)
+def test_every_step_highlights_elements_that_exist(step):
+    d, svg = svg_of(tl.journey(SEED), step=step)
+    current = svg.ids_with_class("tl_current")
+    assert current == set(d.current) != set()
+    for eid in current:
+        if eid.startswith(("hop_", "reply_")) and eid not in d.blocked_ids:
+            assert svg.stroke(eid) == COLORS["current"]
+
+
+def test_the_highlight_moves_with_the_step_and_follows_the_chosen_pair():
+    _, a = svg_of(tl.journey(SEED), step="db-sg-in")
+    _, b = svg_of(tl.journey(SEED), step="db-reply")
+    assert a.ids_with_class("tl_current") == {"hop_node_api_1__rds_primary"}
+    assert b.ids_with_class("tl_current") == {"reply_rds_primary__node_api_1"}
+    _, c = svg_of(tl.journey(SEED), step="web-sg-in", pair="alb-node-az2->node-api-3")
+    assert c.ids_with_class("tl_current") == {"hop_alb_node_az2__node_api_3"}
+    assert step_elements("alb-process", "alb-node-az2", "node-api-3", "rds-primary", "igw-main") == ("alb_node_az2",)
+
+
+def test_a_blocked_current_hop_stays_red():
+    _, svg = svg_of(tl.journey(SEED.switch_off("database-sg-in-5432")), step="db-sg-in")
+    assert svg.stroke("hop_node_api_1__rds_primary") == COLORS["blocked"]
+    assert {"tl_current", "tl_blocked"} <= svg.classes("hop_node_api_1__rds_primary")
+
+
+def test_bad_step_or_pair_is_a_tierlab_error():
+    with pytest.raises(tl.TierlabError, match="no journey step"):
+        diagram(tl.journey(SEED), step="teleport")
+    with pytest.raises(tl.TopologyError, match="no \\(ALB node, server\\) pair"):
+        diagram(tl.journey(SEED), pair="alb-node-az9->node-api-1")
+
+
+def test_failover_draws_the_journey_to_the_standby():
+    d = diagram(tl.journey(SEED, database="standby"))
+    assert "hop_node_api_1__rds_standby" in d.edge_ids
+    assert "hop_node_api_1__rds_primary" not in d.edge_ids
+
+
+def test_build_and_render_are_separate_and_save_writes_files(tmp_path):
+    d = diagram(tl.journey(SEED))
+    assert "_svg" not in d.__dict__  # building ran no layout
+    assert d.save(tmp_path / "a.svg").read_text().lstrip().startswith("<?xml")
+    assert d.save(tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "digraph" in d.save(tmp_path / "a.dot").read_text()
+    assert d._repr_svg_() == d.svg()
+    with pytest.raises(tl.TierlabError, match="cannot save"):
+        d.save(tmp_path / "a.pdf")
+
+
+def test_a_topology_alone_draws_without_verdicts():
+    d, svg = svg_of(SEED)
+    assert not d.blocked_ids and not svg.ids_with_class("tl_blocked")
+    assert COLORS["reply"] not in {svg.stroke(h) for h in d.edge_ids}
+
+
+def test_the_diagram_module_never_computes_a_verdict():
+    """It imports and calls nothing that evaluates rules; it reads Checks from the Trace."""
+    import ast
+
+    tree = ast.parse(Path(tl.diagram.__code__.co_filename).read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    called = {n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
+              for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    for name in ("journey", "evaluate_flow", "nacl_decide", "sg_matches", "ipywidgets", "matplotlib"):
+        assert name not in imported and name not in called, name
+
+
+RULE_IDS = sorted(r.id for r in SEED.rules())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sets(st.sampled_from(RULE_IDS), max_size=4))
+def test_red_in_the_picture_exactly_when_the_trace_is_blocked(off):
+    """Law: the drawing is red exactly where the Trace has blocking checks, and nowhere else."""
+    trace = tl.journey(SEED.switch_off(*off))
+    d, svg = svg_of(trace)
+    red = {h for h in d.edge_ids if svg.stroke(h) == COLORS["blocked"]}
+    assert red == set(d.blocked_ids)
+    assert bool(red) == (not trace.ok)
+    for h in d.hops:
+        assert h.blocked == any(c.blocking for c in h.checks)
+    blocked_checks = {c for c in trace.checks if c.blocking}
+    drawn_checks = {c for h in d.hops for c in h.blocking}
+    assert {(c.flow, c.leg, c.kind, c.direction) for c in blocked_checks} == \
+        {(c.flow, c.leg, c.kind, c.direction) for c in drawn_checks}

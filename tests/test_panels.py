@@ -1,0 +1,334 @@
+"""The panels' logic without a browser: rule rows, rule edits, the Lab, the stepper; and the
+widgets driven from Python (their callbacks run here exactly as a click would run them)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tierlab as tl
+from tierlab.rules import parse_cidr
+from tierlab.panels import (
+    ENCRYPTED, STEP_FLOW, Lab, Stepper, focus_pair, parse_edit, rule_groups, rule_rows, step_view,
+)
+
+SEED = tl.load("seed")
+
+
+# ----------------------------------------------------------------------------- rule rows
+
+
+def test_every_rule_of_every_sg_and_nacl_appears_once_grouped_by_component():
+    rows = rule_rows(SEED)
+    assert sorted(r.rule_id for r in rows) == sorted(r.id for r in SEED.rules())
+    groups = rule_groups(SEED)
+    assert list(groups) == [g.name for g in SEED.security_groups] + [n.name for n in SEED.nacls]
+    for comp, members in groups.items():
+        assert all(r.component == comp for r in members)
+        for d in ("inbound", "outbound"):
+            nums = [r.number for r in members if r.direction == d and r.kind == "nacl"]
+            assert nums == sorted(nums)
+    row = next(r for r in rows if r.rule_id == "database-sg-in-5432")
+    assert row.css_class == "tl-rule-database-sg-in-5432"
+    assert (row.kind, row.peer, row.ports, row.seed_checkpoint) == ("sg", "web-sg", "5432", 11)
+
+
+def test_switched_off_rules_are_still_listed():
+    rows = rule_rows(SEED.switch_off("nacl-private-db-in-100"))
+    assert not next(r for r in rows if r.rule_id == "nacl-private-db-in-100").enabled
+
+
+# ----------------------------------------------------------------------------- editing
+
+
+@pytest.mark.parametrize("rule_id, form, says", [
+    ("nacl-private-db-in-100", {"peer": "10.0.2.0/33"}, "not a valid IPv4 CIDR"),
+    ("nacl-private-db-in-100", {"peer": "10.0.2.1/23"}, "host bits"),
+    ("nacl-private-db-in-100", {"peer": "not-a-network"}, "not a valid IPv4 CIDR"),
+    ("nacl-private-db-in-100", {"number": "0"}, "outside 1-32766"),
+    ("nacl-private-db-in-100", {"number": "40000"}, "outside 1-32766"),
+    ("nacl-private-db-in-100", {"number": "ten"}, "not a whole number"),
+    ("nacl-private-db-in-100", {"ports": "70000"}, "outside 0-65535"),
+    ("nacl-private-db-in-100", {"ports": "6000-5000"}, "runs backwards"),
+    ("nacl-private-db-in-100", {"protocol": "sctp"}, "unknown"),
+    ("nacl-private-db-in-100", {"action": "maybe"}, "unknown"),
+    ("database-sg-in-5432", {"action": "deny"}, "cannot deny"),
+    ("database-sg-in-5432", {"number": "100"}, "no number"),
+    ("database-sg-in-5432", {"peer": "db-sg"}, "neither a CIDR nor a security group"),
+])
+def test_a_bad_edit_is_a_rule_error_with_a_hint(rule_id, form, says):
+    with pytest.raises(tl.RuleError) as err:
+        parse_edit(SEED, rule_id, **form)
+    assert says in err.value.message
+    assert err.value.hint
+
+
+def test_a_good_edit_parses_to_change_rule_fields():
+    ch = parse_edit(SEED, "nacl-private-db-in-100", number="90", protocol="TCP", ports="5432",
+                    peer="10.0.2.0/24", action="deny")
+    assert ch == {"number": 90, "cidr": parse_cidr("10.0.2.0/24"), "action": "deny"}  # unchanged fields left out
+    assert parse_edit(SEED, "database-sg-in-5432", peer="10.0.2.0/23") == {"peer_cidr": parse_cidr("10.0.2.0/23")}
+    assert parse_edit(SEED, "web-sg-in-3000", peer="sg:database-sg") == {"peer_sg": "database-sg"}
+    assert parse_edit(SEED, "web-sg-in-3000", ports="3000-3001") == {"ports": tl.PortRange(3000, 3001)}
+
+
+def test_a_refused_edit_changes_nothing():
+    lab = Lab(SEED)
+    seen = []
+    lab.on_change(seen.append)
+    topo, trace = lab.topology, lab.trace
+    res = lab.edit("nacl-private-db-in-100", peer="10.0.2.1/23")
+    assert not res.ok and "did you mean 10.0.2.0/23" in res.hint
+    assert lab.topology is topo and lab.trace is trace and seen == []
+    clash = lab.edit("nacl-private-app-in-100", number="101")  # #101 exists: AWS refuses
+    assert not clash.ok and "already has inbound rule #101" in clash.message
+
+
+def test_an_edit_renumbers_and_re_evaluates_and_reset_goes_back():
+    lab = Lab(SEED)
+    res = lab.edit("nacl-private-db-in-100", number="90", action="deny")
+    assert res.ok and res.rule_id == "nacl-private-db-in-90"
+    assert lab.changed_rules == ["nacl-private-db-in-90"]
+    assert not lab.trace.ok
+    assert lab.trace.blocks[0].rule_ids == ("nacl-private-db-in-90",)
+    lab.reset()
+    assert lab.topology is lab.base and lab.trace.ok and lab.changed_rules == []
+
+
+# ----------------------------------------------------------------------------- the lab
+
+
+def test_a_toggle_re_evaluates_exactly_like_the_journey():
+    lab = Lab(SEED)
+    calls = []
+    lab.on_change(calls.append)
+    lab.toggle("database-sg-in-5432", False)
+    assert lab.trace.summary() == tl.journey(SEED.switch_off("database-sg-in-5432")).summary()
+    lab.toggle("database-sg-in-5432", False)  # no change, no redraw
+    assert len(calls) == 1
+    lab.toggle("database-sg-in-5432", True)
+    assert lab.trace.ok and len(calls) == 2
+    assert lab.base is SEED  # the loaded topology is never touched
+
+
+def test_an_unknown_rule_is_a_rule_error():
+    with pytest.raises(tl.RuleError, match="no rule with id"):
+        Lab(SEED).toggle("database-sg-in-5433", False)
+
+
+def test_failover_re_evaluates_against_the_standby():
+    lab = Lab(SEED)
+    lab.set_database("standby")
+    assert lab.trace.database == "standby" and lab.trace.pairs[0].database == "rds-standby"
+
+
+# ----------------------------------------------------------------------------- the stepper
+
+
+def test_step_flow_matches_every_check_the_journey_labels():
+    """Law: the stepper's step -> (flow, leg) table agrees with the journey's labelling of checks."""
+    for topo in (SEED, tl.load("seed-as-written")):
+        for p in tl.journey(topo).pairs:
+            flow_of = {p.front.name: "front", p.back.name: "back", p.db.name: "db"}
+            assert len(flow_of) == 3
+            for c in p.checks:
+                assert STEP_FLOW[c.step] == (flow_of[c.flow], c.leg), (c.step, c.flow, c.leg)
+    assert set(STEP_FLOW) == set(tl.STEP_IDS)
+
+
+def test_each_step_shows_the_packet_the_checkpoint_and_the_rule():
+    lab = Lab(SEED)
+    s = Stepper(lab)
+    v = s.goto(tl.STEP_IDS.index("db-sg-in"))
+    assert (v.src, v.dst) == ("node-api-1", "rds-primary")
+    assert v.src_address == "10.0.2.45:32768-60999" and v.dst_address == "10.0.5.42:5432"
+    assert v.encrypted and v.verdict == "pass" and v.rule == "database-sg-in-5432"
+    assert "database-sg inbound" in v.checkpoint
+    v = s.goto(tl.STEP_IDS.index("app-nacl-in"))
+    assert not v.encrypted and v.dst_address == "10.0.2.45:3000"  # the ALB terminated TLS
+    v = s.goto(tl.STEP_IDS.index("alb-reply-out"))
+    assert v.leg == "reply" and v.src_address == "10.0.1.10:443"
+    lab.toggle("database-sg-in-5432", False)
+    v = s.goto(tl.STEP_IDS.index("db-sg-in"))
+    assert v.verdict == "blocked" and "switched off: database-sg-in-5432" in v.rule
+
+
+def test_steps_with_no_checkpoint_say_so():
+    v = step_view(tl.journey(SEED), tl.STEP_IDS.index("node-process"), tl.journey(SEED).pairs[0])
+    assert v.verdict == "—" and v.checkpoint == "no checkpoint at this step"
+
+
+def test_encryption_follows_the_seed():
+    assert ENCRYPTED["front"][0] and ENCRYPTED["db"][0] and not ENCRYPTED["back"][0] and not ENCRYPTED["dns"][0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["step", "back", "reset"]), max_size=60))
+def test_the_stepper_stays_in_range(moves):
+    s = Stepper(Lab(SEED))
+    for m in moves:
+        getattr(s, m)()
+        assert 0 <= s.index <= s.last
+    if moves and moves[-1] == "reset":
+        assert s.index == 0
+
+
+def test_the_stepper_follows_the_first_blocked_pair_unless_told():
+    lab = Lab(tl.load("seed-as-written"))
+    assert Stepper(lab).pair.name == focus_pair(lab.trace).name
+    assert not Stepper(lab).pair.ok
+    assert Stepper(lab, "alb-node-az1->node-api-1").pair.name == "alb-node-az1->node-api-1"
+
+
+# ----------------------------------------------------------------------------- the widgets, driven from Python
+
+
+@pytest.fixture
+def app():
+    return tl.lab_app("seed")
+
+
+def test_the_app_is_a_vbox_that_redraws_on_a_toggle(app):
+    import ipywidgets as W
+
+    assert isinstance(app, W.VBox)
+    assert "tl-app" in app._dom_classes
+    toggle = app.rules.toggles["database-sg-in-5432"]
+    assert "tl-rule-database-sg-in-5432" in toggle._dom_classes and toggle.value
+    toggle.value = False
+    assert "hop_node_api_1__rds_primary" in app.diagram_view.diagram.blocked_ids
+    assert 'id="hop_node_api_1__rds_primary"' in app.diagram_view.html.value
+    assert "database-sg inbound" in app.summary.value and "blocked" in app.summary.value
+    assert "database-sg-in-5432 would allow it" in app.trace_view.html.value
+    toggle.value = True
+    assert not app.diagram_view.diagram.blocked_ids and app.lab.trace.ok
+    assert app.out.outputs == ()
+
+
+def test_the_edit_form_validates_inline_and_applies(app):
+    r = app.rules
+    r.pick.value = "nacl-private-db-in-100"
+    assert r.f_peer.value == "10.0.2.0/23" and r.f_number.value == "100" and not r.f_number.disabled
+    r.f_peer.value = "10.0.2.0/33"
+    assert "not a valid IPv4 CIDR" in r.message.value and "hint" in r.message.value
+    r.apply_button.click()
+    assert app.lab.trace.ok  # nothing applied
+    r.f_peer.value = "10.0.2.0/24"
+    r.f_action.value = "deny"
+    r.apply_button.click()
+    assert not app.lab.trace.ok
+    d = app.diagram_view.diagram
+    assert d.hop("hop_node_api_1__rds_primary").blocking[0].rule_ids == ("nacl-private-db-in-100",)
+    assert d.hop("hop_node_api_2__rds_primary").blocking[0].rule_ids == ("nacl-private-db-in-star",)
+    r.pick.value = "database-sg-in-5432"
+    assert r.f_number.disabled and r.f_action.disabled
+    r.reset_button.click()
+    assert app.lab.trace.ok and app.rules.toggles["nacl-private-db-in-100"].value
+    assert app.out.outputs == ()
+
+
+def test_the_stepper_buttons_move_the_highlight(app):
+    s = app.steps
+    s.reset_button.click()
+    assert app.diagram_view.diagram.current == ("internet",)
+    s.next_button.click()
+    assert app.diagram_view.diagram.current == ("hop_internet__route53",)
+    assert s.play.value == 1  # Play and the slider move together
+    s.back_button.click()
+    s.back_button.click()
+    assert app.stepper.index == 0
+    s.speed.value = 0.5
+    assert s.play.interval == 500
+    s.pair.value = "alb-node-az2->node-api-3"
+    s.slider.value = tl.STEP_IDS.index("web-sg-in")
+    assert app.diagram_view.diagram.current == ("hop_alb_node_az2__node_api_3",)
+    assert 'data-step="web-sg-in"' in s.detail.value
+
+
+def test_an_error_in_a_callback_reaches_the_learner(app, capsys):
+    """In IPython, Output.capture() turns a callback's exception into shown output (the frontend
+    routes it into the panel's Output), instead of losing it in the comm handler."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.instance()
+    try:
+        app._guard(lambda: 1 / 0)()  # does not raise
+    finally:
+        InteractiveShell.clear_instance()
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_panels_are_returned_not_displayed(capsys):
+    tl.lab_app("seed")
+    assert capsys.readouterr().out == ""
+
+
+# ----------------------------------------------------------------------------- latency
+
+
+def test_latency_knobs_come_from_the_model_and_cover_the_issue():
+    from tierlab.panels import latency_knobs
+
+    knobs = latency_knobs()
+    assert list(knobs) == ["rtt_ms", "tls_version", "dns_cache", "keep_alive", "pool", "multi_az"]
+    assert knobs["tls_version"]["options"] == ("1.2", "1.3")
+
+
+@pytest.mark.parametrize("total, says", [(150.0, "faster than the seed's 300-500 ms"),
+                                         (420.0, "inside the seed's 300-500 ms"),
+                                         (650.0, "slower than the seed's 300-500 ms")])
+def test_latency_verdict_against_the_seed_band(total, says):
+    from tierlab.panels import latency_verdict
+
+    assert says in latency_verdict(total)
+
+
+def test_the_latency_panel_redraws_the_total_and_the_waterfall(app):
+    lat = app.latency
+    base_total, base_png = lat.model.total_ms, lat.chart.value
+    assert base_png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert lat.model.total_ms == tl.latency_model(app.lab.topology, "physics").total_ms  # the model's defaults
+    lat.knobs["rtt_ms"].value = 150.0
+    assert lat.model.total_ms > base_total and lat.chart.value != base_png
+    assert "RTT 150 ms" in lat.total.value
+    slow = lat.model.total_ms
+    lat.knobs["keep_alive"].value = True
+    assert lat.model.total_ms < slow  # no TCP/TLS handshake on a reused connection
+    lat.preset.value = "seed"
+    assert lat.knobs["rtt_ms"].disabled and "inside the seed's 300-500 ms" in lat.verdict
+
+
+def test_the_inline_svg_shrinks_to_the_output_width_and_keeps_its_ids():
+    import xml.etree.ElementTree as ET
+
+    from tierlab.widgets import svg_inline
+
+    html_ = svg_inline(tl.diagram(tl.journey(SEED)).svg())
+    root = ET.fromstring(html_)
+    svg = root[0]
+    assert svg.tag.endswith("svg") and "width" not in svg.attrib and "viewBox" in svg.attrib
+    assert "width:100%" in svg.get("style") and "max-width:" in svg.get("style")
+    assert any(e.get("id") == "hop_node_api_1__rds_primary" for e in root.iter())
+
+
+def test_a_rule_click_does_not_redraw_the_latency_chart(app):
+    """The latency model reads no rule: toggling one leaves the chart (and its cost) alone."""
+    before = app.latency.model
+    app.rules.toggles["database-sg-in-5432"].value = False
+    assert app.latency.model is before
+    app.lab.set_database("standby")  # nor does a failover of the journey's database
+    assert app.latency.model is before
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(sorted(r.id for r in SEED.rules())), max_size=6))
+def test_toggling_rules_off_then_back_on_restores_the_journey(rule_ids):
+    """Law: switching rules off and then on again (in any order) gives back the loaded journey."""
+    lab = Lab(SEED)
+    for rid in rule_ids:
+        lab.toggle(rid, False)
+    assert lab.trace.summary() == tl.journey(SEED.switch_off(*set(rule_ids))).summary()
+    for rid in reversed(rule_ids):
+        lab.toggle(rid, True)
+    assert lab.trace.summary() == tl.journey(SEED).summary() and lab.changed_rules == []

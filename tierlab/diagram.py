@@ -1,0 +1,498 @@
+"""The architecture diagram: Topology + Trace -> a Graphviz picture with the journey on it.
+
+Building and rendering are separate steps::
+
+    d = tl.diagram(tl.journey(topo), step="db-sg-in")   # builds DOT source; nothing runs yet
+    d                                                    # a notebook shows it (_repr_svg_)
+    d.save("seed.svg"); d.save("seed.png")               # lays it out and writes a file
+
+Left to right in tiers, as the seed's Section 1 reads top to bottom: the internet user; the AWS
+edge (CloudFront, its S3 origin, Route 53); the VPC with one cluster per AZ and, inside each,
+the public, private-app and private-db subnets; the internet gateway, the ALB nodes, the API
+servers, RDS primary and standby.
+
+The overlay comes from the Trace only (the diagram never decides a verdict): request hops in
+blue, reply hops in green, a blocked hop red and dashed with a label naming the rule that
+decided it (an explicit DENY, the NACL's ``*`` rule, or "no allow rule" for a security group)
+and the switched-off rule that would have allowed it; the current step in amber and thick.
+
+Every node, edge and cluster has a stable Graphviz ``id`` made of letters, digits and
+underscores (``hop_node_api_1__rds_primary``, ``reply_rds_primary__node_api_1``,
+``cluster_private_db_az1``), so tests and browser tests can find them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable, Literal
+
+from . import graphviz_engine
+from .errors import TierlabError, TopologyError
+from .evaluate import Check
+from .journey import STEP_IDS, Trace
+from .panels import focus_pair
+from .rules import safe_id
+from .topology import Topology
+
+__all__ = ["Diagram", "diagram", "COLORS", "hop_id", "reply_id", "step_elements", "block_label", "focus_pair"]
+
+#: The overlay's colours (SVG writes them in lower case, as here).
+COLORS = {
+    "request": "#1565c0",   # blue: the request's way in
+    "reply": "#2e7d32",     # green: the reply's way back
+    "blocked": "#c62828",   # red, dashed: a hop a rule stops
+    "current": "#ff8f00",   # amber: the step the stepper is on
+    "idle": "#90a4ae",      # grey: hops of other (ALB node, server) pairs that pass
+    "static": "#78909c",    # the static site from CloudFront (not part of the API journey)
+}
+_FILL = {"public": "#e8f5e9", "app": "#e3f2fd", "db": "#f3e5f5"}
+_FONT = "Helvetica,Arial,sans-serif"
+
+Leg = Literal["request", "reply", "static", "sync"]
+
+
+def hop_id(src: str, dst: str) -> str:
+    """The id of a request hop between two named things (ids of the node names, joined by ``__``)."""
+    return f"hop_{safe_id(src)}__{safe_id(dst)}"
+
+
+def reply_id(src: str, dst: str) -> str:
+    """The id of a reply hop; ``src`` is the responder."""
+    return f"reply_{safe_id(src)}__{safe_id(dst)}"
+
+
+# ----------------------------------------------------------------------------- what is drawn
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One drawn edge: where from and to, which leg, and the checks the Trace made on it."""
+
+    id: str
+    src: str            # node ids
+    dst: str
+    leg: Leg
+    checks: tuple[Check, ...] = ()
+    on_path: bool = False  # part of the focus pair's path
+    note: str = ""         # label for a passing hop on the path (ports, protocol)
+
+    @property
+    def evaluated(self) -> bool:
+        return bool(self.checks)
+
+    @property
+    def blocking(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.blocking)
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blocking)
+
+
+def block_label(check: Check) -> str:
+    """A short label for a blocked hop: the deciding rule, and the switched-off rule that would allow."""
+    where = f"{check.component} {check.direction}".strip()
+    if check.kind == "sg":
+        head = f"BLOCKED {where}: no rule allows it"
+    elif check.kind == "nacl":
+        rules = ", ".join(
+            f"{r} (* DENY)" if r.endswith("-star") else f"{r} (DENY)" for r in check.rule_ids
+        ) or "DENY"
+        head = f"BLOCKED {where}: {rules}"
+        if check.verdict == "partial":
+            head += f"\n{check.share * 100:.0f}% of connections pass"
+    elif check.kind in ("route", "igw"):
+        head = f"BLOCKED {where}: no route"
+    elif check.kind == "listener":
+        head = f"REFUSED at {check.component}: nothing listens"
+    elif check.kind == "dns":
+        head = "BLOCKED DNS: no answer for the ALB"
+    else:  # pragma: no cover - every kind is listed above
+        head = f"BLOCKED {where}"
+    if check.would_allow:
+        head += "\nswitched off: " + ", ".join(check.would_allow)
+    return head
+
+
+def step_elements(step: str, node: str, target: str, db: str, igw: str | None) -> tuple[str, ...]:
+    """The ids the diagram highlights for a journey step on the path node -> target -> db."""
+    if step not in STEP_IDS:
+        raise TierlabError(f"no journey step {step!r}", f"steps: {', '.join(STEP_IDS)}")
+    front = (hop_id("internet", igw), hop_id(igw, node)) if igw else (hop_id("internet", node),)
+    table: dict[str, tuple[str, ...]] = {
+        "click": ("internet",),
+        "dns": (hop_id("internet", "route53"),),
+        "connect-alb": front,
+        "alb-nacl-in": front[-1:],
+        "alb-sg-in": front[-1:],
+        "alb-reply-out": (reply_id(node, "internet"),),
+        "alb-process": (safe_id(node),),
+        "alb-sg-out": (hop_id(node, target),),
+        "alb-nacl-out": (hop_id(node, target),),
+        "app-nacl-in": (hop_id(node, target),),
+        "web-sg-in": (hop_id(node, target),),
+        "node-process": (safe_id(target),),
+        "db-connect": (hop_id(target, db),),
+        "web-sg-out": (hop_id(target, db),),
+        "app-nacl-out": (hop_id(target, db),),
+        "db-nacl-in": (hop_id(target, db),),
+        "db-sg-in": (hop_id(target, db),),
+        "db-query": (safe_id(db),),
+        "db-reply": (reply_id(db, target),),
+        "node-respond": (safe_id(target),),
+        "alb-receive": (reply_id(target, node),),
+        "browser-receive": (reply_id(node, "internet"), "internet"),
+    }
+    return table[step]
+
+
+# ----------------------------------------------------------------------------- the diagram object
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """A built diagram: DOT source plus what it shows. Rendering happens on demand."""
+
+    source: str
+    topology: str
+    step: str | None = None
+    pair: str | None = None
+    node_ids: tuple[str, ...] = ()
+    hops: tuple[Hop, ...] = field(default=(), repr=False)
+    current: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        step = f", step {self.step}" if self.step else ""
+        return (f"<Diagram {self.topology}: {len(self.node_ids)} nodes, {len(self.hops)} hops, "
+                f"{len(self.blocked_ids)} blocked{step}>")
+
+    @property
+    def edge_ids(self) -> tuple[str, ...]:
+        return tuple(h.id for h in self.hops)
+
+    @property
+    def blocked_ids(self) -> tuple[str, ...]:
+        return tuple(h.id for h in self.hops if h.blocked)
+
+    def hop(self, hop_id_: str) -> Hop:
+        for h in self.hops:
+            if h.id == hop_id_:
+                return h
+        raise TierlabError(f"the diagram has no hop {hop_id_!r}", "hops: " + ", ".join(self.edge_ids))
+
+    @property
+    def engine(self) -> graphviz_engine.Engine:
+        return graphviz_engine.find_engine()
+
+    @cached_property
+    def _svg(self) -> str:
+        return graphviz_engine.render(self.source, "svg").decode("utf-8")
+
+    def svg(self) -> str:
+        """Lay out and return the SVG text (once; later calls reuse it)."""
+        return self._svg
+
+    def png(self) -> bytes:
+        return graphviz_engine.render(self.source, "png")
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``.svg``, ``.png`` or ``.dot`` (by the file's suffix); returns the path."""
+        p = Path(path)
+        suffix = p.suffix.lower().lstrip(".")
+        if suffix == "svg":
+            p.write_text(self.svg(), encoding="utf-8")
+        elif suffix == "png":
+            p.write_bytes(self.png())
+        elif suffix in ("dot", "gv"):
+            p.write_text(self.source, encoding="utf-8")
+        else:
+            raise TierlabError(f"cannot save a diagram as {p.name!r}", "name the file .svg, .png or .dot")
+        return p
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def _q(text: object) -> str:
+    """A DOT double-quoted string: ``\\n`` ends a centred line, ``\\r`` a left-justified one."""
+    s = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\l")
+    return f'"{s}"'
+
+
+def _attrs(**kw: object) -> str:
+    items = [f"{k}={_q(v)}" for k, v in kw.items() if v is not None and v != ""]
+    return f" [{', '.join(items)}]" if items else ""
+
+
+class _Dot:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 1
+
+    def add(self, line: str) -> None:
+        self.lines.append("  " * self.depth + line)
+
+    def open(self, name: str, **attrs: object) -> None:
+        self.add(f"subgraph {name} {{")
+        self.depth += 1
+        for k, v in attrs.items():
+            self.add(f"{k}={_q(v)};")
+
+    def close(self) -> None:
+        self.depth -= 1
+        self.add("}")
+
+
+def diagram(subject: Trace | Topology, *, step: str | None = None, pair: str | None = None) -> Diagram:
+    """Build the diagram of a topology, with a Trace's journey on it when given a Trace.
+
+    ``step`` (a ``tl.STEP_IDS`` id) highlights that step's hop or node on the path of ``pair``
+    (``"alb-node-az1->node-api-1"``; default: the first blocked pair, else the first pair).
+    """
+    trace = subject if isinstance(subject, Trace) else None
+    topo = subject.topology if isinstance(subject, Trace) else subject
+    if not isinstance(topo, Topology):
+        raise TierlabError(f"cannot draw a {type(subject).__name__}", "pass tl.journey(topo) or a topology")
+    igw = topo.internet_gateway
+    igw_id = safe_id(igw) if igw else None
+
+    # --- which pair's path is drawn, and which database instance the journey goes to
+    fp = focus_pair(trace, pair) if trace is not None else None
+    if trace is not None:
+        db_name = fp.database if fp else (topo.database.instance(trace.database) or topo.database.instances[0]).name
+    else:
+        prim = topo.database.instance("primary") or topo.database.instances[0]
+        db_name = prim.name
+    if fp is not None:
+        path_node, path_target = fp.node, fp.target
+    else:
+        path_node = topo.alb.nodes[0].name if topo.alb.nodes else ""
+        path_target = topo.alb.targets[0] if topo.alb.targets else ""
+        if pair is not None and trace is None:
+            path_node, _, path_target = pair.partition("->")
+
+    # --- hops and the checks the Trace made on each
+    hops: dict[str, Hop] = {}
+
+    def put(hid: str, src: str, dst: str, leg: Leg, checks: Iterable[Check] = (), on_path: bool = False,
+            note: str = "") -> None:
+        old = hops.get(hid)
+        if old is None:
+            hops[hid] = Hop(hid, src, dst, leg, tuple(checks), on_path, note)
+        else:
+            hops[hid] = Hop(hid, src, dst, leg, old.checks + tuple(checks), old.on_path or on_path,
+                            old.note or note)
+
+    front_port = 443 if 443 in topo.alb.listen_ports or not topo.alb.listen_ports else topo.alb.listen_ports[0]
+    put(hop_id("internet", "route53"), "internet", "route53", "request",
+        (trace.dns,) if trace is not None else (), trace is not None, "DNS")
+    if topo.edge is not None:
+        put(hop_id("internet", "cloudfront"), "internet", "cloudfront", "static", note="static site")
+        put(hop_id("cloudfront", "s3_origin"), "cloudfront", "s3_origin", "static", note="origin fetch")
+    fronts = {}
+    backs = {}
+    dbs = {}
+    if trace is not None:
+        for p in trace.pairs:
+            fronts[p.node] = p.front
+            backs[(p.node, p.target)] = p.back
+            dbs[p.target] = p.db
+    drawn = trace is not None  # a topology alone has no journey to draw, only its parts
+    for n in topo.alb.nodes:
+        on = drawn and n.name == path_node
+        f = fronts.get(n.name)
+        req = [c for c in f.checks if c.leg == "request"] if f else []
+        if igw:
+            put(hop_id("internet", igw), "internet", igw_id, "request",  # type: ignore[arg-type]
+                [c for c in req if c.kind == "igw"], on, f"{front_port} TLS")
+            put(hop_id(igw, n.name), igw_id, safe_id(n.name), "request",  # type: ignore[arg-type]
+                [c for c in req if c.kind != "igw"], on)
+        else:
+            put(hop_id("internet", n.name), "internet", safe_id(n.name), "request", req, on, f"{front_port} TLS")
+        rep = [c for c in f.checks if c.leg == "reply"] if f else []
+        if on or any(c.blocking for c in rep):
+            put(reply_id(n.name, "internet"), safe_id(n.name), "internet", "reply", rep, on)
+    for n in topo.alb.nodes:
+        for t in topo.alb.targets:
+            on = drawn and n.name == path_node and t == path_target
+            b = backs.get((n.name, t))
+            put(hop_id(n.name, t), safe_id(n.name), safe_id(t), "request",
+                [c for c in b.checks if c.leg == "request"] if b else (), on, f":{topo.alb.target_port} HTTP")
+            rep = [c for c in b.checks if c.leg == "reply"] if b else []
+            if on or any(c.blocking for c in rep):
+                put(reply_id(t, n.name), safe_id(t), safe_id(n.name), "reply", rep, on)
+    for t in topo.alb.targets:
+        on = drawn and t == path_target
+        d = dbs.get(t)
+        put(hop_id(t, db_name), safe_id(t), safe_id(db_name), "request",
+            [c for c in d.checks if c.leg == "request"] if d else (), on, f":{topo.database.port} TLS")
+        rep = [c for c in d.checks if c.leg == "reply"] if d else []
+        if on or any(c.blocking for c in rep):
+            put(reply_id(db_name, t), safe_id(db_name), safe_id(t), "reply", rep, on)
+    prim = topo.database.instance("primary")
+    stby = topo.database.instance("standby")
+    if prim is not None and stby is not None:
+        put(f"sync_{prim.safe_id}__{stby.safe_id}", prim.safe_id, stby.safe_id, "sync", note="sync replication")
+
+    current: tuple[str, ...] = ()
+    if step is not None:
+        current = step_elements(step, path_node, path_target, db_name, igw)
+
+    source, node_ids = _dot(topo, trace, list(hops.values()), current, db_name)
+    return Diagram(source, topo.name, step, fp.name if fp else (f"{path_node}->{path_target}" if path_node else None),
+                   node_ids, tuple(hops.values()), current)
+
+
+def _node_label(*lines: str) -> str:
+    return "\n".join(line for line in lines if line)
+
+
+def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[str, ...], db_name: str
+         ) -> tuple[str, tuple[str, ...]]:
+    d = _Dot()
+    node_ids: list[str] = []
+
+    def node(nid: str, label: str, **attrs: object) -> None:
+        node_ids.append(nid)
+        cls = "tl_node tl_current" if nid in current else "tl_node"
+        extra: dict[str, object] = {}
+        if nid in current:
+            extra = {"color": COLORS["current"], "penwidth": "3", "fillcolor": "#fff3e0", "style": "filled,bold"}
+        merged = {**attrs, **extra}
+        d.add(f"{nid}{_attrs(id=nid, label=label, **{'class': cls}, **merged)}")
+
+    title = topo.name
+    if trace is not None:
+        title += ": the request gets through" if trace.ok else (
+            f": blocked, {trace.success_share * 100:.0f}% of requests succeed")
+    legend = ("blue: request, green: reply, amber: current step, red dashed: blocked "
+              "(the deciding rule; a switched-off rule that would allow it)")
+    d.lines.insert(0, "digraph tierlab {")
+    d.add("graph" + _attrs(id="tierlab", rankdir="LR", newrank="true", nodesep="0.22", ranksep="0.5",
+                           fontname=_FONT, fontsize="11", label=title + "\r" + legend + "\r", labelloc="t",
+                           labeljust="l", size="10.5,9", pad="0.1"))
+    d.add("node" + _attrs(shape="box", style="rounded,filled", fillcolor="white", fontname=_FONT,
+                          fontsize="10", margin="0.08,0.04", height="0.4"))
+    d.add("edge" + _attrs(fontname=_FONT, fontsize="9", arrowsize="0.7"))
+
+    # --- the internet
+    d.open("cluster_internet", id="cluster_internet", label="Internet", style="rounded", color="#b0bec5")
+    node("internet", _node_label("Internet users", "(browser)", str(topo.client_ip)), shape="box",
+         fillcolor="#fafafa")
+    d.close()
+
+    # --- the AWS edge
+    d.open("cluster_aws_edge", id="cluster_aws_edge", label="AWS edge", style="rounded,dashed",
+           color="#ff9900")
+    if topo.edge is not None:
+        e = topo.edge
+        node("cloudfront", _node_label("CloudFront", e.domain, f"TTL {e.default_ttl_s} s"))
+        node("s3_origin", _node_label("S3 origin", e.bucket, "private" if not e.bucket_public else "PUBLIC"),
+             shape="cylinder")
+    node("route53", _node_label("Route 53", topo.api_host))
+    d.close()
+
+    # --- the VPC: internet gateway, then one cluster per AZ with its subnets in tier order
+    d.open("cluster_vpc", id="cluster_vpc", label=f"VPC {topo.vpc_cidr} ({topo.region})", style="rounded",
+           color="#37474f", penwidth="1.5")
+    if topo.internet_gateway:
+        node(safe_id(topo.internet_gateway), _node_label("Internet gateway", topo.internet_gateway),
+             shape="box", fillcolor="#eceff1")
+    tier_order = {"public": 0, "app": 1, "db": 2}
+    anchors: dict[str, str] = {}
+    for az in topo.azs:
+        subnets = sorted((s for s in topo.subnets if s.az == az), key=lambda s: tier_order.get(s.tier, 3))
+        if not subnets:
+            continue
+        d.open(f"cluster_az_{safe_id(az)}", id=f"cluster_az_{safe_id(az)}", label=f"AZ {az}",
+               style="rounded,dashed", color="#607d8b")
+        for s in subnets:
+            sid = f"cluster_{s.safe_id}"
+            d.open(sid, id=sid, label=f"{s.name} {s.cidr}\nNACL {s.nacl}", style="rounded,filled",
+                   fillcolor=_FILL.get(s.tier, "#fafafa"), color="#90a4ae", fontsize="9")
+            members = 0
+            before = len(node_ids)
+            for n in topo.alb.nodes:
+                if n.subnet == s.name:
+                    node(n.safe_id, _node_label("ALB node", str(n.ip), f"[{', '.join(topo.alb.sgs)}]"),
+                         fillcolor="#fff8e1")
+                    members += 1
+            for i in topo.instances:
+                if i.subnet == s.name:
+                    ports = ",".join(str(p) for p in i.listens)
+                    node(i.safe_id, _node_label(i.label or i.name, f"{i.ip}:{ports}", f"[{', '.join(i.sgs)}]"))
+                    members += 1
+            for db in topo.database.instances:
+                if db.subnet == s.name:
+                    active = db.name == db_name
+                    node(db.safe_id, _node_label(f"RDS {db.role}", f"{db.ip}:{topo.database.port}",
+                                                 f"[{', '.join(topo.database.sgs)}]"),
+                         shape="cylinder", fillcolor="white" if active else "#eeeeee",
+                         fontcolor="black" if active else "#757575")
+                    members += 1
+            if members == 0:  # an empty cluster is not drawn: keep the subnet visible
+                node(f"empty_{s.safe_id}", "(empty)", shape="plaintext", fillcolor="none", fontcolor="#9e9e9e")
+            anchors[s.name] = node_ids[before]
+            d.close()
+        d.close()
+    d.close()
+
+    # --- keep each AZ's subnets in tier order (public, app, db) even where no hop joins them
+    for az in topo.azs:
+        prev = None
+        for s in sorted((s for s in topo.subnets if s.az == az), key=lambda s: tier_order.get(s.tier, 3)):
+            first = anchors.get(s.name)
+            if prev is not None and first is not None:
+                d.add(f"{prev} -> {first}" + _attrs(id=f"order_{prev}__{first}", style="invis", weight="0.1"))
+            prev = first or prev
+    # --- edges (a reply is drawn as a backward edge from the requester, so it runs beside its request)
+    for h in hops:
+        style = _edge_style(h, h.id in current)
+        if h.leg == "reply":
+            d.add(f"{h.dst} -> {h.src}{_attrs(**style, dir='back')}")
+        else:
+            d.add(f"{h.src} -> {h.dst}{_attrs(**style)}")
+    d.lines.append("}")
+    return "\n".join(d.lines) + "\n", tuple(node_ids)
+
+
+def _edge_style(h: Hop, is_current: bool) -> dict[str, object]:
+    cls = ["tl_hop", f"tl_{h.leg}"]
+    a: dict[str, object] = {"id": h.id}
+    if h.leg == "static":
+        a.update(color=COLORS["static"], style="dotted", label=h.note, fontcolor=COLORS["static"])
+    elif h.leg == "sync":
+        a.update(color=COLORS["static"], style="dotted", dir="both", label=h.note, fontcolor=COLORS["static"],
+                 constraint="false")
+    elif h.blocked:
+        cls.append("tl_blocked")
+        first = h.blocking[0]
+        labels = list(dict.fromkeys(block_label(c) for c in h.blocking))
+        a.update(color=COLORS["blocked"], fontcolor=COLORS["blocked"], style="dashed",
+                 penwidth="4" if is_current else "2.2", label="\n".join(labels[:2]),
+                 tooltip=first.reason)
+    else:
+        if h.on_path:
+            cls.append("tl_path")
+        colour = COLORS[h.leg] if h.on_path else COLORS["idle"]
+        a.update(color=colour, penwidth="1.8" if h.on_path else "1")
+        if h.on_path and h.leg == "request" and h.note:
+            a.update(label=h.note, fontcolor=COLORS["request"])
+        if h.checks:
+            a.update(tooltip=h.checks[-1].reason)
+    if h.leg == "reply":
+        a.update(arrowtail="vee")
+        if not h.blocked:
+            a["style"] = "dashed" if not h.on_path else "solid"
+    if is_current:
+        cls.append("tl_current")
+        a["penwidth"] = "4"
+        if not h.blocked:
+            a["color"] = COLORS["current"]
+    a["class"] = " ".join(cls)
+    return a

@@ -1,0 +1,454 @@
+"""What the widget panels show and do, without any widget: testable in plain Python.
+
+* :func:`rule_rows` / :func:`rule_groups`: every rule of every security group and network ACL,
+  grouped by component, as rows a rule panel draws.
+* :func:`parse_edit`: a rule-edit form (strings, as typed) -> ``Topology.change_rule`` fields,
+  or a :class:`~tierlab.errors.RuleError` with a message and a hint to show inline.
+* :class:`Lab`: the loaded topology, the current what-if and its Trace; toggling or editing a
+  rule makes a new frozen Topology and re-evaluates the journey (``tl.journey``); listeners
+  (the views) are told.
+* :class:`Stepper` and :class:`StepView`: the journey one step at a time (``tl.STEPS``) for one
+  (ALB node, server) pair: the packet, the checkpoint, the matching rule, the verdict.
+
+The widgets in :mod:`tierlab.widgets` only draw these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+from .errors import RuleError, TierlabError, TopologyError
+from .evaluate import Check, FlowResult
+from .journey import STEPS, PairResult, Step, Trace, journey
+from .rules import NACL_RULE_MAX, NACL_RULE_MIN, PROTOCOLS, NaclRule, SgRule, parse_cidr
+from .topology import Topology
+
+__all__ = [
+    "RuleRow", "rule_rows", "rule_groups", "rule_css_class", "parse_edit", "EditResult", "Lab",
+    "STEP_FLOW", "ENCRYPTED", "StepView", "Stepper", "step_view", "focus_pair",
+    "LATENCY_KNOBS", "latency_knobs", "latency_verdict", "latency_for",
+]
+
+
+def rule_css_class(rule_id: str) -> str:
+    """The stable CSS class of a rule's toggle: ``tl-rule-database-sg-in-5432``."""
+    return f"tl-rule-{rule_id}"
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """One rule as a rule panel shows it."""
+
+    rule_id: str
+    component: str               # the security group or network ACL that holds it
+    kind: Literal["sg", "nacl"]
+    direction: str
+    number: int | None           # NACL rules only
+    action: str                  # SG rules always "allow"
+    protocol: str
+    ports: str
+    peer: str                    # CIDR, or a security group's name
+    enabled: bool
+    seed_checkpoint: int | None
+    description: str
+
+    @property
+    def css_class(self) -> str:
+        return rule_css_class(self.rule_id)
+
+    @property
+    def text(self) -> str:
+        way = "from" if self.direction == "inbound" else "to"
+        num = f"#{self.number} " if self.number is not None else ""
+        return f"{num}{self.action.upper()} {self.protocol} {self.ports} {way} {self.peer}"
+
+
+def _row(rule: SgRule | NaclRule, component: str) -> RuleRow:
+    if isinstance(rule, NaclRule):
+        return RuleRow(rule.id, component, "nacl", rule.direction, rule.number, rule.action, rule.protocol,
+                       str(rule.ports), str(rule.cidr), rule.enabled, rule.seed_checkpoint, rule.description)
+    return RuleRow(rule.id, component, "sg", rule.direction, None, "allow", rule.protocol, str(rule.ports),
+                   rule.peer, rule.enabled, rule.seed_checkpoint, rule.description)
+
+
+def rule_rows(topo: Topology) -> list[RuleRow]:
+    """Every rule of every SG and NACL: SGs first, then NACLs; inbound before outbound; by number."""
+    rows: list[RuleRow] = []
+    for g in topo.security_groups:
+        for d in ("inbound", "outbound"):
+            rows += [_row(r, g.name) for r in g.rules_in(d, enabled=None)]  # type: ignore[arg-type]
+    for n in topo.nacls:
+        for d in ("inbound", "outbound"):
+            rows += [_row(r, n.name) for r in n.ordered(d, enabled=None)]  # type: ignore[arg-type]
+    return rows
+
+
+def rule_groups(topo: Topology) -> dict[str, list[RuleRow]]:
+    """``rule_rows`` grouped by component, in topology order (every group, even an empty one)."""
+    groups: dict[str, list[RuleRow]] = {g.name: [] for g in topo.security_groups}
+    groups.update({n.name: [] for n in topo.nacls})
+    for r in rule_rows(topo):
+        groups[r.component].append(r)
+    return groups
+
+
+# ----------------------------------------------------------------------------- editing a rule
+
+
+def parse_edit(topo: Topology, rule_id: str, *, number: object = None, protocol: object = None,
+               ports: object = None, peer: object = None, action: object = None) -> dict[str, object]:
+    """Turn a rule-edit form (values as typed; ``None`` = unchanged) into ``change_rule`` fields.
+
+    Raises RuleError with a message naming the rule and field, and a hint, for anything AWS
+    would refuse (the panel shows it beside the form)."""
+    rule = topo.rule(rule_id)
+    out: dict[str, object] = {}
+    is_nacl = isinstance(rule, NaclRule)
+    if number is not None and str(number).strip() != "":
+        if not is_nacl:
+            raise RuleError(f"{rule_id}: security-group rules have no number",
+                            "security groups union all their rules; only NACL rules are numbered")
+        text = str(number).strip()
+        if not text.isdigit():
+            raise RuleError(f"{rule_id}: rule number {text!r} is not a whole number",
+                            f"use {NACL_RULE_MIN}-{NACL_RULE_MAX}; lower numbers are checked first")
+        n = int(text)
+        if not NACL_RULE_MIN <= n <= NACL_RULE_MAX:
+            raise RuleError(f"{rule_id}: rule number {n} is outside {NACL_RULE_MIN}-{NACL_RULE_MAX}",
+                            "number rules in steps of 10 or 100 so you can insert rules later")
+        if n != rule.number:  # type: ignore[union-attr]
+            out["number"] = n
+    if protocol is not None and str(protocol).strip() != "":
+        p = str(protocol).strip().lower()
+        if p not in PROTOCOLS:
+            raise RuleError(f"{rule_id}: protocol {protocol!r} is unknown", "use tcp, udp, icmp or all")
+        if p != rule.protocol:
+            out["protocol"] = p
+    if ports is not None and str(ports).strip() != "":
+        from .rules import PortRange
+
+        pr = PortRange.parse(str(ports).strip())
+        if pr != rule.ports:
+            out["ports"] = pr
+    if peer is not None and str(peer).strip() != "":
+        text = str(peer).strip()
+        looks_cidr = text[:1].isdigit()
+        if is_nacl:
+            net = parse_cidr(text, f"{rule_id} CIDR")
+            if net != rule.cidr:  # type: ignore[union-attr]
+                out["cidr"] = net
+        elif looks_cidr:
+            net = parse_cidr(text, f"{rule_id} peer CIDR")
+            if net != rule.peer_cidr:  # type: ignore[union-attr]
+                out["peer_cidr"] = net
+        else:
+            name = text.removeprefix("sg:").strip()
+            known = [g.name for g in topo.security_groups]
+            if name not in known:
+                raise RuleError(f"{rule_id}: peer {text!r} is neither a CIDR nor a security group",
+                                f"write a.b.c.d/n or one of {', '.join(known)}")
+            if name != rule.peer_sg:  # type: ignore[union-attr]
+                out["peer_sg"] = name
+    if action is not None and str(action).strip() != "":
+        a = str(action).strip().lower()
+        if not is_nacl:
+            if a != "allow":
+                raise RuleError(f"{rule_id}: a security-group rule cannot {a}",
+                                "security groups only allow; to block, remove or switch off the allow rule, "
+                                "or add a DENY to the subnet's network ACL")
+        elif a not in ("allow", "deny"):
+            raise RuleError(f"{rule_id}: action {action!r} is unknown", "use allow or deny")
+        elif a != rule.action:  # type: ignore[union-attr]
+            out["action"] = a
+    return out
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """What an edit did: ``ok`` and the new rule id, or the message and hint to show inline."""
+
+    ok: bool
+    rule_id: str
+    message: str = ""
+    hint: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+
+# ----------------------------------------------------------------------------- the lab state
+
+
+class Lab:
+    """The loaded topology, the current what-if, and its Trace. Every change re-evaluates.
+
+    Not a widget: the panels hold one ``Lab`` and redraw when it tells them (``on_change``).
+    """
+
+    def __init__(self, topology: Topology | str = "seed", *, os: str = "linux",
+                 database: Literal["primary", "standby"] = "primary") -> None:
+        if isinstance(topology, str):
+            from .loader import load
+
+            topology = load(topology)
+        self.base: Topology = topology
+        self.topology: Topology = topology
+        self.os = os
+        self.database: Literal["primary", "standby"] = database
+        self.trace: Trace = journey(topology, os=os, database=database)
+        self._listeners: list[Callable[["Lab"], None]] = []
+
+    # -- observers
+    def on_change(self, fn: Callable[["Lab"], None]) -> None:
+        self._listeners.append(fn)
+
+    def _set(self, topo: Topology) -> None:
+        trace = journey(topo, os=self.os, database=self.database)  # evaluate first: no half-written state
+        self.topology, self.trace = topo, trace
+        for fn in list(self._listeners):
+            fn(self)
+
+    # -- changes
+    def toggle(self, rule_id: str, enabled: bool) -> Trace:
+        """Switch a rule on or off (a new frozen topology) and re-evaluate."""
+        rule = self.topology.rule(rule_id)
+        if rule.enabled != enabled:
+            self._set(self.topology.change_rule(rule_id, enabled=enabled))
+        return self.trace
+
+    def edit(self, rule_id: str, **form: object) -> EditResult:
+        """Apply a rule-edit form; on bad input nothing changes and the result carries the message."""
+        try:
+            changes = parse_edit(self.topology, rule_id, **form)  # type: ignore[arg-type]
+            if not changes:
+                return EditResult(True, rule_id, "nothing to change")
+            topo = self.topology.change_rule(rule_id, **changes)
+        except TierlabError as exc:
+            return EditResult(False, rule_id, exc.message, exc.hint)
+        old = self.topology.rule(rule_id)
+        new_id = rule_id
+        if isinstance(old, NaclRule) and "number" in changes:
+            new_id = NaclRule(old.nacl, int(changes["number"]), old.direction, old.action, old.protocol,  # type: ignore[call-overload]
+                              old.ports, old.cidr).id
+        self._set(topo)
+        return EditResult(True, new_id, f"{new_id}: " + ", ".join(f"{k} = {v}" for k, v in changes.items()))
+
+    def set_database(self, database: Literal["primary", "standby"]) -> Trace:
+        self.database = database
+        self._set(self.topology)
+        return self.trace
+
+    def reset(self) -> Trace:
+        """Back to the loaded topology."""
+        self._set(self.base)
+        return self.trace
+
+    @property
+    def changed_rules(self) -> list[str]:
+        """Ids of rules that differ from the loaded topology (new, changed or switched)."""
+        base = {r.id: r for r in self.base.rules()}
+        return [r.id for r in self.topology.rules() if base.get(r.id) != r]
+
+
+# ----------------------------------------------------------------------------- the journey stepper
+
+
+def focus_pair(trace: Trace, pair: str | None = None) -> PairResult | None:
+    """The (ALB node, server) pair whose path is drawn: ``pair`` by name, else the first blocked
+    pair the ALB would choose, else the first pair."""
+    if not trace.pairs:
+        return None
+    if pair is not None:
+        for p in trace.pairs:
+            if p.name == pair:
+                return p
+        raise TopologyError(f"no (ALB node, server) pair named {pair!r}",
+                            "pairs: " + ", ".join(p.name for p in trace.pairs))
+    return next((p for p in trace.pairs if not p.ok and p.chosen), None) or next(
+        (p for p in trace.pairs if not p.ok), trace.pairs[0])
+
+
+
+#: Which flow and leg each step's packet belongs to. ``front`` = browser -> ALB node,
+#: ``back`` = ALB node -> server, ``db`` = server -> database, ``dns`` = the DNS query.
+#: (A test checks this against every check the journey labels with a step.)
+STEP_FLOW: dict[str, tuple[str, str]] = {
+    "click": ("front", "request"), "dns": ("dns", "request"), "connect-alb": ("front", "request"),
+    "alb-nacl-in": ("front", "request"), "alb-sg-in": ("front", "request"),
+    "alb-reply-out": ("front", "reply"), "alb-process": ("front", "request"),
+    "alb-sg-out": ("back", "request"), "alb-nacl-out": ("back", "request"), "app-nacl-in": ("back", "request"),
+    "web-sg-in": ("back", "request"), "node-process": ("back", "request"), "db-connect": ("db", "request"),
+    "web-sg-out": ("db", "request"), "app-nacl-out": ("db", "request"), "db-nacl-in": ("db", "request"),
+    "db-sg-in": ("db", "request"), "db-query": ("db", "request"), "db-reply": ("db", "reply"),
+    "node-respond": ("back", "reply"), "alb-receive": ("back", "reply"), "browser-receive": ("front", "reply"),
+}
+
+#: Whether each flow's bytes are encrypted on the wire, and why (the seed: the ALB terminates
+#: TLS and forwards plain HTTP on 3000; the app connects to RDS with DB_SSL=true; DNS is clear).
+ENCRYPTED: dict[str, tuple[bool, str]] = {
+    "dns": (False, "plain DNS over UDP 53"),
+    "front": (True, "HTTPS: TLS between the browser and the ALB"),
+    "back": (False, "plain HTTP: the ALB terminated TLS"),
+    "db": (True, "PostgreSQL over TLS (DB_SSL=true)"),
+}
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One step of the journey as the stepper shows it."""
+
+    index: int
+    step: Step
+    pair: str
+    flow: str
+    leg: str
+    src: str
+    dst: str
+    src_address: str
+    dst_address: str
+    protocol: str
+    encrypted: bool
+    encryption: str
+    checkpoint: str
+    rule: str
+    verdict: str
+    reason: str
+    checks: tuple[Check, ...] = field(default=(), repr=False)
+
+    @property
+    def packet(self) -> str:
+        lock = "encrypted" if self.encrypted else "not encrypted"
+        return f"{self.protocol} {self.src_address} -> {self.dst_address} ({lock})"
+
+
+def _flow_of(p: PairResult, flow: str) -> FlowResult:
+    return {"front": p.front, "back": p.back, "db": p.db}[flow]
+
+
+def step_view(trace: Trace, index: int, pair: PairResult) -> StepView:
+    """The packet, checkpoint, matching rule and verdict at step ``index`` on ``pair``'s path.
+
+    Verdicts and rules come from the Trace's checks for that step; nothing is decided here."""
+    if not 0 <= index < len(STEPS):
+        raise TierlabError(f"no step number {index}", f"steps run 0-{len(STEPS) - 1}")
+    s = STEPS[index]
+    flow, leg = STEP_FLOW[s.id]
+    if flow == "dns":
+        checks: tuple[Check, ...] = (trace.dns,)
+        client = trace.topology.client_ip
+        src, dst = "internet", "route53"
+        src_addr, dst_addr, proto = f"{client}:ephemeral", "Route 53 resolver:53", "udp"
+    else:
+        f = _flow_of(pair, flow)
+        checks = tuple(c for c in pair.checks if c.step == s.id)
+        eph = f"{f.src.ip}:{f.ephemeral}"
+        svc = f"{f.dst.ip}:{f.port}"
+        if leg == "request":
+            src, dst, src_addr, dst_addr = f.src.name, f.dst.name, eph, svc
+        else:
+            src, dst, src_addr, dst_addr = f.dst.name, f.src.name, svc, eph
+        proto = f.protocol
+    enc, why = ENCRYPTED[flow]
+    bad = [c for c in checks if c.blocking]
+    if bad:
+        verdict, decider = ("refused" if bad[0].verdict == "refused" else "blocked"), bad[0]
+    elif checks:
+        verdict, decider = "pass", next((c for c in checks if c.rule_ids), checks[-1])
+    else:
+        verdict, decider = "—", None
+    checkpoint = ", ".join(dict.fromkeys(
+        f"{c.component} {c.direction}".strip() + (f" ({c.kind})" if c.kind in ("listener", "route", "igw") else "")
+        for c in checks)) or "no checkpoint at this step"
+    if decider is None:
+        rule = ""
+    elif decider.blocking:
+        rule = decider.rule or ("no rule allows it" if decider.kind == "sg" else "")
+        if decider.would_allow:
+            rule += ("; " if rule else "") + "switched off: " + ", ".join(decider.would_allow)
+    else:
+        rule = ", ".join(r for c in checks for r in c.rule_ids) or ("stateful: reply to an allowed flow"
+                                                                  if any(c.verdict == "stateful" for c in checks)
+                                                                  else "")
+    reason = decider.reason if decider is not None else s.title
+    return StepView(index, s, pair.name, flow, leg, src, dst, src_addr, dst_addr, proto, enc, why, checkpoint,
+                    rule, verdict, reason, checks)
+
+
+class Stepper:
+    """Walk the journey a step at a time for one (ALB node, server) pair of a Lab's Trace."""
+
+    def __init__(self, lab: Lab, pair: str | None = None) -> None:
+        self.lab = lab
+        self.index = 0
+        self.pair_name = pair  # None: the first blocked pair, else the first pair
+
+    @property
+    def pair(self) -> PairResult:
+        p = focus_pair(self.lab.trace, self.pair_name)
+        if p is None:
+            raise TierlabError("the journey has no (ALB node, server) pair", "the ALB needs nodes and targets")
+        return p
+
+    @property
+    def last(self) -> int:
+        return len(STEPS) - 1
+
+    def goto(self, index: int) -> StepView:
+        self.index = max(0, min(self.last, int(index)))
+        return self.current
+
+    def step(self) -> StepView:
+        return self.goto(self.index + 1)
+
+    def back(self) -> StepView:
+        return self.goto(self.index - 1)
+
+    def reset(self) -> StepView:
+        return self.goto(0)
+
+    @property
+    def at_end(self) -> bool:
+        return self.index >= self.last
+
+    @property
+    def current(self) -> StepView:
+        return step_view(self.lab.trace, self.index, self.pair)
+
+    def views(self) -> list[StepView]:
+        return [step_view(self.lab.trace, i, self.pair) for i in range(len(STEPS))]
+
+
+# ----------------------------------------------------------------------------- the latency panel
+
+#: The knobs the latency panel offers (ranges and choices come from ``tierlab.latency.CONTROLS``).
+LATENCY_KNOBS: tuple[str, ...] = ("rtt_ms", "tls_version", "dns_cache", "keep_alive", "pool", "multi_az")
+
+
+def latency_knobs() -> dict[str, dict]:
+    """Each knob's control spec (min/max/step or options, description), in panel order."""
+    from .latency import CONTROLS
+
+    return {k: dict(CONTROLS[k]) for k in LATENCY_KNOBS}
+
+
+def latency_verdict(total_ms: float, band_ms: tuple[float, float] | None = None) -> str:
+    """Where a total lands against the seed's claim (300-500 ms from click to confirmation)."""
+    from .latency import SEED_CLAIM_MS
+
+    lo, hi = band_ms or SEED_CLAIM_MS
+    if total_ms < lo:
+        return f"{total_ms:.0f} ms: {lo - total_ms:.0f} ms faster than the seed's {lo:.0f}-{hi:.0f} ms"
+    if total_ms > hi:
+        return f"{total_ms:.0f} ms: {total_ms - hi:.0f} ms slower than the seed's {lo:.0f}-{hi:.0f} ms"
+    return f"{total_ms:.0f} ms: inside the seed's {lo:.0f}-{hi:.0f} ms"
+
+
+def latency_for(topo: Topology, preset: str = "physics", **knobs: object):
+    """The latency model for the panel's settings (``seed`` takes none: its knobs are ignored)."""
+    from .latency import latency_model
+
+    if preset == "seed":
+        return latency_model(topo, "seed")
+    return latency_model(topo, preset, **knobs)
