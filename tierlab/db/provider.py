@@ -217,7 +217,7 @@ def parse_url(raw: str, *, source: str = "the URL") -> URL:
             "write it as postgresql://USER:PASSWORD@HOST:5432/DBNAME",
         )
     if not url.host:
-        raise DatabaseError(f"{source} has no host: {_safe(raw)!r}", "add the server's host name, e.g. @localhost:5432")
+        raise DatabaseError(f"{source} has no host: {_safe(raw)!r}", "add the server's host: postgresql://USER:PASSWORD@HOST:5432/DBNAME")
     return url.set(drivername="postgresql+psycopg")
 
 
