@@ -145,8 +145,29 @@ def _ensure_image(client, image: str, timeout_s: float) -> None:
                             f"run 'docker pull {image}' once while online; tierlab falls back to embedded PostgreSQL")
 
 
+class _KeepDockerEnv:
+    """testcontainers writes ``os.environ["DOCKER_HOST"]`` when it finds one; put it back after."""
+
+    _KEYS = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+
+    def __enter__(self) -> None:
+        self.saved = {k: os.environ.get(k) for k in self._KEYS}
+
+    def __exit__(self, *exc: object) -> None:
+        for k, v in self.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def start_postgres(probe: EngineProbe, *, tls: bool | None = None, options: DockerOptions | None = None):
     """Start ``options.image`` with testcontainers and return a :class:`Database` for it."""
+    with _KeepDockerEnv():
+        return _start_postgres(probe, tls=tls, options=options)
+
+
+def _start_postgres(probe: EngineProbe, *, tls: bool | None, options: DockerOptions | None):
     from .provider import Database, _probe
 
     options = options or DockerOptions()
@@ -210,9 +231,13 @@ def start_postgres(probe: EngineProbe, *, tls: bool | None = None, options: Dock
     reason = (f"{probe.reason} in {probe.elapsed_ms:.0f} ms; started {options.image} with testcontainers "
               f"{importlib.metadata.version('testcontainers')} ({net}) in {time.perf_counter() - t0:.1f} s; "
               "TLS off (the image's default ssl=off)")
+    def stop() -> None:
+        with _KeepDockerEnv():
+            container.stop()
+
     return Database(
         backend="docker", host=host, port=port, user="postgres", password=password, dbname="appdb",
-        version=version, reason=reason, tls=False, _stop=container.stop,
+        version=version, reason=reason, tls=False, _stop=stop,
     )
 
 
