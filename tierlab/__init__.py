@@ -45,3 +45,17 @@ __all__ = [
 ]
 
 install_ipython_handler()
+
+
+def __getattr__(name: str):
+    """``tl.db`` (the database tier) and ``tl.database()`` load on first use: SQLAlchemy and
+    pandas stay out of ``import tierlab`` until a notebook asks for a database."""
+    if name == "db":
+        import importlib
+
+        return importlib.import_module(".db", __name__)
+    if name == "database":
+        from .db import database
+
+        return database
+    raise AttributeError(f"module 'tierlab' has no attribute {name!r}")

@@ -103,3 +103,16 @@ def test_the_private_daemon_stops_by_pid_and_leaves_nothing(private_docker):
     assert private_docker.leftovers() == []
     assert not private_docker.base.exists()
     assert not os.path.exists(f"/proc/{pid}/cmdline") or "dockerd" not in open(f"/proc/{pid}/cmdline").read()
+
+
+def test_apt_installed_services_did_not_start(db_in_ci):
+    """CI hygiene: policy-rc.d keeps refusing, so docker.io and postgresql-15 left no daemon running."""
+    if not db_in_ci:
+        pytest.skip("checked under CI, where scripts/setup installs Debian packages")
+    rc = subprocess.run(["/usr/sbin/policy-rc.d"], capture_output=True).returncode
+    assert rc == 101
+    assert not os.path.exists("/var/run/docker.sock") or not __import__("tierlab.db").db.docker_engine(
+        0.3, host="unix:///var/run/docker.sock").ok
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        assert s.connect_ex(("127.0.0.1", 5432)) != 0, "a PostgreSQL service listens on 5432"
