@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import pwd
 import re
 import secrets
 import shutil
@@ -159,8 +158,10 @@ def find_binaries(prefer: BinariesChoice = "auto") -> Binaries:
 
 def _run_as() -> tuple[int, int, str] | None:
     """(uid, gid, name) of the unprivileged user to run the server as, or None when not root."""
-    if os.geteuid() != 0:
+    if getattr(os, "geteuid", lambda: 1)() != 0:
         return None
+    import pwd
+
     for name in ("postgres", "nobody"):
         try:
             pw = pwd.getpwnam(name)
@@ -299,7 +300,7 @@ def free_port() -> int:
 
 def sessions_root() -> Path:
     """Where session folders live: ``<tmp>/tierlab-pg-<uid>``."""
-    root = Path(tempfile.gettempdir()) / f"tierlab-pg-{os.getuid()}"
+    root = Path(tempfile.gettempdir()) / f"tierlab-pg-{getattr(os, 'getuid', lambda: 0)()}"
     root.mkdir(mode=0o755, exist_ok=True)
     os.chmod(root, 0o755)  # the unprivileged server user must reach its own folder inside
     return root
