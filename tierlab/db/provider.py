@@ -52,7 +52,7 @@ POOL_SIZE = 10
 _TRUE = {"1", "true", "yes", "on", "require", "required"}
 
 
-@dataclass
+@dataclass(eq=False)
 class Database:
     """A reachable PostgreSQL with the seed's schema, and how it was obtained."""
 
@@ -156,8 +156,6 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    __hash__ = object.__hash__
 
 
 # --- configuration from the environment -----------------------------------------------------
