@@ -374,7 +374,9 @@ def _relocate(binaries: Binaries, run_as: tuple[int, int, str]) -> Binaries:
     import hashlib
 
     install = binaries.bindir.parent  # .../pginstall
-    digest = hashlib.sha1(str(install).encode()).hexdigest()[:10]
+    # keyed by the build (size and mtime of the binaries), not the path: copies of one wheel share it
+    stamp = [(p.stat().st_size, p.stat().st_mtime_ns) for p in (binaries.postgres, binaries.initdb)]
+    digest = hashlib.sha1(repr(stamp).encode()).hexdigest()[:10]
     cache = sessions_root() / "bin-cache"
     cache.mkdir(mode=0o755, exist_ok=True)
     os.chmod(cache, 0o755)
