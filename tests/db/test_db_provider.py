@@ -159,19 +159,3 @@ def test_forcing_url_without_one_says_how(monkeypatch):
     with pytest.raises(DatabaseError, match="no URL was given"):
         connect(backend="url", shared=False, verbose=False)
 
-
-@pytest.mark.database
-def test_auto_without_docker_says_which_backend_which_version_and_why(tmp_path, monkeypatch, capsys):
-    for k in ("TIERLAB_DATABASE_URL", "DB_HOST"):
-        monkeypatch.delenv(k, raising=False)
-    from tierlab.db import DockerOptions
-
-    db = connect(docker=DockerOptions(host=f"unix://{tmp_path}/no-docker.sock"), shared=False)
-    try:
-        line = capsys.readouterr().out.strip()
-        assert line == db.describe() and "\n" not in line
-        assert line.startswith(f"embedded: PostgreSQL {db.version} at 127.0.0.1:{db.port}/appdb")
-        assert "no Docker engine answered" in line and f"started embedded PostgreSQL {db.version}" in line
-        assert db.password not in line
-    finally:
-        db.stop()
