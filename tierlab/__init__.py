@@ -46,19 +46,21 @@ __all__ = [
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
     "who_can_reach", "dns", "edge", "edge_charts", "practice", "drills", "exercises", "lessons", "scenarios",
-    "Diagram", "diagram", "layout_engine", "lab_app",
+    "Diagram", "diagram", "layout_engine", "lab_app", "db", "database",
 ]
 
 install_ipython_handler()
 
-# Widgets load on first use (they pull in ipywidgets): tl.lab_app.
-_LAZY = {"lab_app": ("widgets", "lab_app")}
+# Heavy parts load on first use: tl.lab_app (ipywidgets), tl.db and tl.database (SQLAlchemy).
+_LAZY = {"lab_app": ("widgets", "lab_app"), "database": ("db", "database")}
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name == "db":
+        return importlib.import_module(".db", __name__)
+    if name in _LAZY:
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(f".{module}", __name__), attr)
     raise AttributeError(f"module 'tierlab' has no attribute {name!r}")

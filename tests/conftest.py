@@ -1,0 +1,35 @@
+"""Shared pytest fixtures. Each helper keeps its fixtures in its own clearly marked block."""
+
+# ==== database tier (tierlab.db) — owner: the db branch ====================================
+import os as _db_os
+
+import pytest as _db_pytest
+
+
+@_db_pytest.fixture(scope="session")
+def tierlab_db():
+    """One real PostgreSQL for the whole test session, with the seed's schema.
+
+    The server named by $TIERLAB_DATABASE_URL / DB_HOST when set, otherwise the embedded
+    server (what CI uses). Stopped at the end of the session; nothing is left behind.
+    """
+    from tierlab.db import connect, url_from_env
+
+    backend = "url" if url_from_env() is not None else "embedded"
+    db = connect(backend=backend, shared=False, verbose=False)
+    print(f"\n[tierlab_db] {db.describe()}")
+    yield db
+    db.stop()
+
+
+@_db_pytest.fixture
+def db_engine(tierlab_db):
+    """The session database's pooled engine (10 connections, no overflow)."""
+    return tierlab_db.engine
+
+
+@_db_pytest.fixture(scope="session")
+def db_in_ci() -> bool:
+    """True under CI (the `CI` environment variable is set): skips there become failures."""
+    return bool(_db_os.environ.get("CI"))
+# ==== end of database tier block ===========================================================

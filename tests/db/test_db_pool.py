@@ -1,0 +1,90 @@
+"""The pool lesson and the new-connection phases are measured on a real server."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from tierlab.db import PHASE_KEYS, POOL_SIZE, connection_phases, connection_phases_frame, pool_lesson
+from tierlab.db.wire import open_connection_phases
+from tierlab.errors import DatabaseError
+
+pytestmark = pytest.mark.database
+
+
+def test_the_shared_engine_is_the_seeds_pool(tierlab_db):
+    pool = tierlab_db.engine.pool
+    assert POOL_SIZE == 10 and pool.size() == 10 and pool._max_overflow == 0
+
+
+def test_a_pooled_engine_never_uses_more_than_ten_server_backends(tierlab_db):
+    engine = tierlab_db.new_engine()
+
+    def backend_pid(_):
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT pg_backend_pid() FROM pg_sleep(0.005)")).scalar_one()
+
+    try:
+        with ThreadPoolExecutor(max_workers=30) as ex:
+            pids = set(ex.map(backend_pid, range(120)))
+    finally:
+        engine.dispose()
+    assert 1 <= len(pids) <= 10
+
+
+def test_pool_lesson_inserts_every_row_and_reports_each_mode(tierlab_db):
+    frame = pool_lesson(tierlab_db, requests=30, concurrency=5)
+    modes = {(m, t) for m, t in zip(frame["mode"], frame["tls"])}
+    expected = {("pooled", False), ("new connection", False)}
+    if tierlab_db.tls:
+        expected |= {("pooled", True), ("new connection", True)}
+    assert modes == expected
+    assert (frame["created"] == 30).all()
+    assert (frame["rows_per_s"] > 0).all() and (frame["latency_p95_ms"] >= frame["latency_median_ms"]).all()
+    assert frame["reason"].str.len().min() > 10
+    assert list(frame.columns) == ["mode", "tls", "requests", "concurrency", "elapsed_s", "rows_per_s",
+                                   "latency_median_ms", "latency_p95_ms", "created", "reason"]
+
+
+def test_connection_phases_are_the_latency_models_keys(tierlab_db):
+    phases = connection_phases(tierlab_db, repeats=3)
+    assert tuple(phases) == PHASE_KEYS
+    assert all(isinstance(v, float) and v >= 0 for v in phases.values())
+    assert phases["auth_ms"] > 0 and phases["tcp_connect_ms"] > 0 and phases["insert_ms"] > 0
+    if tierlab_db.tls:
+        assert phases["tls_handshake_ms"] > 0
+    plain = connection_phases(tierlab_db, tls=False, repeats=2)
+    assert plain["tls_handshake_ms"] == 0.0
+    frame = connection_phases_frame(phases)
+    total = frame.set_index("phase").loc["new_connection_total_ms"]
+    assert total["seed_ms"] == 100.0
+    assert total["measured_ms"] == pytest.approx(sum(phases[k] for k in PHASE_KEYS[:4]))
+
+
+def test_wire_handshake_checks_the_password_and_the_certificate(tierlab_db):
+    db = tierlab_db
+    with pytest.raises(DatabaseError, match="refused the password"):
+        open_connection_phases(db.host, db.port, db.user, "wrong-password", db.dbname, tls=False)
+    if db.tls and db.sslrootcert:
+        ph = open_connection_phases(db.host, db.port, db.user, db.password, db.dbname, tls=True, cafile=db.sslrootcert)
+        assert ph.tls_version.startswith("TLS") and ph.auth_method == "scram-sha-256"
+
+
+def test_tls_on_a_server_without_it_is_refused_clearly():
+    from tierlab.db import Database
+
+    plain = Database(backend="url", host="127.0.0.1", port=5432, user="u", password="p", dbname="appdb",
+                     version="15.18", reason="test", tls=False)
+    assert plain.url_for().query["sslmode"] == "disable"
+    with pytest.raises(DatabaseError, match="no TLS"):
+        plain.url_for(tls=True)
+
+
+def test_the_latency_models_measured_preset_reads_the_phases(tierlab_db):
+    """The hand-off to tierlab.latency: the measured dict is accepted as it comes."""
+    from tierlab.latency import DB_TIMING_KEYS, latency_model
+
+    phases = connection_phases(tierlab_db, repeats=2)
+    assert tuple(DB_TIMING_KEYS) == PHASE_KEYS
+    model = latency_model(None, "measured", db_timings_ms=phases)
+    assert model.preset == "measured"

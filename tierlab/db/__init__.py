@@ -1,0 +1,32 @@
+"""The database tier: a real PostgreSQL with the seed's schema, its create-user service and pool.
+
+    import tierlab as tl
+    db = tl.db.connect()                      # URL given, else Docker, else embedded; one line says which
+    tl.db.create_user(db.engine, "John Doe", "john@example.com")   # the seed's server.js
+    tl.db.pool_lesson(db)                     # pooled vs a new connection per request, measured
+    tl.db.connection_phases(db)               # TCP, TLS, auth, first query, pool checkout, insert (ms)
+    tl.db.explain_email_lookup(db, "john@example.com").index    # 'users_email_key'
+
+Charts live in ``tierlab.db.charts`` (matplotlib is imported only there).
+"""
+
+from __future__ import annotations
+
+from .containers import DockerOptions, EngineProbe, docker_engine
+from .embedded import Binaries, find_binaries, reap_stale
+from .inside import QueryPlan, explain_email_lookup, users_frame, wal_around_commit
+from .pool import PHASE_KEYS, SEED_NEW_CONNECTION_MS, connection_phases, connection_phases_frame, pool_lesson
+from .provider import POOL_SIZE, Database, connect, database, parse_url, read_env_file, stop_all, url_from_env
+from .schema import TABLES, apply_schema, schema_sql
+from .service import Response, create_order, create_user, validate_user
+from .wire import Phases, open_connection_phases
+
+__all__ = [
+    "Database", "connect", "database", "url_from_env", "parse_url", "read_env_file", "stop_all", "POOL_SIZE",
+    "DockerOptions", "EngineProbe", "docker_engine", "Binaries", "find_binaries", "reap_stale",
+    "TABLES", "apply_schema", "schema_sql",
+    "Response", "create_user", "create_order", "validate_user",
+    "pool_lesson", "connection_phases", "connection_phases_frame", "PHASE_KEYS", "SEED_NEW_CONNECTION_MS",
+    "QueryPlan", "explain_email_lookup", "users_frame", "wal_around_commit",
+    "Phases", "open_connection_phases",
+]
