@@ -4,7 +4,7 @@ PY := .venv/bin/python
 APP_PORT ?= 8866
 
 lab: setup                      ## start JupyterLab on the first notebook (set-up included)
-	$(PY) -m tierlab.launch
+	$(PY) -m tierlab.launch $(LAB_ARGS)
 
 app: setup                      ## the lab app (diagram, stepper, rules) as a page, with Voila on 127.0.0.1
 	$(PY) -m voila notebooks/11-lab-app.ipynb --Voila.ip=127.0.0.1 --port $(APP_PORT)
