@@ -11,16 +11,8 @@ import statistics
 import time
 
 import tierlab as tl
+from timing import median_ms
 
-
-def median_ms(fn, repeat: int = 15) -> float:
-    fn()  # warm
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -10,16 +10,8 @@ import statistics
 import time
 
 import tierlab as tl
+from timing import median_ms
 
-
-def median_ms(fn, repeat: int = 30) -> float:
-    fn()  # warm
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -10,16 +10,8 @@ import statistics
 import time
 
 import tierlab as tl
+from timing import median_ms
 
-
-def median_ms(fn, repeat: int = 300) -> float:
-    fn()  # warm
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -28,8 +20,8 @@ def main() -> None:
         topo = tl.load(name)
         n_pairs = len(tl.journey(topo).pairs)
         checks = len(tl.journey(topo).checks)
-        m = median_ms(lambda: tl.journey(topo))
-        toggle = median_ms(lambda: tl.journey(topo.switch_off("database-sg-in-5432")))
+        m = median_ms(lambda: tl.journey(topo), repeat=300)
+        toggle = median_ms(lambda: tl.journey(topo.switch_off("database-sg-in-5432")), repeat=300)
         print(f"{name:16s} journey ({n_pairs} pairs, {checks} checks): median {m:.2f} ms "
               f"({budget_ms / m:.0f}x under the {budget_ms:.0f} ms budget); toggle + journey {toggle:.2f} ms")
 
