@@ -181,6 +181,21 @@ def test_the_stepper_follows_the_first_blocked_pair_unless_told():
     assert Stepper(lab, "alb-node-az1->node-api-1").pair.name == "alb-node-az1->node-api-1"
 
 
+def test_the_stepper_frame_is_the_views_one_row_per_step():
+    """The table a notebook shows is the stepper's own views, not a second computation."""
+    lab = Lab(tl.load("seed-as-written"))
+    s = Stepper(lab)
+    f = s.frame()
+    assert list(f["step"]) == list(tl.STEP_IDS)
+    for row, v in zip(f.itertuples(), s.views()):
+        assert (row.src_address, row.dst_address, row.encrypted, row.rule, row.verdict, row.reason) == (
+            v.src_address, v.dst_address, v.encrypted, v.rule, v.verdict, v.reason)
+    assert (f["verdict"] == "blocked").any()  # the stepper follows the first blocked pair
+    lab.toggle("database-sg-in-5432", False)
+    after = s.frame().set_index("step")
+    assert after.loc["db-sg-in", "verdict"] == "blocked"
+
+
 # ----------------------------------------------------------------------------- the widgets, driven from Python
 
 

@@ -419,6 +419,17 @@ class Stepper:
     def views(self) -> list[StepView]:
         return [step_view(self.lab.trace, i, self.pair) for i in range(len(STEPS))]
 
+    def frame(self):
+        """Every step as the stepper shows it, one row each (pandas): the packet, whether it is
+        encrypted, the checkpoint, the rule and the verdict, with a ``reason``."""
+        import pandas as pd
+
+        return pd.DataFrame([{
+            "step": v.step.id, "seed_step": v.step.seed_step, "leg": v.leg, "src": v.src, "dst": v.dst,
+            "src_address": v.src_address, "dst_address": v.dst_address, "protocol": v.protocol,
+            "encrypted": v.encrypted, "checkpoint": v.checkpoint, "rule": v.rule, "verdict": v.verdict,
+            "reason": v.reason} for v in self.views()]).astype({"seed_step": "Int64"})
+
 
 # ----------------------------------------------------------------------------- the latency panel
 
