@@ -571,7 +571,8 @@ class LatencyModel:
             )
         p = self.params or PhysicsParams()
         ttl = self.facts.api_ttl_s if p.dns_ttl_s is None else p.dns_ttl_s
-        notes = [f"{self.facts.api_host} is a {self.facts.api_record} record with TTL {ttl} s "
+        article = "an" if self.facts.api_record[:1] in "aeiou" else "a"
+        notes = [f"{self.facts.api_host} is {article} {self.facts.api_record} record with TTL {ttl} s "
                  "(the seed says browsers cache for 300 s; an alias to an ELB takes the ELB's 60 s)."]
         if self.preset == "measured":
             notes.append("Database phases come from the learner's real PostgreSQL (loopback); the VPC round trips "
