@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -36,6 +36,21 @@ class Step:
     title: str
     latency: str  # latency component: client, dns, tls, firewall, alb, node, db, return
     layer: str
+    note: str = ""  # what happens at a step with no packet filter
+
+
+_NOTES = {
+    "click": "nothing crosses the network yet: React updates its state and calls fetch()",
+    "alb-process": ("the ALB decrypts with the *.myapp.com certificate, then sends the request to a target this "
+                    "node considers healthy (round robin, any AZ); its own work is a few ms"),
+    "node-process": "the seed's handler checks that name and email are present (and the name's length, the email's form)",
+    "db-connect": ("a pooled connection is handed over in well under a millisecond; a new one would cost a TCP "
+                   "handshake, a TLS handshake and authentication first"),
+    "db-query": ("INSERT ... RETURNING id: the unique index on email rejects a duplicate (SQLSTATE 23505 -> 400), "
+                 "the WAL is flushed, and Multi-AZ waits for the standby's acknowledgement"),
+    "node-respond": 'Express answers {"success": true, "userId": N, "message": "User created"}',
+    "browser-receive": "the browser decrypts the response and React shows 'Account created'",
+}
 
 
 #: The journey, in the order packets meet things. ``seed_step`` is the seed's Section 3 number;
@@ -65,6 +80,7 @@ STEPS: tuple[Step, ...] = (
     Step("alb-receive", 18, "The response returns to the ALB: app NACL outbound, public NACL inbound", "return", "alb"),
     Step("browser-receive", 19, "The browser decrypts the response and React shows 'Account created'", "return", "browser"),
 )
+STEPS = tuple(replace(s, note=_NOTES.get(s.id, "")) for s in STEPS)
 STEP_IDS: tuple[str, ...] = tuple(s.id for s in STEPS)
 _STEP = {s.id: s for s in STEPS}
 _ORDER = {s.id: i for i, s in enumerate(STEPS)}
@@ -264,7 +280,13 @@ class Trace:
             cs = [c for c in ((self.dns,) + (chosen.checks if chosen else ())) if c.step == s.id]
             bad = [c for c in cs if c.blocking]
             verdict = "blocked" if bad else ("pass" if cs else "—")
-            reason = bad[0].reason if bad else (cs[-1].reason if cs else s.title)
+            if bad:
+                reason = bad[0].reason
+            elif cs:  # the rule that let it through says most: a NACL or SG decision before a route or listener
+                main = [c for c in cs if c.kind in ("nacl", "sg", "dns") and c.verdict == "allow"]
+                reason = (main or cs)[0].reason
+            else:
+                reason = s.note or s.title
             rows.append({"step": s.id, "seed_step": s.seed_step, "title": s.title, "latency": s.latency,
                          "checks": len(cs), "verdict": verdict, "reason": reason})
         df = pd.DataFrame(rows)
