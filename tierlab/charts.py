@@ -149,7 +149,8 @@ def health_check_chart(tl: HealthCheckTimeline, *, ax: Any = None) -> Any:
                 ax.axvline(t, color="#2e7d32", ls=":", lw=1)
     hc = tl.settings
     ax.set_title(f"{tl.failure}: interval {hc.interval_s} s, unhealthy {hc.unhealthy_threshold}, "
-                 f"healthy {hc.healthy_threshold}" + ("" if tl.health_check else " — no health check"), fontsize=10)
+                 f"healthy {hc.healthy_threshold}" + ("" if tl.health_check else " — no health check")
+                 + (" — deep /health" if tl.health_check and tl.check == "deep" else ""), fontsize=10)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("requests failing (%)")
     ax.set_ylim(0, 105)

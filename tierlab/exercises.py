@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pandas is imported lazily where a table is built
 
 __all__ = [
     "assert_journey_ok", "assert_blocked_at", "assert_can_reach", "assert_cannot_reach", "assert_least_privilege",
-    "assert_nacl_scoped", "assert_function_agrees", "ephemeral_share", "ASSERTS", "REFERENCES",
+    "assert_nacl_scoped", "assert_sg_scoped", "assert_function_agrees", "ephemeral_share", "ASSERTS", "REFERENCES",
     "Exercise", "Grade", "Solution", "load_exercise", "load_exercises", "load_solutions", "solved", "unsolved", "solutions_frame", "exercise_files", "overview",
 ]
 
@@ -134,6 +134,25 @@ def assert_nacl_scoped(topo: Topology, nacl: str, direction: str, port: int, wit
     return True
 
 
+def assert_sg_scoped(topo: Topology, group: str, direction: str, port: int, peers: list[str]) -> bool:
+    """Every enabled rule of security group ``group`` ``direction`` that covers ``port`` names one of
+    ``peers``: a security group by name, or a CIDR inside one given (``0.0.0.0/0`` blocks nothing
+    on the journey, so only a check of the rule itself catches it)."""
+    if direction not in ("inbound", "outbound"):
+        raise TierlabError(f"direction {direction!r} is neither inbound nor outbound", "use inbound or outbound")
+    sg = topo.security_group(group)
+    groups = [p for p in peers if "/" not in p]
+    nets = [parse_cidr(p, f"{group} scope") for p in peers if "/" in p]
+    wide = [r for r in sg.rules_in(direction)  # type: ignore[arg-type]
+            if r.covers_port("tcp", port) and r.peer_sg not in groups
+            and not (r.peer_cidr is not None and any(r.peer_cidr.subnet_of(n) for n in nets))]
+    if wide:
+        raise CheckFailed(f"{group} {direction} allows port {port} to more than {', '.join(peers)}: "
+                          + ", ".join(r.describe() for r in wide),
+                          "name the security group the traffic is for (peer_sg=...) instead of a CIDR")
+    return True
+
+
 def ephemeral_share(ports: str, os: str) -> float:
     """Reference answer for the code exercise: the share of ``os``'s ephemeral range that a rule
     on ``ports`` covers, rounded to 4 places."""
@@ -170,7 +189,7 @@ def assert_function_agrees(fn: Callable[..., Any], reference: str, cases: list[l
 ASSERTS: dict[str, Callable[..., bool]] = {
     "journey_ok": assert_journey_ok, "blocked_at": assert_blocked_at, "can_reach": assert_can_reach,
     "cannot_reach": assert_cannot_reach, "least_privilege": assert_least_privilege,
-    "nacl_scoped": assert_nacl_scoped, "function_agrees": assert_function_agrees,
+    "nacl_scoped": assert_nacl_scoped, "function_agrees": assert_function_agrees, "sg_scoped": assert_sg_scoped,
 }
 
 

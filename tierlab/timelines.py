@@ -43,6 +43,7 @@ from .topology import HealthCheck, Topology
 __all__ = [
     "AWS_DEFAULT_HEALTH_CHECK",
     "FAILURES",
+    "CHECKS",
     "HealthCheckTimeline",
     "FailoverTimeline",
     "PoolTimeline",
@@ -70,6 +71,22 @@ FAILURES: dict[str, str] = {
 _CHECK_FAILS = {"crash": True, "host-down": True, "db-unreachable": False, "check-only": True}
 _REQUEST_FAILS = {"crash": True, "host-down": True, "db-unreachable": True, "check-only": False}
 _STATUS = {"crash": "502", "host-down": "504", "db-unreachable": "504", "check-only": "200"}
+#: What /health tests: ``shallow`` (the seed's handler: answers 200 while Node.js runs) or ``deep``
+#: (it runs ``SELECT 1`` on a pooled connection and answers 503 when the database path is broken).
+CHECKS: dict[str, str] = {
+    "shallow": "/health answers 200 while the process runs (the seed's handler)",
+    "deep": "/health runs SELECT 1 on a pooled connection and answers 503 when that fails",
+}
+
+
+def _check_fails(failure: str, check: str = "shallow") -> bool:
+    """Whether the health check fails under ``failure``: a deep check also sees a broken database path."""
+    return _CHECK_FAILS[failure] or (check == "deep" and failure == "db-unreachable")
+
+
+def _check_kind(check: str) -> None:
+    if check not in CHECKS:
+        raise _err(f"unknown health check {check!r}", "use 'shallow' (the seed's /health) or 'deep'")
 
 
 def _err(message: str, hint: str = "") -> TierlabError:
@@ -119,19 +136,20 @@ def _answer_s(hc: HealthCheck, failure: str) -> float:
     return float(hc.timeout_s) if failure == "host-down" else 0.0
 
 
-def removal_delay_s(hc: HealthCheck, failure: str, wait_s: float) -> float:
+def removal_delay_s(hc: HealthCheck, failure: str, wait_s: float, check: str = "shallow") -> float:
     """Seconds from the failure to removal when the next check starts ``wait_s`` after it:
     ``wait + (unhealthy_threshold - 1) x interval (+ timeout when nothing answers)``."""
     _check_failure(failure)
-    if not _CHECK_FAILS[failure]:
+    _check_kind(check)
+    if not _check_fails(failure, check):
         return math.inf
     return wait_s + (hc.unhealthy_threshold - 1) * hc.interval_s + _answer_s(hc, failure)
 
 
-def removal_window_s(hc: HealthCheck, failure: str = "crash") -> tuple[float, float]:
+def removal_window_s(hc: HealthCheck, failure: str = "crash", check: str = "shallow") -> tuple[float, float]:
     """The range of removal delays over where the failure falls between two checks
     (the low end when a check starts right at the failure; the high end just after one)."""
-    return (removal_delay_s(hc, failure, 0.0), removal_delay_s(hc, failure, float(hc.interval_s)))
+    return (removal_delay_s(hc, failure, 0.0, check), removal_delay_s(hc, failure, float(hc.interval_s), check))
 
 
 def return_window_s(hc: HealthCheck) -> tuple[float, float]:
@@ -172,6 +190,7 @@ class HealthCheckTimeline:
     step_s: float
     health_check: bool
     topology_settings: HealthCheck | None = None
+    check: str = "shallow"  # what /health tests: see CHECKS
 
     # ------------------------------------------------------------------ checks
     @cached_property
@@ -190,7 +209,7 @@ class HealthCheckTimeline:
                         break
                     k += 1
                     down = target in self.failed and self._is_down(start)
-                    fails = down and _CHECK_FAILS[self.failure]
+                    fails = down and _check_fails(self.failure, self.check)
                     if fails:
                         done = start + _answer_s(hc, self.failure)
                         streak_bad, streak_ok = streak_bad + 1, 0
@@ -199,6 +218,7 @@ class HealthCheckTimeline:
                             healthy = False
                         why = ("refused at once" if self.failure == "crash" else
                                f"no answer within the {hc.timeout_s} s timeout" if self.failure == "host-down" else
+                               "the deep /health cannot reach the database: 503" if self.failure == "db-unreachable" else
                                "/health answers an error")
                         if was:
                             reason = (f"fail {streak_bad}/{hc.unhealthy_threshold}: {why}"
@@ -314,7 +334,8 @@ class HealthCheckTimeline:
                     reason = "every target is up"
             else:
                 status = _STATUS[self.failure] if share > 0 else "200"
-                what = FAILURES[self.failure]
+                what = (FAILURES[self.failure] if not _check_fails(self.failure, self.check) or _CHECK_FAILS[self.failure]
+                        else "the server is up but cannot reach its database; the deep /health sees it and answers 503")
                 if opened:
                     reason = (f"{what}; every target is unhealthy at {opened} node(s), so the ALB fails open "
                               "and sends to all of them" + (": requests still succeed" if share == 0 else ""))
@@ -324,7 +345,7 @@ class HealthCheckTimeline:
                               "for instance targets; this is what the seed's mistake would mean")
                 elif routing == 0:
                     reason = f"{what}; removed at every ALB node: no request reaches it"
-                elif self.failure == "db-unreachable":
+                elif self.failure == "db-unreachable" and self.check == "shallow":
                     reason = (f"{what}: the shallow /health passes, so {routing} of {n_nodes} node(s) keep sending "
                               f"it requests and {share * 100:.0f}% fail")
                 else:
@@ -353,12 +374,16 @@ class HealthCheckTimeline:
         import pandas as pd
 
         hc = self.settings
-        lo, hi = removal_window_s(hc, self.failure)
+        lo, hi = removal_window_s(hc, self.failure, self.check)
         rows = [{"metric": "settings", "value": f"interval {hc.interval_s} s, timeout {hc.timeout_s} s, "
                  f"healthy {hc.healthy_threshold}, unhealthy {hc.unhealthy_threshold}",
                  "reason": ("the topology's target-group health check" if hc == self.topology_settings
                             else "AWS's defaults" if hc == AWS_DEFAULT_HEALTH_CHECK else "given settings")}]
-        if math.isinf(lo):
+        if not self.health_check:
+            rows.append({"metric": "removal window", "value": "never",
+                         "reason": "no health check: nothing is ever removed (AWS cannot switch it off for "
+                                   "instance targets; this shows what the seed's mistake would mean)"})
+        elif math.isinf(lo):
             rows.append({"metric": "removal window", "value": "never",
                          "reason": "the check passes while requests fail: /health must test what requests need"})
         else:
@@ -366,7 +391,9 @@ class HealthCheckTimeline:
                          "reason": f"the next check comes 0-{hc.interval_s} s after the failure, then "
                                    f"{hc.unhealthy_threshold - 1} more x {hc.interval_s} s"
                                    + (f", each failing only after its {hc.timeout_s} s timeout"
-                                      if self.failure == "host-down" else ", each refused at once")})
+                                      if self.failure == "host-down" else
+                                      ", each answered 503 at once by the deep /health"
+                                      if self.failure == "db-unreachable" else ", each refused at once")})
         for node, t in self.removed_s().items():
             rows.append({"metric": f"removed by {node}",
                          "value": "never" if t is None else f"{t - self.t0_s:.0f} s after the failure (t={t:.0f} s)",
@@ -389,16 +416,20 @@ class HealthCheckTimeline:
 def health_check_timeline(topo: Topology, *, failure: str = "crash", failed: tuple[str, ...] | str | None = None,
                           t0_s: float = 10.0, recover_s: float | None = None, duration_s: float = 240.0,
                           settings: str | HealthCheck = "topology", phases_s: dict[str, float] | None = None,
-                          health_check: bool = True, step_s: float = 1.0, **overrides: Any) -> HealthCheckTimeline:
+                          health_check: bool = True, step_s: float = 1.0, check: str = "shallow",
+                          **overrides: Any) -> HealthCheckTimeline:
     """A target (default: the first) fails at ``t0_s``: when does each ALB node remove it, what
     share of requests fail meanwhile, when does it return after ``recover_s``.
 
     ``settings``: ``topology`` (default), ``aws-default`` or a ``HealthCheck``; ``overrides``
     change single settings (``interval_s=10``). ``phases_s``: each node's first check time
     (default: the nodes spread evenly over one interval). ``health_check=False`` shows what
-    would happen without one (AWS cannot switch them off for instance targets).
+    would happen without one (AWS cannot switch them off for instance targets). ``check``: what
+    /health tests, ``shallow`` (the seed's handler) or ``deep`` (it queries the database, so
+    ``db-unreachable`` fails the check too).
     """
     _check_failure(failure)
+    _check_kind(check)
     hc = resolve_health_check(topo, settings, **overrides)
     targets = tuple(topo.alb.targets)
     if not targets:
@@ -438,7 +469,7 @@ def health_check_timeline(topo: Topology, *, failure: str = "crash", failed: tup
         phases = tuple((n.name, float(phases_s[n.name])) for n in nodes)
     return HealthCheckTimeline(topo.name, hc, failure, tuple(failed), targets, node_targets, phases, float(t0_s),
                                None if recover_s is None else float(recover_s), float(duration_s), float(step_s),
-                               bool(health_check), topo.alb.health_check)
+                               bool(health_check), topo.alb.health_check, check)
 
 
 def health_check_settings(topo: Topology, failure: str = "crash"):
