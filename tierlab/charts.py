@@ -191,11 +191,13 @@ def pool_chart(tls: PoolTimeline | Sequence[PoolTimeline], *, ax: Any = None) ->
         ax.step(f["t_s"], f["failed_total"], where="post", label=f"{label}: {t.failed_after_recovery} failed after recovery")
     first = items[0]
     ax.axvline(first.t0_s, color="black", lw=1)
+    ax.text(first.t0_s, 0.95, " failover starts", transform=ax.get_xaxis_transform(), fontsize=8, va="top")
     if first.ready_s is not None:
         ax.axvline(first.ready_s, color="#2e7d32", lw=1, ls="--")
-        ax.text(first.ready_s, 0.95, " database back", transform=ax.get_xaxis_transform(), fontsize=8, va="top")
+        ax.text(first.ready_s, 0.05, " database back", transform=ax.get_xaxis_transform(), fontsize=8, va="bottom",
+                color="#2e7d32")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("failed requests (cumulative)")
     ax.set_title(f"{first.server}: pool of {first.pool_size} across a failover", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="lower right")
     return ax
