@@ -18,14 +18,16 @@ from .inside import QueryPlan, explain_email_lookup, users_frame, wal_around_com
 from .pool import PHASE_KEYS, SEED_NEW_CONNECTION_MS, connection_phases, connection_phases_frame, pool_lesson
 from .provider import POOL_SIZE, Database, connect, database, parse_url, read_env_file, stop_all, url_from_env
 from .schema import TABLES, apply_schema, schema_sql
-from .service import Response, create_order, create_user, validate_user
+from .service import Response, create_order, create_user, deep_health, health, validate_user
+from .lessons import answers_frame, find_users, same_email_race, tables_frame
 from .wire import Phases, open_connection_phases
 
 __all__ = [
     "Database", "connect", "database", "url_from_env", "parse_url", "read_env_file", "stop_all", "POOL_SIZE",
     "DockerOptions", "EngineProbe", "docker_engine", "Binaries", "find_binaries", "reap_stale",
     "TABLES", "apply_schema", "schema_sql",
-    "Response", "create_user", "create_order", "validate_user",
+    "Response", "create_user", "create_order", "validate_user", "health", "deep_health",
+    "tables_frame", "find_users", "same_email_race", "answers_frame",
     "pool_lesson", "connection_phases", "connection_phases_frame", "PHASE_KEYS", "SEED_NEW_CONNECTION_MS",
     "QueryPlan", "explain_email_lookup", "users_frame", "wal_around_commit",
     "Phases", "open_connection_phases",

@@ -27,6 +27,8 @@ __all__ = [
     "validate_user",
     "create_user",
     "create_order",
+    "health",
+    "deep_health",
     "INSERT_USER",
     "EMAIL_RE",
     "NAME_MIN_CHARS",
@@ -118,3 +120,29 @@ def create_order(engine: sa.Engine, user_id: Any, total_amount: Any, status: str
             )
         return Response(500, {"error": "Server error"}, log)
     return Response(200, {"success": True, "orderId": int(order_id), "message": "Order created"})
+
+
+def health() -> Response:
+    """``GET /health`` as the seed writes it: ``{status: 'ok', timestamp}``, and no database query.
+
+    It answers 200 while the database is down, so the ALB keeps sending requests that fail
+    (the shallow health check of notebooks 03 and 04).
+    """
+    from datetime import datetime, timezone
+
+    return Response(200, {"status": "ok", "timestamp": datetime.now(timezone.utc).isoformat()})
+
+
+def deep_health(engine: sa.Engine, timeout_s: float = 2.0) -> Response:
+    """A health check that also asks the database (``SELECT 1``): 503 when it cannot answer.
+
+    The body says only ``unhealthy``; which error it was stays in ``server_log``.
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(int(timeout_s * 1000))})
+            conn.execute(sa.text("SELECT 1")).scalar_one()
+    except Exception as exc:
+        orig = getattr(exc, "orig", exc)
+        return Response(503, {"status": "unhealthy"}, f"health: {type(orig).__name__} {_sqlstate(exc) or ''}".strip())
+    return Response(200, {"status": "ok", "database": "ok"})
