@@ -19,7 +19,7 @@ def patched(*patch):
     return tl.apply_patch(SEED, list(patch))
 
 
-def one(raw, path_part, text):
+def assert_problem(raw, path_part, text):
     probs = problems_of(raw)
     hits = [p for p in probs if path_part in p.path and text in p.message]
     assert hits, f"expected a problem at {path_part!r} saying {text!r}, got: {[str(p) for p in probs]}"
@@ -40,34 +40,34 @@ def test_unknown_topology_name_suggests_the_close_one():
 
 
 def test_bad_cidr():
-    p = one(patched(["nacls.nacl-public.inbound[0].cidr", "0.0.0.0/33"]), "nacls.nacl-public.inbound[0].cidr",
+    p = assert_problem(patched(["nacls.nacl-public.inbound[0].cidr", "0.0.0.0/33"]), "nacls.nacl-public.inbound[0].cidr",
             "'0.0.0.0/33' is not a valid IPv4 CIDR")
     assert "a.b.c.d/n" in p.hint
 
 
 def test_cidr_with_host_bits_suggests_the_network():
-    p = one(patched(["subnets.public-az1.cidr", "10.0.1.7/24"]), "subnets.public-az1.cidr", "not a valid")
+    p = assert_problem(patched(["subnets.public-az1.cidr", "10.0.1.7/24"]), "subnets.public-az1.cidr", "not a valid")
     assert "did you mean 10.0.1.0/24" in p.hint
 
 
 def test_port_outside_range():
-    one(patched(["security_groups.web-sg.ingress[0].ports", 70000]), "security_groups.web-sg.ingress[0].ports",
+    assert_problem(patched(["security_groups.web-sg.ingress[0].ports", 70000]), "security_groups.web-sg.ingress[0].ports",
         "port 70000 is outside 0-65535")
 
 
 def test_backwards_port_range():
-    p = one(patched(["nacls.nacl-public.outbound[1].ports", "65535-1024"]), "outbound[1].ports", "runs backwards")
+    p = assert_problem(patched(["nacls.nacl-public.outbound[1].ports", "65535-1024"]), "outbound[1].ports", "runs backwards")
     assert "1024-65535" in p.hint
 
 
 @pytest.mark.parametrize("number", [0, 32767, 40000, -5])
 def test_nacl_rule_number_outside_range(number):
-    one(patched(["nacls.nacl-private-db.inbound[0].number", number]), "nacls.nacl-private-db.inbound[0].number",
+    assert_problem(patched(["nacls.nacl-private-db.inbound[0].number", number]), "nacls.nacl-private-db.inbound[0].number",
         "outside 1-32766")
 
 
 def test_nacl_rule_number_duplicated_in_one_direction():
-    one(patched(["nacls.nacl-public.inbound[1].number", 100]), "nacls.nacl-public.inbound[1].number",
+    assert_problem(patched(["nacls.nacl-public.inbound[1].number", 100]), "nacls.nacl-public.inbound[1].number",
         "two inbound rules numbered 100")
 
 
@@ -78,60 +78,61 @@ def test_same_number_in_both_directions_is_fine():
 
 def test_over_the_nacl_quota():
     rules = [{"number": 200 + i, "action": "allow", "ports": 1000 + i, "cidr": "10.0.0.0/16"} for i in range(20)]
-    p = one(patched(["nacls.nacl-private-db.inbound", rules]), "nacls.nacl-private-db.inbound", "over the quota of 20")
+    p = assert_problem(patched(["nacls.nacl-private-db.inbound", rules]), "nacls.nacl-private-db.inbound", "over the quota of 20")
     assert "* rule" in p.hint
 
 
 def test_nineteen_numbered_rules_fit_the_nacl_quota():
     rules = [{"number": 200 + i, "action": "allow", "ports": 1000 + i, "cidr": "10.0.0.0/16"} for i in range(19)]
-    tl.load_dict(patched(["nacls.nacl-private-db.inbound", rules]))
+    t = tl.load_dict(patched(["nacls.nacl-private-db.inbound", rules]))
+    assert len(t.nacl("nacl-private-db").ordered("inbound")) == 19  # 19 + the * rule = the quota of 20
 
 
 def test_over_the_sg_quota():
     rules = [{"ports": 1000 + i, "cidr": "10.0.0.0/16"} for i in range(61)]
-    one(patched(["security_groups.web-sg.ingress", rules]), "security_groups.web-sg.ingress", "over the quota of 60")
+    assert_problem(patched(["security_groups.web-sg.ingress", rules]), "security_groups.web-sg.ingress", "over the quota of 60")
 
 
 def test_over_the_sgs_per_eni_quota():
-    one(patched(["instances.node-api-1.sgs", ["web-sg"] * 6]), "instances.node-api-1.sgs", "over the quota of 5")
+    assert_problem(patched(["instances.node-api-1.sgs", ["web-sg"] * 6]), "instances.node-api-1.sgs", "over the quota of 5")
 
 
 def test_unknown_sg_reference_suggests_the_close_one():
-    p = one(patched(["security_groups.database-sg.ingress[0].sg", "web-gs"]), "database-sg.ingress[0].sg",
+    p = assert_problem(patched(["security_groups.database-sg.ingress[0].sg", "web-gs"]), "database-sg.ingress[0].sg",
             "unknown security group 'web-gs'")
     assert "web-sg" in p.hint
 
 
 def test_unknown_sg_on_an_instance():
-    one(patched(["instances.node-api-2.sgs", ["web-sgg"]]), "instances.node-api-2.sgs", "unknown security group")
+    assert_problem(patched(["instances.node-api-2.sgs", ["web-sgg"]]), "instances.node-api-2.sgs", "unknown security group")
 
 
 def test_instance_ip_outside_its_subnet_names_both():
-    p = one(patched(["instances.node-api-3.subnet", "private-app-az2"], ["instances.node-api-3.ip", "10.0.4.89"]),
+    p = assert_problem(patched(["instances.node-api-3.subnet", "private-app-az2"], ["instances.node-api-3.ip", "10.0.4.89"]),
             "instances.node-api-3.ip", "subnet 'private-app-az2' 10.0.3.0/24 does not contain instance 'node-api-3' 10.0.4.89")
     assert "10.0.4.89" in p.hint
 
 
 def test_reserved_address():
-    one(patched(["instances.node-api-1.ip", "10.0.2.1"]), "instances.node-api-1.ip", "reserves")
+    assert_problem(patched(["instances.node-api-1.ip", "10.0.2.1"]), "instances.node-api-1.ip", "reserves")
 
 
 def test_overlapping_subnets():
-    one(patched(["subnets.public-az2.cidr", "10.0.1.128/25"]), "subnets.public-az2.cidr", "overlaps subnet public-az1")
+    assert_problem(patched(["subnets.public-az2.cidr", "10.0.1.128/25"]), "subnets.public-az2.cidr", "overlaps subnet public-az1")
 
 
 def test_subnet_outside_the_vpc():
-    one(patched(["subnets.public-az2.cidr", "10.1.0.0/24"]), "subnets.public-az2.cidr", "outside the VPC")
+    assert_problem(patched(["subnets.public-az2.cidr", "10.1.0.0/24"]), "subnets.public-az2.cidr", "outside the VPC")
 
 
 def test_unknown_az():
-    p = one(patched(["subnets.private-db-az2.az", "us-east-1z"]), "subnets.private-db-az2.az",
+    p = assert_problem(patched(["subnets.private-db-az2.az", "us-east-1z"]), "subnets.private-db-az2.az",
             "unknown availability zone 'us-east-1z'")
     assert "us-east-1a" in p.hint
 
 
 def test_cname_at_zone_apex():
-    p = one(patched(["dns.records[0].type", "CNAME"], ["dns.records[0].alias", False]), "dns.records[0].type",
+    p = assert_problem(patched(["dns.records[0].type", "CNAME"], ["dns.records[0].alias", False]), "dns.records[0].type",
             "CNAME at the zone apex")
     assert "alias" in p.hint
 
@@ -163,23 +164,23 @@ def test_alb_needs_two_azs_and_no_elastic_ip():
 
 
 def test_rds_subnet_group_needs_two_azs():
-    one(patched(["database.subnet_group", ["private-db-az1"]], ["database.instances", [SEED["database"]["instances"][0]]],
+    assert_problem(patched(["database.subnet_group", ["private-db-az1"]], ["database.instances", [SEED["database"]["instances"][0]]],
                 ["database.multi_az", False]), "database.subnet_group", "fewer than two AZs")
 
 
 def test_route_table_needs_its_local_route():
-    one(patched(["route_tables.rt-private", []]), "route_tables.rt-private", "no local route")
+    assert_problem(patched(["route_tables.rt-private", []]), "route_tables.rt-private", "no local route")
 
 
 def test_health_check_bounds():
-    one(patched(["load_balancer.target_group.health_check.healthy_threshold", 11]), "health_check.healthy_threshold",
+    assert_problem(patched(["load_balancer.target_group.health_check.healthy_threshold", 11]), "health_check.healthy_threshold",
         "outside 2-10")
-    one(patched(["load_balancer.target_group.health_check.interval_s", 400]), "health_check.interval_s",
+    assert_problem(patched(["load_balancer.target_group.health_check.interval_s", 400]), "health_check.interval_s",
         "outside 5-300")
 
 
 def test_identical_sg_rules_are_refused():
-    one(patched(["security_groups.web-sg.egress[+]", {"ports": 443, "cidr": "0.0.0.0/0"}]), "web-sg.egress[2]",
+    assert_problem(patched(["security_groups.web-sg.egress[+]", {"ports": 443, "cidr": "0.0.0.0/0"}]), "web-sg.egress[2]",
         "duplicates web-sg-out-443")
 
 
