@@ -390,6 +390,11 @@ def _dns_check(topo: Topology) -> Check:
                  "DNS_RESOLUTION_FAILED", step="dns")
 
 
+def _packet(c: Check) -> str:
+    """Which TCP packet a blocking check drops: the opening SYN, or the server's SYN-ACK reply."""
+    return "SYN-ACK (the reply)" if c.leg == "reply" else "SYN"
+
+
 def _symptom(topo: Topology, front: FlowResult, back: FlowResult, db: FlowResult, healthy: bool,
              fail_open: bool) -> tuple[int | None, str]:
     lb = topo.alb
@@ -400,7 +405,7 @@ def _symptom(topo: Topology, front: FlowResult, back: FlowResult, db: FlowResult
         if c.verdict == "partial":
             return None, (f"browser: {(1 - front.share) * 100:.0f}% of connections time out (the packets are "
                           f"dropped silently at {c.component}); the rest work")
-        return None, (f"browser: connection timed out — the packet is dropped silently at {c.component} "
+        return None, (f"browser: connection timed out — the {_packet(c)} is dropped silently at {c.component} "
                       f"{c.direction} (in front of the ALB nothing answers, so nothing is refused)")
     if not back.ok:
         c = back.blocking[0]
@@ -412,7 +417,7 @@ def _symptom(topo: Topology, front: FlowResult, back: FlowResult, db: FlowResult
         if back.refused and not back.dropped:
             return 502, f"ALB: 502 Bad Gateway — the target refused the connection on {lb.target_port}; {health}"
         return 504, (f"ALB: 504 Gateway Timeout — the node cannot connect to the target within "
-                     f"{lb.connect_timeout_s} s (dropped at {c.component} {c.direction}); {health}")
+                     f"{lb.connect_timeout_s} s (its {_packet(c)} is dropped at {c.component} {c.direction}); {health}")
     if not db.ok:
         c = db.blocking[0]
         if db.refused and not db.dropped:
@@ -420,7 +425,7 @@ def _symptom(topo: Topology, front: FlowResult, back: FlowResult, db: FlowResult
                          "catch answers 500; the shallow /health check still passes")
         part = (f"{(1 - db.share) * 100:.0f}% of new database connections" if c.verdict == "partial"
                 else "the database connection")
-        return 504, (f"ALB: 504 Gateway Timeout — {part} hangs (SYN dropped at {c.component} {c.direction}); "
+        return 504, (f"ALB: 504 Gateway Timeout — {part} hangs ({_packet(c)} dropped at {c.component} {c.direction}); "
                      f"node-postgres has no connect timeout by default, so the ALB's {lb.idle_timeout_s} s idle timeout "
                      "ends the request; /health does not touch the database, so the target stays healthy and keeps "
                      "getting its share of requests")

@@ -94,11 +94,19 @@ def rules_off(topo: Topology, rule_ids: Iterable[str], *, os: str = "linux",
             "blocked_at": first.component if first else "", "direction": first.direction if first else "",
             "step": first.step if first else "", "code": first.code if first else "",
             "browser_sees": browser_sees(trace), "fix": f"switch_on({rid!r})", "fixed": fixed,
-            "reason": first.reason if first else (
-                f"switching {rid} off changes nothing: no new blocking point, success share stays "
-                f"{base.success_share:.0%} (the journey never consults it)"),
+            "reason": first.reason if first else _unchanged_reason(base, rid),
         })
     return pd.DataFrame(rows)
+
+
+def _unchanged_reason(base, rule_id: str) -> str:
+    """Why switching a rule off changed nothing: it decided nothing, or another rule takes over."""
+    consulted = any(rule_id in c.rule_ids for c in base.checks)
+    if consulted:
+        return (f"switching {rule_id} off changes nothing: the journey does use it, but with it off the next "
+                f"matching rule allows the same traffic; success share stays {base.success_share:.0%}")
+    return (f"switching {rule_id} off changes nothing: no check of the journey is decided by it; success share "
+            f"stays {base.success_share:.0%}")
 
 
 def checkpoints_off(topo: Topology | None = None, scenarios: str = "checkpoints-off") -> "pd.DataFrame":

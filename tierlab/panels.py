@@ -339,7 +339,7 @@ def step_view(trace: Trace, index: int, pair: PairResult) -> StepView:
         checks: tuple[Check, ...] = (trace.dns,)
         client = trace.topology.client_ip
         src, dst = "internet", "route53"
-        src_addr, dst_addr, proto = f"{client}:ephemeral", "Route 53 resolver:53", "udp"
+        src_addr, dst_addr, proto = f"{client}:ephemeral", "recursive resolver:53 (which asks Route 53)", "udp"
     else:
         f = _flow_of(pair, flow)
         checks = tuple(c for c in pair.checks if c.step == s.id)
