@@ -214,3 +214,28 @@ def test_differences_say_how_each_slip_is_found():
     for name in ("seed", "seed-as-written"):
         for d in tl.load(name).differences:
             assert d.found_by in ("evaluator", "validation", "note") and d.why
+
+
+def test_a_route_sending_vpc_addresses_to_the_internet_gateway_is_refused():
+    raw = patched(["route_tables.rt-public[+]", {"destination": "10.0.2.0/23", "target": "igw-main"}])
+    assert_problem(raw, "route_tables.rt-public[2].destination", "points VPC addresses at the internet gateway")
+
+
+@pytest.mark.parametrize("patch,where", [
+    (["load_balancer.target_group.health_check.interval_s", "abc"], "health_check.interval_s"),
+    (["load_balancer.idle_timeout_s", "long"], "load_balancer.idle_timeout_s"),
+    (["database.failover_s", 60], "database.failover_s"),
+    (["route_tables.rt-private", "local"], "route_tables.rt-private"),
+    (["azs", 5], "azs"),
+    (["dns.records[1].ttl_s", "x"], "dns.records[1].ttl_s"),
+])
+def test_values_of_the_wrong_type_are_problems_not_tracebacks(patch, where):
+    probs = problems_of(patched(patch))
+    assert any(where in p.path for p in probs), [str(p) for p in probs]
+
+
+def test_any_unforeseen_shape_is_still_a_validation_error():
+    raw = copy.deepcopy(SEED)
+    raw["dns"]["records"] = 17  # not a list
+    with pytest.raises(tl.ValidationError):
+        tl.load_dict(raw)

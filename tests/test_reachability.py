@@ -46,3 +46,22 @@ def test_web_sg_egress_to_anywhere_on_5432_lets_the_servers_reach_any_host_on_54
     probe = next(p for p in tl.reachability.probe_hosts(t) if p.name == target)
     assert tl.evaluate_flow(loose, loose.endpoint("node-api-1"), probe, 5432).checks[0].verdict == "allow"
     assert tl.evaluate_flow(t, t.endpoint("node-api-1"), probe, 5432).checks[0].verdict == "deny"
+
+
+def test_an_instance_without_a_public_address_cannot_use_the_internet_gateway():
+    raw = tl.read_yaml(tl.data_path("topologies", "seed.yaml"))
+    raw["subnets"]["private-app-az1"]["route_table"] = "rt-public"  # a "public" subnet for Server 1
+    raw["nacls"]["nacl-private-app"]["outbound"].append({"number": 200, "action": "allow", "ports": 443, "cidr": "0.0.0.0/0"})
+    raw["nacls"]["nacl-private-app"]["inbound"].append({"number": 200, "action": "allow", "ports": "1024-65535", "cidr": "0.0.0.0/0"})
+    r = tl.can_reach(tl.load_dict(raw), "node-api-1", "internet", 443)
+    assert not r.ok and "no public IPv4 address" in r.reason
+
+
+def test_icmp_needs_no_listener():
+    t = tl.load("seed").add_sg_rule("web-sg", "inbound", ports="all", protocol="icmp", sg="alb-public-sg")
+    t = t.add_sg_rule("alb-public-sg", "outbound", ports="all", protocol="icmp", sg="web-sg")
+    for n in ("nacl-public", "nacl-private-app"):
+        for d in ("inbound", "outbound"):
+            t = t.add_nacl_rule(n, d, number=5, action="allow", ports="all", cidr="10.0.0.0/16", protocol="icmp")
+    r = tl.can_reach(t, "alb-node-az1", "node-api-1", 0, protocol="icmp")
+    assert r.ok, r.reason

@@ -60,3 +60,14 @@ def test_prefix_list_peer():
         assert any("unknown prefix list 'pl-nope'" in p.message for p in e.problems)
     else:
         raise AssertionError("an unknown prefix list must be refused")
+
+
+def test_tcp_on_every_port_to_anywhere_also_makes_the_flow_untracked():
+    raw = tl.read_yaml(tl.data_path("topologies", "seed.yaml"))
+    raw["security_groups"]["alb-public-sg"]["egress"] = [{"ports": "0-65535", "cidr": "0.0.0.0/0"}]
+    t = tl.load_dict(raw)
+    row = connection_tracking(t, "internet", "alb-node-az1", 443).set_index("eni").loc["alb-node-az1"]
+    assert not row.tracked
+    raw["security_groups"]["alb-public-sg"]["egress"] = [{"ports": "1024-65535", "cidr": "0.0.0.0/0"}]
+    row = connection_tracking(tl.load_dict(raw), "internet", "alb-node-az1", 443).set_index("eni").loc["alb-node-az1"]
+    assert row.tracked  # not every port: tracked

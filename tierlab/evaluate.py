@@ -56,6 +56,8 @@ class Check:
     would_allow: tuple[str, ...] = ()
     step: str = ""
     pair: str = ""
+    ports: PortRange | None = None  # NACL checks: the destination-port range evaluated
+    passing: tuple[PortRange, ...] | None = None  # NACL checks: the parts of ``ports`` that pass
 
     @property
     def passed(self) -> bool:
@@ -84,9 +86,21 @@ class FlowResult:
 
     @property
     def share(self) -> float:
+        """Share of connections that get through. A connection uses one ephemeral port, so NACL
+        checks on the same port range pass only where *every* one of them passes: their passing
+        ports are intersected, not their shares multiplied."""
         s = 1.0
+        by_range: dict[PortRange, list[tuple[PortRange, ...]]] = {}
         for c in self.checks:
-            s *= c.share
+            if c.passing is not None and c.ports is not None and c.ports.size > 1:
+                by_range.setdefault(c.ports, []).append(c.passing)
+            else:
+                s *= c.share
+        for rng, sets in by_range.items():
+            common = list(sets[0])
+            for other in sets[1:]:
+                common = [x for a in common for b in other if (x := a.intersect(b)) is not None]
+            s *= sum(r.size for r in common) / rng.size
         return s
 
     @property
@@ -157,7 +171,8 @@ def _nacl_check(
                   f" ({purpose})")
         if len(dec.segments) > 1:
             reason += f" [{segs}]"
-        return Check(flow, leg, "nacl", nacl.name, direction, src, dst, packet, "allow", 1.0, rule_ids, reason)  # type: ignore[arg-type]
+        return Check(flow, leg, "nacl", nacl.name, direction, src, dst, packet, "allow", 1.0, rule_ids, reason,  # type: ignore[arg-type]
+                     ports=ports, passing=(ports,))
     # blocked in whole or in part: what decided, what would have allowed, what nearly matched
     would = []
     for off in nacl.ordered(direction, enabled=False):  # type: ignore[arg-type]
@@ -186,8 +201,9 @@ def _nacl_check(
         (s.rule.id if s.rule else default_rule_id(nacl.name, direction)) for s in deciders  # type: ignore[arg-type]
     )
     deny_ids = tuple(dict.fromkeys(deny_ids))
+    passing = tuple(seg.ports for seg in dec.segments if seg.action == "allow")
     return Check(flow, leg, "nacl", nacl.name, direction, src, dst, packet, dec.verdict, dec.share, deny_ids,  # type: ignore[arg-type]
-                 reason, "SUBNET_ACL_RESTRICTION", tuple(would))
+                 reason, "SUBNET_ACL_RESTRICTION", tuple(would), ports=ports, passing=passing)
 
 
 def _route_check(topo: Topology, flow: str, leg: str, src: Endpoint, dst: Endpoint, packet: str) -> Check:
@@ -218,6 +234,15 @@ def _route_check(topo: Topology, flow: str, leg: str, src: Endpoint, dst: Endpoi
         return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "allow", 1.0, (f"{rt.name}:local",),
                      f"{rt.name}: {route} (longest prefix {route.destination.prefixlen}) keeps it inside the VPC")
     if route.target == topo.internet_gateway:
+        if dst.in_vpc:
+            return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "deny", 0.0, (),
+                         f"{rt.name}: {route} sends a VPC address to the internet gateway, which drops it",
+                         "NO_ROUTE_TO_DESTINATION")
+        if src.kind != "alb":
+            return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "deny", 0.0, (),
+                         f"{rt.name}: {route}, but {src.label or src.name} has no public IPv4 address: the internet "
+                         "gateway only translates addresses that have one (a NAT gateway would be needed)",
+                         "NO_ROUTE_TO_DESTINATION")
         if not topo.is_public(src.subnet):
             return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "deny", 0.0, (),
                          f"{rt.name}: {route} but {sub.name} is not public", "NO_ROUTE_TO_DESTINATION")
@@ -228,6 +253,9 @@ def _route_check(topo: Topology, flow: str, leg: str, src: Endpoint, dst: Endpoi
 
 
 def _listener_check(topo: Topology, flow: str, src: Endpoint, dst: Endpoint, protocol: str, port: int, packet: str) -> Check:
+    if protocol == "icmp":
+        return Check(flow, "request", "listener", dst.name, "", src.name, dst.name, packet, "allow", 1.0, (),
+                     f"ICMP needs no listening process: {dst.label or dst.name}'s kernel answers an echo request")
     if dst.kind == "internet" or dst.kind == "address":
         return Check(flow, "request", "listener", dst.name, "", src.name, dst.name, packet, "allow", 1.0, (),
                      f"{dst.name} is outside this model: assumed to answer")

@@ -2,9 +2,9 @@
 
 ``journey(topology)`` walks one POST /api/users through every layer for every
 (ALB node, target) pair: DNS, the browser's connection to each ALB node, each node's
-connection to each API server (which is also its health check), each server's connection to
-the database, and every reply. It reports every blocking point at once, and what the browser
-sees for each pair: a timeout in front of the ALB, an HTTP 502/503/504 from the ALB behind
+connection to each API server (also its health check, unless that uses another port), each
+server's connection to the database, and every reply. It reports every blocking point at
+once, and what the browser sees for each pair: a timeout in front of the ALB, an HTTP 502/503/504 from the ALB behind
 it, a 500 from the app when the database refuses.
 
 Steps have stable ids (``STEPS``); each maps to the seed's step number and to a latency
@@ -89,7 +89,7 @@ _ORDER = {s.id: i for i, s in enumerate(STEPS)}
 _FRONT = {
     ("request", "igw", ""): "connect-alb", ("request", "nacl", "inbound"): "alb-nacl-in",
     ("request", "sg", "inbound"): "alb-sg-in", ("request", "listener", ""): "alb-sg-in",
-    ("reply", "*", "*"): "alb-reply-out",
+    ("request", "forward", ""): "alb-process", ("reply", "*", "*"): "alb-reply-out",
 }
 _BACK = {
     ("request", "sg", "outbound"): "alb-sg-out", ("request", "nacl", "outbound"): "alb-nacl-out",
@@ -134,6 +134,7 @@ class PairResult:
     chosen: bool
     status: int | None
     symptom: str
+    dns_ok: bool = True
 
     @property
     def name(self) -> str:
@@ -141,11 +142,11 @@ class PairResult:
 
     @property
     def share(self) -> float:
-        return self.front.share * self.back.share * self.db.share
+        return (1.0 if self.dns_ok else 0.0) * self.front.share * self.back.share * self.db.share
 
     @property
     def ok(self) -> bool:
-        return self.front.ok and self.back.ok and self.db.ok
+        return self.dns_ok and self.front.ok and self.back.ok and self.db.ok
 
     @cached_property
     def checks(self) -> tuple[Check, ...]:
@@ -192,18 +193,20 @@ class Trace:
     database: str
     dns: Check
     pairs: tuple[PairResult, ...]
+    extra: tuple[Check, ...] = ()  # journey-wide checks besides DNS (e.g. a target group with no targets)
 
     # ---------------------------------------------------------------- verdicts
     @property
     def ok(self) -> bool:
-        return self.dns.passed and bool(self.pairs) and all(p.ok for p in self.pairs)
+        return (self.dns.passed and all(c.passed for c in self.extra) and bool(self.pairs)
+                and all(p.ok for p in self.pairs))
 
     @cached_property
     def success_share(self) -> float:
         """Share of Create Account requests that succeed: DNS spreads browsers evenly over the
         ALB nodes; each node spreads its requests evenly over the targets it considers healthy
         (over all of them when none is: the ALB fails open)."""
-        if not self.dns.passed or not self.pairs:
+        if not self.dns.passed or not self.pairs or not all(c.passed for c in self.extra):
             return 0.0
         nodes = list(dict.fromkeys(p.node for p in self.pairs))
         total = 0.0
@@ -215,7 +218,7 @@ class Trace:
 
     @cached_property
     def checks(self) -> tuple[Check, ...]:
-        return (self.dns,) + tuple(c for p in self.pairs for c in p.checks)
+        return (self.dns,) + self.extra + tuple(c for p in self.pairs for c in p.checks)
 
     @cached_property
     def blocks(self) -> tuple[Block, ...]:
@@ -277,7 +280,7 @@ class Trace:
         chosen = next((p for p in self.pairs if p.name == pair), self.pairs[0] if self.pairs else None)
         rows = []
         for s in STEPS:
-            cs = [c for c in ((self.dns,) + (chosen.checks if chosen else ())) if c.step == s.id]
+            cs = [c for c in ((self.dns,) + self.extra + (chosen.checks if chosen else ())) if c.step == s.id]
             bad = [c for c in cs if c.blocking]
             verdict = "blocked" if bad else ("pass" if cs else "—")
             if bad:
@@ -307,11 +310,13 @@ class Trace:
                 continue
             cs = [c for c in self.checks if r.id in c.rule_ids or r.id in c.would_allow]
             if not cs:
-                verdict, reason = "on no path", (
-                    f"{r.id} is never consulted by the journey"
-                    + (": replies leave a subnet outbound, so a reply rule belongs on the outbound list here "
-                       "and the inbound list of the requester's subnet" if "ephemeral" in text else "")
-                    + ("" if r.enabled else " (and it is switched off)"))
+                why = "no packet of the journey is decided by it"
+                if getattr(r, "direction", "") == "inbound" and "ephemeral" in text:
+                    why += (": replies leave a subnet outbound, so a reply rule belongs on the outbound list here "
+                            "and the inbound list of the requester's subnet")
+                elif getattr(r, "direction", "") == "outbound" and "ephemeral" in text:
+                    why += f": no reply of the journey goes to {getattr(r, 'cidr', '')} (the replies go elsewhere)"
+                verdict, reason = "on no path", f"{r.id} ({r.describe()}): {why}" + ("" if r.enabled else " (and it is switched off)")
             elif all(c.passed for c in cs):
                 verdict, reason = "pass", cs[0].reason
             else:
@@ -334,6 +339,8 @@ class Trace:
         if self.ok:
             return (f"{t.name}: the Create Account request gets through for every (ALB node, target) pair "
                     f"({len(self.pairs)} pairs, {self.os} client).")
+        if not self.pairs and self.extra:
+            return f"{t.name}: blocked — " + "; ".join(c.reason for c in self.extra if c.blocking)
         head = (f"{t.name}: blocked — {self.success_share * 100:.0f}% of Create Account requests succeed "
                 f"({self.os} client); {len(self.blocks)} blocking point(s):")
         lines = [f"  - [{b.code}] {b.component} {b.direction} {', '.join(b.rule_ids) or ''} at step {b.step} "
@@ -396,13 +403,17 @@ def _packet(c: Check) -> str:
 
 
 def _symptom(topo: Topology, front: FlowResult, back: FlowResult, db: FlowResult, healthy: bool,
-             fail_open: bool) -> tuple[int | None, str]:
+             fail_open: bool, dns: Check) -> tuple[int | None, str]:
     lb = topo.alb
+    if not dns.passed:
+        return None, f"browser: {topo.api_host} does not lead to the load balancer, so no request is sent — {dns.reason}"
     if not front.ok:
         c = front.blocking[0]
+        if c.kind == "forward":
+            return 301, f"ALB: {c.reason}"
         if front.refused and not front.dropped:
             return None, f"browser: connection refused — {c.reason}"
-        if c.verdict == "partial":
+        if front.share > 0:
             return None, (f"browser: {(1 - front.share) * 100:.0f}% of connections time out (the packets are "
                           f"dropped silently at {c.component}); the rest work")
         return None, (f"browser: connection timed out — the {_packet(c)} is dropped silently at {c.component} "
@@ -410,12 +421,19 @@ def _symptom(topo: Topology, front: FlowResult, back: FlowResult, db: FlowResult
     if not back.ok:
         c = back.blocking[0]
         hc = lb.health_check
+        if back.refused and not back.dropped:
+            health = ("every target fails this node's health checks, so the ALB fails open and keeps trying them all"
+                      if fail_open else f"its health checks fail too, so after {hc.unhealthy_threshold} x "
+                      f"{hc.interval_s} s this node stops choosing it")
+            return 502, f"ALB: 502 Bad Gateway — the target refused the connection on {lb.target_port}; {health}"
+        if healthy and back.share > 0:
+            return 504, (f"ALB: 504 Gateway Timeout for {(1 - back.share) * 100:.0f}% of this node's connections to "
+                         f"the target (their {_packet(c)} is dropped at {c.component} {c.direction}); the rest "
+                         "succeed, and health checks pass often enough that the node keeps choosing it")
         health = ("every target fails this node's health checks, so the ALB fails open and keeps trying them all"
                   if fail_open else
                   f"this node's health checks fail too, so after {hc.unhealthy_threshold} x {hc.interval_s} s it "
                   "stops choosing this target")
-        if back.refused and not back.dropped:
-            return 502, f"ALB: 502 Bad Gateway — the target refused the connection on {lb.target_port}; {health}"
         return 504, (f"ALB: 504 Gateway Timeout — the node cannot connect to the target within "
                      f"{lb.connect_timeout_s} s (its {_packet(c)} is dropped at {c.component} {c.direction}); {health}")
     if not db.ok:
@@ -423,13 +441,30 @@ def _symptom(topo: Topology, front: FlowResult, back: FlowResult, db: FlowResult
         if db.refused and not db.dropped:
             return 500, ("app: 500 {\"error\": \"Server error\"} — PostgreSQL refused the connection and Express's "
                          "catch answers 500; the shallow /health check still passes")
-        part = (f"{(1 - db.share) * 100:.0f}% of new database connections" if c.verdict == "partial"
+        part = (f"{(1 - db.share) * 100:.0f}% of new database connections" if db.share > 0
                 else "the database connection")
         return 504, (f"ALB: 504 Gateway Timeout — {part} hangs ({_packet(c)} dropped at {c.component} {c.direction}); "
                      f"node-postgres has no connect timeout by default, so the ALB's {lb.idle_timeout_s} s idle timeout "
                      "ends the request; /health does not touch the database, so the target stays healthy and keeps "
                      "getting its share of requests")
     return 200, 'browser: 200 {"success": true, "userId": 42, "message": "User created"}'
+
+
+def _forward_check(topo: Topology, port: int) -> Check | None:
+    """Does the HTTPS listener forward to the target group (or only redirect)?"""
+    lb = topo.alb
+    listener = next((l for l in lb.listeners if l.port == port), None)
+    if listener is None:  # the flow's listener check refuses the connection
+        return None
+    pkt = f"POST /api/users on listener {port}"
+    if listener.action != "forward":
+        return Check("alb", "request", "forward", lb.name, "", "internet", lb.name, pkt, "deny", 0.0,
+                     (f"listener:{port}",),
+                     f"the {port} listener only redirects (to {listener.redirect_port}), so every POST gets a 301 and "
+                     "never reaches a server: a listener must forward to the target group",
+                     "ELBV2_LISTENER_REQUIRES_TG_ACCEPT")
+    return Check("alb", "request", "forward", lb.name, "", "internet", lb.name, pkt, "allow", 1.0, (f"listener:{port}",),
+                 f"the {port} listener forwards to {lb.target_group} on port {lb.target_port}")
 
 
 def journey(topology: Topology, *, os: str = "linux", database: Literal["primary", "standby"] = "primary") -> Trace:
@@ -449,21 +484,36 @@ def journey(topology: Topology, *, os: str = "linux", database: Literal["primary
     client = Endpoint("internet", "internet", topo.client_ip, None, (), (), EPHEMERAL[os], f"internet user ({os})")
     db_ep = topo.endpoint(db_inst.name)
     lb = topo.alb
-    port_in = 443 if 443 in lb.listen_ports or not lb.listen_ports else lb.listen_ports[0]
-    fronts = {n.name: evaluate_flow(topo, client, topo.endpoint(n.name), port_in, name=f"internet->{n.name}",
-                                    purpose="HTTPS from the browser") for n in lb.nodes}
+    port_in = 443  # the seed's API is HTTPS: the browser always calls https://api.myapp.com
+    forward = _forward_check(topo, port_in)
+    fronts = {}
+    for n in lb.nodes:
+        f = evaluate_flow(topo, client, topo.endpoint(n.name), port_in, name=f"internet->{n.name}",
+                          purpose="HTTPS from the browser")
+        fronts[n.name] = replace(f, checks=f.checks + (replace(forward, flow=f.name),)) if forward is not None else f
+    extra: tuple[Check, ...] = ()
+    if not lb.targets:
+        extra = (Check("alb", "request", "forward", lb.target_group, "", lb.name, lb.target_group,
+                       f"POST /api/users to {lb.target_group}", "deny", 0.0, (f"target-group:{lb.target_group}",),
+                       f"the target group {lb.target_group} has no registered targets: the ALB answers "
+                       "503 Service Unavailable", "ELBV2_LISTENER_HAS_NO_TG", step="alb-process"),)
     dbs = {t: evaluate_flow(topo, topo.endpoint(t), db_ep, topo.database.port, name=f"{t}->{db_inst.name}",
                             purpose="PostgreSQL") for t in lb.targets}
     pairs: list[PairResult] = []
     for n in lb.nodes:
         node_ep = topo.endpoint(n.name)
+        hc_port = lb.health_check.port
         backs = {t: evaluate_flow(topo, node_ep, topo.endpoint(t), lb.target_port, name=f"{n.name}->{t}",
-                                  purpose="requests and health checks from the ALB") for t in lb.targets}
-        healthy = {t: b.share >= 0.5 and not b.refused for t, b in backs.items()}
+                                  purpose="requests" + (" and health checks" if hc_port == lb.target_port else "")
+                                  + " from the ALB") for t in lb.targets}
+        checks_of = backs if hc_port == lb.target_port else {
+            t: evaluate_flow(topo, node_ep, topo.endpoint(t), hc_port, name=f"{n.name}->{t}:health",
+                             purpose="health checks from the ALB") for t in lb.targets}
+        healthy = {t: b.share >= 0.5 and not b.refused for t, b in checks_of.items()}
         fail_open = not any(healthy.values())
         for t in lb.targets:
             chosen = healthy[t] or fail_open
-            status, symptom = _symptom(topo, fronts[n.name], backs[t], dbs[t], healthy[t], fail_open)
+            status, symptom = _symptom(topo, fronts[n.name], backs[t], dbs[t], healthy[t], fail_open, dns)
             pairs.append(PairResult(n.name, t, db_inst.name, fronts[n.name], backs[t], dbs[t], healthy[t], chosen,
-                                    status, symptom))
-    return Trace(topo, os, database, dns, tuple(pairs))
+                                    status, symptom, dns.passed))
+    return Trace(topo, os, database, dns, tuple(pairs), extra)

@@ -185,6 +185,16 @@ def _port(value: Any, what: str) -> int:
     return pr.lo
 
 
+def _num(c: "_Collector", path: str, value: Any, default: int) -> int:
+    """A whole number from the file, or a problem at ``path`` (and the default, to go on)."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        c.add(path, f"{value!r} is not a whole number", "write a number such as 30 (units are in the key's name)")
+        return default
+    return int(value)
+
+
 def _sg_rule_id(sg: str, direction: str, rule: dict) -> str:
     ports = str(PortRange.parse(rule.get("ports", "all")))
     return f"{sg}-{'in' if direction == 'inbound' else 'out'}-{ports}"
@@ -192,6 +202,17 @@ def _sg_rule_id(sg: str, direction: str, rule: dict) -> str:
 
 def load_dict(raw: Any, file: str = "") -> Topology:
     """Build a Topology from parsed YAML, raising ValidationError with every problem at once."""
+    try:
+        return _load_dict(raw, file)
+    except TierlabError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        # a shape the checks above did not foresee: still a message, never a traceback
+        raise ValidationError([Problem("", f"cannot read this topology ({type(exc).__name__}: {exc})",
+                                       "compare the file with data/topologies/seed.yaml")], file) from None
+
+
+def _load_dict(raw: Any, file: str = "") -> Topology:
     c = _Collector()
     if not isinstance(raw, dict):
         raise ValidationError([Problem("", "the file is not a mapping of sections", "see data/topologies/seed.yaml")], file)
@@ -200,7 +221,11 @@ def load_dict(raw: Any, file: str = "") -> Topology:
 
     name = str(raw.get("name", Path(file).stem if file else "topology"))
     vpc_cidr = c.attempt("vpc.cidr", lambda: parse_cidr((raw.get("vpc") or {}).get("cidr"), "VPC CIDR"))
-    azs = tuple(str(a) for a in (raw.get("azs") or []))
+    azs_raw = raw.get("azs") or []
+    if not isinstance(azs_raw, list):
+        c.add("azs", f"expected a list of availability zones, found {azs_raw!r}", "write azs: [us-east-1a, us-east-1b]")
+        azs_raw = []
+    azs = tuple(str(a) for a in azs_raw)
     if len(azs) < 2:
         c.add("azs", f"only {len(azs)} availability zone(s)", "an ALB and an RDS subnet group each need two AZs")
     igw = raw.get("internet_gateway")
@@ -210,6 +235,9 @@ def load_dict(raw: Any, file: str = "") -> Topology:
     for rt_name, routes in (raw.get("route_tables") or {}).items():
         path = f"route_tables.{rt_name}"
         parsed: list[Route] = []
+        if not isinstance(routes or [], list):
+            c.add(path, f"route table {rt_name} is not a list of routes", "write - {destination: ..., target: ...} lines")
+            routes = []
         for i, r in enumerate(routes or []):
             rp = f"{path}[{i}]"
             if not c.keys(rp, r, {"destination", "target"}, {"destination", "target"}):
@@ -219,6 +247,11 @@ def load_dict(raw: Any, file: str = "") -> Topology:
             if target not in ("local",) and target != igw:
                 c.add(f"{rp}.target", f"route target {target!r} is not in this topology",
                       f"use local or the internet gateway {igw!r}")
+            elif (target != "local" and dest is not None and vpc_cidr is not None and dest.prefixlen > 0
+                  and dest.subnet_of(vpc_cidr)):
+                c.add(f"{rp}.destination", f"route {dest} -> {target} points VPC addresses at the internet gateway",
+                      "traffic inside the VPC follows the local route; AWS refuses an internet gateway as the target "
+                      "of a route to VPC addresses")
             if dest is not None:
                 parsed.append(Route(dest, target))
         if vpc_cidr is not None and not any(r.target == "local" and r.destination == vpc_cidr for r in parsed):
@@ -484,12 +517,16 @@ def load_dict(raw: Any, file: str = "") -> Topology:
                     c.add("load_balancer.target_group.targets", f"target {t!r} is not an instance", f"known: {', '.join(sorted(inames))}")
             h = tg.get("health_check") or {}
             if c.keys("load_balancer.target_group.health_check", h, HC_KEYS):
-                hc = HealthCheck(**{k: h[k] for k in HC_KEYS if k in h})
+                hp = "load_balancer.target_group.health_check"
+                nums = {k: _num(c, f"{hp}.{k}", h.get(k), getattr(HealthCheck(), k))
+                        for k in ("port", "interval_s", "timeout_s", "healthy_threshold", "unhealthy_threshold")}
+                hc = HealthCheck(protocol=str(h.get("protocol", "HTTP")), path=str(h.get("path", "/")), **nums)
                 for prob in check_health_check(hc):
                     c.add(f"load_balancer.target_group.health_check.{prob.path}", prob.message, prob.hint)
         alb = LoadBalancer(str(lb.get("name")), str(lb.get("dns_name")), lb_sgs, tuple(nodes), tuple(listeners),
                            str(tg.get("name", "")), tg_port, targets, hc, bool(lb.get("cross_zone", True)),
-                           int(lb.get("idle_timeout_s", 60)), int(lb.get("connect_timeout_s", 10)))
+                           _num(c, "load_balancer.idle_timeout_s", lb.get("idle_timeout_s"), 60),
+                           _num(c, "load_balancer.connect_timeout_s", lb.get("connect_timeout_s"), 10))
 
     # database
     db = raw.get("database") or {}
@@ -526,10 +563,14 @@ def load_dict(raw: Any, file: str = "") -> Topology:
             c.add("database.multi_az", "multi_az is true but there is no standby", "add an instance with role: standby in another AZ")
         if not multi and "standby" in roles:
             c.add("database.multi_az", "a standby exists but multi_az is false", "set multi_az: true or remove the standby")
-        fo = tuple(db.get("failover_s", (60, 120)))
+        fo = db.get("failover_s", [60, 120])
+        if not (isinstance(fo, (list, tuple)) and len(fo) == 2):
+            c.add("database.failover_s", f"failover_s {fo!r} is not a [low, high] pair of seconds", "write [60, 120]")
+            fo = [60, 120]
+        fo = [_num(c, f"database.failover_s[{i}]", v, d) for i, (v, d) in enumerate(zip(fo, (60, 120)))]
         database = Database(str(db.get("name")), str(db.get("engine", "postgres")), str(db.get("version", "15")),
                             str(db.get("endpoint")), port, db_sgs, multi, tuple(dbi), group,
-                            (int(fo[0]), int(fo[1])), int(db.get("endpoint_ttl_s", 5)))
+                            (fo[0], fo[1]), _num(c, "database.endpoint_ttl_s", db.get("endpoint_ttl_s"), 5))
 
     # DNS
     records: list[DnsRecord] = []
@@ -564,7 +605,7 @@ def load_dict(raw: Any, file: str = "") -> Topology:
         if alias and str(r.get("target")) not in alias_targets:
             c.add(f"{p}.target", f"alias {rname!r} points at {r.get('target')!r}, which is no resource in this topology",
                   f"an alias must target an existing resource: {', '.join(sorted(alias_targets))}")
-        ttl = int(r.get("ttl_s", 60 if alias else 300))
+        ttl = _num(c, f"{p}.ttl_s", r.get("ttl_s"), 60 if alias else 300)
         records.append(DnsRecord(zone, rname, rtype, str(r.get("target")), alias, ttl,
                                  bool((zones.get(zone) or {}).get("private", False)), str(r.get("purpose", ""))))
 
@@ -572,7 +613,7 @@ def load_dict(raw: Any, file: str = "") -> Topology:
     if edge_raw:
         if c.keys("edge", edge_raw, {"distribution", "domain", "bucket", "origin_access", "default_ttl_s", "bucket_public"}):
             edge = Edge(str(edge_raw.get("distribution")), str(edge_raw.get("domain")), str(edge_raw.get("bucket")),
-                        str(edge_raw.get("origin_access", "OAC")), int(edge_raw.get("default_ttl_s", 3600)),
+                        str(edge_raw.get("origin_access", "OAC")), _num(c, "edge.default_ttl_s", edge_raw.get("default_ttl_s"), 3600),
                         bool(edge_raw.get("bucket_public", False)))
 
     client_ip = c.attempt("client.ip", lambda: _ip((raw.get("client") or {}).get("ip", "203.0.113.10"), "client address"))

@@ -79,8 +79,12 @@ def _as_destination(topo: Topology, ep: Endpoint) -> Endpoint:
 def can_reach(topo: Topology, src: str | Endpoint, dst: str | Endpoint, port: int, *,
               protocol: str = "tcp", os: str = "linux") -> Reach:
     """Can ``src`` open a connection to ``dst`` on ``port`` (and get the reply)?"""
-    if not isinstance(port, int) or not 0 <= port <= 65535:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise TopologyError(f"port {port!r} is outside 0-65535", "ask about one port, e.g. 5432")
+    if protocol not in ("tcp", "udp", "icmp"):
+        raise TopologyError(f"protocol {protocol!r} is unknown", "ask about tcp, udp or icmp")
+    if os not in ("linux", "windows", "macos"):
+        raise TopologyError(f"unknown client OS {os!r}", "use linux, windows or macos")
     s = _endpoint(topo, src, os)
     d = _as_destination(topo, _endpoint(topo, dst, os))
     if s.kind == "internet" and d.kind == "internet":
@@ -146,7 +150,10 @@ def what_opens(topo: Topology, rule_id: str, *, include_probes: bool = True):
         for d in dests:
             if s.name == d.name or (s.kind == "internet" and d.kind == "internet"):
                 continue
-            ports = _ports_to_probe(span, d) if d.kind != "internet" else ([span.lo] if span.size <= 16 else [443])
+            if isinstance(rule, NaclRule):  # a NACL rule can carry replies: any connection may depend on it
+                ports = list(d.listens) if d.kind != "internet" else [443]
+            else:
+                ports = _ports_to_probe(span, d) if d.kind != "internet" else ([span.lo] if span.size <= 16 else [443])
             for port in ports:
                 a = evaluate_flow(with_rule, s, d, port, protocol=rule.protocol if rule.protocol != "all" else "tcp")
                 if a.share == 0:

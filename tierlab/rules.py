@@ -96,7 +96,10 @@ class PortRange:
         if isinstance(value, int):
             return cls(value, value)
         if isinstance(value, (list, tuple)) and len(value) == 2:
-            return cls(int(value[0]), int(value[1]))
+            try:
+                return cls(int(value[0]), int(value[1]))
+            except (TypeError, ValueError):
+                raise RuleError(f"port range {list(value)!r} is not two numbers", "write [1024, 65535]") from None
         s = str(value).strip().lower()
         if s in ("all", "*", "-1", "0-65535"):
             return cls(0, 65535)
@@ -212,7 +215,8 @@ class SgRule:
 
 @dataclass(frozen=True)
 class SecurityGroup:
-    """A security group: allow-only rules, stateful. ``default_egress`` records AWS's default."""
+    """A security group: allow-only rules, stateful. A group written without ``egress`` gets
+    AWS's default rule (all traffic out to 0.0.0.0/0) from the loader."""
 
     name: str
     rules: tuple[SgRule, ...] = ()

@@ -556,6 +556,18 @@ class Topology:
         """Change fields of one rule (``enabled``, ``ports``, ``cidr``, ``action``, ``number`` ...)."""
         old = self.rule(rule_id)
         fixed: dict[str, object] = {}
+        allowed = {"enabled", "ports", "cidr", "peer_cidr", "peer_sg", "action", "number", "protocol", "description"}
+        unknown = sorted(set(changes) - allowed)
+        if unknown:
+            raise RuleError(f"rule {rule_id}: cannot change {', '.join(unknown)}",
+                            f"a rule's changeable fields: {', '.join(sorted(allowed))} (direction is fixed: "
+                            "delete the rule and add one the other way)")
+        if "enabled" in changes and not isinstance(changes["enabled"], bool):
+            raise RuleError(f"rule {rule_id}: enabled={changes['enabled']!r} is not True or False",
+                            "switch rules with switch_off(...) / switch_on(...)")
+        if changes.get("peer_sg") is not None and changes["peer_sg"] not in self._sgs:
+            raise RuleError(f"rule {rule_id}: unknown security group {changes['peer_sg']!r}",
+                            f"known: {', '.join(self._sgs)}")
         for key, value in changes.items():
             if key == "ports":
                 value = PortRange.parse(value)
@@ -626,12 +638,32 @@ class Topology:
 
     def with_instance(self, instance: Instance, *, target: bool = True) -> "Topology":
         """Add an API server (and register it with the target group)."""
+        from .loader import SGS_PER_ENI
+
         sub = self.subnet(instance.subnet)
         if instance.ip not in sub.cidr:
             raise TopologyError(
                 f"subnet {sub.name!r} {sub.cidr} does not contain instance {instance.name!r} {instance.ip}",
                 "pick an address inside the subnet, or another subnet",
             )
+        reserved = [sub.cidr.network_address + k for k in range(4)] + [sub.cidr.broadcast_address]
+        if instance.ip in reserved:
+            raise TopologyError(f"instance {instance.name!r} {instance.ip} is one of the five addresses AWS reserves "
+                                f"in {sub.cidr}", "the first four and the last address of every subnet are reserved")
+        if instance.name in self._endpoints:
+            raise TopologyError(f"an endpoint named {instance.name!r} already exists", "give the new server its own name")
+        taken = next((e for e in self._endpoints.values() if e.ip == instance.ip), None)
+        if taken is not None:
+            raise TopologyError(f"{instance.ip} is already used by {taken.name}", "give each ENI its own address")
+        if instance.os not in ("linux", "windows", "macos"):
+            raise TopologyError(f"instance {instance.name!r}: os {instance.os!r} is unknown", "use linux, windows or macos")
+        unknown = [g for g in instance.sgs if g not in self._sgs]
+        if unknown or not instance.sgs:
+            raise TopologyError(f"instance {instance.name!r}: unknown or missing security groups {unknown or '[]'}",
+                                f"known: {', '.join(self._sgs)}")
+        if len(instance.sgs) > SGS_PER_ENI:
+            raise TopologyError(f"instance {instance.name!r} has {len(instance.sgs)} security groups, over the quota "
+                                f"of {SGS_PER_ENI} per ENI", "merge groups (the quota can be raised to 16)")
         alb = self.alb
         if target:
             alb = replace(alb, targets=alb.targets + (instance.name,))

@@ -41,8 +41,10 @@ class Tracking:
         return "open connections are cut at once: the flow was never tracked"
 
 
-def _all_open_other_way(rules: list[SgRule]) -> bool:
-    return any(r.protocol == "all" and r.peer_cidr == ANYWHERE for r in rules)
+def _all_open_other_way(rules: list[SgRule], protocol: str) -> bool:
+    """A rule in the other direction allowing all response traffic: anywhere, every port 0-65535."""
+    return any(r.peer_cidr == ANYWHERE and r.protocol in ("all", protocol) and (r.protocol == "all" or r.ports.size == 65536)
+               for r in rules)
 
 
 def _side(topo: Topology, ep: Endpoint, peer: Endpoint, direction: str, protocol: str, port: int) -> Tracking:
@@ -53,7 +55,7 @@ def _side(topo: Topology, ep: Endpoint, peer: Endpoint, direction: str, protocol
     hits = sg_matches(this_way, protocol, port, peer.ip, frozenset(peer.sgs))
     open_world = [r for r in hits if r.peer_cidr == ANYWHERE]
     untracked = protocol in ("tcp", "udp") and bool(open_world) and len(open_world) == len(hits) and \
-        _all_open_other_way(other_way)
+        _all_open_other_way(other_way, protocol)
     if untracked:
         reason = (f"{ep.name}: {open_world[0].id} allows it from anywhere and {other} allows all traffic "
                   "to anywhere, so AWS does not track the flow")
