@@ -33,6 +33,7 @@ from .reachability import Reach, can_reach, what_opens, who_can_reach
 from .rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
 from .timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
 from .topology import Endpoint, Topology
+from .tracking import connection_tracking
 from . import drills, exercises, lessons, scenarios  # the course modules (notebooks 07, 09, 10)
 
 __version__ = "0.1.0"
@@ -46,20 +47,23 @@ __all__ = [
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
     "who_can_reach", "dns", "edge", "edge_charts", "practice", "drills", "exercises", "lessons", "scenarios",
-    "Diagram", "diagram", "layout_engine", "lab_app", "db", "database",
+    "Diagram", "diagram", "layout_engine", "lab_app", "db", "database", "charts",
+    "connection_tracking",
 ]
 
 install_ipython_handler()
 
-# Heavy parts load on first use: tl.lab_app (ipywidgets), tl.db and tl.database (SQLAlchemy).
+# Heavy parts load on first use: tl.lab_app (ipywidgets), tl.db and tl.database (SQLAlchemy),
+# tl.charts (matplotlib).
 _LAZY = {"lab_app": ("widgets", "lab_app"), "database": ("db", "database")}
+_LAZY_MODULES = ("db", "charts")
 
 
 def __getattr__(name: str):
     import importlib
 
-    if name == "db":
-        return importlib.import_module(".db", __name__)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(f".{module}", __name__), attr)
