@@ -1,6 +1,7 @@
 """The latency model: its laws, the seed's budget, the presets and their errors."""
 
 import ast
+import html
 import inspect
 from dataclasses import replace
 
@@ -314,3 +315,13 @@ def test_the_mixed_dns_hit_share_matches_a_cache_replayed_request_by_request(ttl
     dns = latency_model(topo, dns_cache="mixed", revisit_s=revisit_s).step("dns")
     share = next(b.share for b in dns.branches if b.label == "browser cache hit")
     assert share == pytest.approx(hits / len(arrivals), abs=0.02)
+
+
+@pytest.mark.parametrize("preset", ["seed", "physics"])
+def test_the_models_html_is_compact_and_keeps_its_title_apart_from_the_notes(preset):
+    model = latency_model(SEED, preset)
+    out = model._repr_html_()
+    assert f"{model.total_ms:.0f} ms on average for one request.</p>" in out  # a full stop, then a new block
+    for note in model.notes:
+        assert html.escape(note) in out
+    assert "<table" not in out and ".waterfall()" in out  # the waterfall is one call away, not repeated here

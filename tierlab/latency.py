@@ -692,9 +692,11 @@ class LatencyModel:
         return f"{self.preset}: " + ", ".join(bits)
 
     def _repr_html_(self) -> str:
+        """Compact: the label, the mean total and the notes. The step-by-step table is ``.waterfall()``."""
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (f"<div class='tl-latency'><b>{html.escape(self.label())}</b>: {self.total_ms:.0f} ms on average"
-                f"<ul>{notes}</ul>{self.waterfall().drop(columns=['title']).to_html(index=False, float_format='%.2f')}</div>")
+        return (f"<div class='tl-latency'><p><b>{html.escape(self.label())}</b> — {self.total_ms:.0f} ms on average "
+                f"for one request.</p>{f'<ul>{notes}</ul>' if notes else ''}"
+                f"<p>Step by step: <code>.waterfall()</code>.</p></div>")
 
     def __repr__(self) -> str:
         return f"<LatencyModel {self.label()} on {self.facts.name}: {self.total_ms:.1f} ms>"
