@@ -65,6 +65,25 @@ def test_opening_everything_fixes_the_journey_but_fails_least_privilege():
         ex.check(lazy)
 
 
+def test_opening_3000_from_the_db_subnets_fails_the_scope_check():
+    ex = E.load_exercise("second-alb-node")
+    solved = E.solved(ex)
+    assert ex.check(solved)  # the DB subnets' reply rules (1024-65535) cover 3000 and are left alone
+    for number, cidr in ((102, "10.0.5.0/24"), (103, "10.0.6.0/24"), (104, "10.0.4.0/22")):
+        opened = solved.add_nacl_rule("nacl-private-app", "inbound", number=number, action="allow", ports=3000,
+                                      cidr=cidr)
+        assert E.assert_journey_ok(opened)
+        with pytest.raises(tl.CheckFailed, match=f"nacl-private-app-in-{number}"):
+            ex.check(opened)
+
+
+def test_a_db_reply_rule_widened_to_the_world_fails_the_scope_check():
+    ex = E.load_exercise("second-alb-node")
+    widened = E.solved(ex).change_rule("nacl-private-app-in-110", cidr="0.0.0.0/0")
+    with pytest.raises(tl.CheckFailed, match="nacl-private-app-in-110"):
+        ex.check(widened)
+
+
 def test_close_5432_by_deleting_the_rule_fails_the_journey():
     ex = E.load_exercise("close-5432")
     with pytest.raises(tl.CheckFailed, match="journey still fails"):
@@ -117,6 +136,18 @@ def test_assert_nacl_scoped():
     assert E.assert_nacl_scoped(SEED, "nacl-private-db", "inbound", 5432, ["10.0.2.0/23"])
     with pytest.raises(tl.CheckFailed, match="nacl-private-db-in-100"):
         E.assert_nacl_scoped(SEED, "nacl-private-db", "inbound", 5432, ["10.0.2.0/24"])
+
+
+def test_assert_nacl_scoped_leaves_only_whole_ephemeral_reply_rules_alone():
+    public = ["10.0.1.0/24", "10.0.11.0/24"]
+    db = ["10.0.5.0/24", "10.0.6.0/24"]
+    # seed's app NACL: 3000 from the public subnets, and replies 1024-65535 from the DB subnets (#110, #111)
+    with pytest.raises(tl.CheckFailed, match="nacl-private-app-in-110"):
+        E.assert_nacl_scoped(SEED, "nacl-private-app", "inbound", 3000, public)
+    assert E.assert_nacl_scoped(SEED, "nacl-private-app", "inbound", 3000, public, replies_from=db)
+    narrowed = SEED.change_rule("nacl-private-app-in-110", ports="2000-65535")  # not the reply shape any more
+    with pytest.raises(tl.CheckFailed, match="nacl-private-app-in-110"):
+        E.assert_nacl_scoped(narrowed, "nacl-private-app", "inbound", 3000, public, replies_from=db)
 
 
 def test_assert_function_agrees():

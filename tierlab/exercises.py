@@ -28,7 +28,7 @@ from .journey import journey
 from .loader import read_yaml
 from .paths import data_path
 from .reachability import can_reach, who_can_reach
-from .rules import EPHEMERAL, PortRange, parse_cidr
+from .rules import EPHEMERAL, NaclRule, PortRange, parse_cidr
 from .scenarios import WHATIF_KEYS, apply_whatif, check_keys, short_file, topology_for
 from .topology import Topology
 
@@ -121,12 +121,24 @@ def assert_least_privilege(topo: Topology, dst: str, port: int, allowed: list[st
     return True
 
 
-def assert_nacl_scoped(topo: Topology, nacl: str, direction: str, port: int, within: list[str]) -> bool:
+def assert_nacl_scoped(topo: Topology, nacl: str, direction: str, port: int, within: list[str],
+                       replies_from: list[str] | None = None) -> bool:
     """Every enabled ALLOW rule of ``nacl`` ``direction`` that covers ``port`` names a CIDR inside
-    one of ``within`` (a NACL rule should admit the subnets that need it, not the world)."""
+    one of ``within`` (a NACL rule should admit the subnets that need it, not the world).
+
+    ``replies_from``: subnets whose reply rules may stay. A NACL cannot tell a reply from a request,
+    so a rule for the whole ephemeral range 1024-65535 from (or to) such a subnet covers ``port``
+    too; a TCP rule of exactly that shape is not counted. Any other rule covering ``port`` there is."""
     nets = [parse_cidr(w, f'{nacl} scope') for w in within]
+    reply_nets = [parse_cidr(w, f'{nacl} replies') for w in replies_from or ()]
+
+    def reply_rule(r: NaclRule) -> bool:
+        return (r.protocol == "tcp" and r.ports == EPHEMERAL["elb"]
+                and any(r.cidr.subnet_of(n) for n in reply_nets))
+
     wide = [r for r in topo.nacl(nacl).ordered(direction)  # type: ignore[arg-type]
-            if r.action == "allow" and r.port_span().contains(port) and not any(r.cidr.subnet_of(n) for n in nets)]
+            if r.action == "allow" and r.port_span().contains(port) and not any(r.cidr.subnet_of(n) for n in nets)
+            and not reply_rule(r)]
     if wide:
         raise CheckFailed(f"{nacl} {direction} admits port {port} wider than {', '.join(within)}: "
                           + ", ".join(f"{r.id} ({r.describe()})" for r in wide),
