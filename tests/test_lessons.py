@@ -123,7 +123,7 @@ def test_step_order_flags_exactly_the_seeds_11_before_12():
 def test_seed_table_issues_are_backed_by_evidence():
     df = lessons.seed_table_issues().set_index("issue")
     assert len(df) == 4 and df["reason"].str.len().min() > 10
-    assert "10" in df.loc["checkpoint 10 sits on no path", "evidence"]
+    assert "[7, 10]" in df.loc["checkpoints 7 and 10 sit on no path", "evidence"]
     assert "no change" in df.loc["the seed puts reply rules inbound", "evidence"]
     missing = df.loc["the table misses reply rules AWS needs", "evidence"]
     for rid in ("nacl-public-out-110", "nacl-private-app-in-110", "nacl-private-app-in-111"):

@@ -257,9 +257,9 @@ def seed_table_issues() -> "pd.DataFrame":
     order = step_order()
     back = order[order["out_of_seed_order"]]
     return pd.DataFrame([
-        {"issue": "checkpoint 10 sits on no path",
-         "seed_says": "NACL-DB Inbound: allow ephemeral response",
-         "aws_does": "no reply ever enters the DB subnet: the database only answers, it never connects out",
+        {"issue": "checkpoints 7 and 10 sit on no path",
+         "seed_says": "NACL-App Outbound, NACL-DB Inbound: allow ephemeral response (no source or destination)",
+         "aws_does": "no reply goes to or enters the DB subnet: the database only answers, it never connects out",
          "evidence": f"on seed-as-written, checkpoints on no path: {no_path}",
          "reason": cps.loc[10, "reason"]},
         {"issue": "the seed puts reply rules inbound",
