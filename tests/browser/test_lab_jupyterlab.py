@@ -79,7 +79,7 @@ def test_stepping_the_journey_moves_the_highlight(lab_page):
     expect(current).to_have_attribute("id", "internet")
     page.locator(f"{APP} .tl-step-next").click()
     expect(current).to_have_attribute("id", "hop_internet__route53")
-    expect(page.locator(f"{APP} .tl-step-detail")).to_contain_text("Route 53 resolver:53")
+    expect(page.locator(f"{APP} .tl-step-detail")).to_contain_text("recursive resolver:53")
     page.locator(f"{APP} .tl-step-next").click()
     expect(current).to_have_attribute("id", "hop_internet__igw_main")
     expect(page.locator(f"{APP} .tl-step-detail")).to_contain_text("encrypted")
