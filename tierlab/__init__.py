@@ -21,7 +21,7 @@ from .errors import (
     explain,
     install_ipython_handler,
 )
-from . import dns, edge, edge_charts, practice
+from . import dns, edge, edge_charts
 from .evaluate import Check, FlowResult, evaluate_flow
 from .diagram import Diagram, diagram
 from .graphviz_engine import find_engine as layout_engine
@@ -34,7 +34,7 @@ from .rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, Sg
 from .timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
 from .topology import Endpoint, Topology
 from .tracking import connection_tracking
-from . import drills, exercises, lessons, scenarios  # the course modules (notebooks 07, 09, 10)
+from . import drills, exercises, lessons, scenarios  # the course modules (exercises: every notebook's)
 
 __version__ = "0.1.0"
 
@@ -46,7 +46,7 @@ __all__ = [
     "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__",
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
-    "who_can_reach", "dns", "edge", "edge_charts", "practice", "drills", "exercises", "lessons", "scenarios",
+    "who_can_reach", "dns", "edge", "edge_charts", "drills", "exercises", "lessons", "scenarios",
     "Diagram", "diagram", "layout_engine", "lab_app", "db", "database", "charts",
     "connection_tracking",
 ]

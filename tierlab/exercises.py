@@ -1,15 +1,18 @@
-"""Workshop exercises (notebook 10): break/fix tasks as data, checked automatically.
+"""Every exercise of the course, as data, checked automatically: one way for learners and instructors.
 
-Each exercise is ``data/exercises/NN-name.yaml``: a prompt, a starting topology (usually
-``seed`` with some rules broken, written as a what-if), and the checks that must pass.
-Solutions and instructor notes live apart, in ``data/exercises/solutions.yaml``, so a workshop
-can hand out the prompts alone.
+Each exercise is a YAML file: a prompt and the checks that must pass. The workshop's break/fix tasks
+(notebook 10, also 04 and 08) are ``data/exercises/NN-name.yaml`` and start from a topology (usually
+``seed`` with some rules broken, written as a what-if); the exercises of notebooks 01 (edge) and 02 (DNS)
+are ``data/exercises/01-edge/*.yaml`` and ``data/exercises/02-dns/*.yaml`` (``kind: value``: the answer
+is a number, a topology, a simulation run ...). Solutions and instructor notes of all of them live apart,
+in ``data/exercises/solutions.yaml``, so a workshop can hand out the prompts alone.
 
     ex = load_exercise("linux-ephemeral")
     topo = ex.start()                       # the broken topology
     fixed = topo.change_rule("nacl-public-out-110", ports="1024-65535")
     ex.grade(fixed)                         # PASS, or exactly what is still wrong (never raises)
     ex.check(fixed)                         # True, or raises CheckFailed (for scripts and tests)
+    load_exercise("edge-ttl-for-95").grade(3600)   # a notebook 01 exercise: the same calls
 
 The assert helpers follow pybatfish's ``assert_filter_denies``: each returns True or raises
 ``CheckFailed`` whose message says what is still wrong.
@@ -19,13 +22,15 @@ from __future__ import annotations
 
 import html
 import inspect
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from . import dns, edge
 from .errors import CheckFailed, ScenarioError, TierlabError
 from .journey import journey
-from .loader import read_yaml
+from .loader import apply_patch, load, load_dict, read_yaml
 from .paths import data_path
 from .reachability import can_reach, who_can_reach
 from .rules import EPHEMERAL, NaclRule, PortRange, parse_cidr
@@ -38,7 +43,8 @@ if TYPE_CHECKING:  # pandas is imported lazily where a table is built
 
 __all__ = [
     "assert_journey_ok", "assert_blocked_at", "assert_can_reach", "assert_cannot_reach", "assert_least_privilege",
-    "assert_nacl_scoped", "assert_sg_scoped", "assert_function_agrees", "ephemeral_share", "ASSERTS", "REFERENCES",
+    "assert_nacl_scoped", "assert_sg_scoped", "assert_function_agrees", "ephemeral_share", "ASSERTS", "REFERENCES", "VALUE_CHECKS",
+    "WORKSHOP", "notebooks",
     "Exercise", "Grade", "Solution", "load_exercise", "load_exercises", "load_solutions", "solved", "unsolved", "solutions_frame", "exercise_files", "overview",
 ]
 
@@ -197,11 +203,133 @@ def assert_function_agrees(fn: Callable[..., Any], reference: str, cases: list[l
     return True
 
 
+# ---------------------------------------------------------------------------- value checks (notebooks 01, 02)
+# Each takes the learner's answer (a number, a Topology, a CacheRun, a dns.Client, a patch) and returns True
+# or raises CheckFailed. ``None`` is the notebooks' "no answer yet".
+
+STREAM = dict(pages=200, duration_s=4 * 3600, seed=1)
+
+
+def _seed_topology() -> Topology:
+    return load("seed")
+
+
+def _reqs(topo: Topology):
+    return edge.page_loads(topo, **STREAM)  # type: ignore[arg-type]
+
+
+def _is(answer: Any, kind: type | tuple[type, ...], what: str) -> None:
+    if answer is None:
+        raise CheckFailed("no answer yet", f"replace None with {what}")
+    if not isinstance(answer, kind) or isinstance(answer, bool):
+        raise CheckFailed(f"expected {what}, got {type(answer).__name__} {answer!r:.60}", f"answer with {what}")
+
+
+def _ttl_for_95(answer: Any) -> bool:
+    _is(answer, (int, float), "a number of seconds")
+    topo = _seed_topology()
+    frame = edge.hit_ratio_by_ttl(topo, _reqs(topo), [60, 300, 900, 1800, 3600])
+    ratio = dict(zip(frame["ttl_s"], frame["hit_ratio"]))
+    if answer not in ratio:
+        raise CheckFailed(f"{answer} s is not one of the candidates", "pick among 60, 300, 900, 1800 and 3600")
+    if ratio[answer] < 0.95:
+        raise CheckFailed(f"with TTL {answer} s the hit ratio is {ratio[answer]:.3f}, below 0.95",
+                          "try a longer TTL: tl.edge.hit_ratio_by_ttl(...) shows them all")
+    shorter = [t for t in ratio if t < answer and ratio[t] >= 0.95]
+    if shorter:
+        raise CheckFailed(f"{answer} s reaches 0.95, but a shorter TTL does too",
+                          "a shorter TTL shows a new release sooner: find the smallest")
+    return True
+
+
+def _private_again(answer: Any) -> bool:
+    _is(answer, Topology, "a Topology (a what-if of `public`)")
+    direct = edge.fetch(answer, via="direct")
+    if direct.ok:
+        raise CheckFailed(f"a direct request to {direct.url} still gets 200", direct.reason)
+    if not edge.fetch(answer, via="cloudfront").ok:
+        raise CheckFailed("CloudFront no longer serves the site", "keep origin_access as OAI or OAC")
+    return True
+
+
+def _deploy_no_stale(answer: Any) -> bool:
+    _is(answer, edge.CacheRun, "the CacheRun of tl.edge.simulate(...)")
+    topo = _seed_topology()
+    reqs = _reqs(topo)
+    if answer.deploy_at_s != 5400 or answer.requests != len(reqs):
+        raise CheckFailed(f"this run has {answer.requests} requests and a deploy at {answer.deploy_at_s}",
+                          "simulate the notebook's stream (reqs) with deploy_at_s=5400")
+    if answer.stale_responses:
+        raise CheckFailed(f"{answer.stale_responses} responses still served an old release",
+                          "old copies linger under their TTL: new names or an invalidation remove them")
+    inv = edge.simulate(topo, reqs, deploy_at_s=5400, strategy="invalidate")
+    if answer.origin_kb >= inv.origin_kb:
+        raise CheckFailed(f"{answer.origin_kb} kB came from S3, not fewer than invalidating /* ({inv.origin_kb} kB)",
+                          "give hashed assets long TTLs so only the small index.html is fetched often")
+    return True
+
+
+def _remaining_ttl(answer: Any) -> bool:
+    _is(answer, (int, float), "a number of seconds")
+    topo = _seed_topology()
+    frame = dns.stale_frame(topo, "api.myapp.com", dns.move_alb(topo), change_at_s=45, cached_at_s=10,
+                            clients=[dns.RESOLVER])
+    right = float(frame["stale_for_s"].iloc[0])
+    if not math.isclose(float(answer), right):
+        ttl = dns.resolve(topo, "api.myapp.com").ttl_s
+        hint = ("that is the whole TTL: part of it had already passed" if math.isclose(float(answer), ttl) else
+                "read the TTL from tl.dns.resolve(topo, 'api.myapp.com') and subtract the copy's age at the change")
+        raise CheckFailed(f"{answer} s is not how long the old answer stays cached", hint)
+    return True
+
+
+def _follow_failover(answer: Any) -> bool:
+    _is(answer, dns.Client, "a tl.dns.Client")
+    topo = _seed_topology()
+    t = dns.timeline(topo, "db.myapp.internal", lookups_s=range(0, 400), client=answer, where="vpc",
+                     change=dns.failover(topo), change_at_s=100)
+    if math.isinf(t.stale_for_s):
+        raise CheckFailed(f"{answer.name} never follows the failover", "a hard-coded address never re-resolves")
+    if t.stale_for_s > 10:
+        raise CheckFailed(f"{answer.name} keeps the old primary's address {t.stale_for_s:.0f} s after the failover",
+                          "hold the answer no longer than its TTL (hold_s=None honours it)")
+    return True
+
+
+def _apex_fix(answer: Any) -> bool:
+    _is(answer, (list, tuple), "a list of [path, value] pairs")
+    if not all(isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], str) for p in answer):
+        raise CheckFailed("each item must be a [path, value] pair", "e.g. ['dns.records[0].type', 'A']")
+    topo = load("seed-as-written")
+    diff = next(d for d in topo.differences if d.id == "apex-cname")
+    raw = read_yaml(data_path("topologies", "seed-as-written.yaml"))
+    try:
+        patched = apply_patch(apply_patch(raw, diff.patch), answer)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise CheckFailed(f"the patch does not apply: {exc!r}", "paths look like 'dns.records[0].type'") from None
+    try:
+        fixed = load_dict(patched, file="seed-as-written+apex-cname+your patch")
+    except TierlabError as exc:
+        raise CheckFailed(f"it still does not load: {exc.message}", exc.hint) from None
+    rec = next((r for r in fixed.records if r.name == "myapp.com"), None)
+    if rec is None or fixed.edge is None or rec.target != fixed.edge.domain:
+        raise CheckFailed("myapp.com no longer points at the CloudFront distribution",
+                          "keep the target d1234.cloudfront.net; change the record's kind")
+    return True
+
+
+VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "edge_ttl_for_95": _ttl_for_95, "edge_private_again": _private_again, "edge_deploy_no_stale": _deploy_no_stale,
+    "dns_remaining_ttl": _remaining_ttl, "dns_follow_failover": _follow_failover, "dns_apex_fix": _apex_fix,
+}
+
+
 #: The assert helpers an exercise file may name (``assert: journey_ok`` ...).
 ASSERTS: dict[str, Callable[..., bool]] = {
     "journey_ok": assert_journey_ok, "blocked_at": assert_blocked_at, "can_reach": assert_can_reach,
     "cannot_reach": assert_cannot_reach, "least_privilege": assert_least_privilege,
     "nacl_scoped": assert_nacl_scoped, "function_agrees": assert_function_agrees, "sg_scoped": assert_sg_scoped,
+    **VALUE_CHECKS,
 }
 
 
@@ -244,9 +372,11 @@ class Exercise:
     start_whatif: Mapping[str, Any]
     checks: tuple[Mapping[str, Any], ...]
     hints: tuple[str, ...] = ()
-    kind: str = "topology"  # or "code": the learner writes a function
+    kind: str = "topology"  # or "code": the learner writes a function; or "value": any other answer
     starter: str = ""
     file: str = ""
+    notebook: str = "10-workshop"  # the notebook the exercise belongs to (its folder under data/exercises)
+    answer_type: str = "Topology"  # what the learner answers with (shown in the overview)
 
     def start(self) -> Topology:
         """The broken topology the learner starts from (a new frozen Topology each time)."""
@@ -315,7 +445,8 @@ def _function_from(code: str, file: str, path: str) -> Callable[..., Any]:
     return fns[0]
 
 
-_EX_KEYS = ("id", "title", "prompt", "topology", "start", "checks", "hints", "kind", "starter")
+_EX_KEYS = ("id", "title", "prompt", "topology", "start", "checks", "hints", "kind", "starter", "answer_type")
+KINDS = ("topology", "code", "value")
 
 
 def _exercise(path: Path) -> Exercise:
@@ -325,9 +456,9 @@ def _exercise(path: Path) -> Exercise:
         if not isinstance(raw[key], str) or not raw[key].strip():
             raise ScenarioError(f"{key} must be non-empty text", f"write the {key}", file=file, path=key)
     kind = raw.get("kind", "topology")
-    if kind not in ("topology", "code"):
-        raise ScenarioError(f"kind must be topology or code, got {kind!r}", "leave it out for a topology exercise",
-                            file=file, path="kind")
+    if kind not in KINDS:
+        raise ScenarioError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}",
+                            "leave it out for a topology exercise", file=file, path="kind")
     checks = raw["checks"]
     if not isinstance(checks, list) or not checks:
         raise ScenarioError("checks must be a non-empty list", "e.g. - {assert: journey_ok}", file=file, path="checks")
@@ -345,9 +476,17 @@ def _exercise(path: Path) -> Exercise:
     hints = raw.get("hints", []) or []
     if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
         raise ScenarioError("hints must be a list of text", "- first hint", file=file, path="hints")
+    notebook = path.parent.name if path.parent.name != "exercises" else WORKSHOP
+    answer_type = str(raw.get("answer_type") or {"topology": "Topology", "code": "function", "value": "value"}[kind])
     ex = Exercise(raw["id"], raw["title"], raw["prompt"], str(raw.get("topology", "seed")),
-                  raw.get("start") or {}, tuple(checks), tuple(hints), kind, raw.get("starter", "") or "", file)
-    if kind == "topology":
+                  raw.get("start") or {}, tuple(checks), tuple(hints), kind, raw.get("starter", "") or "", file,
+                  notebook, answer_type)
+    if kind == "value":
+        wrong = [i for i, spec in enumerate(checks) if spec["assert"] not in VALUE_CHECKS]
+        if wrong:
+            raise ScenarioError(f"a value exercise checks its answer with a value check, not {checks[wrong[0]]['assert']}",
+                                f"one of {', '.join(VALUE_CHECKS)}", file=file, path=f"checks[{wrong[0]}].assert")
+    elif kind == "topology":
         start = ex.start()  # a bad topology name or rule id in `start` is an error at load time
         for i, spec in enumerate(checks):  # and so is a check naming a component that does not exist
             try:
@@ -367,13 +506,30 @@ def _exercise(path: Path) -> Exercise:
     return ex
 
 
-def exercise_files() -> list[Path]:
-    """The exercise files, in order (``NN-name.yaml``; ``solutions.yaml`` is not one)."""
-    return sorted(data_path("exercises").glob("[0-9][0-9]-*.yaml"))
+WORKSHOP = "10-workshop"
 
 
-def load_exercises() -> tuple[Exercise, ...]:
-    out = tuple(_exercise(p) for p in exercise_files())
+def notebooks() -> tuple[str, ...]:
+    """The notebooks that have exercises: one folder each under ``data/exercises``, and the workshop's."""
+    folders = sorted(p.name for p in data_path("exercises").glob("[0-9][0-9]-*") if p.is_dir())
+    return tuple(sorted({*folders, WORKSHOP}))
+
+
+def exercise_files(notebook: str | None = WORKSHOP) -> list[Path]:
+    """The exercise files of one notebook, in order; ``None``: of every notebook. The workshop's are
+    ``data/exercises/NN-name.yaml`` (``solutions.yaml`` is not one), the others' ``data/exercises/<notebook>/``."""
+    if notebook is None:
+        return [p for nb in notebooks() for p in exercise_files(nb)]
+    if notebook not in notebooks():
+        raise ScenarioError(f"no exercises for notebook {notebook!r}", f"known: {', '.join(notebooks())}",
+                            file="data/exercises")
+    folder = data_path("exercises") if notebook == WORKSHOP else data_path("exercises", notebook)
+    return sorted(folder.glob("[0-9][0-9]-*.yaml"))
+
+
+def load_exercises(notebook: str | None = WORKSHOP) -> tuple[Exercise, ...]:
+    """The exercises of one notebook (default: the workshop's), or of every notebook with ``None``."""
+    out = tuple(_exercise(p) for p in exercise_files(notebook))
     ids = [e.id for e in out]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
@@ -382,23 +538,29 @@ def load_exercises() -> tuple[Exercise, ...]:
 
 
 def load_exercise(exercise_id: str) -> Exercise:
-    """One exercise by id (e.g. ``linux-ephemeral``) or by number (``"04"``)."""
+    """One exercise by id (``linux-ephemeral``, ``edge-ttl-for-95``) or by workshop number (``"04"``)."""
     for p in exercise_files():
         if p.stem == exercise_id or p.stem.split("-", 1)[1] == exercise_id or p.stem[:2] == exercise_id:
             return _exercise(p)
+    for p in exercise_files(None):  # the other notebooks' files are named by the exercise id without its prefix
+        if p.parent.name != "exercises" and exercise_id.endswith(p.stem.split("-", 1)[1]):
+            ex = _exercise(p)
+            if ex.id == exercise_id:
+                return ex
     known = ", ".join(p.stem.split("-", 1)[1] for p in exercise_files())
     raise ScenarioError(f"no exercise {exercise_id!r}", f"known: {known}", file="data/exercises")
 
 
-def overview() -> "pd.DataFrame":
-    """The exercises of the workshop, one row each (no solutions here)."""
+def overview(notebook: str | None = WORKSHOP) -> "pd.DataFrame":
+    """The exercises of one notebook (default: the workshop), one row each (no solutions here)."""
     import pandas as pd
 
+    starts = {"topology": lambda e: e.topology, "code": lambda e: "starter code", "value": lambda e: "None"}
     return pd.DataFrame([{"number": p.stem[:2], "id": e.id, "title": e.title, "kind": e.kind,
-                          "starts_from": e.topology if e.kind == "topology" else "starter code",
+                          "starts_from": starts[e.kind](e), "answer": e.answer_type,
                           "checks": ", ".join(c["assert"] for c in e.checks),
                           "reason": e.prompt.strip().split("\n\n")[0].replace("\n", " ")}
-                         for p, e in zip(exercise_files(), load_exercises())])
+                         for p, e in zip(exercise_files(notebook), load_exercises(notebook))])
 
 
 # ---------------------------------------------------------------------------- solutions (instructor side)
@@ -410,6 +572,7 @@ class Solution:
     whatif: Mapping[str, Any]
     code: str
     notes: str
+    value: str = ""  # a value exercise's answer, as a Python expression (names: tl, topo, reqs)
 
 
 def load_solutions() -> dict[str, Solution]:
@@ -419,13 +582,14 @@ def load_solutions() -> dict[str, Solution]:
     doc = check_keys(read_yaml(path), ("solutions",), ("solutions",), file=file, path="")
     out = {}
     for eid, raw in (doc["solutions"] or {}).items():
-        s = check_keys(raw, ("apply", "code", "notes"), ("notes",), file=file, path=f"solutions.{eid}")
-        if ("apply" in s) == ("code" in s):
-            raise ScenarioError("give exactly one of apply (a what-if) or code", "apply for rule fixes, code for "
-                                "code exercises", file=file, path=f"solutions.{eid}")
+        s = check_keys(raw, ("apply", "code", "value", "notes"), ("notes",), file=file, path=f"solutions.{eid}")
+        if sum(k in s for k in ("apply", "code", "value")) != 1:
+            raise ScenarioError("give exactly one of apply (a what-if), code or value", "apply for rule fixes, code "
+                                "for code exercises, value for an answer", file=file, path=f"solutions.{eid}")
         if "apply" in s:
             check_keys(s["apply"], WHATIF_KEYS, (), file=file, path=f"solutions.{eid}.apply")
-        out[str(eid)] = Solution(str(eid), s.get("apply") or {}, s.get("code", "") or "", str(s["notes"]))
+        out[str(eid)] = Solution(str(eid), s.get("apply") or {}, s.get("code", "") or "", str(s["notes"]),
+                                 str(s.get("value", "") or ""))
     return out
 
 
@@ -437,21 +601,34 @@ def solved(ex: Exercise, solution: Solution | None = None) -> Any:
                             file="data/exercises/solutions.yaml")
     if ex.kind == "code":
         return _function_from(sol.code, "data/exercises/solutions.yaml", f"solutions.{ex.id}.code")
+    if ex.kind == "value":
+        import tierlab
+
+        topo = _seed_topology()
+        env = {"tl": tierlab, "topo": topo, "reqs": _reqs(topo)}
+        try:
+            return eval(sol.value, env)  # noqa: S307 - our own data file, not learner input
+        except Exception as exc:
+            raise ScenarioError(f"the value does not evaluate: {exc}", "fix the expression",
+                                file="data/exercises/solutions.yaml", path=f"solutions.{ex.id}.value") from None
     return apply_whatif(ex.start(), sol.whatif, file="data/exercises/solutions.yaml", path=f"solutions.{ex.id}.apply")
 
 
 def unsolved(ex: Exercise) -> Any:
-    """What the learner starts from: the broken topology, or the starter function."""
+    """What the learner starts from: the broken topology, the starter function, or ``None`` (no answer yet)."""
+    if ex.kind == "value":
+        return None
     return ex.starter_function() if ex.kind == "code" else ex.start()
 
 
-def solutions_frame() -> "pd.DataFrame":
-    """Every exercise: its check on the unsolved state (must fail) and on the solution (must pass)."""
+def solutions_frame(notebook: str | None = WORKSHOP) -> "pd.DataFrame":
+    """Every exercise of a notebook (default: the workshop; ``None``: all): its check on the unsolved state
+    (must fail) and on the solution (must pass)."""
     import pandas as pd
 
     sols = load_solutions()
     rows = []
-    for ex in load_exercises():
+    for ex in load_exercises(notebook):
         before, after = ex.grade(unsolved(ex)), ex.grade(solved(ex, sols.get(ex.id)))
         rows.append({"exercise": ex.id, "title": ex.title, "unsolved": "PASS" if before.passed else "NOT YET",
                      "solved": "PASS" if after.passed else "NOT YET",
