@@ -192,3 +192,16 @@ def test_a_hard_coded_alb_node_address_is_right_until_the_nodes_move_then_never_
     t = dns.timeline(SEED, "api.myapp.com", lookups_s=times, client=dns.hard_coded(node_ip),
                      change=MOVED_ALB, change_at_s=change_at)
     assert all(l.stale == (l.t_s >= change_at) for l in t.lookups)
+
+
+def test_timelines_replays_the_same_lookups_for_each_client_in_order():
+    clients = [dns.RESOLVER, dns.SEED_BROWSER, dns.hard_coded("12.34.56.78")]
+    lines = dns.timelines(SEED, "api.myapp.com", clients, lookups_s=range(0, 400, 5), change=MOVED_ALB,
+                          change_at_s=100)
+    assert [t.client for t in lines] == clients
+    for c, t in zip(clients, lines):
+        alone = dns.timeline(SEED, "api.myapp.com", lookups_s=range(0, 400, 5), client=c, change=MOVED_ALB,
+                             change_at_s=100)
+        assert t == alone
+    assert lines[0].stale_for_s <= lines[1].stale_for_s < lines[2].stale_for_s == math.inf
+    assert dns.timelines(SEED, "api.myapp.com", [], lookups_s=[0]) == ()

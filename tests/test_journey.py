@@ -220,3 +220,18 @@ def test_dns_pointing_elsewhere_blocks_everything(seed):
     trace = tl.journey(dataclasses.replace(seed, records=recs))
     assert not trace.ok and trace.success_share == 0
     assert trace.blocks[0].code == "DNS_RESOLUTION_FAILED"
+
+
+def test_checks_frame_is_exactly_the_rows_of_frame_for_that_step_and_pair():
+    trace = tl.journey(tl.load("seed").switch_off("nacl-private-db-in-100"))
+    full = trace.frame()
+    pair = trace.pairs[1].name
+    for step, want_pair in (("db-reply", pair), ("db-nacl-in", None), (None, pair)):
+        got = trace.checks_frame(step=step, pair=want_pair)
+        mask = ((full["step"] == step) if step else True) & ((full["pair"] == want_pair) if want_pair else True)
+        assert got.equals(full[mask].reset_index(drop=True)) and len(got) > 0
+    assert trace.checks_frame().equals(full)
+    with pytest.raises(tl.TopologyError, match="no journey step 'db-nope'"):
+        trace.checks_frame(step="db-nope")
+    with pytest.raises(tl.TopologyError, match="no pair 'a->b'"):
+        trace.checks_frame(pair="a->b")

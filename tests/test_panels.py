@@ -314,6 +314,25 @@ def test_the_latency_panel_redraws_the_total_and_the_waterfall(app):
     assert lat.knobs["rtt_ms"].disabled and "inside the seed's 300-500 ms" in lat.verdict
 
 
+def test_latency_set_moves_several_knobs_redraws_once_and_refuses_bad_values(app):
+    lat = app.latency
+    draws = []
+    real = lat.redraw
+    lat.redraw = lambda: (draws.append(1), real())[1]
+    lat.set(rtt_ms=120.0, tls_version="1.2", pool=False)
+    assert len(draws) == 1
+    assert {k: lat.settings()[k] for k in ("rtt_ms", "tls_version", "pool")} == {"rtt_ms": 120.0, "tls_version": "1.2",
+                                                                                 "pool": False}
+    want = tl.latency_model(app.lab.topology, "physics", **lat.settings())
+    assert lat.model.total_ms == want.total_ms and "RTT 120 ms, TLS 1.2" in lat.model.label()
+    before = lat.settings()
+    for bad, says in (({"rtt": 1.0}, "no latency knob 'rtt'"), ({"pool": False, "tls_version": "1.1"}, "'1.1' is not"),
+                      ({"rtt_ms": -5.0}, "-5.0 is not")):
+        with pytest.raises(tl.TierlabError, match=says):
+            lat.set(**bad)
+        assert lat.settings() == before and len(draws) == 1  # nothing half-set, nothing redrawn
+
+
 def test_the_inline_svg_shrinks_to_the_output_width_and_keeps_its_ids():
     import xml.etree.ElementTree as ET
 

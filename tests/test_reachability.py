@@ -1,5 +1,7 @@
 """Reachability questions: can A reach B, who can reach B, what a rule opens."""
 
+import pytest
+
 import tierlab as tl
 
 
@@ -65,3 +67,18 @@ def test_icmp_needs_no_listener():
             t = t.add_nacl_rule(n, d, number=5, action="allow", ports="all", cidr="10.0.0.0/16", protocol="icmp")
     r = tl.can_reach(t, "alb-node-az1", "node-api-1", 0, protocol="icmp")
     assert r.ok, r.reason
+
+
+def test_who_can_reach_compare_puts_each_versions_who_can_reach_side_by_side():
+    seed = tl.load("seed")
+    as_cidr = seed.change_rule("web-sg-in-3000", cidr="10.0.1.0/24")
+    both = tl.who_can_reach_compare({"sg": seed, "cidr": as_cidr}, "node-api-1", 3000)
+    for label, topo in (("sg", seed), ("cidr", as_cidr)):
+        alone = tl.who_can_reach(topo, "node-api-1", 3000)
+        assert list(both["source"]) == list(alone["source"]) and list(both[label]) == list(alone["reaches"])
+    row = both.set_index("source")
+    assert row.loc["alb-node-az2", "reason"] == "reaches only under sg"  # the CIDR shuts out the second node
+    assert row.loc["any-host-in-public-az1", "reason"] == "reaches only under cidr"  # and lets in its neighbours
+    assert row.loc["alb-node-az1", "reason"] == "reaches under every version"
+    with pytest.raises(tl.TierlabError, match="no topologies"):
+        tl.who_can_reach_compare({}, "node-api-1", 3000)

@@ -29,7 +29,7 @@ from .journey import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, PairResult, Step, 
 from .latency import PhysicsParams, latency_model, seed_vs_physics
 from .loader import apply_patch, load, load_dict, read_yaml, topology_names
 from .paths import data_dir, data_path
-from .reachability import Reach, can_reach, what_opens, who_can_reach
+from .reachability import Reach, can_reach, what_opens, who_can_reach, who_can_reach_compare
 from .rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
 from .timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
 from .topology import Endpoint, Topology
@@ -46,7 +46,7 @@ __all__ = [
     "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__",
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
-    "who_can_reach", "dns", "edge", "edge_charts", "drills", "exercises", "lessons", "scenarios",
+    "who_can_reach", "who_can_reach_compare", "dns", "edge", "edge_charts", "drills", "exercises", "lessons", "scenarios",
     "Diagram", "diagram", "layout_engine", "lab_app", "db", "database", "charts",
     "connection_tracking",
 ]

@@ -28,7 +28,7 @@ from .topology import DnsRecord, Topology
 
 __all__ = [
     "Hop", "Answer", "resolve", "records_frame", "Client", "RESOLVER", "SEED_BROWSER", "hard_coded",
-    "Lookup", "Timeline", "timeline", "stale_frame", "failover", "move_alb", "zones", "slip",
+    "Lookup", "Timeline", "timeline", "timelines", "stale_frame", "failover", "move_alb", "zones", "slip",
 ]
 
 Where = Literal["internet", "vpc"]
@@ -437,6 +437,16 @@ def timeline(topo: Topology, name: str, *, lookups_s: Iterable[float], client: C
         out.append(Lookup(t, "route53", now.addresses, now.addresses, 0.0, hold(now),
                           f"asked Route 53 ({'expired' if out else 'first lookup'}): {ttl_note}"))
     return Timeline(_name(name), client, where, change_at_s, tuple(out))
+
+
+def timelines(topo: Topology, name: str, clients: Sequence[Client], *, lookups_s: Iterable[float],
+              where: Where = "internet", change: Topology | None = None,
+              change_at_s: float | None = None) -> tuple[Timeline, ...]:
+    """The same lookups of ``name`` replayed by each client in turn, one Timeline per client (in order):
+    the way to compare clients side by side, e.g. with ``tl.edge_charts.dns_timelines(...)``."""
+    times = _times(lookups_s)
+    return tuple(timeline(topo, name, lookups_s=times, client=c, where=where, change=change, change_at_s=change_at_s)
+                 for c in clients)
 
 
 def stale_frame(topo: Topology, name: str, change: Topology, *, change_at_s: float, cached_at_s: float = 0.0,

@@ -247,10 +247,23 @@ class Trace:
     # ---------------------------------------------------------------- tables
     def frame(self):
         """Every check as a row (pandas), each with a ``reason``."""
+        return self._checks_table(self.checks)
+
+    def checks_frame(self, step: str | None = None, pair: str | None = None):
+        """The checks of one step and/or one pair (``"alb-node-az1->node-api-1"``), as ``frame()`` rows."""
+        if step is not None and step not in _STEP:
+            raise TopologyError(f"no journey step {step!r}", "steps: " + ", ".join(_STEP))
+        if pair is not None and pair not in {p.name for p in self.pairs}:
+            raise TopologyError(f"no pair {pair!r}", "pairs: " + ", ".join(p.name for p in self.pairs))
+        return self._checks_table([c for c in self.checks if (step is None or c.step == step)
+                                   and (pair is None or c.pair == pair)])
+
+    @staticmethod
+    def _checks_table(checks):
         import pandas as pd
 
         rows = []
-        for c in self.checks:
+        for c in checks:
             st = _STEP.get(c.step)
             rows.append({
                 "step": c.step, "seed_step": st.seed_step if st else None, "pair": c.pair, "leg": c.leg,

@@ -12,13 +12,14 @@ from __future__ import annotations
 import html
 import ipaddress
 from dataclasses import dataclass
+from typing import Mapping
 
-from .errors import TopologyError
+from .errors import TierlabError, TopologyError
 from .evaluate import FlowResult, evaluate_flow
 from .rules import EPHEMERAL, NaclRule, PortRange
 from .topology import Endpoint, Topology
 
-__all__ = ["Reach", "can_reach", "who_can_reach", "what_opens", "probe_hosts", "INTERNET_HOST"]
+__all__ = ["Reach", "can_reach", "who_can_reach", "who_can_reach_compare", "what_opens", "probe_hosts", "INTERNET_HOST"]
 
 #: A documentation address standing for "somewhere on the internet".
 INTERNET_HOST = ipaddress.IPv4Address("198.51.100.20")
@@ -126,6 +127,36 @@ def who_can_reach(topo: Topology, dst: str, port: int, *, protocol: str = "tcp",
                      "reaches": r.ok, "share": round(r.share, 4), "blocked_at": b.component if b else "",
                      "code": (b.code or "") if b else "", "reason": r.reason})
     return pd.DataFrame(rows)
+
+
+def who_can_reach_compare(topos: Mapping[str, Topology], dst: str, port: int, *, protocol: str = "tcp",
+                          include_probes: bool = True):
+    """``who_can_reach`` under several versions of a topology side by side: one row per source, one True/False
+    column per version (named by the mapping's keys), and a ``reason`` saying where they differ."""
+    import pandas as pd
+
+    if not topos:
+        raise TierlabError("no topologies to compare", "e.g. {'before': topo, 'after': topo.change_rule(...)}")
+    frames = {label: who_can_reach(t, dst, port, protocol=protocol, include_probes=include_probes)
+              for label, t in topos.items()}
+    first = next(iter(frames.values()))
+    out = first[["source", "subnet"]].copy()
+    for label, f in frames.items():
+        if list(f["source"]) != list(first["source"]):
+            raise TierlabError(f"{label!r} has other sources than {next(iter(frames))!r}",
+                               "compare what-ifs of one topology (same endpoints and subnets)")
+        out[label] = f["reaches"].to_numpy()
+
+    def why(row) -> str:
+        yes = [label for label in frames if row[label]]
+        if len(yes) == len(frames):
+            return "reaches under every version"
+        if not yes:
+            return "reaches under none"
+        return "reaches only under " + ", ".join(yes)
+
+    out["reason"] = out.apply(why, axis=1)
+    return out
 
 
 def _ports_to_probe(rule_ports: PortRange, dst: Endpoint) -> list[int]:

@@ -410,6 +410,12 @@ def _knob_widget(name: str, spec: dict) -> W.Widget:
     return w
 
 
+def _knob_hint(w: W.Widget) -> str:
+    if hasattr(w, "options"):
+        return "one of " + ", ".join(repr(v) for _label, v in w.options)
+    return f"a number from {w.min} to {w.max}"
+
+
 class LatencyPanel(_Panel):
     """Sliders and pickers for the latency model; the waterfall and the total redraw on each change,
     with the seed's 300-500 ms claim drawn as a band."""
@@ -429,8 +435,9 @@ class LatencyPanel(_Panel):
         self.chart.add_class("tl-latency-chart")
         self.model = None
         self.verdict = ""
+        self._setting = False  # set() changes several knobs, then redraws once
         for w in [self.preset, *self.knobs.values()]:
-            w.observe(self._guard(lambda _ch: self.redraw()), names="value")
+            w.observe(self._guard(lambda _ch: None if self._setting else self.redraw()), names="value")
         lab.on_change(self._guard(self._lab_changed))
         grid = W.GridBox(list(self.knobs.values()),
                          layout=W.Layout(grid_template_columns="repeat(2, minmax(20em, 1fr))"))
@@ -439,6 +446,25 @@ class LatencyPanel(_Panel):
 
     def settings(self) -> dict[str, object]:
         return {k: w.value for k, w in self.knobs.items()}
+
+    def set(self, **knobs: object) -> None:
+        """Move several knobs at once, as a learner would, then redraw once: ``set(rtt_ms=120.0, pool=False)``."""
+        unknown = sorted(set(knobs) - set(self.knobs))
+        if unknown:
+            raise TierlabError(f"no latency knob {unknown[0]!r}", "knobs: " + ", ".join(self.knobs))
+        for name, value in knobs.items():  # check every value first: nothing is half-set
+            w = self.knobs[name]
+            ok = (value in [v for _label, v in w.options] if hasattr(w, "options") else
+                  isinstance(value, (int, float)) and not isinstance(value, bool) and w.min <= value <= w.max)
+            if not ok:
+                raise TierlabError(f"{value!r} is not a value of the latency knob {name!r}", _knob_hint(w))
+        self._setting = True
+        try:
+            for name, value in knobs.items():
+                self.knobs[name].value = value
+        finally:
+            self._setting = False
+        self.redraw()
 
     def _lab_changed(self, lab: Lab) -> None:
         """Rule toggles and edits do not change what the latency model reads (TTL, Multi-AZ, AZs):

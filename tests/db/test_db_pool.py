@@ -88,3 +88,14 @@ def test_the_latency_models_measured_preset_reads_the_phases(tierlab_db):
     assert tuple(DB_TIMING_KEYS) == PHASE_KEYS
     model = latency_model(None, "measured", db_timings_ms=phases)
     assert model.preset == "measured"
+
+
+def test_new_connection_ms_is_the_four_setup_phases_and_nothing_else():
+    from tierlab.db import new_connection_ms
+
+    phases = dict(zip(PHASE_KEYS, (1.5, 4.0, 2.5, 0.5, 0.05, 0.8)))
+    assert new_connection_ms(phases) == pytest.approx(8.5)  # pool checkout and the insert are not setup
+    assert new_connection_ms({**phases, "pool_acquire_ms": 99.0, "insert_ms": 99.0}) == pytest.approx(8.5)
+    assert connection_phases_frame(phases).set_index("phase").loc["new_connection_total_ms", "measured_ms"] == 8.5
+    with pytest.raises(DatabaseError, match="lack tls_handshake_ms"):
+        new_connection_ms({k: v for k, v in phases.items() if k != "tls_handshake_ms"})

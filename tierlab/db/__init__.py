@@ -15,7 +15,8 @@ from __future__ import annotations
 from .containers import DockerOptions, EngineProbe, docker_engine
 from .embedded import Binaries, find_binaries, reap_stale
 from .inside import QueryPlan, explain_email_lookup, users_frame, wal_around_commit
-from .pool import PHASE_KEYS, SEED_NEW_CONNECTION_MS, connection_phases, connection_phases_frame, pool_lesson
+from .pool import (PHASE_KEYS, SEED_NEW_CONNECTION_MS, connection_phases, connection_phases_frame, new_connection_ms,
+                   pool_lesson)
 from .provider import POOL_SIZE, Database, connect, database, parse_url, read_env_file, stop_all, url_from_env
 from .schema import TABLES, apply_schema, schema_sql
 from .service import Response, create_order, create_user, deep_health, health, validate_user
@@ -28,7 +29,7 @@ __all__ = [
     "TABLES", "apply_schema", "schema_sql",
     "Response", "create_user", "create_order", "validate_user", "health", "deep_health",
     "tables_frame", "find_users", "same_email_race", "answers_frame",
-    "pool_lesson", "connection_phases", "connection_phases_frame", "PHASE_KEYS", "SEED_NEW_CONNECTION_MS",
+    "pool_lesson", "connection_phases", "connection_phases_frame", "new_connection_ms", "PHASE_KEYS", "SEED_NEW_CONNECTION_MS",
     "QueryPlan", "explain_email_lookup", "users_frame", "wal_around_commit",
     "Phases", "open_connection_phases",
 ]

@@ -19,18 +19,30 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import sqlalchemy as sa
 
+from ..errors import DatabaseError
 from .service import INSERT_USER, create_user
 from .wire import open_connection_phases
 
 if TYPE_CHECKING:
     from .provider import Database
 
-__all__ = ["pool_lesson", "connection_phases", "connection_phases_frame", "PHASE_KEYS", "SEED_NEW_CONNECTION_MS"]
+__all__ = ["pool_lesson", "connection_phases", "connection_phases_frame", "new_connection_ms", "PHASE_KEYS",
+           "SEED_NEW_CONNECTION_MS", "NEW_CONNECTION_PHASES"]
 
 #: The seed: "Connection setup: ~100ms per request".
 SEED_NEW_CONNECTION_MS = 100.0
 #: The keys of ``connection_phases`` (the latency model's ``measured`` preset reads exactly these).
 PHASE_KEYS = ("tcp_connect_ms", "tls_handshake_ms", "auth_ms", "first_query_ms", "pool_acquire_ms", "insert_ms")
+#: The phases a new connection pays before its first answer (the seed's "~100ms" covers these).
+NEW_CONNECTION_PHASES = ("tcp_connect_ms", "tls_handshake_ms", "auth_ms", "first_query_ms")
+
+
+def new_connection_ms(phases: dict[str, float]) -> float:
+    """What opening a new connection costs: TCP + TLS + auth + first query, from ``connection_phases``."""
+    missing = [k for k in NEW_CONNECTION_PHASES if k not in phases]
+    if missing:
+        raise DatabaseError(f"the phases lack {', '.join(missing)}", "pass what tl.db.connection_phases(db) returns")
+    return float(sum(phases[k] for k in NEW_CONNECTION_PHASES))
 
 
 def _run(engine: sa.Engine, requests: int, concurrency: int, tag: str) -> tuple[float, list[float], int]:
@@ -150,7 +162,7 @@ def connection_phases_frame(phases: dict[str, float]) -> pd.DataFrame:
         "pool_acquire_ms": "taking an open connection from the pool (the seed: ~1 ms)",
         "insert_ms": "INSERT ... RETURNING id and COMMIT on a pooled connection",
     }
-    new_conn = sum(phases[k] for k in ("tcp_connect_ms", "tls_handshake_ms", "auth_ms", "first_query_ms"))
+    new_conn = new_connection_ms(phases)
     rows = [dict(phase=k, measured_ms=phases[k], reason=why[k]) for k in PHASE_KEYS]
     rows.append(dict(phase="new_connection_total_ms", measured_ms=new_conn,
                      reason=f"the four phases above; the seed says ~{SEED_NEW_CONNECTION_MS:.0f} ms"))
