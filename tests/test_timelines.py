@@ -12,21 +12,11 @@ import tierlab as tl
 from tierlab import timelines as T
 from tierlab.topology import HealthCheck
 
+from strategies import health_checks
+
 SEED = tl.load("seed")
 AS_WRITTEN = tl.load("seed-as-written")
 LAW = settings(max_examples=80, deadline=None, suppress_health_check=[HypothesisHealthCheck.too_slow])
-
-
-def with_hc(topo, **changes):
-    return replace(topo, alb=replace(topo.alb, health_check=replace(topo.alb.health_check, **changes)))
-
-
-@st.composite
-def health_checks(draw):
-    interval = draw(st.integers(5, 300))
-    timeout = draw(st.integers(2, min(120, interval - 1)))
-    return HealthCheck(interval_s=interval, timeout_s=timeout,
-                       healthy_threshold=draw(st.integers(2, 10)), unhealthy_threshold=draw(st.integers(2, 10)))
 
 
 def first_check_at_or_after(phase, interval, t):
@@ -97,7 +87,7 @@ def test_seed_settings_and_aws_defaults_come_from_the_topology_and_aws():
     assert (aws["removal_min_s"], aws["removal_max_s"]) == (30, 60)
     assert (aws["return_min_s"], aws["return_max_s"]) == (120, 150)
     # change the topology and the table follows: the settings are read, not assumed
-    fast = T.health_check_settings(with_hc(SEED, interval_s=10, unhealthy_threshold=2)).set_index("settings")
+    fast = T.health_check_settings(SEED.with_health_check(interval_s=10, unhealthy_threshold=2)).set_index("settings")
     assert (fast.loc["topology", "removal_min_s"], fast.loc["topology", "removal_max_s"]) == (10, 20)
     assert f["reason"].str.len().gt(10).all()
 

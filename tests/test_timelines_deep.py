@@ -13,16 +13,10 @@ from tierlab import charts
 from tierlab import timelines as T
 from tierlab.topology import HealthCheck
 
+from strategies import health_checks
+
 SEED = tl.load("seed")
 LAW = settings(max_examples=60, deadline=None, suppress_health_check=[HypothesisHealthCheck.too_slow])
-
-
-@st.composite
-def health_checks(draw):
-    interval = draw(st.integers(5, 300))
-    timeout = draw(st.integers(2, min(120, interval - 1)))
-    return HealthCheck(interval_s=interval, timeout_s=timeout,
-                       healthy_threshold=draw(st.integers(2, 10)), unhealthy_threshold=draw(st.integers(2, 10)))
 
 
 @LAW
