@@ -434,19 +434,16 @@ def _symptom(topo: Topology, front: FlowResult, back: FlowResult, db: FlowResult
     if not back.ok:
         c = back.blocking[0]
         hc = lb.health_check
+        health = ("every target fails this node's health checks, so the ALB fails open and keeps trying them all"
+                  if fail_open else
+                  f"this node's health checks fail too, so after {hc.unhealthy_threshold} x {hc.interval_s} s it "
+                  "stops choosing this target")
         if back.refused and not back.dropped:
-            health = ("every target fails this node's health checks, so the ALB fails open and keeps trying them all"
-                      if fail_open else f"its health checks fail too, so after {hc.unhealthy_threshold} x "
-                      f"{hc.interval_s} s this node stops choosing it")
             return 502, f"ALB: 502 Bad Gateway — the target refused the connection on {lb.target_port}; {health}"
         if healthy and back.share > 0:
             return 504, (f"ALB: 504 Gateway Timeout for {(1 - back.share) * 100:.0f}% of this node's connections to "
                          f"the target (their {_packet(c)} is dropped at {c.component} {c.direction}); the rest "
                          "succeed, and health checks pass often enough that the node keeps choosing it")
-        health = ("every target fails this node's health checks, so the ALB fails open and keeps trying them all"
-                  if fail_open else
-                  f"this node's health checks fail too, so after {hc.unhealthy_threshold} x {hc.interval_s} s it "
-                  "stops choosing this target")
         return 504, (f"ALB: 504 Gateway Timeout — the node cannot connect to the target within "
                      f"{lb.connect_timeout_s} s (its {_packet(c)} is dropped at {c.component} {c.direction}); {health}")
     if not db.ok:

@@ -18,6 +18,7 @@ from .errors import Problem, RuleError, ScenarioError, TierlabError, ValidationE
 from .paths import data_path
 from .rules import NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, parse_cidr
 from .topology import (
+    RESERVED_HINT,
     AlbNode,
     Database,
     DbInstance,
@@ -427,10 +428,9 @@ def _load_dict(raw: Any, file: str = "") -> Topology:
                   (f"{addr} lies in {inside.name} {inside.cidr}: use that subnet or an address in {sub.cidr}"
                    if inside else f"pick an address inside {sub.cidr}, or add a subnet that contains {addr}"))
         else:
-            reserved = [sub.cidr.network_address + k for k in range(4)] + [sub.cidr.broadcast_address]
-            if addr in reserved:
+            if sub.is_reserved(addr):
                 c.add(f"{path}.ip", f"{who} {addr} is one of the five addresses AWS reserves in {sub.cidr}",
-                      "the first four and the last address of every subnet are reserved")
+                      RESERVED_HINT)
         if addr in used_ips:
             c.add(f"{path}.ip", f"{who} {addr} is already used by {used_ips[addr]}", "give each ENI its own address")
         used_ips[addr] = who

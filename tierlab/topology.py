@@ -62,6 +62,15 @@ class Subnet:
     def safe_id(self) -> str:
         return safe_id(self.name)
 
+    def is_reserved(self, ip: IP) -> bool:
+        """AWS reserves the first four addresses and the last one of every subnet."""
+        net = self.cidr
+        return ip == net.broadcast_address or 0 <= int(ip) - int(net.network_address) < 4
+
+
+#: The hint for an address AWS keeps for itself.
+RESERVED_HINT = "the first four and the last address of every subnet are reserved"
+
 
 @dataclass(frozen=True)
 class Route:
@@ -646,10 +655,9 @@ class Topology:
                 f"subnet {sub.name!r} {sub.cidr} does not contain instance {instance.name!r} {instance.ip}",
                 "pick an address inside the subnet, or another subnet",
             )
-        reserved = [sub.cidr.network_address + k for k in range(4)] + [sub.cidr.broadcast_address]
-        if instance.ip in reserved:
+        if sub.is_reserved(instance.ip):
             raise TopologyError(f"instance {instance.name!r} {instance.ip} is one of the five addresses AWS reserves "
-                                f"in {sub.cidr}", "the first four and the last address of every subnet are reserved")
+                                f"in {sub.cidr}", RESERVED_HINT)
         if instance.name in self._endpoints:
             raise TopologyError(f"an endpoint named {instance.name!r} already exists", "give the new server its own name")
         taken = next((e for e in self._endpoints.values() if e.ip == instance.ip), None)
