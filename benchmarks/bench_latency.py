@@ -13,7 +13,7 @@ import statistics
 import time
 
 import tierlab as tl
-from tierlab.latency import latency_model
+from tierlab.sim.latency import latency_model
 
 N = 100_000
 RUNS = 5

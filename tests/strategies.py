@@ -2,7 +2,7 @@
 
 from hypothesis import strategies as st
 
-from tierlab.topology import HealthCheck
+from tierlab.network.topology import HealthCheck
 
 
 @st.composite

@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 import tierlab as tl  # noqa: E402
-from tierlab import charts  # noqa: E402
-from tierlab import timelines as T  # noqa: E402
+from tierlab.views import charts  # noqa: E402
+from tierlab.sim import timelines as T  # noqa: E402
 
 SEED = tl.load("seed")
 

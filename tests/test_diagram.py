@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tierlab as tl
-from tierlab import graphviz_engine
-from tierlab.diagram import COLORS, diagram, step_elements
-from tierlab.rules import NaclRule, PortRange, parse_cidr
+from tierlab.views import graphviz_engine
+from tierlab.views.diagram import COLORS, diagram, step_elements
+from tierlab.network.rules import NaclRule, PortRange, parse_cidr
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 SEED = tl.load("seed")

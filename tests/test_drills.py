@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 import tierlab as tl
-from tierlab import drills
+from tierlab.course import drills
 
 DECK = drills.load_questions()
 PUZZLES = [q for q in DECK if q.puzzle]
@@ -127,7 +127,7 @@ def test_a_named_topology_is_shared_until_its_file_changes(tmp_path, monkeypatch
     import os
     import shutil
 
-    from tierlab.scenarios import topology_for
+    from tierlab.course.scenarios import topology_for
 
     (tmp_path / "topologies").mkdir()
     f = tmp_path / "topologies" / "mine.yaml"

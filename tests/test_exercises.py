@@ -4,7 +4,7 @@ assert helpers return True or raise CheckFailed saying what is still wrong; the 
 import pytest
 
 import tierlab as tl
-from tierlab import exercises as E
+from tierlab.course import exercises as E
 
 FILES = E.exercise_files()
 EXERCISES = E.load_exercises()

@@ -4,7 +4,7 @@ a wide rule blocks nothing, so only a check of the rule's scope can fail it."""
 import pytest
 
 import tierlab as tl
-from tierlab import exercises as E
+from tierlab.course import exercises as E
 
 SEED = tl.load("seed")
 WIDE = SEED.change_rule("web-sg-out-5432", cidr="0.0.0.0/0")

@@ -5,7 +5,7 @@ message and passes on the solution from data/exercises/solutions.yaml."""
 import pytest
 
 import tierlab as tl
-from tierlab import exercises as E
+from tierlab.course import exercises as E
 
 SEED = tl.load("seed")
 REQS = tl.edge.page_loads(SEED, pages=200, duration_s=4 * 3600, seed=1)

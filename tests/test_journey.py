@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 
 import tierlab as tl
-from tierlab.topology import Instance
+from tierlab.network.topology import Instance
 
 SCENARIOS = tl.read_yaml(tl.data_path("scenarios", "checkpoints-off.yaml"))["scenarios"]
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tierlab as tl
-from tierlab import latency as lat
-from tierlab.latency import PhysicsParams, latency_model, seed_vs_physics
+from tierlab.sim import latency as lat
+from tierlab.sim.latency import PhysicsParams, latency_model, seed_vs_physics
 
 SEED = tl.load("seed")
 TIMINGS = {"tcp_connect_ms": 0.4, "tls_handshake_ms": 3.0, "auth_ms": 6.0, "first_query_ms": 4.0,

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tierlab as tl
-from tierlab.evaluate import evaluate_flow
+from tierlab.network.evaluate import evaluate_flow
 
 TOPOS = {name: tl.load(name) for name in ("seed", "seed-as-written")}
 CIDRS = ["0.0.0.0/0", "10.0.0.0/16", "10.0.2.0/23", "10.0.4.0/24", "10.0.5.0/24", "10.0.11.0/24", "203.0.113.0/24"]

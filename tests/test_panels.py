@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tierlab as tl
-from tierlab.rules import parse_cidr
-from tierlab.panels import (
+from tierlab.network.rules import parse_cidr
+from tierlab.views.panels import (
     ENCRYPTED, STEP_FLOW, Lab, Stepper, focus_pair, parse_edit, rule_groups, rule_rows, step_view,
 )
 
@@ -283,7 +283,7 @@ def test_panels_are_returned_not_displayed(capsys):
 
 
 def test_latency_knobs_come_from_the_model_and_cover_the_issue():
-    from tierlab.panels import latency_knobs
+    from tierlab.views.panels import latency_knobs
 
     knobs = latency_knobs()
     assert list(knobs) == ["rtt_ms", "tls_version", "dns_cache", "keep_alive", "pool", "multi_az"]
@@ -294,7 +294,7 @@ def test_latency_knobs_come_from_the_model_and_cover_the_issue():
                                          (420.0, "inside the seed's 300-500 ms"),
                                          (650.0, "slower than the seed's 300-500 ms")])
 def test_latency_verdict_against_the_seed_band(total, says):
-    from tierlab.panels import latency_verdict
+    from tierlab.views.panels import latency_verdict
 
     assert says in latency_verdict(total)
 
@@ -336,7 +336,7 @@ def test_latency_set_moves_several_knobs_redraws_once_and_refuses_bad_values(app
 def test_the_inline_svg_shrinks_to_the_output_width_and_keeps_its_ids():
     import xml.etree.ElementTree as ET
 
-    from tierlab.widgets import svg_inline
+    from tierlab.views.widgets import svg_inline
 
     html_ = svg_inline(tl.diagram(tl.journey(SEED)).svg())
     root = ET.fromstring(html_)

@@ -45,7 +45,7 @@ def test_web_sg_egress_to_anywhere_on_5432_lets_the_servers_reach_any_host_on_54
     t = tl.load("seed")
     loose = t.change_rule("web-sg-out-5432", cidr="0.0.0.0/0")
     target = "any-host-in-private-db-az1"
-    probe = next(p for p in tl.reachability.probe_hosts(t) if p.name == target)
+    probe = next(p for p in tl.network.reachability.probe_hosts(t) if p.name == target)
     assert tl.evaluate_flow(loose, loose.endpoint("node-api-1"), probe, 5432).checks[0].verdict == "allow"
     assert tl.evaluate_flow(t, t.endpoint("node-api-1"), probe, 5432).checks[0].verdict == "deny"
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tierlab as tl
-from tierlab.rules import NaclRule, NetworkAcl, PortRange, nacl_decide
+from tierlab.network.rules import NaclRule, NetworkAcl, PortRange, nacl_decide
 
 NET = ipaddress.IPv4Network
 IP = ipaddress.IPv4Address

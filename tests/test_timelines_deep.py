@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tierlab as tl
-from tierlab import charts
-from tierlab import timelines as T
-from tierlab.topology import HealthCheck
+from tierlab.views import charts
+from tierlab.sim import timelines as T
+from tierlab.network.topology import HealthCheck
 
 from strategies import health_checks
 

@@ -1,7 +1,7 @@
 """Connection tracking (DESIGN.md AWS semantics 4) and the default SG / NACL / prefix lists (2, 3, 7)."""
 
 import tierlab as tl
-from tierlab.tracking import connection_tracking
+from tierlab.network.tracking import connection_tracking
 
 
 def test_seed_flows_are_tracked():

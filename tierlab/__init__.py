@@ -21,20 +21,21 @@ from .errors import (
     explain,
     install_ipython_handler,
 )
-from . import dns, edge, edge_charts
-from .evaluate import Check, FlowResult, evaluate_flow
-from .diagram import Diagram, diagram
-from .graphviz_engine import find_engine as layout_engine
-from .journey import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, PairResult, Step, Trace, journey
-from .latency import PhysicsParams, latency_model, seed_vs_physics
-from .loader import apply_patch, load, load_dict, read_yaml, topology_names
+from .network import dns, edge
+from .views import edge_charts
+from .network.evaluate import Check, FlowResult, evaluate_flow
+from .views.diagram import Diagram, diagram
+from .views.graphviz_engine import find_engine as layout_engine
+from .request.journey import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, PairResult, Step, Trace, journey
+from .sim.latency import PhysicsParams, latency_model, seed_vs_physics
+from .network.loader import apply_patch, load, load_dict, read_yaml, topology_names
 from .paths import data_dir, data_path
-from .reachability import Reach, can_reach, what_opens, who_can_reach, who_can_reach_compare
-from .rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
-from .timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
-from .topology import Endpoint, Topology
-from .tracking import connection_tracking
-from . import drills, exercises, lessons, scenarios  # the course modules (exercises: every notebook's)
+from .network.reachability import Reach, can_reach, what_opens, who_can_reach, who_can_reach_compare
+from .network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
+from .sim.timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
+from .network.topology import Endpoint, Topology
+from .network.tracking import connection_tracking
+from .course import drills, exercises, lessons, scenarios  # the course modules (exercises: every notebook's)
 
 __version__ = "0.1.0"
 
@@ -55,15 +56,16 @@ install_ipython_handler()
 
 # Heavy parts load on first use: tl.lab_app (ipywidgets), tl.db and tl.database (SQLAlchemy),
 # tl.charts (matplotlib).
-_LAZY = {"lab_app": ("widgets", "lab_app"), "database": ("db", "database")}
-_LAZY_MODULES = ("db", "charts")
+_LAZY = {"lab_app": ("views.widgets", "lab_app"), "database": ("db", "database")}
+_LAZY_MODULES = {"db": "db", "charts": "views.charts", "panels": "views.panels", "widgets": "views.widgets",
+                 "latency": "sim.latency", "timelines": "sim.timelines", "tracking": "network.tracking"}
 
 
 def __getattr__(name: str):
     import importlib
 
     if name in _LAZY_MODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f".{_LAZY_MODULES[name]}", __name__)
     if name in _LAZY:
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(f".{module}", __name__), attr)

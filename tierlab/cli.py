@@ -17,9 +17,9 @@ import sys
 from typing import Sequence
 
 from .errors import TierlabError, ValidationError
-from .journey import OSES, journey
-from .loader import load
-from .reachability import can_reach
+from .request.journey import OSES, journey
+from .network.loader import load
+from .network.reachability import can_reach
 
 __all__ = ["main"]
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tierlab.diagram import COLORS
+from tierlab.views.diagram import COLORS
 
 from .conftest import shot
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tierlab.diagram import COLORS
+from tierlab.views.diagram import COLORS
 
 from .conftest import NOTEBOOK, shot, wait_for_kernel
 

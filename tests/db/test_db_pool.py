@@ -81,8 +81,8 @@ def test_tls_on_a_server_without_it_is_refused_clearly():
 
 
 def test_the_latency_models_measured_preset_reads_the_phases(tierlab_db):
-    """The hand-off to tierlab.latency: the measured dict is accepted as it comes."""
-    from tierlab.latency import DB_TIMING_KEYS, latency_model
+    """The hand-off to tierlab.sim.latency: the measured dict is accepted as it comes."""
+    from tierlab.sim.latency import DB_TIMING_KEYS, latency_model
 
     phases = connection_phases(tierlab_db, repeats=2)
     assert tuple(DB_TIMING_KEYS) == PHASE_KEYS

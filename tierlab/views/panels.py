@@ -10,7 +10,7 @@
 * :class:`Stepper` and :class:`StepView`: the journey one step at a time (``tl.STEPS``) for one
   (ALB node, server) pair: the packet, the checkpoint, the matching rule, the verdict.
 
-The widgets in :mod:`tierlab.widgets` only draw these.
+The widgets in :mod:`tierlab.views.widgets` only draw these.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
-from .errors import RuleError, TierlabError, TopologyError
-from .evaluate import Check, FlowResult
-from .journey import STEPS, PairResult, Step, Trace, journey
-from .rules import NACL_RULE_MAX, NACL_RULE_MIN, PROTOCOLS, NaclRule, SgRule, parse_cidr
-from .topology import Topology
+from ..errors import RuleError, TierlabError, TopologyError
+from ..network.evaluate import Check, FlowResult
+from ..request.journey import STEPS, PairResult, Step, Trace, journey
+from ..network.rules import NACL_RULE_MAX, NACL_RULE_MIN, PROTOCOLS, NaclRule, SgRule, parse_cidr
+from ..network.topology import Topology
 
 __all__ = [
     "RuleRow", "rule_rows", "rule_groups", "rule_css_class", "parse_edit", "EditResult", "Lab",
@@ -126,7 +126,7 @@ def parse_edit(topo: Topology, rule_id: str, *, number: object = None, protocol:
         if p != rule.protocol:
             out["protocol"] = p
     if ports is not None and str(ports).strip() != "":
-        from .rules import PortRange
+        from ..network.rules import PortRange
 
         pr = PortRange.parse(str(ports).strip())
         if pr != rule.ports:
@@ -190,7 +190,7 @@ class Lab:
     def __init__(self, topology: Topology | str = "seed", *, os: str = "linux",
                  database: Literal["primary", "standby"] = "primary") -> None:
         if isinstance(topology, str):
-            from .loader import load
+            from ..network.loader import load
 
             topology = load(topology)
         self.base: Topology = topology
@@ -433,20 +433,20 @@ class Stepper:
 
 # ----------------------------------------------------------------------------- the latency panel
 
-#: The knobs the latency panel offers (ranges and choices come from ``tierlab.latency.CONTROLS``).
+#: The knobs the latency panel offers (ranges and choices come from ``tierlab.sim.latency.CONTROLS``).
 LATENCY_KNOBS: tuple[str, ...] = ("rtt_ms", "tls_version", "dns_cache", "keep_alive", "pool", "multi_az")
 
 
 def latency_knobs() -> dict[str, dict]:
     """Each knob's control spec (min/max/step or options, description), in panel order."""
-    from .latency import CONTROLS
+    from ..sim.latency import CONTROLS
 
     return {k: dict(CONTROLS[k]) for k in LATENCY_KNOBS}
 
 
 def latency_verdict(total_ms: float, band_ms: tuple[float, float] | None = None) -> str:
     """Where a total lands against the seed's claim (300-500 ms from click to confirmation)."""
-    from .latency import SEED_CLAIM_MS
+    from ..sim.latency import SEED_CLAIM_MS
 
     lo, hi = band_ms or SEED_CLAIM_MS
     if total_ms < lo:
@@ -458,7 +458,7 @@ def latency_verdict(total_ms: float, band_ms: tuple[float, float] | None = None)
 
 def latency_for(topo: Topology, preset: str = "physics", **knobs: object):
     """The latency model for the panel's settings (``seed`` takes none: its knobs are ignored)."""
-    from .latency import latency_model
+    from ..sim.latency import latency_model
 
     if preset == "seed":
         return latency_model(topo, "seed")

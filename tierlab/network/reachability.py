@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Mapping
 
-from .errors import TierlabError, TopologyError
+from ..errors import TierlabError, TopologyError
 from .evaluate import FlowResult, evaluate_flow
 from .rules import EPHEMERAL, NaclRule, PortRange
 from .topology import Endpoint, Topology

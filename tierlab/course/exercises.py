@@ -27,15 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from . import dns, edge
-from .errors import CheckFailed, ScenarioError, TierlabError
-from .journey import journey
-from .loader import apply_patch, load, load_dict, read_yaml
-from .paths import data_path
-from .reachability import can_reach, who_can_reach
-from .rules import EPHEMERAL, NaclRule, PortRange, parse_cidr
+from ..network import dns
+
+from ..network import edge
+from ..errors import CheckFailed, ScenarioError, TierlabError
+from ..request.journey import journey
+from ..network.loader import apply_patch, load, load_dict, read_yaml
+from ..paths import data_path
+from ..network.reachability import can_reach, who_can_reach
+from ..network.rules import EPHEMERAL, NaclRule, PortRange, parse_cidr
 from .scenarios import WHATIF_KEYS, apply_whatif, check_keys, short_file, topology_for
-from .topology import Topology
+from ..network.topology import Topology
 
 
 if TYPE_CHECKING:  # pandas is imported lazily where a table is built

@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 from . import graphviz_engine
-from .errors import TierlabError, TopologyError
-from .evaluate import Check
-from .journey import STEP_IDS, Trace
+from ..errors import TierlabError, TopologyError
+from ..network.evaluate import Check
+from ..request.journey import STEP_IDS, Trace
 from .panels import focus_pair
-from .rules import safe_id
-from .topology import Topology
+from ..network.rules import safe_id
+from ..network.topology import Topology
 
 __all__ = ["Diagram", "diagram", "COLORS", "hop_id", "reply_id", "step_elements", "block_label", "focus_pair"]
 

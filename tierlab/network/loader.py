@@ -14,8 +14,8 @@ from typing import Any, Callable
 
 import yaml
 
-from .errors import Problem, RuleError, ScenarioError, TierlabError, ValidationError
-from .paths import data_path
+from ..errors import Problem, RuleError, ScenarioError, TierlabError, ValidationError
+from ..paths import data_path
 from .rules import NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, parse_cidr
 from .topology import (
     RESERVED_HINT,

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Iterable, Literal, Sequence
 
-from .errors import TierlabError, TopologyError
+from ..errors import TierlabError, TopologyError
 from .topology import DnsRecord, Topology
 
 __all__ = [
@@ -261,7 +261,7 @@ def slip(difference_id: str, topology: str = "seed-as-written") -> Exception:
     loads fine or the difference has no patch.
     """
     from .loader import apply_patch, load, load_dict, read_yaml
-    from .paths import data_path
+    from ..paths import data_path
 
     topo = load(topology)
     diff = next((d for d in topo.differences if d.id == difference_id), None)

@@ -1,7 +1,7 @@
 """The 3-tier architecture as frozen data: VPC, subnets, routes, servers, ALB, RDS, DNS.
 
 A ``Topology`` is plain data, built from YAML by :func:`tierlab.load` (or
-``Topology.from_yaml``); evaluating it is a separate step (:mod:`tierlab.journey`). What-ifs
+``Topology.from_yaml``); evaluating it is a separate step (:mod:`tierlab.request.journey`). What-ifs
 return a new ``Topology`` (``dataclasses.replace``), never a mutation.
 """
 
@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from .errors import RuleError, TopologyError
+from ..errors import RuleError, TopologyError
 from .rules import (
     EPHEMERAL,
     NaclRule,

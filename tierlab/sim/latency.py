@@ -29,7 +29,7 @@ Presets
                 first_query_ms, pool_acquire_ms, insert_ms``; tierlab's database layer measures
                 them).
 
-Step times are keyed by the journey's step ids (``tierlab.journey.STEPS``). Every step is a
+Step times are keyed by the journey's step ids (``tierlab.request.journey.STEPS``). Every step is a
 sum of parts; each part is scaled per simulated request by a random factor of its kind
 (internet round trips, VPC round trips, server work: log-normal with mean 1) or drawn from a
 range (the seed). ``waterfall()`` shows the means, so the waterfall's total is the mean total.
@@ -49,9 +49,9 @@ from typing import Any, Literal, Mapping
 
 import numpy as np
 
-from .errors import TierlabError
-from .journey import STEPS, Step
-from .topology import Topology
+from ..errors import TierlabError
+from ..request.journey import STEPS, Step
+from ..network.topology import Topology
 
 __all__ = [
     "PhysicsParams",
@@ -830,7 +830,7 @@ def latency_model(topo: Topology | None = None, preset: str = "physics", *,
     ``pool``, ``multi_az`` ...); ``db_timings_ms``: the database phases for ``measured``.
     """
     if topo is None:
-        from .loader import load
+        from ..network.loader import load
 
         topo = load("seed")
     if not isinstance(topo, Topology):

@@ -29,7 +29,7 @@ from typing import Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 
-from .errors import TierlabError, TopologyError
+from ..errors import TierlabError, TopologyError
 from .topology import DnsRecord, Edge, Topology
 
 __all__ = [

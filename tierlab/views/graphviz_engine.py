@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Literal
 
-from .errors import TierlabError
+from ..errors import TierlabError
 
 __all__ = ["Engine", "candidates", "choose_engine", "find_engine", "render", "FORMATS"]
 

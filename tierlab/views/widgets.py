@@ -1,5 +1,5 @@
-"""ipywidgets panels: views only. Their logic lives in :mod:`tierlab.panels` (tested without a
-browser); verdicts come from ``tl.journey``; pictures from :mod:`tierlab.diagram`.
+"""ipywidgets panels: views only. Their logic lives in :mod:`tierlab.views.panels` (tested without a
+browser); verdicts come from ``tl.journey``; pictures from :mod:`tierlab.views.diagram`.
 
     app = tl.lab_app("seed")     # the diagram, the stepper, the rule panel, the trace: one VBox
     app                          # the last expression of a cell shows it
@@ -20,10 +20,10 @@ from typing import Any, Callable
 import ipywidgets as W
 
 from .diagram import COLORS, Diagram, diagram
-from .errors import TierlabError
-from .journey import STEPS, Trace
+from ..errors import TierlabError
+from ..request.journey import STEPS, Trace
 from .panels import Lab, RuleRow, Stepper, StepView, rule_groups
-from .topology import Topology
+from ..network.topology import Topology
 
 __all__ = ["DiagramView", "TraceView", "RulePanel", "StepperPanel", "LatencyPanel", "LabApp", "lab_app", "trace_html",
            "step_html", "svg_inline"]
@@ -251,7 +251,7 @@ class RulePanel(_Panel):
     # -- the edit form
     def _fill(self, rule_id: str) -> None:
         r = self.lab.topology.rule(rule_id)
-        from .rules import NaclRule
+        from ..network.rules import NaclRule
 
         self._syncing = True
         try:
@@ -388,7 +388,7 @@ class StepperPanel(_Panel):
 
 
 def _knob_widget(name: str, spec: dict) -> W.Widget:
-    from .latency import PhysicsParams
+    from ..sim.latency import PhysicsParams
 
     desc = spec.get("description", name)
     start = getattr(PhysicsParams(), name)  # the model's own default
@@ -469,7 +469,7 @@ class LatencyPanel(_Panel):
     def _lab_changed(self, lab: Lab) -> None:
         """Rule toggles and edits do not change what the latency model reads (TTL, Multi-AZ, AZs):
         redraw only when those facts change, so a rule click stays fast."""
-        from .latency import TopologyFacts
+        from ..sim.latency import TopologyFacts
 
         if self.model is None or TopologyFacts.of(lab.topology) != self.model.facts:
             self.redraw()
@@ -498,7 +498,7 @@ def _waterfall_png(model: Any) -> bytes:
     from matplotlib.figure import Figure
 
     from . import charts
-    from .latency import SEED_CLAIM_MS
+    from ..sim.latency import SEED_CLAIM_MS
 
     rows = int((model.waterfall()["duration_ms"] > 1e-9).sum())
     fig = Figure(figsize=(9, max(3.0, 0.3 * rows + 1.2)), dpi=85)

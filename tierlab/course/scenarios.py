@@ -19,10 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import ScenarioError, TierlabError
-from .loader import load
-from .paths import data_path
-from .topology import Topology
+from ..errors import ScenarioError, TierlabError
+from ..network.loader import load
+from ..paths import data_path
+from ..network.topology import Topology
 
 __all__ = ["WHATIF_KEYS", "apply_whatif", "check_keys", "need", "topology_for", "short_file"]
 

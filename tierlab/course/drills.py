@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping
 
-from .errors import ScenarioError
-from .journey import journey
-from .loader import read_yaml
-from .paths import data_path
-from .reachability import can_reach
+from ..errors import ScenarioError
+from ..request.journey import journey
+from ..network.loader import read_yaml
+from ..paths import data_path
+from ..network.reachability import can_reach
 from .scenarios import WHATIF_KEYS, apply_whatif, check_keys, need, short_file, topology_for
 
 

@@ -24,7 +24,7 @@ Failure kinds for the health-check timeline:
   ``check-only``      only the health check fails (a broken /health): requests would succeed;
                       with every target failing, the ALB fails open and keeps serving
 
-Pure model: pandas only; whether the standby is reachable comes from ``tierlab.journey``.
+Pure model: pandas only; whether the standby is reachable comes from ``tierlab.request.journey``.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Literal
 
-from .errors import TierlabError
-from .journey import journey
-from .loader import check_health_check
-from .topology import HealthCheck, Topology
+from ..errors import TierlabError
+from ..request.journey import journey
+from ..network.loader import check_health_check
+from ..network.topology import HealthCheck, Topology
 
 __all__ = [
     "AWS_DEFAULT_HEALTH_CHECK",

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .errors import ScenarioError
-from .journey import SEED_CHECKPOINTS, STEPS, Trace, journey
-from .loader import load, read_yaml
-from .paths import data_path
-from .rules import EPHEMERAL, NaclRule, PortRange
+from ..errors import ScenarioError
+from ..request.journey import SEED_CHECKPOINTS, STEPS, Trace, journey
+from ..network.loader import load, read_yaml
+from ..paths import data_path
+from ..network.rules import EPHEMERAL, NaclRule, PortRange
 from .scenarios import check_keys, short_file, topology_for
-from .topology import Topology
+from ..network.topology import Topology
 
 
 if TYPE_CHECKING:  # pandas is imported lazily where a table is built

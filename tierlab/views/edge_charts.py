@@ -1,4 +1,4 @@
-"""Charts for the edge and DNS models (views only: they draw what ``tierlab.edge`` / ``tierlab.dns`` computed).
+"""Charts for the edge and DNS models (views only: they draw what ``tierlab.network.edge`` / ``tierlab.network.dns`` computed).
 
 Each function takes an optional ``ax=`` and returns the axes it drew on.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from .dns import Timeline
-from .edge import SEED_FILES, CacheRun
+from ..network.dns import Timeline
+from ..network.edge import SEED_FILES, CacheRun
 
 __all__ = ["cache_events", "hit_ratio_curve", "dns_timelines"]
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .errors import TierlabError
-from .latency import LatencyModel, Simulation
-from .timelines import FailoverTimeline, HealthCheckTimeline, PoolTimeline
+from ..errors import TierlabError
+from ..sim.latency import LatencyModel, Simulation
+from ..sim.timelines import FailoverTimeline, HealthCheckTimeline, PoolTimeline
 
 __all__ = ["COMPONENT_COLORS", "waterfall", "distribution", "side_by_side", "health_check_chart",
            "failover_chart", "pool_chart"]
@@ -84,7 +84,7 @@ def distribution(sim: Simulation, *, ax: Any = None, bins: int = 80, claim_ms: t
     ax = _axes(ax)
     ax.hist(sim.totals_ms, bins=bins, color="#5c6bc0", alpha=0.85)
     if claim_ms is None and sim.model.preset == "seed":
-        from .latency import SEED_CLAIM_MS
+        from ..sim.latency import SEED_CLAIM_MS
 
         claim_ms = SEED_CLAIM_MS
     if claim_ms is not None:

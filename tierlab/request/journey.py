@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
-from .errors import TopologyError
-from .evaluate import Check, FlowResult, evaluate_flow, with_step
-from .rules import EPHEMERAL
-from .topology import Endpoint, Topology
+from ..errors import TopologyError
+from ..network.evaluate import Check, FlowResult, evaluate_flow, with_step
+from ..network.rules import EPHEMERAL
+from ..network.topology import Endpoint, Topology
 
 __all__ = ["Step", "STEPS", "STEP_IDS", "PairResult", "Trace", "journey", "SEED_CHECKPOINTS", "OSES"]
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Literal
 
-from .errors import RuleError
+from ..errors import RuleError
 
 __all__ = [
     "Action",
