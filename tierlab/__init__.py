@@ -12,6 +12,7 @@ from __future__ import annotations
 from .errors import (
     CheckFailed,
     DatabaseError,
+    ParameterError,
     Problem,
     RuleError,
     ScenarioError,
@@ -40,7 +41,7 @@ from .course import drills, exercises, lessons, scenarios  # the course modules 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckFailed", "DatabaseError", "Problem", "RuleError", "ScenarioError", "TierlabError", "TopologyError",
+    "CheckFailed", "DatabaseError", "ParameterError", "Problem", "RuleError", "ScenarioError", "TierlabError", "TopologyError",
     "ValidationError", "explain", "Check", "FlowResult", "evaluate_flow", "OSES", "SEED_CHECKPOINTS", "STEP_IDS", "STEPS",
     "PairResult", "Step", "Trace", "journey", "apply_patch", "load", "load_dict", "read_yaml", "topology_names",
     "data_dir", "data_path", "EPHEMERAL", "NaclRule", "NetworkAcl", "PortRange", "SecurityGroup", "SgRule",

@@ -6,6 +6,7 @@
     ├── TopologyError            a topology that cannot exist (unknown subnet, IP outside it, ...)
     │   └── ValidationError      every problem of a topology file at once (.problems)
     ├── RuleError                a rule that AWS would refuse (bad CIDR, port, rule number, ...)
+    ├── ParameterError           a bad parameter to a function or what-if (also a ValueError)
     ├── ScenarioError            a data file (scenario, exercise, question) that cannot be read;
     │                            carries .file and .path (the YAML key path)
     ├── DatabaseError            the database tier: no server, bad URL, a failed statement
@@ -25,6 +26,7 @@ __all__ = [
     "ValidationError",
     "Problem",
     "RuleError",
+    "ParameterError",
     "ScenarioError",
     "DatabaseError",
     "CheckFailed",
@@ -62,6 +64,10 @@ class TopologyError(TierlabError):
 
 class RuleError(TierlabError):
     """A security-group or network-ACL rule that AWS would refuse."""
+
+
+class ParameterError(TierlabError, ValueError):
+    """A parameter outside what the model allows (a timeout, a count, a share, ...): names it and its range."""
 
 
 class ScenarioError(TierlabError):
