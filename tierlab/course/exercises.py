@@ -20,9 +20,13 @@ The assert helpers follow pybatfish's ``assert_filter_denies``: each returns Tru
 
 from __future__ import annotations
 
+import ctypes
 import html
 import inspect
+import ipaddress
 import math
+import numbers
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -31,11 +35,12 @@ from ..network import dns
 
 from ..network import edge
 from ..errors import CheckFailed, ScenarioError, TierlabError
-from ..request.journey import journey
-from ..network.loader import apply_patch, load, load_dict, read_yaml
+from ..request.journey import OSES, journey
+from ..network.loader import load, read_yaml
 from ..paths import data_path
 from ..network.reachability import can_reach, who_can_reach
 from ..network.rules import EPHEMERAL, NaclRule, PortRange, parse_cidr
+from . import slips
 from .scenarios import WHATIF_KEYS, apply_whatif, check_keys, short_file, topology_for
 from ..network.topology import Topology
 
@@ -195,10 +200,11 @@ def assert_function_agrees(fn: Callable[..., Any], reference: str, cases: list[l
         try:
             got = fn(*args)
         except Exception as exc:  # the learner's code: report, don't crash the check
-            wrong.append(f"{fn.__name__}{tuple(args)!r} raised {type(exc).__name__}: {exc}")
+            wrong.append(f"{getattr(fn, '__name__', 'fn')}{tuple(args)!r} raised {type(exc).__name__}: {_short(exc)}")
             continue
-        if not isinstance(got, (int, float)) or abs(got - want) > 0.0005:
-            wrong.append(f"{fn.__name__}{tuple(args)!r} returned {got!r}; expected {want!r}")
+        if (not isinstance(got, numbers.Real) or isinstance(got, bool) or not math.isfinite(float(got))
+                or abs(float(got) - want) > 0.0005):
+            wrong.append(f"{getattr(fn, '__name__', 'fn')}{tuple(args)!r} returned {_short(got)}; expected {want!r}")
     if wrong:
         raise CheckFailed(f"{len(wrong)} of {len(cases)} case(s) wrong: " + "; ".join(wrong[:3]),
                           "count the ports both ranges share, divide by the size of the ephemeral range")
@@ -220,11 +226,30 @@ def _reqs(topo: Topology):
     return edge.page_loads(topo, **STREAM)  # type: ignore[arg-type]
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, whatever ``value`` is (a repr that raises says so)."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # a learner's object: its repr may fail too
+        text = f"<{type(value).__name__} whose repr raises {type(exc).__name__}>"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _is(answer: Any, kind: type | tuple[type, ...], what: str) -> None:
     if answer is None:
         raise CheckFailed("no answer yet", f"replace None with {what}")
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    number = int in kinds or float in kinds
+    if number and isinstance(answer, numbers.Real) and not isinstance(answer, bool):
+        try:
+            finite = math.isfinite(float(answer))
+        except (OverflowError, ValueError, TypeError):
+            raise CheckFailed(f"{_short(answer, 30)} is far too large to be the answer", f"answer with {what}") from None
+        if not finite:
+            raise CheckFailed(f"{answer!r} is not a number of anything", f"answer with {what}: a finite number")
+        return
     if not isinstance(answer, kind) or isinstance(answer, bool):
-        raise CheckFailed(f"expected {what}, got {type(answer).__name__} {answer!r:.60}", f"answer with {what}")
+        raise CheckFailed(f"expected {what}, got {type(answer).__name__} {_short(answer)}", f"answer with {what}")
 
 
 def _ttl_for_95(answer: Any) -> bool:
@@ -302,17 +327,10 @@ def _apex_fix(answer: Any) -> bool:
     _is(answer, (list, tuple), "a list of [path, value] pairs")
     if not all(isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], str) for p in answer):
         raise CheckFailed("each item must be a [path, value] pair", "e.g. ['dns.records[0].type', 'A']")
-    topo = load("seed-as-written")
-    diff = next(d for d in topo.differences if d.id == "apex-cname")
-    raw = read_yaml(data_path("topologies", "seed-as-written.yaml"))
-    try:
-        patched = apply_patch(apply_patch(raw, diff.patch), answer)
-    except (KeyError, IndexError, TypeError) as exc:
-        raise CheckFailed(f"the patch does not apply: {exc!r}", "paths look like 'dns.records[0].type'") from None
-    try:
-        fixed = load_dict(patched, file="seed-as-written+apex-cname+your patch")
-    except TierlabError as exc:
-        raise CheckFailed(f"it still does not load: {exc.message}", exc.hint) from None
+    fixed = slips.replay("apex-cname", then=answer)
+    if isinstance(fixed, TierlabError):
+        applies = not fixed.message.startswith("the patch does not apply")
+        raise CheckFailed(("it still does not load: " if applies else "") + fixed.message, fixed.hint)
     rec = next((r for r in fixed.records if r.name == "myapp.com"), None)
     if rec is None or fixed.edge is None or rec.target != fixed.edge.domain:
         raise CheckFailed("myapp.com no longer points at the CloudFront distribution",
@@ -320,9 +338,178 @@ def _apex_fix(answer: Any) -> bool:
     return True
 
 
+# ---------------------------------------------------------------------------- live checks (every notebook)
+# Each computes the right answer from the model at grading time (nothing to copy from a data file) and
+# takes its parameters from the exercise file: ``- {assert: browser_sees, whatif: {switch_off: [x]}}``.
+
+
+def _what_if(topology: str, whatif: Mapping[str, Any] | None) -> Topology:
+    return apply_whatif(topology_for(topology), whatif or {}, path="checks.whatif")
+
+
+def _text(answer: Any, what: str) -> str:
+    _is(answer, str, what)
+    return " ".join(str(answer).lower().split())
+
+
+def check_cidr_size(answer: Any, cidr: str) -> bool:
+    """How many addresses ``cidr`` covers (a /24: 256)."""
+    _is(answer, (int, float), "a number of addresses")
+    net = ipaddress.ip_network(cidr)
+    if answer != net.num_addresses:
+        bits = 32 - net.prefixlen
+        hint = (f"/{net.prefixlen} leaves {bits} bits for the host part: 2 ** {bits}"
+                if answer != 2 ** net.prefixlen else "count the host bits (32 minus the prefix), not the prefix bits")
+        raise CheckFailed(f"{cidr} does not cover {answer} addresses", hint)
+    return True
+
+
+def check_cidr_members(answer: Any, cidr: str, candidates: list[str]) -> bool:
+    """Which of ``candidates`` lie inside ``cidr`` (answer: a list of addresses, in any order)."""
+    _is(answer, (list, tuple, set, frozenset), "a list of addresses, e.g. ['10.0.2.45']")
+    net = ipaddress.ip_network(cidr)
+    try:
+        given = {ipaddress.ip_address(str(a).strip()) for a in answer}
+    except ValueError as exc:
+        raise CheckFailed(f"not an address: {exc}", "write addresses as '10.0.2.45'") from None
+    right = {ipaddress.ip_address(c) for c in candidates if ipaddress.ip_address(c) in net}
+    if given != right:
+        extra, missing = sorted(given - right), sorted(right - given)
+        parts = ([f"{', '.join(map(str, extra))} {'is' if len(extra) == 1 else 'are'} not in {cidr}"] if extra else []) + (
+            [f"{', '.join(map(str, missing))} {'is' if len(missing) == 1 else 'are'} in {cidr} too"] if missing else [])
+        raise CheckFailed("; ".join(parts), f"{cidr} runs from {net[0]} to {net[-1]}")
+    return True
+
+
+def check_ephemeral_range(answer: Any, os: str) -> bool:
+    """The ephemeral port range ``os`` picks a client's source port from ("32768-60999" or (32768, 60999))."""
+    if isinstance(answer, (list, tuple)) and len(answer) == 2:
+        answer = f"{answer[0]}-{answer[1]}"
+    text = _text(answer, "a port range such as '1024-65535'")
+    right = EPHEMERAL[os]
+    try:
+        given = PortRange.parse(text.replace(" ", ""))
+    except TierlabError as exc:
+        raise CheckFailed(f"{answer!r} is not a port range: {exc.message}", "write it as low-high") from None
+    if given != right:
+        other = [k for k, v in EPHEMERAL.items() if v == given]
+        raise CheckFailed(f"{os} does not pick from {given.lo}-{given.hi}" + (f" (that is {other[0]}'s range)" if other else ""),
+                          "tl.EPHEMERAL lists each sender's range")
+    return True
+
+
+def _statuses(topo: Topology, os: str, database: str) -> list[int | None]:
+    tr = journey(topo, os=os, database=database)  # type: ignore[arg-type]
+    return [p.status for p in tr.pairs if not p.ok]
+
+
+def _status_word(status: int | None) -> str:
+    return "timeout" if status is None else str(status)
+
+
+def check_browser_sees(answer: Any, whatif: Mapping[str, Any] | None = None, topology: str = "seed",
+                       os: str = "linux", database: str = "primary") -> bool:
+    """What the browser gets after the what-if: an HTTP status (504) or "timeout" (no answer at all)."""
+    if answer is None:
+        raise CheckFailed("no answer yet", "replace None with a status such as 502, or 'timeout'")
+    if isinstance(answer, str):
+        word = " ".join(answer.lower().replace("timed out", "timeout").replace("time out", "timeout").split())
+        word = "timeout" if "timeout" in word and not any(ch.isdigit() for ch in word) else word.split(" ")[0]
+    else:
+        _is(answer, (int, float), "an HTTP status or 'timeout'")
+        word = str(int(answer)) if float(answer).is_integer() else str(answer)
+    seen = _statuses(_what_if(topology, whatif), os, database)
+    if not seen:
+        raise CheckFailed("nothing fails after this change: the browser gets 200", "check the change in the prompt")
+    right = max(set(seen), key=lambda s: (seen.count(s), str(s)))
+    if word != _status_word(right):
+        hint = ("a drop in front of the ALB gets no answer at all; behind it the ALB answers for the target"
+                if "timeout" in (word, _status_word(right)) else "which component answers the browser here, and why?")
+        raise CheckFailed(f"the browser does not see {answer!r} here", hint)
+    return True
+
+
+def check_pairs_broken(answer: Any, whatif: Mapping[str, Any] | None = None, topology: str = "seed",
+                       os: str = "linux") -> bool:
+    """How many (ALB node, API server) pairs fail after the what-if."""
+    _is(answer, (int, float), "a number of pairs")
+    tr = journey(_what_if(topology, whatif), os=os)  # type: ignore[arg-type]
+    bad = sum(not p.ok for p in tr.pairs)
+    if answer != bad:
+        raise CheckFailed(f"not {answer} of the {len(tr.pairs)} pairs fail",
+                          "pairs_frame() lists every pair; which ALB node does each rule admit?")
+    return True
+
+
+def check_failing_oses(answer: Any, whatif: Mapping[str, Any] | None = None, topology: str = "seed") -> bool:
+    """Which client operating systems (of linux, windows, macos) cannot complete the journey after the what-if."""
+    _is(answer, (list, tuple, set, frozenset), "a list of OS names, e.g. ['linux'] (or [] for none)")
+    given = {" ".join(str(a).lower().split()) for a in answer}
+    unknown = given - set(OSES)
+    if unknown:
+        raise CheckFailed(f"unknown OS {sorted(unknown)[0]!r}", f"name them as {', '.join(OSES)}")
+    topo = _what_if(topology, whatif)
+    right = {os for os in OSES if not journey(topo, os=os).ok}  # type: ignore[arg-type]
+    if given != right:
+        wrong = sorted(given - right)
+        missed = sorted(right - given)
+        raise CheckFailed("; ".join(([f"{', '.join(wrong)} still get(s) through"] if wrong else [])
+                                    + ([f"{', '.join(missed)} fail(s) too"] if missed else [])),
+                          "compare each OS's ephemeral range (tl.EPHEMERAL) with the rule's ports")
+    return True
+
+
+def check_blocked_component(answer: Any, whatif: Mapping[str, Any] | None = None, topology: str = "seed",
+                            os: str = "linux", database: str = "primary") -> bool:
+    """Which component stops the journey after the what-if (a security group or NACL name; a direction may follow)."""
+    text = _text(answer, "a component name, e.g. 'nacl-private-db outbound'")
+    tr = journey(_what_if(topology, whatif), os=os, database=database)  # type: ignore[arg-type]
+    if not tr.blocks:
+        raise CheckFailed("nothing blocks the journey after this change", "check the change in the prompt")
+    first = tr.blocks[0]
+    name, *rest = text.split(" ")
+    if name != first.component:
+        raise CheckFailed(f"the journey is not stopped at {name}",
+                          "blocks_frame() names the component; which one sees the packet first?")
+    if rest and first.direction and rest[0] != first.direction:
+        raise CheckFailed(f"{name} stops it, but not {rest[0]}", "a reply leaves the responder's subnet outbound")
+    return True
+
+
+def check_reach_share(answer: Any, src: str, dst: str, port: int, whatif: Mapping[str, Any] | None = None,
+                      topology: str = "seed", os: str = "linux") -> bool:
+    """The share (0 to 1) of ``src``'s connections to ``dst`` on ``port`` that work after the what-if."""
+    _is(answer, (int, float), "a share between 0 and 1")
+    right = can_reach(_what_if(topology, whatif), src, dst, port, os=os).share  # type: ignore[arg-type]
+    if abs(float(answer) - right) > 0.01:
+        hint = ("a share is between 0 and 1, not a percentage" if float(answer) > 1 else
+                "count the ephemeral ports the rule covers, over the size of the sender's range")
+        raise CheckFailed(f"{answer} is not the share of connections that work", hint)
+    return True
+
+
+def check_deciding_rule(answer: Any, src: str, dst: str, port: int, component: str,
+                        whatif: Mapping[str, Any] | None = None, topology: str = "seed", os: str = "linux") -> bool:
+    """Which rule of ``component`` decides ``src``'s first packet to ``dst`` (its rule id)."""
+    text = _text(answer, "a rule id, e.g. 'nacl-private-db-in-100'")
+    r = can_reach(_what_if(topology, whatif), src, dst, port, os=os)  # type: ignore[arg-type]
+    at = [c for c in r.flow.checks if c.component == component]
+    if not at:
+        raise CheckFailed(f"the packet never meets {component}", "check the component in the prompt")
+    right = at[0].rule_ids
+    if text not in right:
+        raise CheckFailed(f"{answer!r} does not decide at {component}",
+                          "NACL rules are read lowest number first and the first match wins")
+    return True
+
+
 VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "edge_ttl_for_95": _ttl_for_95, "edge_private_again": _private_again, "edge_deploy_no_stale": _deploy_no_stale,
     "dns_remaining_ttl": _remaining_ttl, "dns_follow_failover": _follow_failover, "dns_apex_fix": _apex_fix,
+    "cidr_size": check_cidr_size, "cidr_members": check_cidr_members, "ephemeral_range": check_ephemeral_range,
+    "browser_sees": check_browser_sees, "pairs_broken": check_pairs_broken, "failing_oses": check_failing_oses,
+    "blocked_component": check_blocked_component, "reach_share": check_reach_share,
+    "deciding_rule": check_deciding_rule,
 }
 
 
@@ -365,6 +552,34 @@ class Grade:
             f"\n  hint: {self.hint}" if self.hint else "")
 
 
+#: How long ``grade`` waits for the checks on one answer (a learner's function may loop forever).
+GRADE_TIMEOUT_S = 10.0
+_STARTER_KEYS = ("function", "args", "returns", "doc")
+
+
+class _GradeTimeout(BaseException):
+    """Raised inside a grading thread that ran out of time (BaseException: the learner's code cannot catch it
+    with ``except Exception``)."""
+
+
+def _stop(thread: threading.Thread) -> None:
+    """Ask a running grading thread to stop: raise _GradeTimeout in it at its next bytecode."""
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_GradeTimeout))
+
+
+def _stub(spec: Mapping[str, Any]) -> Callable[..., Any]:
+    """The starter function of a code exercise, built from data (name, arguments, what it returns): no code runs."""
+    value = spec["returns"]
+
+    def starter(*args: Any, **kwargs: Any) -> Any:
+        return value
+
+    starter.__name__ = starter.__qualname__ = str(spec["function"])
+    starter.__doc__ = str(spec.get("doc", "") or "")
+    return starter
+
+
 @dataclass(frozen=True)
 class Exercise:
     id: str
@@ -375,7 +590,7 @@ class Exercise:
     checks: tuple[Mapping[str, Any], ...]
     hints: tuple[str, ...] = ()
     kind: str = "topology"  # or "code": the learner writes a function; or "value": any other answer
-    starter: str = ""
+    starter: Mapping[str, Any] | None = None  # a code exercise's starter as data: function, args, returns, doc
     file: str = ""
     notebook: str = "10-workshop"  # the notebook the exercise belongs to (its folder under data/exercises)
     answer_type: str = "Topology"  # what the learner answers with (shown in the overview)
@@ -386,14 +601,50 @@ class Exercise:
         return apply_whatif(base, self.start_whatif, file=self.file, path="start")
 
     def starter_function(self) -> Callable[..., Any]:
-        """For a code exercise: the unsolved function from ``starter`` (what the notebook shows)."""
-        return _function_from(self.starter, self.file, "starter")
+        """For a code exercise: the unsolved function (built from the ``starter`` data; nothing is executed)."""
+        if not self.starter:
+            raise ScenarioError("this exercise has no starter function", "only code exercises have one",
+                                file=self.file, path="starter")
+        return _stub(self.starter)
+
+    def starter_code(self) -> str:
+        """For a code exercise: the starter function as the text a notebook shows."""
+        if not self.starter:
+            return ""
+        sp = self.starter
+        return (f"def {sp['function']}({', '.join(map(str, sp['args']))}):\n    \"\"\"{sp.get('doc', '')}\"\"\"\n"
+                f"    return {sp['returns']!r}\n")
+
+    def _swapped(self, answer: Topology) -> CheckFailed | None:
+        """A reference topology handed in whole instead of a change to the start (equal to one, sharing none of
+        the start's parts: a what-if of ``ex.start()`` keeps the parts it did not change)."""
+        base = topology_for(self.topology, file=self.file, path="topology")
+        if any(getattr(answer, f) is getattr(base, f) for f in ("subnets", "instances", "alb", "database")):
+            return None
+        start = self.start()
+        for name in dict.fromkeys((self.topology, "seed", "seed-as-written")):
+            try:
+                ref = topology_for(name)
+            except TierlabError:
+                continue
+            if answer == ref and start != ref:
+                where = sorted({str(v) for spec in self.checks for k, v in spec.items()
+                                if k in ("nacl", "group", "component", "target")})
+                return CheckFailed(
+                    f"this is the reference topology {name!r} itself, not a fix of this exercise's start",
+                    "build on topo = ex.start() and make the change the prompt asks for"
+                    + (f" (in {', '.join(where)})" if where else ""))
+        return None
 
     def failures(self, answer: Any) -> list[CheckFailed]:
         """Every check that does not pass yet (empty list: solved)."""
         if self.kind == "topology" and not isinstance(answer, Topology):
             return [CheckFailed(f"expected a Topology, got {type(answer).__name__}",
                                 "pass the topology you built, e.g. ex.grade(fixed)")]
+        if self.kind == "topology":
+            swapped = self._swapped(answer)
+            if swapped is not None:
+                return [swapped]
         failed: list[CheckFailed] = []
         for spec in self.checks:
             args = {k: v for k, v in spec.items() if k != "assert"}
@@ -413,16 +664,42 @@ class Exercise:
                               + " || ".join(f"({i}) {f.message}" for i, f in enumerate(failed, 1)), failed[0].hint)
         return True
 
-    def grade(self, answer: Any) -> Grade:
-        """Like ``check`` but never raises: a Grade to display in the notebook."""
+    def _grade(self, answer: Any) -> "Grade":
+        failed = self.failures(answer)
+        if not failed:
+            return Grade(self.id, True, f"all {len(self.checks)} check(s) pass: {self.title}")
         try:
-            failed = self.failures(answer)
             self.check(answer)
         except CheckFailed as exc:
             return Grade(self.id, False, exc.message, exc.hint, tuple(f.message for f in failed))
-        except TierlabError as exc:  # e.g. a what-if the learner wrote refers to an unknown rule
-            return Grade(self.id, False, f"{type(exc).__name__}: {exc.message}", exc.hint)
-        return Grade(self.id, True, f"all {len(self.checks)} check(s) pass: {self.title}")
+        return Grade(self.id, True, f"all {len(self.checks)} check(s) pass: {self.title}")  # pragma: no cover
+
+    def grade(self, answer: Any, *, timeout_s: float = GRADE_TIMEOUT_S) -> "Grade":
+        """Like ``check`` but never raises: a Grade to display in the notebook. Whatever the answer is, the
+        verdict comes back within ``timeout_s`` (a function that loops forever is stopped and named)."""
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["grade"] = self._grade(answer)
+            except _GradeTimeout:
+                pass
+            except TierlabError as exc:  # e.g. a what-if the learner wrote refers to an unknown rule
+                box["grade"] = Grade(self.id, False, f"{type(exc).__name__}: {_short(exc.message, 300)}",
+                                     _short(exc.hint, 300) if exc.hint else "")
+            except BaseException as exc:  # anything an odd answer provokes: a verdict, never a traceback
+                box["grade"] = Grade(self.id, False, f"the checks cannot use this answer: {type(exc).__name__}: "
+                                     f"{_short(exc, 200)}", f"answer with {self.answer_type}")
+
+        worker = threading.Thread(target=run, name=f"tierlab-grade-{self.id}", daemon=True)
+        worker.start()
+        worker.join(timeout_s)
+        if worker.is_alive():
+            _stop(worker)
+            worker.join(1.0)
+            return Grade(self.id, False, f"the check did not finish within {timeout_s:g} s: the answer keeps it busy",
+                         "does your function loop forever, or wait for something? It must return a value")
+        return box.get("grade") or Grade(self.id, False, "the check stopped without a verdict", "run it again")
 
     def _repr_html_(self) -> str:
         hints = "".join(f"<details><summary>hint {i}</summary>{html.escape(h)}</details>"
@@ -436,9 +713,10 @@ class Exercise:
 
 
 def _function_from(code: str, file: str, path: str) -> Callable[..., Any]:
+    """A solution's function (instructor data, run only by ``solved``; never a starter, never at load)."""
     space: dict[str, Any] = {}
     try:
-        exec(compile(code, f"{file}:{path}", "exec"), space)  # our own data file, not learner input
+        exec(compile(code, f"{file}:{path}", "exec"), space)  # noqa: S102 - our own solutions file
     except Exception as exc:
         raise ScenarioError(f"the code does not run: {exc}", "fix the code block", file=file, path=path) from None
     fns = [v for k, v in space.items() if callable(v) and not k.startswith("__")]
@@ -449,6 +727,24 @@ def _function_from(code: str, file: str, path: str) -> Callable[..., Any]:
 
 _EX_KEYS = ("id", "title", "prompt", "topology", "start", "checks", "hints", "kind", "starter", "answer_type")
 KINDS = ("topology", "code", "value")
+
+
+def _starter(raw: Any, file: str) -> Mapping[str, Any] | None:
+    """A code exercise's starter is data (``function``, ``args``, ``returns``, ``doc``), never code: loading an
+    exercise runs nothing it contains."""
+    if raw is None:
+        return None
+    sp = check_keys(raw, _STARTER_KEYS, ("function", "args", "returns"), file=file, path="starter")
+    if not isinstance(sp["function"], str) or not sp["function"].isidentifier():
+        raise ScenarioError(f"function must be a Python name, got {sp['function']!r}", "e.g. function: share",
+                            file=file, path="starter.function")
+    if not isinstance(sp["args"], list) or not all(isinstance(a, str) and a.isidentifier() for a in sp["args"]):
+        raise ScenarioError(f"args must be a list of argument names, got {sp['args']!r}", "e.g. args: [ports, os]",
+                            file=file, path="starter.args")
+    if not isinstance(sp["returns"], (int, float, str, bool, type(None))):
+        raise ScenarioError("returns must be a plain value (a number, text, true/false or null)", "e.g. returns: 1.0",
+                            file=file, path="starter.returns")
+    return sp
 
 
 def _exercise(path: Path) -> Exercise:
@@ -481,7 +777,7 @@ def _exercise(path: Path) -> Exercise:
     notebook = path.parent.name if path.parent.name != "exercises" else WORKSHOP
     answer_type = str(raw.get("answer_type") or {"topology": "Topology", "code": "function", "value": "value"}[kind])
     ex = Exercise(raw["id"], raw["title"], raw["prompt"], str(raw.get("topology", "seed")),
-                  raw.get("start") or {}, tuple(checks), tuple(hints), kind, raw.get("starter", "") or "", file,
+                  raw.get("start") or {}, tuple(checks), tuple(hints), kind, _starter(raw.get("starter"), file), file,
                   notebook, answer_type)
     if kind == "value":
         wrong = [i for i, spec in enumerate(checks) if spec["assert"] not in VALUE_CHECKS]
@@ -503,8 +799,8 @@ def _exercise(path: Path) -> Exercise:
                 raise ScenarioError(f"unknown reference {spec.get('reference')!r}", f"one of {', '.join(REFERENCES)}",
                                     file=file, path=f"checks[{i}].reference")
         if not ex.starter:
-            raise ScenarioError("a code exercise needs starter code", "add starter: | def ...", file=file, path="starter")
-        ex.starter_function()
+            raise ScenarioError("a code exercise needs a starter", "add starter: {function: f, args: [x], returns: 0}",
+                                file=file, path="starter")
     return ex
 
 

@@ -255,27 +255,10 @@ def move_alb(topo: Topology, public_ips: Sequence[str] | None = None) -> Topolog
 
 
 def slip(difference_id: str, topology: str = "seed-as-written") -> Exception:
-    """Re-apply one of the seed's slips (a difference with a ``patch``) and return what loading it raises.
+    """Re-apply one of the seed's slips and return what loading it raises: ``tl.slips.replay`` (kept for ``tl.dns``)."""
+    from ..course.slips import replay  # the one implementation; imported late so network never loads course at import
 
-    Returns the ValidationError (a TierlabError) the loader raises; raises TierlabError if the patched file
-    loads fine or the difference has no patch.
-    """
-    from .loader import apply_patch, load, load_dict, read_yaml
-    from ..paths import data_path
-
-    topo = load(topology)
-    diff = next((d for d in topo.differences if d.id == difference_id), None)
-    if diff is None:
-        raise TierlabError(f"{topology!r} has no difference {difference_id!r}",
-                           f"known: {', '.join(d.id for d in topo.differences)}")
-    if not diff.patch:
-        raise TierlabError(f"difference {difference_id!r} has no patch to re-apply", "pick one found_by: validation")
-    raw = read_yaml(data_path("topologies", f"{topology}.yaml"))
-    try:
-        load_dict(apply_patch(raw, diff.patch), file=f"{topology}+{difference_id}")
-    except TierlabError as exc:
-        return exc
-    raise TierlabError(f"the patch of {difference_id!r} loads without error", "the validation no longer catches it")
+    return replay(difference_id, topology)  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- caching over time
