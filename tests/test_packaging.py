@@ -1,9 +1,16 @@
-"""pyproject.toml and environment.yml name the same packages."""
+"""pyproject.toml and environment.yml name the same packages; the wheel installs and works anywhere."""
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import sysconfig
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,3 +64,95 @@ def test_testcontainers_is_pinned_in_both():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert any(re.fullmatch(r"testcontainers==[\d.]+", d) for d in data["project"]["dependencies"])
     assert re.search(r"testcontainers=[\d.]+\s", (ROOT / "environment.yml").read_text())
+
+
+# ---------------------------------------------------------------------------- the wheel
+
+
+def test_every_package_folder_is_listed_in_pyproject():
+    """setuptools gets an explicit package list (data/ is mapped onto tierlab.data): a new
+    subpackage missing from it would be missing from the wheel."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "tierlab").rglob("__init__.py")}
+    assert folders - listed == set(), "add to [tool.setuptools] packages in pyproject.toml"
+    assert listed - folders == {"tierlab.data"}
+
+
+def _copy_source(dest: Path) -> Path:
+    """The files a build reads, copied: the build leaves nothing in the checkout."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in ("tierlab", "data"):
+        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
+def _site_packages(venv: Path) -> Path:
+    return next((venv / "lib").glob("python3*/site-packages"))
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(tmp_path_factory) -> Path:
+    """A new venv that finds the project venv's dependencies (a .pth line) but not tierlab:
+    an editable install's finder lives in a .pth file, which a path added this way never runs."""
+    venv = tmp_path_factory.mktemp("fresh") / "venv"
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    deps = Path(sysconfig.get_paths()["purelib"])
+    (_site_packages(venv) / "project-deps.pth").write_text(f"{deps}\n")
+    out = subprocess.run([venv / "bin" / "python", "-c", "import tierlab"], cwd=venv, capture_output=True, text=True)
+    assert out.returncode != 0 and "No module named 'tierlab'" in out.stderr, "the fresh venv must not see tierlab yet"
+    return venv
+
+
+#: Run inside the fresh venv: record every file opened, then use tierlab as a notebook would.
+PROBE = """
+import json, sys
+opened = []
+sys.addaudithook(lambda event, args: event == "open" and isinstance(args[0], str) and opened.append(args[0]))
+import tierlab as tl
+from tierlab.cli import main
+trace = tl.journey(tl.load("seed"))
+status = main(["check", "seed", "seed-as-written"])
+print(json.dumps({"file": tl.__file__, "data_dir": str(tl.data_dir()), "ok": trace.ok, "check": status,
+                  "data_read": sorted({p for p in opened if p.endswith((".yaml", ".sql"))})}))
+"""
+
+
+@pytest.mark.wheel
+@pytest.mark.parametrize("how", ["wheel", "pip install ."])
+def test_a_non_editable_install_works_from_any_directory(fresh_venv, how, tmp_path):
+    src = _copy_source(tmp_path / "src")
+    pip = [fresh_venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "-q"]
+    if how == "wheel":
+        subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist", src], check=True)
+        target = next((tmp_path / "dist").glob("tierlab-*.whl"))
+    else:
+        target = src
+    subprocess.run(pip + ["install", "--no-deps", "--no-build-isolation", "--force-reinstall", target], check=True)
+    site = _site_packages(fresh_venv)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("TIERLAB_DATA", "PYTHONPATH")}
+
+    def run(*cmd: str | Path) -> subprocess.CompletedProcess:
+        return subprocess.run(list(cmd), cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
+
+    journey = run(fresh_venv / "bin" / "tierlab", "journey", "--json")
+    assert journey.returncode == 0, journey.stderr
+    assert json.loads(journey.stdout)["topology"] == "seed"
+    check = run(fresh_venv / "bin" / "tierlab", "check", "seed", site / "tierlab" / "data" / "topologies" / "seed.yaml")
+    assert check.returncode == 0 and check.stdout.count(": OK") == 2, check.stdout + check.stderr
+    probe = run(fresh_venv / "bin" / "python", "-c", PROBE)
+    assert probe.returncode == 0, probe.stderr
+    seen = json.loads(probe.stdout.splitlines()[-1])
+    assert Path(seen["file"]).is_relative_to(site), seen["file"]
+    assert Path(seen["data_dir"]) == site / "tierlab" / "data"
+    assert seen["ok"] and seen["check"] == 0
+    assert {Path(p).name for p in seen["data_read"]} >= {"seed.yaml", "seed-as-written.yaml"}
+    outside = [p for p in seen["data_read"] if not Path(p).resolve().is_relative_to(site.resolve())]
+    assert not outside, f"read from outside the fresh venv: {outside}"
+    shipped = {p.relative_to(site / "tierlab" / "data") for p in (site / "tierlab" / "data").rglob("*.*")
+               if "__pycache__" not in p.parts}
+    in_checkout = {p.relative_to(ROOT / "data") for p in (ROOT / "data").rglob("*.*") if "__pycache__" not in p.parts}
+    assert shipped == in_checkout, "every data file ships in the wheel"

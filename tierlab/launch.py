@@ -10,6 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
+    """Replace this process with JupyterLab, run from the checkout's root."""
+    if not (ROOT / "notebooks").is_dir():
+        sys.exit(f"tierlab: no notebooks/ beside {ROOT / 'tierlab'}; `make lab` runs from a checkout of the "
+                 "repository (a wheel carries the library and its data, not the course)")
     bindir = str(Path(sys.executable).parent)
     os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     args = [sys.executable, "-m", "jupyter", "lab", "--notebook-dir", str(ROOT),
