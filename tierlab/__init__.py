@@ -50,7 +50,7 @@ __all__ = [
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
     "who_can_reach", "who_can_reach_compare", "dns", "edge", "edge_charts", "drills", "exercises", "lessons", "scenarios",
     "Diagram", "diagram", "layout_engine", "lab_app", "db", "database", "charts",
-    "connection_tracking",
+    "connection_tracking", "linux",
 ]
 
 install_ipython_handler()
@@ -59,7 +59,8 @@ install_ipython_handler()
 # tl.charts (matplotlib).
 _LAZY = {"lab_app": ("views.widgets", "lab_app"), "database": ("db", "database")}
 _LAZY_MODULES = {"db": "db", "charts": "views.charts", "panels": "views.panels", "widgets": "views.widgets",
-                 "latency": "sim.latency", "timelines": "sim.timelines", "tracking": "network.tracking"}
+                 "latency": "sim.latency", "timelines": "sim.timelines", "tracking": "network.tracking",
+                 "linux": "linux"}
 
 
 def __getattr__(name: str):

@@ -1,0 +1,64 @@
+"""The compiled rules, read as text: laws that need no root."""
+
+from __future__ import annotations
+
+import re
+
+import tierlab as tl
+from tierlab.linux import compile as C
+
+
+def _all_text(topo):
+    p = C.plan(topo)
+    return "".join(C.nft_script(topo, p, k) for k in p.keys)
+
+
+def test_every_enabled_rule_carries_its_id_as_a_comment():
+    topo = tl.load("seed")
+    text = _all_text(topo)
+    for r in topo.rules():
+        assert f'comment "{r.id}"' in text, r.id
+    for rid in topo.default_rule_ids():
+        assert f'comment "{rid}"' in text, rid
+
+
+def test_a_switched_off_rule_disappears_and_only_its_chain_changes():
+    topo = tl.load("seed")
+    p = C.plan(topo)
+    before = C.mutable_chains(topo, p)
+    after = C.mutable_chains(topo.switch_off("nacl-private-db-in-100"), p)
+    changed = [k for k in before if before[k] != after[k]]
+    assert changed == [("router", "nacl_nacl_private_db_in")]
+    assert not any("nacl-private-db-in-100" in r for r in after[changed[0]])
+
+
+def test_nacl_rules_run_lowest_number_first_and_end_in_the_star_drop():
+    topo = tl.load("seed").add_nacl_rule("nacl-public", "inbound", number=50, action="deny", ports=443,
+                                          cidr="203.0.113.0/24")
+    rules = C.nacl_rules(topo.nacl("nacl-public"), "inbound")
+    numbers = [int(m.group(1)) for r in rules if (m := re.search(r'nacl-public-in-(\d+)"', r))]
+    assert numbers == sorted(numbers) and numbers[0] == 50
+    assert rules[0].endswith('drop comment "nacl-public-in-50"')
+    assert rules[-1] == 'counter drop comment "nacl-public-in-star"'
+    assert all(r.split("counter ")[1].startswith(("return", "drop")) for r in rules)
+
+
+def test_an_sg_reference_becomes_the_member_addresses():
+    topo = tl.load("seed")
+    p = C.plan(topo)
+    rule = next(r for r in C.sg_rules(topo, p.host("rds-primary"), "inbound") if "database-sg-in-5432" in r)
+    for name in ("node-api-1", "node-api-2", "node-api-3"):
+        assert str(topo.endpoint(name).ip) in rule
+    assert "th dport 5432" in rule and "accept" in rule
+
+
+def test_each_route_table_is_a_linux_table_and_local_throws_to_main():
+    topo = tl.load("seed")
+    lines = C.route_lines(topo, C.plan(topo))
+    assert "route add throw 10.0.0.0/16 table 100" in lines
+    assert any(l.startswith("route add 0.0.0.0/0 via 203.0.113.10 dev igw onlink table 100") for l in lines)
+    assert not any("0.0.0.0/0" in l and "table 101" in l for l in lines)  # rt-private: no way out
+
+
+def test_limits_are_written_down():
+    assert {k for k, _ in C.LIMITS} >= {"security groups", "untracked flows", "TLS"}

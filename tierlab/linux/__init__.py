@@ -1,0 +1,17 @@
+"""Real packets: a topology rebuilt in Linux network namespaces, a second judge for the evaluator.
+
+    import tierlab as tl
+    with tl.linux.build(tl.load("seed")) as lab:
+        lab.connect("internet", "alb-node-az1", 443).kind      # 'connected'
+
+Linux as root only (``tl.linux.skip_reason()`` says in one line why not elsewhere). Nothing
+touches the host's own network: see :mod:`tierlab.linux.netns`.
+"""
+
+from __future__ import annotations
+
+from .compile import LIMITS
+from .lab import OUTCOMES, Lab, Outcome, Probe, build
+from .netns import list_namespaces, reap_stale, skip_reason
+
+__all__ = ["LIMITS", "OUTCOMES", "Lab", "Outcome", "Probe", "build", "list_namespaces", "reap_stale", "skip_reason"]

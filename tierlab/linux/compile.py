@@ -1,0 +1,340 @@
+"""A topology compiled to Linux: namespaces, veths, routing tables and nftables rules, as text.
+
+Pure functions: nothing here runs a command, so every rule can be read and tested without root.
+
+The shape, for the seed::
+
+    internet ns (user 203.0.113.10 + the internet gateway's 1:1 NAT)
+        │ veth "igw"
+    router ns (the VPC router: one routing table per route table, NACLs in the forward hook)
+        │ one veth per ENI; the router's end carries the subnet's gateway (.1) and an
+        │ interface group per subnet, so the NACL chains know which subnet a packet leaves/enters
+    one ns per ENI: ALB nodes, API servers, RDS instances (security groups in input/output)
+
+Where Linux cannot say what AWS does (every place is also in the notebook):
+
+* **Security groups are enforced inside the host here**, by nftables in the ENI's namespace; in
+  AWS the hypervisor enforces them outside the guest. The verdicts are the same; a process in the
+  namespace could change them, which no EC2 guest can.
+* **Untracked flows**: AWS does not track a TCP/UDP flow that rules allow from 0.0.0.0/0 both
+  ways, so removing such a rule cuts it at once. Linux tracks every flow here (a ``notrack``
+  rule could express it); the differential test only opens new connections, where it makes no
+  difference.
+* **Tracked-connection idle timeout**: AWS's default for TCP is 432,000 s (5 days); Linux's
+  ``nf_conntrack_tcp_timeout_established`` is also 432,000 s by default, but other states differ.
+* **The ALB terminates TLS**: the lab's ALB nodes speak plain HTTP on their 443 listener.
+* **The internet** is one namespace: the user's address and the internet gateway's NAT from
+  each ALB node's public address to its private one. A packet to any other internet address is
+  dropped there silently.
+* **ICMP**: the router never answers with ICMP errors (no route means a silent blackhole, as in
+  AWS); NACLs on ``icmp`` match every ICMP type, as the model does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Iterable
+
+from ..network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SgRule, default_rule_id, safe_id
+from ..network.topology import Topology
+
+__all__ = ["Host", "Plan", "plan", "nft_script", "mutable_chains", "route_lines", "host_sysctls", "TABLE",
+           "LIMITS"]
+
+TABLE = "tierlab"
+IGW_LINK = ipaddress.IPv4Address("169.254.1.1")  # the router's end of the veth to the internet
+
+#: What Linux cannot express of AWS, one line each (shown in the notebook).
+LIMITS: tuple[tuple[str, str], ...] = (
+    ("security groups", "enforced by nftables inside each ENI's namespace; AWS enforces them in the hypervisor, "
+                        "outside the guest"),
+    ("untracked flows", "AWS leaves flows allowed from 0.0.0.0/0 both ways untracked (a removed rule cuts them at "
+                        "once); Linux tracks every flow here (`notrack` could express it)"),
+    ("TLS", "the ALB nodes speak plain HTTP on their 443 listener: no certificate, no handshake"),
+    ("internet", "one namespace holds the user and the internet gateway's 1:1 NAT; other internet addresses "
+                 "are silently dropped"),
+    ("idle timeout", "the ALB's 60 s idle timeout is shortened in the lab so a hung request ends in seconds"),
+    ("ICMP", "the router sends no ICMP errors; a missing route is a silent blackhole, as in AWS"),
+)
+
+
+@dataclass(frozen=True)
+class Host:
+    """One ENI: its namespace key, address, subnet, gateway, router-side interface and group."""
+
+    key: str
+    kind: str
+    ip: ipaddress.IPv4Address
+    subnet: str
+    gateway: ipaddress.IPv4Address
+    group: int
+    iface: str
+    sgs: tuple[str, ...]
+    listens: tuple[int, ...]
+    ephemeral: PortRange
+    public_ip: ipaddress.IPv4Address | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The namespaces and links of one topology (rules come from the topology on each apply)."""
+
+    topo_name: str
+    vpc: ipaddress.IPv4Network
+    client_ip: ipaddress.IPv4Address
+    hosts: tuple[Host, ...]
+    groups: tuple[tuple[str, int], ...]          # subnet -> interface group
+    tables: tuple[tuple[str, int], ...]          # route table -> Linux table id
+    subnet_table: tuple[tuple[str, str], ...]    # subnet -> route table
+    internet_gateway: str | None
+
+    def host(self, key: str) -> Host:
+        for h in self.hosts:
+            if h.key == key:
+                return h
+        raise KeyError(key)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return ("router", "internet") + tuple(h.key for h in self.hosts)
+
+
+def plan(topo: Topology) -> Plan:
+    """Which namespaces, addresses, groups and tables a topology needs."""
+    groups = {s.name: i + 1 for i, s in enumerate(topo.subnets)}
+    hosts = []
+    for i, ep in enumerate(e for e in topo.endpoints if e.kind != "internet"):
+        sub = topo.subnet(ep.subnet)  # type: ignore[arg-type]
+        public = next((n.public_ip for n in topo.alb.nodes if n.name == ep.name), None)
+        hosts.append(Host(ep.name, ep.kind, ep.ip, sub.name, sub.cidr.network_address + 1, groups[sub.name],
+                          f"e{i}", ep.sgs, ep.listens, ep.ephemeral, public))
+    tables = {rt.name: 100 + i for i, rt in enumerate(topo.route_tables)}
+    return Plan(topo.name, topo.vpc_cidr, topo.client_ip, tuple(hosts), tuple(groups.items()), tuple(tables.items()),
+                tuple((s.name, s.route_table) for s in topo.subnets), topo.internet_gateway)
+
+
+# ----------------------------------------------------------------------------------------- matches
+
+
+def _ports(protocol: str, ports: PortRange) -> str:
+    if protocol == "all":
+        return ""
+    if protocol == "icmp":
+        return "meta l4proto icmp"
+    if ports == PortRange(0, 65535):
+        return f"meta l4proto {protocol}"
+    rng = str(ports.lo) if ports.lo == ports.hi else f"{ports.lo}-{ports.hi}"
+    return f"meta l4proto {protocol} th dport {rng}"
+
+
+def _addr(way: str, nets: Iterable[ipaddress.IPv4Network | ipaddress.IPv4Address]) -> str | None:
+    items = sorted({str(n) for n in nets})
+    if not items:
+        return None
+    if items == ["0.0.0.0/0"]:
+        return "meta nfproto ipv4"
+    return f"ip {way} {items[0]}" if len(items) == 1 else f"ip {way} {{ {', '.join(items)} }}"
+
+
+def _rule(*parts: str, verdict: str, comment: str) -> str:
+    return " ".join([*(p for p in parts if p), f'counter {verdict} comment "{comment}"'])
+
+
+# ----------------------------------------------------------------------------------------- NACLs
+
+
+def nacl_chain_name(nacl: str, direction: str) -> str:
+    return f"nacl_{safe_id(nacl)}_{'in' if direction == 'inbound' else 'out'}"
+
+
+def nacl_rules(nacl: NetworkAcl, direction: str) -> list[str]:
+    """Stateless, lowest number first, first match wins; ALLOW returns (to the other subnet's
+    NACL), DENY drops; the final ``*`` rule drops what nothing matched."""
+    way = "saddr" if direction == "inbound" else "daddr"
+    out = []
+    for r in nacl.ordered(direction):  # type: ignore[arg-type]
+        out.append(_rule(_addr(way, [r.cidr]) or "", _ports(r.protocol, r.ports),
+                         verdict="return" if r.action == "allow" else "drop", comment=r.id))
+    out.append(_rule(verdict="drop", comment=default_rule_id(nacl.name, direction)))  # type: ignore[arg-type]
+    return out
+
+
+def forward_rules(topo: Topology, p: Plan) -> list[str]:
+    """Leaving a subnet meets its NACL outbound, entering one its NACL inbound; a packet that
+    stays inside one subnet (same interface group) meets neither, as in AWS."""
+    groups = dict(p.groups)
+    out = []
+    for s in topo.subnets:
+        g = groups[s.name]
+        out.append(f"meta iifgroup {g} meta oifgroup != {g} jump {nacl_chain_name(s.nacl, 'outbound')} "
+                   f'comment "{s.name} outbound"')
+    for s in topo.subnets:
+        g = groups[s.name]
+        out.append(f"meta oifgroup {g} meta iifgroup != {g} jump {nacl_chain_name(s.nacl, 'inbound')} "
+                   f'comment "{s.name} inbound"')
+    return out
+
+
+# ----------------------------------------------------------------------------------------- SGs
+
+
+def _members(topo: Topology, sg: str) -> list[ipaddress.IPv4Address]:
+    return [e.ip for e in topo.endpoints if sg in e.sgs]
+
+
+def sg_rules(topo: Topology, host: Host, direction: str) -> list[str]:
+    """Allow-only, the union of every rule of every group on the ENI (order does not matter)."""
+    way = "saddr" if direction == "inbound" else "daddr"
+    out = []
+    for g in host.sgs:
+        for r in topo.security_group(g).rules_in(direction):  # type: ignore[arg-type]
+            if r.peer_cidr is not None:
+                peer = _addr(way, [r.peer_cidr])
+            elif r.peer_sg is not None:
+                peer = _addr(way, _members(topo, r.peer_sg))
+            else:
+                peer = _addr(way, r.prefix_cidrs)
+            if peer is None:  # a group with no members: the rule matches nothing
+                continue
+            out.append(_rule(peer, _ports(r.protocol, r.ports), verdict="accept", comment=r.id))
+    return out
+
+
+def sg_default_id(host: Host, direction: str) -> str:
+    return f"{'+'.join(host.sgs) or 'no-sg'}-{'in' if direction == 'inbound' else 'out'}-default-drop"
+
+
+# ----------------------------------------------------------------------------------------- scripts
+
+
+def mutable_chains(topo: Topology, p: Plan) -> dict[tuple[str, str], list[str]]:
+    """The chains a what-if can change: (namespace key, chain) -> rules."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for n in topo.nacls:
+        for d in ("inbound", "outbound"):
+            out[("router", nacl_chain_name(n.name, d))] = nacl_rules(n, d)
+    for h in p.hosts:
+        out[(h.key, "sg_in")] = sg_rules(topo, h, "inbound")
+        out[(h.key, "sg_out")] = sg_rules(topo, h, "outbound")
+    return out
+
+
+def _chain(name: str, rules: list[str], hook: str | None = None, policy: str = "accept", priority: int = 0) -> str:
+    head = f"  chain {name} {{\n"
+    if hook:
+        head += f"    type filter hook {hook} priority {priority}; policy {policy};\n"
+    return head + "".join(f"    {r}\n" for r in rules) + "  }\n"
+
+
+def nft_script(topo: Topology, p: Plan, key: str) -> str:
+    """The whole nftables ruleset of one namespace (a fresh build)."""
+    chains = mutable_chains(topo, p)
+    if key == "router":
+        body = _chain("forward", forward_rules(topo, p), "forward")
+        body += "".join(_chain(c, rules) for (k, c), rules in chains.items() if k == "router")
+        return f"table inet {TABLE} {{\n{body}}}\n"
+    if key == "internet":
+        return _internet_script(topo, p)
+    h = p.host(key)
+    inp = ["iif lo accept", 'ct state established,related counter accept comment "conntrack: reply or related"',
+           "jump sg_in", _rule(verdict="drop", comment=sg_default_id(h, "inbound"))]
+    outp = ["oif lo accept", 'ct state established,related counter accept comment "conntrack: reply or related"',
+            "jump sg_out", _rule(verdict="drop", comment=sg_default_id(h, "outbound"))]
+    body = (_chain("input", inp, "input", "drop") + _chain("output", outp, "output", "drop")
+            + _chain("sg_in", chains[(key, "sg_in")]) + _chain("sg_out", chains[(key, "sg_out")]))
+    probe = ("table inet tierlab_probe {\n"
+             "  set syn { type ipv4_addr . inet_service . inet_service; flags dynamic,timeout; timeout 10m; size 262144; }\n"
+             "  chain input {\n    type filter hook input priority 10; policy accept;\n"
+             "    tcp flags & (syn | ack) == syn update @syn { ip saddr . tcp sport . tcp dport }\n  }\n}\n")
+    return f"table inet {TABLE} {{\n{body}}}\n" + probe
+
+
+def _internet_script(topo: Topology, p: Plan) -> str:
+    igw = p.internet_gateway or "igw"
+    nat_out, nat_in = [], []
+    for h in p.hosts:
+        if h.public_ip is not None:
+            nat_out.append(f'ip daddr {h.public_ip} dnat to {h.ip} comment "{igw}: {h.public_ip} -> {h.key}"')
+            nat_in.append(f'ip saddr {h.ip} snat to {h.public_ip} comment "{igw}: {h.key} -> {h.public_ip}"')
+    if p.internet_gateway is None:
+        nat_out, nat_in = [], []
+    nat = ("table ip tierlab_igw {\n"
+           "  chain out {\n    type nat hook output priority -100; policy accept;\n"
+           + "".join(f"    {r}\n" for r in nat_out) + "  }\n"
+           "  chain in {\n    type nat hook input priority 100; policy accept;\n"
+           + "".join(f"    {r}\n" for r in nat_in) + "  }\n}\n")
+    no_public = f'"{igw}: a VPC address with no public IPv4 address"'
+    filt = (f"table inet {TABLE} {{\n"
+            "  chain output {\n    type filter hook output priority 0; policy accept;\n"
+            f"    ip daddr {p.vpc} ct status dnat accept\n"
+            f"    ip daddr {p.vpc} counter drop comment {no_public}\n  }}\n"
+            "  chain input {\n    type filter hook input priority 200; policy accept;\n"
+            f"    ip saddr {p.vpc} counter drop comment {no_public}\n  }}\n}}\n")
+    return nat + filt
+
+
+# ----------------------------------------------------------------------------------------- links and routes
+
+
+def route_lines(topo: Topology, p: Plan) -> list[str]:
+    """``ip route`` lines (for ``ip -batch``) of every route table, one Linux table each.
+
+    The ``local`` route throws back to the main table (which knows each ENI); a route to the
+    internet gateway goes out of the igw veth; any other target leads nowhere here (blackhole).
+    """
+    tables = dict(p.tables)
+    out = []
+    for rt in topo.route_tables:
+        t = tables[rt.name]
+        for r in rt.routes:
+            if r.target == "local":
+                out.append(f"route add throw {r.destination} table {t}")
+            elif r.target == topo.internet_gateway:
+                out.append(f"route add {r.destination} via {p.client_ip} dev igw onlink table {t}")
+            else:
+                out.append(f"route add blackhole {r.destination} table {t}")
+    return out
+
+
+def router_batch(topo: Topology, p: Plan, sid: str) -> str:
+    """The router namespace's ``ip -batch``: veths to every ENI and the internet, groups, tables, rules."""
+    lines = ["link set lo up",
+             f"link add igw type veth peer name igw netns {sid}-internet",
+             f"addr add {IGW_LINK}/32 dev igw", "link set igw up",
+             "route add blackhole default"]
+    tables = dict(p.tables)
+    sub_rt = dict(p.subnet_table)
+    for h in p.hosts:
+        lines += [f"link add {h.iface} type veth peer name eth0 netns {sid}-{h.key}",
+                  f"link set {h.iface} group {h.group}",
+                  f"addr add {h.gateway}/32 dev {h.iface}",
+                  f"link set {h.iface} up",
+                  f"route add {h.ip}/32 dev {h.iface}",
+                  f"rule add iif {h.iface} lookup {tables[sub_rt[h.subnet]]} pref 1000"]
+    return "\n".join(lines + route_lines(topo, p)) + "\n"
+
+
+def host_batch(h: Host) -> str:
+    return "\n".join([
+        "link set lo up", f"addr add {h.ip}/32 dev eth0", "link set eth0 up",
+        f"route add {h.gateway}/32 dev eth0", f"route add default via {h.gateway} dev eth0",
+    ]) + "\n"
+
+
+def internet_batch(p: Plan) -> str:
+    publics = [f"route add {h.public_ip}/32 via {IGW_LINK} dev igw src {p.client_ip}" for h in p.hosts if h.public_ip]
+    return "\n".join([
+        "link set lo up", f"addr add {p.client_ip}/32 dev igw", "link set igw up",
+        f"route add {IGW_LINK}/32 dev igw", f"route add {p.vpc} via {IGW_LINK} dev igw src {p.client_ip}",
+        *publics]) + "\n"
+
+
+def host_sysctls(p: Plan, key: str) -> dict[str, str]:
+    """Per-namespace kernel settings: forwarding on the router, each ENI's ephemeral port range."""
+    common = {"net/ipv4/conf/all/rp_filter": "0", "net/ipv4/conf/default/rp_filter": "0"}
+    if key == "router":
+        return {**common, "net/ipv4/ip_forward": "1", "net/ipv4/conf/all/send_redirects": "0",
+                "net/ipv4/conf/default/send_redirects": "0"}
+    eph = EPHEMERAL["linux"] if key == "internet" else p.host(key).ephemeral
+    return {**common, "net/ipv4/ip_local_port_range": f"{eph.lo} {eph.hi}"}
