@@ -100,3 +100,37 @@ def test_charts_refuse_the_wrong_thing_clearly(call):
     with pytest.raises(tl.TierlabError):
         call()
     plt.close("all")
+
+
+def test_the_database_lessons_charts_are_views_too(ax):
+    """tl.charts draws the pool lesson's frame and a connection's phases; tierlab.db holds no view."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"mode": ["pooled", "new connection"], "tls": [True, True],
+                          "rows_per_s": [900.0, 120.0], "latency_median_ms": [1.1, 8.0]})
+    assert charts.pool_chart(frame, ax=ax) is ax and len(ax.patches) == 2
+    fig, a2 = plt.subplots()
+    try:
+        phases = {"tcp_connect_ms": 0.2, "tls_handshake_ms": 3.0, "auth_ms": 1.0, "first_query_ms": 0.5,
+                  "pool_acquire_ms": 0.05}
+        assert charts.phases_chart(phases, ax=a2) is a2 and len(a2.patches) == 6
+        with pytest.raises(tl.TierlabError, match="needs the phases"):
+            charts.phases_chart({"tcp_connect_ms": 1.0}, ax=a2)
+    finally:
+        plt.close(fig)
+    import ast
+    from pathlib import Path
+
+    import tierlab.db
+
+    for f in Path(tierlab.db.__file__).parent.glob("*.py"):
+        tree = ast.parse(f.read_text())
+        mods = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not any(m.startswith(("..views", "tierlab.views")) or m == "views" for m in mods), f.name
+
+
+def test_one_axes_helper_serves_every_chart_module():
+    from tierlab.views import edge_charts
+
+    assert edge_charts._axes is charts._axes
+    assert not hasattr(edge_charts, "_ax")

@@ -180,19 +180,52 @@ def test_subnets_nest_in_their_az_and_the_azs_in_the_vpc():
     assert inside(svg.box("node_api_3"), svg.box("cluster_private_app_az2"))
 
 
-def test_tiers_run_left_to_right():
+def test_tiers_run_top_to_bottom_with_the_azs_side_by_side():
     _, svg = svg_of(tl.journey(SEED))
-    x = svg.centre_x
-    assert x("internet") < x("igw_main") < x("alb_node_az1") < x("node_api_1") < x("rds_primary")
+
+    def y(eid):
+        return (svg.box(eid)[1] + svg.box(eid)[3]) / 2
+
+    assert y("internet") < y("igw_main") < y("alb_node_az1") < y("node_api_1") < y("rds_primary")
     for az in ("az1", "az2"):
-        assert x(f"cluster_public_{az}") < x(f"cluster_private_app_{az}") < x(f"cluster_private_db_{az}")
+        assert y(f"cluster_public_{az}") < y(f"cluster_private_app_{az}") < y(f"cluster_private_db_{az}")
+    a, b = svg.box("cluster_az_us_east_1a"), svg.box("cluster_az_us_east_1b")
+    assert a[2] <= b[0] or b[2] <= a[0]  # the two AZs do not overlap sideways
 
 
-def test_readable_at_notebook_width():
-    """Graphviz scales the picture into 10.5 x 9 inches: no wider than ~1000 px in a notebook."""
-    for topo in (SEED, tl.load("seed-as-written")):
-        root = ET.fromstring(diagram(tl.journey(topo)).svg())
-        assert float(root.get("width").removesuffix("pt")) <= 10.5 * 72 + 1
+def test_fits_a_notebook_cell_and_node_text_stays_legible():
+    """At most 9.3 in (893 px) wide, so a 934 px notebook output never scrolls sideways; node
+    text, laid out at 12 pt, is still at least 11 px on screen at that size."""
+    for topo in (SEED, tl.load("seed-as-written"), SEED.switch_off(*[r.id for r in SEED.rules()][:12])):
+        text = diagram(tl.journey(topo)).svg()
+        root = ET.fromstring(text)
+        width_pt = float(root.get("width").removesuffix("pt"))
+        assert width_pt <= 9.3 * 72 + 1
+        scale = float(re.search(r"scale\(([\d.]+)", text).group(1))
+        assert 12 * scale * 4 / 3 >= 11, scale
+
+
+def test_text_is_laid_out_with_a_font_the_machine_has_and_the_svg_names_a_stack():
+    d = diagram(tl.journey(SEED))
+    assert 'fontname="DejaVu Sans"' in d.source
+    families = set(re.findall(r'font-family="([^"]+)"', d.svg()))
+    assert families and all(f.startswith("DejaVu Sans,") for f in families), families
+
+
+def test_node_labels_fit_their_boxes():
+    """With DejaVu Sans metrics the layout and the browser agree: every text sits inside its node."""
+    from PIL import ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 120)
+    _, svg = svg_of(tl.journey(SEED))
+    checked = 0
+    for nid in ("internet", "route53", "alb_node_az1", "node_api_1", "rds_primary", "igw_main"):
+        x0, _, x1, _ = svg.box(nid)
+        for t in svg.el(nid).iter("{http://www.w3.org/2000/svg}text"):
+            width = font.getlength(t.text or "") / 120 * float(t.get("font-size"))
+            assert width <= (x1 - x0) + 0.5, (nid, t.text, width, x1 - x0)
+            checked += 1
+    assert checked >= 12
 
 
 def test_a_working_journey_draws_request_and_reply_paths_and_nothing_red():
@@ -212,17 +245,37 @@ def test_database_rule_off_turns_every_db_hop_red_dashed_and_names_the_rule():
     db_hops = {f"hop_node_api_{i}__rds_primary" for i in (1, 2, 3)}
     assert set(d.blocked_ids) == db_hops
     for hop in db_hops:
-        assert svg.stroke(hop) == COLORS["blocked"] and svg.dashed(hop)
+        assert svg.stroke(hop) == COLORS["blocked"] and not svg.dashed(hop)  # a request: solid
         assert "tl_blocked" in svg.classes(hop)
-        label = svg.label(hop)
-        assert "database-sg inbound: no rule allows it" in label
-        assert "switched off: database-sg-in-5432" in label
+        assert svg.label(hop).strip() == "1"  # its badge
+    key = svg.label("tierlab")
+    assert key.count("database-sg inbound: no rule allows it") == 1  # named once, not once per hop
+    assert "switched off: database-sg-in-5432 (6 pairs)" in key
     assert svg.stroke("hop_alb_node_az1__node_api_1") == COLORS["request"]
+
+
+def test_many_blocked_components_get_one_numbered_line_each():
+    d, svg = svg_of(tl.journey(SEED.switch_off("nacl-public-in-100", "web-sg-in-3000", "nacl-private-db-in-100")))
+    assert [g.number for g in d.blocked_groups] == [1, 2, 3]
+    key = svg.label("tierlab")
+    for g in d.blocked_groups:
+        assert key.count(g.text) == 1
+        for h in g.hops:
+            assert svg.label(h).strip() == str(g.number)
+
+
+def test_request_and_reply_differ_by_line_style_and_arrow_not_only_colour():
+    d, svg = svg_of(tl.journey(SEED))
+    assert not svg.dashed("hop_node_api_1__rds_primary") and svg.dashed("reply_rds_primary__node_api_1")
+    src = d.source
+    assert 'arrowhead="normal"' in src and 'arrowtail="empty"' in src
+    blocked = diagram(tl.journey(SEED.switch_off("database-sg-in-5432"))).source
+    assert 'arrowhead="tee"' in blocked
 
 
 def test_nacl_block_is_labelled_with_the_star_rule_and_the_rule_that_would_allow():
     _, svg = svg_of(tl.journey(SEED.switch_off("nacl-private-db-in-100")))
-    label = svg.label("hop_node_api_1__rds_primary")
+    label = svg.label("tierlab")
     assert "nacl-private-db-in-star (* DENY)" in label
     assert "switched off: nacl-private-db-in-100" in label
 
@@ -230,14 +283,15 @@ def test_nacl_block_is_labelled_with_the_star_rule_and_the_rule_that_would_allow
 def test_an_explicit_deny_is_named():
     deny = NaclRule("nacl-private-db", 50, "inbound", "deny", "tcp", PortRange(5432, 5432), parse_cidr("10.0.2.0/24"))
     _, svg = svg_of(tl.journey(SEED.with_rule(deny)))
-    assert "nacl-private-db-in-50 (DENY)" in svg.label("hop_node_api_1__rds_primary")
+    assert "nacl-private-db-in-50 (DENY)" in svg.label("tierlab")
     assert svg.stroke("hop_node_api_2__rds_primary") == COLORS["idle"]  # 10.0.3.0/24 is not denied
 
 
 def test_a_blocked_reply_is_red_on_the_reply_hop_only():
     d, svg = svg_of(tl.journey(SEED.switch_off("nacl-private-db-out-100")))
     assert svg.stroke("reply_rds_primary__node_api_1") == COLORS["blocked"]
-    assert "nacl-private-db-out-star (* DENY)" in svg.label("reply_rds_primary__node_api_1")
+    assert svg.dashed("reply_rds_primary__node_api_1")  # still drawn as a reply
+    assert "nacl-private-db-out-star (* DENY)" in svg.label("tierlab")
     assert svg.stroke("hop_node_api_1__rds_primary") == COLORS["request"]
     assert all(h.startswith("reply_") for h in d.blocked_ids)
 
@@ -269,10 +323,12 @@ def test_the_highlight_moves_with_the_step_and_follows_the_chosen_pair():
     assert step_elements("alb-process", "alb-node-az2", "node-api-3", "rds-primary", "igw-main") == ("alb_node_az2",)
 
 
-def test_a_blocked_current_hop_stays_red():
+def test_a_blocked_current_hop_stays_red_inside_an_amber_halo():
     _, svg = svg_of(tl.journey(SEED.switch_off("database-sg-in-5432")), step="db-sg-in")
-    assert svg.stroke("hop_node_api_1__rds_primary") == COLORS["blocked"]
-    assert {"tl_current", "tl_blocked"} <= svg.classes("hop_node_api_1__rds_primary")
+    hop = "hop_node_api_1__rds_primary"
+    strokes = [p.get("stroke") for p in svg.el(hop).iter("{http://www.w3.org/2000/svg}path")]
+    assert strokes == [COLORS["current"], COLORS["blocked"], COLORS["current"]]
+    assert {"tl_current", "tl_blocked"} <= svg.classes(hop)
 
 
 def test_bad_step_or_pair_is_a_tierlab_error():

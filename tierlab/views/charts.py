@@ -11,6 +11,11 @@ Every function takes ``ax=`` (a new figure's axes when None) and returns the axe
     charts.health_check_chart(tl.health_check_timeline(topo))
     charts.failover_chart(tl.failover_timeline(topo))
     charts.pool_chart([tl.pool_timeline(topo), tl.pool_timeline(topo, pre_ping=True)])
+    charts.pool_chart(tl.db.pool_lesson(...))           # the database lesson's frame: rows/s per mode
+    charts.phases_chart(phases)                          # a new connection's phases vs the seed's ~100 ms
+
+The database lessons' charts live here too (the ``db`` layer holds no views); every chart
+module (this one, :mod:`tierlab.views.edge_charts`) gets its axes from :func:`_axes`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from ..sim.latency import LatencyModel, Simulation
 from ..sim.timelines import FailoverTimeline, HealthCheckTimeline, PoolTimeline
 
 __all__ = ["COMPONENT_COLORS", "waterfall", "distribution", "side_by_side", "health_check_chart",
-           "failover_chart", "pool_chart"]
+           "failover_chart", "pool_chart", "pool_lesson_chart", "phases_chart"]
 
 #: One colour per latency component, shared by every chart.
 COMPONENT_COLORS: dict[str, str] = {
@@ -32,6 +37,8 @@ COMPONENT_COLORS: dict[str, str] = {
 
 
 def _axes(ax: Any, figsize: tuple[float, float] = (8, 4.5)) -> Any:
+    """``ax`` itself, or the axes of a new pyplot figure of ``figsize`` inches (the one helper of
+    every chart module)."""
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -179,8 +186,13 @@ def failover_chart(tl: FailoverTimeline, *, ax: Any = None) -> Any:
     return ax
 
 
-def pool_chart(tls: PoolTimeline | Sequence[PoolTimeline], *, ax: Any = None) -> Any:
-    """Failed requests over time for one or more pools (e.g. without and with pre-ping)."""
+def pool_chart(tls: "PoolTimeline | Sequence[PoolTimeline] | Any", *, ax: Any = None) -> Any:
+    """Failed requests over time for one or more pools (e.g. without and with pre-ping).
+
+    Given the database lesson's frame (``tl.db.pool_lesson``: columns ``mode``, ``tls``,
+    ``rows_per_s``), draws :func:`pool_lesson_chart` instead."""
+    if hasattr(tls, "columns"):
+        return pool_lesson_chart(tls, ax=ax)
     items = [tls] if isinstance(tls, PoolTimeline) else list(tls)
     if not items or not all(isinstance(t, PoolTimeline) for t in items):
         raise TierlabError("pool_chart() needs PoolTimelines", "pass [tl.pool_timeline(topo), tl.pool_timeline(topo, pre_ping=True)]")
@@ -200,4 +212,46 @@ def pool_chart(tls: PoolTimeline | Sequence[PoolTimeline], *, ax: Any = None) ->
     ax.set_ylabel("failed requests (cumulative)")
     ax.set_title(f"{first.server}: pool of {first.pool_size} across a failover", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+# ----------------------------------------------------------------------------- the database lessons
+
+
+def pool_lesson_chart(frame: Any, *, ax: Any = None) -> Any:
+    """Rows per second for each (mode, TLS) row of ``tl.db.pool_lesson``, latency written on the bars."""
+    if not {"mode", "tls", "rows_per_s", "latency_median_ms"} <= set(getattr(frame, "columns", ())):
+        raise TierlabError("pool_lesson_chart() needs the frame of tl.db.pool_lesson",
+                           "pass the frame pool_lesson() returned (columns mode, tls, rows_per_s, latency_median_ms)")
+    ax = _axes(ax, (6, 3.2))
+    labels = [f"{m}\n{'TLS' if t else 'plain'}" for m, t in zip(frame["mode"], frame["tls"])]
+    colors = ["#2e7d32" if m == "pooled" else "#c62828" for m in frame["mode"]]
+    bars = ax.bar(labels, frame["rows_per_s"], color=colors)
+    for bar, med in zip(bars, frame["latency_median_ms"]):
+        ax.annotate(f"{med:.1f} ms/req", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("created users per second")
+    ax.set_title("Connection pool vs a new connection per request")
+    return ax
+
+
+_PHASES = ("tcp_connect_ms", "tls_handshake_ms", "auth_ms", "first_query_ms")
+
+
+def phases_chart(phases: dict[str, float], *, ax: Any = None, seed_ms: float = 100.0) -> Any:
+    """One stacked bar of a new connection's phases beside the seed's ~100 ms claim."""
+    missing = [k for k in (*_PHASES, "pool_acquire_ms") if k not in (phases or {})]
+    if missing:
+        raise TierlabError(f"phases_chart() needs the phases {', '.join(missing)}",
+                           "pass the dict tl.db's new-connection measurement returned")
+    ax = _axes(ax, (6, 3.2))
+    left = 0.0
+    for k, color in zip(_PHASES, ["#1565c0", "#6a1b9a", "#ef6c00", "#2e7d32"]):
+        ax.barh(["measured"], [phases[k]], left=left, color=color, label=k.removesuffix("_ms").replace("_", " "))
+        left += phases[k]
+    ax.barh(["pool checkout"], [phases["pool_acquire_ms"]], color="#9e9e9e", label="pool acquire")
+    ax.barh(["seed says"], [seed_ms], color="#bdbdbd")
+    ax.set_xlabel("milliseconds")
+    ax.set_title("Opening a new connection, phase by phase")
+    ax.legend(fontsize=7, loc="lower right")
     return ax

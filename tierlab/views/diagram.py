@@ -11,10 +11,17 @@ edge (CloudFront, its S3 origin, Route 53); the VPC with one cluster per AZ and,
 the public, private-app and private-db subnets; the internet gateway, the ALB nodes, the API
 servers, RDS primary and standby.
 
-The overlay comes from the Trace only (the diagram never decides a verdict): request hops in
-blue, reply hops in green, a blocked hop red and dashed with a label naming the rule that
-decided it (an explicit DENY, the NACL's ``*`` rule, or "no allow rule" for a security group)
-and the switched-off rule that would have allowed it; the current step in amber and thick.
+The overlay comes from the Trace only (the diagram never decides a verdict). Colours are
+Okabe and Ito's colour-blind-safe set, and each meaning has a second cue besides colour:
+request hops blue and solid with a filled arrow; reply hops green, dashed, with a hollow arrow;
+a blocked hop vermillion and thick with a bar (``tee``) arrow and a numbered badge. Each blocked
+component is named once, in the key above the picture, with the rule that decided (an explicit
+DENY, the NACL's ``*`` rule, or "no rule allows it" for a security group), the switched-off rule
+that would allow it and how many (ALB node, server) pairs it breaks. The current step is amber
+and thick; on a blocked hop it is an amber halo around the vermillion line.
+
+Text is laid out with DejaVu Sans (installed with Debian and most Linux desktops; graphviz-pure
+carries its exact metrics), so labels fit their boxes; the SVG names a fallback stack.
 
 Every node, edge and cluster has a stable Graphviz ``id`` made of letters, digits and
 underscores (``hop_node_api_1__rds_primary``, ``reply_rds_primary__node_api_1``,
@@ -32,23 +39,28 @@ from . import graphviz_engine
 from ..errors import TierlabError, TopologyError
 from ..network.evaluate import Check
 from ..request.journey import STEP_IDS, Trace
-from .panels import focus_pair
+from .focus import focus_pair
 from ..network.rules import safe_id
 from ..network.topology import Topology
 
 __all__ = ["Diagram", "diagram", "COLORS", "hop_id", "reply_id", "step_elements", "block_label", "focus_pair"]
 
-#: The overlay's colours (SVG writes them in lower case, as here).
+#: The overlay's colours: Okabe & Ito's colour-blind-safe palette (SVG writes them in lower case, as here).
 COLORS = {
-    "request": "#1565c0",   # blue: the request's way in
-    "reply": "#2e7d32",     # green: the reply's way back
-    "blocked": "#c62828",   # red, dashed: a hop a rule stops
-    "current": "#ff8f00",   # amber: the step the stepper is on
-    "idle": "#90a4ae",      # grey: hops of other (ALB node, server) pairs that pass
-    "static": "#78909c",    # the static site from CloudFront (not part of the API journey)
+    "request": "#0072b2",   # blue, solid, filled arrow: the request's way in
+    "reply": "#009e73",     # bluish green, dashed, hollow arrow: the reply's way back
+    "blocked": "#d55e00",   # vermillion, thick, bar arrow and a numbered badge: a hop a rule stops
+    "current": "#e69f00",   # amber, thick (a halo on a blocked hop): the step the stepper is on
+    "idle": "#8c8c8c",      # grey, thin: hops of other (ALB node, server) pairs that pass
+    "static": "#8c8c8c",    # dotted: the static site from CloudFront (not part of the API journey)
 }
+#: How each leg is drawn besides its colour (the second cue for colour-blind readers).
+LINE = {"request": ("solid", "normal"), "reply": ("dashed", "empty")}
 _FILL = {"public": "#e8f5e9", "app": "#e3f2fd", "db": "#f3e5f5"}
-_FONT = "Helvetica,Arial,sans-serif"
+#: Laid out with DejaVu Sans (exact metrics in graphviz-pure and Graphviz); the SVG names this stack.
+FONT = "DejaVu Sans"
+FONT_STACK = "DejaVu Sans, Verdana, Bitstream Vera Sans, sans-serif"
+_FONT = FONT
 
 Leg = Literal["request", "reply", "static", "sync"]
 
@@ -116,6 +128,39 @@ def block_label(check: Check) -> str:
     return head
 
 
+@dataclass(frozen=True)
+class BlockGroup:
+    """One blocked component as the key names it: its badge number, its label, how many
+    (ALB node, server) pairs it breaks, and the hops that carry its badge."""
+
+    number: int
+    label: str
+    pairs: int
+    hops: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        n = f"{self.pairs} pair{'s' if self.pairs != 1 else ''}" if self.pairs else "every request"
+        return f"{self.label.replace(chr(10), '; ')} ({n})"
+
+
+def block_groups(hops: Iterable[Hop], trace: Trace | None = None) -> tuple[BlockGroup, ...]:
+    """Blocked hops grouped by what blocks them (one label per component and rule), numbered in
+    the order the journey meets them; ``pairs`` counts the (ALB node, server) pairs of ``trace``
+    that meet the same block."""
+    found: dict[str, tuple[list[str], set[str]]] = {}
+    for h in hops:
+        for c in h.blocking:
+            ids, pairs = found.setdefault(block_label(c), ([], set()))
+            if h.id not in ids:
+                ids.append(h.id)
+    for c in (trace.checks if trace is not None else ()):
+        if c.blocking and c.pair and block_label(c) in found:
+            found[block_label(c)][1].add(c.pair)
+    return tuple(BlockGroup(i, label, len(pairs), tuple(ids)) for i, (label, (ids, pairs)) in
+                 enumerate(found.items(), start=1))
+
+
 def step_elements(step: str, node: str, target: str, db: str, igw: str | None) -> tuple[str, ...]:
     """The ids the diagram highlights for a journey step on the path node -> target -> db."""
     if step not in STEP_IDS:
@@ -162,6 +207,10 @@ class Diagram:
     node_ids: tuple[str, ...] = ()
     hops: tuple[Hop, ...] = field(default=(), repr=False)
     current: tuple[str, ...] = ()
+    #: element id -> the security group or network ACL whose rules a click on it opens
+    opens: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    #: the key's blocked components, numbered as their badges: (number, label, pairs, hop ids)
+    blocked_groups: tuple["BlockGroup", ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
         step = f", step {self.step}" if self.step else ""
@@ -188,7 +237,8 @@ class Diagram:
 
     @cached_property
     def _svg(self) -> str:
-        return graphviz_engine.render(self.source, "svg").decode("utf-8")
+        svg = graphviz_engine.render(self.source, "svg").decode("utf-8")
+        return svg.replace(f'font-family="{FONT}"', f'font-family="{FONT_STACK}"')
 
     def svg(self) -> str:
         """Lay out and return the SVG text (once; later calls reuse it)."""
@@ -343,26 +393,79 @@ def diagram(subject: Trace | Topology, *, step: str | None = None, pair: str | N
     if step is not None:
         current = step_elements(step, path_node, path_target, db_name, igw)
 
-    source, node_ids = _dot(topo, trace, list(hops.values()), current, db_name)
+    groups = block_groups(hops.values(), trace)
+    source, node_ids = _dot(topo, trace, list(hops.values()), current, db_name, groups)
     return Diagram(source, topo.name, step, fp.name if fp else (f"{path_node}->{path_target}" if path_node else None),
-                   node_ids, tuple(hops.values()), current)
+                   node_ids, tuple(hops.values()), current, _opens(topo), groups)
+
+
+def _opens(topo: Topology) -> dict[str, str]:
+    """Which component's rules a click on a drawn element opens: a server, ALB node or database
+    opens its (first) security group, a subnet its network ACL."""
+    out: dict[str, str] = {}
+    for n in topo.alb.nodes:
+        if topo.alb.sgs:
+            out[n.safe_id] = topo.alb.sgs[0]
+    for i in topo.instances:
+        if i.sgs:
+            out[i.safe_id] = i.sgs[0]
+    for db in topo.database.instances:
+        if topo.database.sgs:
+            out[db.safe_id] = topo.database.sgs[0]
+    for s in topo.subnets:
+        out[f"cluster_{s.safe_id}"] = s.nacl
+    return out
 
 
 def _node_label(*lines: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[str, ...], db_name: str
-         ) -> tuple[str, tuple[str, ...]]:
+def _html(text: object) -> str:
+    """Text for a Graphviz HTML-like label."""
+    import html as _h
+
+    return _h.escape(str(text), quote=True)
+
+
+def _badge(number: int) -> str:
+    """A blocked hop's numbered badge (an HTML-like label: white on vermillion)."""
+    return (f'<<table border="0" cellborder="0" cellpadding="1" bgcolor="{COLORS["blocked"]}"><tr><td>'
+            f'<font face="{FONT}" color="white" point-size="11"><b> {number} </b></font></td></tr></table>>')
+
+
+def _key(title: str, trace: Trace | None, groups: tuple[BlockGroup, ...]) -> str:
+    """The graph's label: the verdict, the key to colours and line styles, and one line per
+    blocked component (its badge number, rule, and the pairs it breaks)."""
+    rows = [f'<tr><td align="left" ><font point-size="13"><b>{_html(title)}</b></font></td></tr>']
+    if trace is not None:
+        rows.append(
+            '<tr><td align="left" ><font point-size="11">'
+            f'<font color="{COLORS["request"]}">&#8212;&#9658; request (solid)</font>   '
+            f'<font color="{COLORS["reply"]}">- - &#9655; reply (dashed)</font>   '
+            f'<font color="{COLORS["blocked"]}">&#8212;| blocked (badge = line below)</font>   '
+            f'<font color="#9a6700">&#9552; current step (amber, a halo on a blocked hop)</font>'
+            '</font></td></tr>')
+    for g in groups:
+        rows.append(f'<tr><td align="left"><table align="left" border="0" cellborder="0" cellspacing="0" cellpadding="1"><tr>'
+                    f'<td bgcolor="{COLORS["blocked"]}" valign="top" width="18" fixedsize="true"><font color="white"><b> {g.number} </b></font></td>'
+                    f'<td align="left"><font point-size="11" color="#6b2200"> {_html(g.text)}</font></td>'
+                    '</tr></table></td></tr>')
+    return f'<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">{"".join(rows)}</table>>'
+
+
+def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[str, ...], db_name: str,
+         groups: tuple[BlockGroup, ...] = ()) -> tuple[str, tuple[str, ...]]:
     d = _Dot()
     node_ids: list[str] = []
+    badge = {h: g.number for g in groups for h in g.hops}
 
     def node(nid: str, label: str, **attrs: object) -> None:
         node_ids.append(nid)
         cls = "tl_node tl_current" if nid in current else "tl_node"
         extra: dict[str, object] = {}
         if nid in current:
-            extra = {"color": COLORS["current"], "penwidth": "3", "fillcolor": "#fff3e0", "style": "filled,bold"}
+            extra = {"color": COLORS["current"], "penwidth": "4", "fillcolor": "#fff3d6", "style": "filled,bold"}
         merged = {**attrs, **extra}
         d.add(f"{nid}{_attrs(id=nid, label=label, **{'class': cls}, **merged)}")
 
@@ -370,15 +473,13 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
     if trace is not None:
         title += ": the request gets through" if trace.ok else (
             f": blocked, {trace.success_share * 100:.0f}% of requests succeed")
-    legend = ("blue: request, green: reply, amber: current step, red dashed: blocked "
-              "(the deciding rule; a switched-off rule that would allow it)")
     d.lines.insert(0, "digraph tierlab {")
-    d.add("graph" + _attrs(id="tierlab", rankdir="LR", newrank="true", nodesep="0.22", ranksep="0.5",
-                           fontname=_FONT, fontsize="11", label=title + "\r" + legend + "\r", labelloc="t",
-                           labeljust="l", size="10.5,9", pad="0.1"))
+    d.add("graph" + _attrs(id="tierlab", rankdir="TB", newrank="true", nodesep="0.15", ranksep="0.35",
+                           fontname=_FONT, fontsize="11", labelloc="t", labeljust="l", pad="0.05", size="9.3,30"))
+    d.add(f"graph [label={_key(title, trace, groups)}];")
     d.add("node" + _attrs(shape="box", style="rounded,filled", fillcolor="white", fontname=_FONT,
-                          fontsize="10", margin="0.08,0.04", height="0.4"))
-    d.add("edge" + _attrs(fontname=_FONT, fontsize="9", arrowsize="0.7"))
+                          fontsize="12", margin="0.1,0.05", height="0.4"))
+    d.add("edge" + _attrs(fontname=_FONT, fontsize="11", arrowsize="0.8"))
 
     # --- the internet
     d.open("cluster_internet", id="cluster_internet", label="Internet", style="rounded", color="#b0bec5")
@@ -414,7 +515,7 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
         for s in subnets:
             sid = f"cluster_{s.safe_id}"
             d.open(sid, id=sid, label=f"{s.name} {s.cidr}\nNACL {s.nacl}", style="rounded,filled",
-                   fillcolor=_FILL.get(s.tier, "#fafafa"), color="#90a4ae", fontsize="9")
+                   fillcolor=_FILL.get(s.tier, "#fafafa"), color="#90a4ae", fontsize="10")
             members = 0
             before = len(node_ids)
             for n in topo.alb.nodes:
@@ -452,47 +553,51 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
             prev = first or prev
     # --- edges (a reply is drawn as a backward edge from the requester, so it runs beside its request)
     for h in hops:
-        style = _edge_style(h, h.id in current)
+        style = _edge_style(h, h.id in current, badge.get(h.id))
         if h.leg == "reply":
-            d.add(f"{h.dst} -> {h.src}{_attrs(**style, dir='back')}")
+            d.add(f"{h.dst} -> {h.src}{_attrs(**style, dir='back')}{_label(badge.get(h.id))}")
         else:
-            d.add(f"{h.src} -> {h.dst}{_attrs(**style)}")
+            d.add(f"{h.src} -> {h.dst}{_attrs(**style)}{_label(badge.get(h.id))}")
     d.lines.append("}")
     return "\n".join(d.lines) + "\n", tuple(node_ids)
 
 
-def _edge_style(h: Hop, is_current: bool) -> dict[str, object]:
+def _label(number: int | None) -> str:
+    """The badge of a blocked edge as an extra attribute list (HTML-like labels cannot be quoted)."""
+    return f" [label={_badge(number)}]" if number is not None else ""
+
+
+def _edge_style(h: Hop, is_current: bool, number: int | None = None) -> dict[str, object]:
     cls = ["tl_hop", f"tl_{h.leg}"]
     a: dict[str, object] = {"id": h.id}
+    style, arrow = LINE.get(h.leg, ("solid", "normal"))
     if h.leg == "static":
-        a.update(color=COLORS["static"], style="dotted", label=h.note, fontcolor=COLORS["static"])
+        a.update(color=COLORS["static"], style="dotted", label=h.note, fontcolor="#666666")
     elif h.leg == "sync":
-        a.update(color=COLORS["static"], style="dotted", dir="both", label=h.note, fontcolor=COLORS["static"],
+        a.update(color=COLORS["static"], style="dotted", dir="both", label=h.note, fontcolor="#666666",
                  constraint="false")
     elif h.blocked:
         cls.append("tl_blocked")
-        first = h.blocking[0]
-        labels = list(dict.fromkeys(block_label(c) for c in h.blocking))
-        a.update(color=COLORS["blocked"], fontcolor=COLORS["blocked"], style="dashed",
-                 penwidth="4" if is_current else "2.2", label="\n".join(labels[:2]),
-                 tooltip=first.reason)
+        a.update(color=COLORS["blocked"], style=style, penwidth="3", tooltip=h.blocking[0].reason)
+        arrow = "tee"
     else:
         if h.on_path:
             cls.append("tl_path")
-        colour = COLORS[h.leg] if h.on_path else COLORS["idle"]
-        a.update(color=colour, penwidth="1.8" if h.on_path else "1")
+        a.update(color=COLORS[h.leg] if h.on_path else COLORS["idle"], penwidth="2" if h.on_path else "1",
+                 style=style)
         if h.on_path and h.leg == "request" and h.note:
             a.update(label=h.note, fontcolor=COLORS["request"])
         if h.checks:
             a.update(tooltip=h.checks[-1].reason)
     if h.leg == "reply":
-        a.update(arrowtail="vee")
-        if not h.blocked:
-            a["style"] = "dashed" if not h.on_path else "solid"
+        a["arrowtail"] = arrow
+    elif h.leg == "request":
+        a["arrowhead"] = arrow
     if is_current:
         cls.append("tl_current")
-        a["penwidth"] = "4"
-        if not h.blocked:
-            a["color"] = COLORS["current"]
+        if h.blocked:  # an amber halo around the vermillion line: visible without telling the colours apart
+            a.update(color=f"{COLORS['current']}:{COLORS['blocked']}:{COLORS['current']}", penwidth="2.5")
+        else:
+            a.update(color=COLORS["current"], penwidth="5")
     a["class"] = " ".join(cls)
     return a

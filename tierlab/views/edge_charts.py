@@ -10,23 +10,17 @@ from typing import Sequence
 
 from ..network.dns import Timeline
 from ..network.edge import SEED_FILES, CacheRun
+from .charts import _axes
 
 __all__ = ["cache_events", "hit_ratio_curve", "dns_timelines"]
 
 HIT, MISS, STALE = "#9e9e9e", "#1565c0", "#c62828"
-
-
-def _ax(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(9, 3.2))
-    return ax
+_SIZE = (9, 3.2)
 
 
 def cache_events(run: CacheRun, ax=None, *, hours: bool = True):
     """Every request of a cache run: a row per object, grey = hit, blue = miss (origin fetch), red = stale."""
-    ax = _ax(ax)
+    ax = _axes(ax, _SIZE)
     paths = [f.path for f in SEED_FILES if any(e.path == f.path for e in run.events)]
     row = {p: i for i, p in enumerate(paths)}
     scale = 3600.0 if hours else 1.0
@@ -55,7 +49,7 @@ def cache_events(run: CacheRun, ax=None, *, hours: bool = True):
 
 def hit_ratio_curve(frame, ax=None):
     """Hit ratio against TTL, from ``tl.edge.hit_ratio_by_ttl``'s frame."""
-    ax = _ax(ax)
+    ax = _axes(ax, _SIZE)
     xs = [max(t, 1) for t in frame["ttl_s"]]
     ax.plot(xs, frame["hit_ratio"], marker="o", color=MISS)
     for x, y, t in zip(xs, frame["hit_ratio"], frame["ttl_s"]):
@@ -70,7 +64,7 @@ def hit_ratio_curve(frame, ax=None):
 
 def dns_timelines(timelines: Sequence[Timeline], ax=None):
     """One row per client: big dot = asked Route 53, small = from cache, square = hard-coded; red = stale."""
-    ax = _ax(ax)
+    ax = _axes(ax, _SIZE)
     change = None
     for i, tl_ in enumerate(timelines):
         for l in tl_.lookups:

@@ -23,6 +23,7 @@ from ..network.evaluate import Check, FlowResult
 from ..request.journey import STEPS, PairResult, Step, Trace, journey
 from ..network.rules import NACL_RULE_MAX, NACL_RULE_MIN, PROTOCOLS, NaclRule, SgRule, parse_cidr
 from ..network.topology import Topology
+from .focus import focus_pair
 
 __all__ = [
     "RuleRow", "rule_rows", "rule_groups", "rule_css_class", "parse_edit", "EditResult", "Lab",
@@ -253,22 +254,6 @@ class Lab:
 
 
 # ----------------------------------------------------------------------------- the journey stepper
-
-
-def focus_pair(trace: Trace, pair: str | None = None) -> PairResult | None:
-    """The (ALB node, server) pair whose path is drawn: ``pair`` by name, else the first blocked
-    pair the ALB would choose, else the first pair."""
-    if not trace.pairs:
-        return None
-    if pair is not None:
-        for p in trace.pairs:
-            if p.name == pair:
-                return p
-        raise TopologyError(f"no (ALB node, server) pair named {pair!r}",
-                            "pairs: " + ", ".join(p.name for p in trace.pairs))
-    return next((p for p in trace.pairs if not p.ok and p.chosen), None) or next(
-        (p for p in trace.pairs if not p.ok), trace.pairs[0])
-
 
 
 #: Which flow and leg each step's packet belongs to. ``front`` = browser -> ALB node,
