@@ -36,7 +36,7 @@ from .network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityG
 from .sim.timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
 from .network.topology import Endpoint, Topology
 from .network.tracking import connection_tracking
-from .course import drills, exercises, lessons, scenarios  # the course modules (exercises: every notebook's)
+from .course import cheatsheet, drills, exercises, lessons, primer, scenarios, slips, syllabus, tables  # the course modules
 
 __version__ = "0.1.0"
 
@@ -49,6 +49,7 @@ __all__ = [
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
     "who_can_reach", "who_can_reach_compare", "dns", "edge", "edge_charts", "drills", "exercises", "lessons", "scenarios",
+    "cheatsheet", "primer", "slips", "syllabus", "tables",
     "Diagram", "diagram", "layout_engine", "lab_app", "db", "database", "charts",
     "connection_tracking", "linux",
 ]
