@@ -52,7 +52,7 @@ def _journey(args: argparse.Namespace) -> int:
     rows = df.to_dict("records")
     if not args.all:  # one pair is enough to read; blocked rows of every pair
         first = trace.pairs[0].name if trace.pairs else ""
-        rows = [r for r in rows if r["pair"] in ("", first) or r["verdict"] not in ("allow", "stateful", "skip")]
+        rows = [r for r in rows if r["pair"] in ("", first) or r["verdict"] not in ("allow", "stateful", "skip", "not_reached")]
     print(_table(rows, ["seed_step", "step", "pair", "leg", "component", "direction", "verdict", "rule", "reason"],
                  {"reason": 110, "pair": 26, "rule": 28}))
     print()

@@ -49,9 +49,11 @@ from typing import Any, Literal, Mapping
 
 import numpy as np
 
-from ..errors import TierlabError
-from ..request.journey import STEPS, Step
+from ..errors import ParameterError
 from ..network.topology import Topology
+from ..request.journey import STEPS, Step, Trace, journey
+from ..request.trace import RequestOutcome
+from .outcome import LatencyOutcome
 
 __all__ = [
     "PhysicsParams",
@@ -101,10 +103,6 @@ TlsVersion = Literal["1.2", "1.3"]
 _DNS_STATES = ("browser", "resolver", "miss", "mixed")
 _TLS_VERSIONS = ("1.2", "1.3")
 _KINDS = ("net", "vpc", "work")
-
-
-def _err(message: str, hint: str = "") -> TierlabError:
-    return TierlabError(message, hint)
 
 
 # ============================================================================ parameters
@@ -196,7 +194,7 @@ class PhysicsParams:
         if isinstance(self.revisit_s, (int, float)) and self.revisit_s == 0 and self.dns_cache == "mixed":
             problems.append("revisit_s=0 with dns_cache='mixed': the mean time between lookups must be positive")
         if problems:
-            raise _err("latency parameters: " + "; ".join(problems),
+            raise ParameterError("latency parameters: " + "; ".join(problems),
                        "times and round trips are milliseconds >= 0; shares lie in 0-1; "
                        "see tl.PhysicsParams for every parameter and its default")
 
@@ -212,7 +210,7 @@ class PhysicsParams:
 
             hints = [f"{k!r} -> {difflib.get_close_matches(k, cls.names(), 1)[0]!r}"
                      for k in unknown if difflib.get_close_matches(k, cls.names(), 1)]
-            raise _err(f"unknown latency parameter(s): {', '.join(unknown)}",
+            raise ParameterError(f"unknown latency parameter(s): {', '.join(unknown)}",
                        ("did you mean " + ", ".join(hints) + "? " if hints else "")
                        + "known: " + ", ".join(cls.names()))
         return cls(**params)
@@ -236,7 +234,7 @@ def tls_round_trips(version: str, resumption: bool = False) -> int:
     """Round trips a TLS handshake costs before the request can go: 1.2 full 2, 1.2 resumed 1,
     1.3 full 1, 1.3 resumed 1 (0-RTT early data is not used)."""
     if version not in _TLS_VERSIONS:
-        raise _err(f"TLS version {version!r} is not '1.2' or '1.3'", "use tls_version='1.2' or '1.3'")
+        raise ParameterError(f"TLS version {version!r} is not '1.2' or '1.3'", "use tls_version='1.2' or '1.3'")
     if version == "1.2":
         return 1 if resumption else 2
     return 1
@@ -245,7 +243,7 @@ def tls_round_trips(version: str, resumption: bool = False) -> int:
 def implied_rtt_ms(handshake_ms: float, tls_version: str = "1.3", *, with_tcp: bool = True) -> float:
     """The round-trip time a TCP+TLS handshake of ``handshake_ms`` implies."""
     if handshake_ms < 0:
-        raise _err(f"handshake of {handshake_ms} ms is negative", "pass a time in ms >= 0")
+        raise ParameterError(f"handshake of {handshake_ms} ms is negative", "pass a time in ms >= 0")
     return handshake_ms / (tls_round_trips(tls_version) + (1 if with_tcp else 0))
 
 
@@ -533,6 +531,23 @@ class LatencyModel:
     facts: TopologyFacts
     params: PhysicsParams | None
     db_timings_ms: tuple[tuple[str, float], ...] | None = None
+    #: the journey's outcomes on the topology (``Trace.outcomes``); empty: not evaluated, taken as getting through
+    journey_outcomes: tuple[RequestOutcome, ...] = ()
+
+    @cached_property
+    def outcome(self) -> LatencyOutcome:
+        """Whether the request gets through; when it fails, what the browser gets and how long the
+        user waits (``outcome.failed``, ``outcome.status``, ``outcome.wait_ms``, ``outcome.failures``)."""
+        return LatencyOutcome.of(self.journey_outcomes, {st.step.id: st.mean_ms for st in self.steps})
+
+    @property
+    def failed(self) -> bool:
+        """No Create Account request succeeds: there is no total, only a wait (``outcome.wait_ms``)."""
+        return self.outcome.failed
+
+    def headline(self) -> str:
+        """The latency panel's one line: the mean total, or that the request fails and how long the user waits."""
+        return self.outcome.headline(self.total_ms)
 
     @cached_property
     def steps(self) -> tuple[StepTime, ...]:
@@ -545,7 +560,7 @@ class LatencyModel:
         for st in self.steps:
             if st.step.id == step_id:
                 return st
-        raise _err(f"no journey step {step_id!r}", "step ids: " + ", ".join(s.id for s in STEPS))
+        raise ParameterError(f"no journey step {step_id!r}", "step ids: " + ", ".join(s.id for s in STEPS))
 
     @property
     def total_ms(self) -> float:
@@ -600,9 +615,9 @@ class LatencyModel:
     def simulate(self, n: int = 10_000, seed: int = 0) -> "Simulation":
         """``n`` requests, each step drawn from its distribution; seeded and repeatable."""
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise _err(f"simulate(n={n!r}): n must be a whole number >= 1", "e.g. simulate(10_000, seed=0)")
+            raise ParameterError(f"simulate(n={n!r}): n must be a whole number >= 1", "e.g. simulate(10_000, seed=0)")
         if n > 5_000_000:
-            raise _err(f"simulate(n={n}): more than 5,000,000 requests would need gigabytes",
+            raise ParameterError(f"simulate(n={n}): more than 5,000,000 requests would need gigabytes",
                        "100,000 requests give stable p99s")
         p = self.params or PhysicsParams()
         sig = {"net": p.rtt_jitter_frac, "vpc": p.vpc_jitter_frac, "work": p.work_jitter_frac}
@@ -651,7 +666,7 @@ class LatencyModel:
         """A new model with some parameters changed (``seed`` has none)."""
         if self.preset == "seed":
             if changes:
-                raise _err("the seed preset takes no parameters: it reproduces the seed's own ranges",
+                raise ParameterError("the seed preset takes no parameters: it reproduces the seed's own ranges",
                            "use preset='physics' to move RTT, TLS, DNS cache, keep-alive or the pool")
             return self
         unknown = [k for k in changes if k not in PhysicsParams.names()]
@@ -694,11 +709,13 @@ class LatencyModel:
     def _repr_html_(self) -> str:
         """Compact: the label, the mean total and the notes. The step-by-step table is ``.waterfall()``."""
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (f"<div class='tl-latency'><p><b>{html.escape(self.label())}</b> — {self.total_ms:.0f} ms on average "
-                f"for one request.</p>{f'<ul>{notes}</ul>' if notes else ''}"
+        return (f"<div class='tl-latency'><p><b>{html.escape(self.label())}</b> — {html.escape(self.headline())}"
+                f" for one request.</p>{f'<ul>{notes}</ul>' if notes else ''}"
                 f"<p>Step by step: <code>.waterfall()</code>.</p></div>")
 
     def __repr__(self) -> str:
+        if self.outcome.failures:
+            return f"<LatencyModel {self.label()} on {self.facts.name}: {self.headline()}>"
         return f"<LatencyModel {self.label()} on {self.facts.name}: {self.total_ms:.1f} ms>"
 
 
@@ -822,43 +839,53 @@ def compare(a: LatencyModel, b: LatencyModel, *, n: int = 20_000, seed: int = 0,
 
 
 def latency_model(topo: Topology | None = None, preset: str = "physics", *,
-                  db_timings_ms: Mapping[str, float] | None = None, **params: Any) -> LatencyModel:
+                  db_timings_ms: Mapping[str, float] | None = None, trace: Trace | None = None,
+                  **params: Any) -> LatencyModel:
     """The latency model of the Create Account request on ``topo`` (default: ``load('seed')``).
 
     ``preset``: ``seed`` | ``physics`` | ``measured``; ``params``: any field of
     :class:`PhysicsParams` (``rtt_ms``, ``tls_version``, ``dns_cache``, ``keep_alive``,
     ``pool``, ``multi_az`` ...); ``db_timings_ms``: the database phases for ``measured``.
+    ``trace``: the journey on ``topo`` when already evaluated (default: ``journey(topo)``); when it
+    is blocked, ``model.outcome`` says the request fails and how long the user waits.
     """
     if topo is None:
-        from ..network.loader import load
+        if trace is not None:
+            topo = trace.topology
+        else:
+            from ..network.loader import load
 
-        topo = load("seed")
+            topo = load("seed")
     if not isinstance(topo, Topology):
-        raise _err(f"latency_model needs a Topology, got {type(topo).__name__}",
+        raise ParameterError(f"latency_model needs a Topology, got {type(topo).__name__}",
                    "pass tl.load('seed') (or leave it out for the seed)")
+    if trace is not None and trace.topology is not topo:
+        raise ParameterError("latency_model: the trace was evaluated on another topology",
+                   "pass trace=tl.journey(topo) for the same topo, or leave trace out")
     if preset not in PRESETS:
-        raise _err(f"unknown latency preset {preset!r}", f"use one of {', '.join(PRESETS)}")
+        raise ParameterError(f"unknown latency preset {preset!r}", f"use one of {', '.join(PRESETS)}")
     facts = TopologyFacts.of(topo)
+    outcomes = (trace if trace is not None else journey(topo)).outcomes
     if preset == "seed":
         if params or db_timings_ms:
-            raise _err("the seed preset takes no parameters: it reproduces the seed's own ranges",
+            raise ParameterError("the seed preset takes no parameters: it reproduces the seed's own ranges",
                        "use preset='physics' to move RTT, TLS, DNS cache, keep-alive or the pool")
-        return LatencyModel("seed", facts, None)
+        return LatencyModel("seed", facts, None, journey_outcomes=outcomes)
     p = PhysicsParams.make(**params)
     if preset == "measured":
-        return LatencyModel("measured", facts, p, _check_timings(db_timings_ms))
+        return LatencyModel("measured", facts, p, _check_timings(db_timings_ms), journey_outcomes=outcomes)
     if db_timings_ms is not None:
-        raise _err("db_timings_ms is only used by the measured preset", "pass preset='measured'")
-    return LatencyModel("physics", facts, p)
+        raise ParameterError("db_timings_ms is only used by the measured preset", "pass preset='measured'")
+    return LatencyModel("physics", facts, p, journey_outcomes=outcomes)
 
 
 def _check_timings(t: Mapping[str, float] | None) -> tuple[tuple[str, float], ...]:
     how = ("measure them on your PostgreSQL with tierlab's database layer (tierlab.db) and pass the dict: "
            "latency_model(topo, 'measured', db_timings_ms=timings); keys: " + ", ".join(DB_TIMING_KEYS))
     if t is None:
-        raise _err("the measured preset needs database timings (db_timings_ms) from a real PostgreSQL", how)
+        raise ParameterError("the measured preset needs database timings (db_timings_ms) from a real PostgreSQL", how)
     if not isinstance(t, Mapping):
-        raise _err(f"db_timings_ms must be a dict of ms values, got {type(t).__name__}", how)
+        raise ParameterError(f"db_timings_ms must be a dict of ms values, got {type(t).__name__}", how)
     missing = [k for k in DB_TIMING_KEYS if k not in t]
     extra = [k for k in t if k not in DB_TIMING_KEYS]
     bad = [f"{k}={t[k]!r}" for k in DB_TIMING_KEYS if k in t and (
@@ -867,7 +894,7 @@ def _check_timings(t: Mapping[str, float] | None) -> tuple[tuple[str, float], ..
         what = "; ".join(x for x in (
             f"missing {', '.join(missing)}" if missing else "", f"unknown {', '.join(extra)}" if extra else "",
             f"not a time in ms >= 0: {', '.join(bad)}" if bad else "") if x)
-        raise _err(f"db_timings_ms: {what}", how)
+        raise ParameterError(f"db_timings_ms: {what}", how)
     return tuple((k, float(t[k])) for k in DB_TIMING_KEYS)
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Literal
 
-from ..errors import TierlabError
+from ..errors import ParameterError
 from ..request.journey import journey
 from ..network.loader import check_health_check
 from ..network.topology import HealthCheck, Topology
@@ -86,11 +86,7 @@ def _check_fails(failure: str, check: str = "shallow") -> bool:
 
 def _check_kind(check: str) -> None:
     if check not in CHECKS:
-        raise _err(f"unknown health check {check!r}", "use 'shallow' (the seed's /health) or 'deep'")
-
-
-def _err(message: str, hint: str = "") -> TierlabError:
-    return TierlabError(message, hint)
+        raise ParameterError(f"unknown health check {check!r}", "use 'shallow' (the seed's /health) or 'deep'")
 
 
 # ============================================================================ health checks: the arithmetic
@@ -103,32 +99,32 @@ def resolve_health_check(topo: Topology | None, settings: str | HealthCheck = "t
         hc = settings
     elif settings == "topology":
         if topo is None:
-            raise _err("settings='topology' needs a topology", "pass topo, or settings='aws-default'")
+            raise ParameterError("settings='topology' needs a topology", "pass topo, or settings='aws-default'")
         hc = topo.alb.health_check
     elif settings in ("aws-default", "aws"):
         hc = replace(AWS_DEFAULT_HEALTH_CHECK, port=topo.alb.health_check.port if topo else 3000)
     else:
-        raise _err(f"unknown health-check settings {settings!r}",
+        raise ParameterError(f"unknown health-check settings {settings!r}",
                    "use 'topology' (the loaded topology's), 'aws-default', or a tl.HealthCheck(...)")
     names = {"interval_s", "timeout_s", "healthy_threshold", "unhealthy_threshold", "path", "port", "protocol"}
     unknown = [k for k in overrides if k not in names]
     if unknown:
-        raise _err(f"unknown health-check setting(s): {', '.join(unknown)}", "known: " + ", ".join(sorted(names)))
+        raise ParameterError(f"unknown health-check setting(s): {', '.join(unknown)}", "known: " + ", ".join(sorted(names)))
     hc = replace(hc, **overrides)
     for k in ("interval_s", "timeout_s", "healthy_threshold", "unhealthy_threshold"):
         v = getattr(hc, k)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise _err(f"health check {k}={v!r} is not a number", "e.g. interval_s=30, unhealthy_threshold=2")
+            raise ParameterError(f"health check {k}={v!r} is not a number", "e.g. interval_s=30, unhealthy_threshold=2")
     problems = check_health_check(hc)
     if problems:
-        raise _err("health check: " + "; ".join(p.message for p in problems),
+        raise ParameterError("health check: " + "; ".join(p.message for p in problems),
                    "; ".join(dict.fromkeys(p.hint for p in problems if p.hint)))
     return hc
 
 
 def _check_failure(failure: str) -> None:
     if failure not in FAILURES:
-        raise _err(f"unknown failure {failure!r}", "use one of: " + ", ".join(FAILURES))
+        raise ParameterError(f"unknown failure {failure!r}", "use one of: " + ", ".join(FAILURES))
 
 
 def _answer_s(hc: HealthCheck, failure: str) -> float:
@@ -433,24 +429,24 @@ def health_check_timeline(topo: Topology, *, failure: str = "crash", failed: tup
     hc = resolve_health_check(topo, settings, **overrides)
     targets = tuple(topo.alb.targets)
     if not targets:
-        raise _err(f"target group {topo.alb.target_group} has no targets", "add API servers to the target group")
+        raise ParameterError(f"target group {topo.alb.target_group} has no targets", "add API servers to the target group")
     if failed is None:
         failed = (targets[0],)
     elif isinstance(failed, str):
         failed = (failed,) if failed != "all" else targets
     unknown = [f for f in failed if f not in targets]
     if unknown:
-        raise _err(f"not a target of {topo.alb.target_group}: {', '.join(unknown)}", "targets: " + ", ".join(targets))
+        raise ParameterError(f"not a target of {topo.alb.target_group}: {', '.join(unknown)}", "targets: " + ", ".join(targets))
     for name, v in (("t0_s", t0_s), ("duration_s", duration_s), ("step_s", step_s)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise _err(f"{name}={v!r} must be a time in seconds >= 0", "e.g. t0_s=10, duration_s=240")
+            raise ParameterError(f"{name}={v!r} must be a time in seconds >= 0", "e.g. t0_s=10, duration_s=240")
     if step_s <= 0:
-        raise _err("step_s must be > 0", "e.g. step_s=1")
+        raise ParameterError("step_s must be > 0", "e.g. step_s=1")
     if duration_s / step_s > 100_000 or duration_s / hc.interval_s > 10_000:
-        raise _err(f"a timeline of {duration_s:g} s in {step_s:g} s steps is too long to draw",
+        raise ParameterError(f"a timeline of {duration_s:g} s in {step_s:g} s steps is too long to draw",
                    "keep duration_s / step_s under 100,000 (a few minutes show the whole story)")
     if recover_s is not None and recover_s < t0_s:
-        raise _err(f"recover_s={recover_s} comes before the failure at t0_s={t0_s}", "recover after t0_s, or None")
+        raise ParameterError(f"recover_s={recover_s} comes before the failure at t0_s={t0_s}", "recover after t0_s, or None")
     az = {i.name: topo.subnet(i.subnet).az for i in topo.instances}
     nodes = topo.alb.nodes
     node_targets = tuple(
@@ -461,10 +457,10 @@ def health_check_timeline(topo: Topology, *, failure: str = "crash", failed: tup
     else:
         missing = [n.name for n in nodes if n.name not in phases_s]
         if missing:
-            raise _err(f"phases_s lacks ALB node(s) {', '.join(missing)}", "give every node its first check time")
+            raise ParameterError(f"phases_s lacks ALB node(s) {', '.join(missing)}", "give every node its first check time")
         bad = [k for k, v in phases_s.items() if not 0 <= v < hc.interval_s]
         if bad:
-            raise _err(f"phases_s for {', '.join(bad)} is outside 0-{hc.interval_s} s",
+            raise ParameterError(f"phases_s for {', '.join(bad)} is outside 0-{hc.interval_s} s",
                        "a node's first check comes within one interval")
         phases = tuple((n.name, float(phases_s[n.name])) for n in nodes)
     return HealthCheckTimeline(topo.name, hc, failure, tuple(failed), targets, node_targets, phases, float(t0_s),
@@ -647,22 +643,22 @@ def failover_timeline(topo: Topology, *, t0_s: float = 30.0, failover_s: float |
     for name, v in (("t0_s", t0_s), ("failover_s", fo), ("duration_s", duration_s), ("reconnect_s", reconnect_s),
                     ("step_s", step_s)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise _err(f"{name}={v!r} must be a time in seconds >= 0", "e.g. t0_s=30, failover_s=90")
+            raise ParameterError(f"{name}={v!r} must be a time in seconds >= 0", "e.g. t0_s=30, failover_s=90")
     if step_s <= 0:
-        raise _err("step_s must be > 0", "e.g. step_s=1")
+        raise ParameterError("step_s must be > 0", "e.g. step_s=1")
     if duration_s / step_s > 100_000:
-        raise _err(f"a timeline of {duration_s:g} s in {step_s:g} s steps is too long to draw",
+        raise ParameterError(f"a timeline of {duration_s:g} s in {step_s:g} s steps is too long to draw",
                    "keep duration_s / step_s under 100,000")
     known = ("dns", "hard-coded-ip", "single-az", "private-name")
     bad = [c for c in clients if c not in known]
     if bad:
-        raise _err(f"unknown client(s) {', '.join(bad)}", "use " + ", ".join(known))
+        raise ParameterError(f"unknown client(s) {', '.join(bad)}", "use " + ", ".join(known))
     zo = (math.inf if zone_outage_s is None else float(zone_outage_s))
     if zo < 0:
-        raise _err(f"zone_outage_s={zone_outage_s} is negative", "a time in seconds, or None (longer than the chart)")
+        raise ParameterError(f"zone_outage_s={zone_outage_s} is negative", "a time in seconds, or None (longer than the chart)")
     private = next((r for r in topo.records if r.private and r.target == db.endpoint), None)
     if "private-name" in clients and private is None:
-        raise _err(f"no private DNS record points at {db.endpoint}", "drop 'private-name' from clients, or add "
+        raise ParameterError(f"no private DNS record points at {db.endpoint}", "drop 'private-name' from clients, or add "
                    "a private CNAME (the seed's db.myapp.internal) to the topology")
     before, after, why = _standby_verdict(topo)
     return FailoverTimeline(topo.name, float(t0_s), float(fo), (lo, hi), float(db.endpoint_ttl_s), float(reconnect_s),
@@ -780,20 +776,20 @@ def pool_timeline(topo: Topology, *, pre_ping: bool = False, pool_size: int = 10
     reaches the standby comes from the evaluator.
     """
     if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
-        raise _err(f"pool_size={pool_size!r} must be a whole number >= 1", "the seed's DB_POOL_SIZE is 10")
+        raise ParameterError(f"pool_size={pool_size!r} must be a whole number >= 1", "the seed's DB_POOL_SIZE is 10")
     for name, v in (("requests_per_s", requests_per_s), ("t0_s", t0_s), ("duration_s", duration_s)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise _err(f"{name}={v!r} must be a number >= 0", "e.g. requests_per_s=0.05, t0_s=30")
+            raise ParameterError(f"{name}={v!r} must be a number >= 0", "e.g. requests_per_s=0.05, t0_s=30")
     if requests_per_s <= 0:
-        raise _err("requests_per_s must be > 0", "e.g. 0.05 (one sign-up every 20 s)")
+        raise ParameterError("requests_per_s must be > 0", "e.g. 0.05 (one sign-up every 20 s)")
     if duration_s * requests_per_s > 200_000:
-        raise _err("more than 200,000 requests in the timeline", "shorten duration_s or lower requests_per_s")
+        raise ParameterError("more than 200,000 requests in the timeline", "shorten duration_s or lower requests_per_s")
     if idle_timeout_s is not None and idle_timeout_s < 0:
-        raise _err(f"idle_timeout_s={idle_timeout_s} is negative", "seconds, or None to keep idle connections")
+        raise ParameterError(f"idle_timeout_s={idle_timeout_s} is negative", "seconds, or None to keep idle connections")
     targets = topo.alb.targets
     srv = server or targets[0]
     if srv not in targets:
-        raise _err(f"{srv!r} is not an API server of this topology", "one of " + ", ".join(targets))
+        raise ParameterError(f"{srv!r} is not an API server of this topology", "one of " + ", ".join(targets))
     db = topo.database
     fo = (db.failover_s[0] + db.failover_s[1]) / 2 if failover_s is None else float(failover_s)
     if db.instance("standby") is None or not db.multi_az:
