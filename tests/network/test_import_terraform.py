@@ -1,0 +1,172 @@
+"""Terraform in: the corpus under data/terraform gives the verdicts its expect.yaml names, and
+Terraform's own semantics hold (no egress unless declared, the main route table and default
+NACL for unassociated subnets, every problem a note naming file, resource and attribute)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+import tierlab as tl
+from tierlab.network.importers import from_terraform
+from tierlab.network.importers.hclexpr import Scope, Unknown, evaluate, parse
+
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "terraform"
+CASES = [(d.name, i, spec) for d in sorted(CORPUS.iterdir()) if (d / "expect.yaml").exists()
+         for i, spec in enumerate(yaml.safe_load((d / "expect.yaml").read_text())["imports"])]
+
+
+def test_the_corpus_has_six_projects_with_expectations():
+    assert len({c[0] for c in CASES}) >= 6
+
+
+@pytest.mark.parametrize("project,i,spec", CASES, ids=[f"{c[0]}:{c[2]['source']}" for c in CASES])
+def test_corpus_project_gives_its_verdicts(project: str, i: int, spec: dict):
+    src = CORPUS / project / spec["source"]
+    if "error" in spec:
+        with pytest.raises(tl.TierlabError, match=spec["error"]):
+            from_terraform(src)
+        return
+    imp = from_terraform(src)
+    topo = imp.topology
+    for os_name, want in (spec.get("journey") or {}).items():
+        tr = tl.journey(topo, os=os_name)
+        assert tr.ok is want["ok"], (os_name, tr.summary())
+        assert tr.success_share == pytest.approx(want["success_share"], abs=1e-3), (os_name, tr.summary())
+    tr = tl.journey(topo)
+    for want in spec.get("blocks") or []:
+        hit = [b for b in tr.blocks if b.component == want["component"] and b.step == want["step"]
+               and ("rule_id" not in want or want["rule_id"] in b.rule_ids)
+               and ("code" not in want or b.code == want["code"])
+               and ("pairs" not in want or len(b.pairs) == want["pairs"])]
+        assert hit, (want, tr.summary())
+    if "pair_status" in spec:
+        assert {p.status for p in tr.pairs} == {spec["pair_status"]}
+    frame = imp.frame().set_index("resource")
+    for addr, status in (spec.get("status") or {}).items():
+        assert frame.loc[addr, "status"] == status, (addr, frame.loc[addr, "reason"])
+    for text in spec.get("notes") or []:
+        assert any(text in n.message or text in n.assumption for n in imp.notes), text
+    if "counts" in spec:
+        assert imp.counts() == spec["counts"], imp.frame()
+    for key, want in (spec.get("tiers") or {}).items():
+        assert imp.tiers[key] == want
+    t = spec.get("topology") or {}
+    if "subnets" in t:
+        assert len(topo.subnets) == t["subnets"]
+    if "api_host" in t:
+        assert topo.api_host == t["api_host"]
+    for group, ids in (t.get("rules_of") or {}).items():
+        assert sorted(r.id for r in topo.security_group(group).rules) == sorted(ids)
+    for sn, nacl in (t.get("nacl_of") or {}).items():
+        assert topo.subnet(sn).nacl == nacl
+    for sn, rt in (t.get("route_table_of") or {}).items():
+        assert topo.subnet(sn).route_table == rt
+    if "target_port" in t:
+        assert topo.alb.target_port == t["target_port"]
+    if "multi_az" in t:
+        assert topo.database.multi_az is t["multi_az"]
+
+
+# ------------------------------------------------------------------------ the expression language
+
+@pytest.mark.parametrize("src,want", [
+    ('cidrsubnet("10.0.0.0/16", 8, 2)', "10.0.2.0/24"),
+    ('cidrsubnet("10.0.0.0/16", 4, 15)', "10.0.240.0/20"),
+    ('cidrhost("10.0.2.0/24", 45)', "10.0.2.45"),
+    ('element(["a", "b"], 3)', "b"),
+    ('length({a = 1, b = 2})', 2),
+    ('concat([1], [2, 3])', [1, 2, 3]),
+    ('merge({a = 1}, {a = 2, b = 3})', {"a": 2, "b": 3}),
+    ('lookup({a = 1}, "b", 7)', 7),
+    ('format("node-%02d-%s", 3, "x")', "node-03-x"),
+    ('[for i, v in ["x", "y"] : "${v}${i}" if i > 0]', ["y1"]),
+    ('{for k, v in {a = 1, b = 2} : v => k}', {"1": "a", "2": "b"}),
+    ('true ? 1 : 2', 1),
+    ('[{a = 1}, {a = 2}][*].a', [1, 2]),
+    ('substr("us-east-1a", -1, 1)', "a"),
+])
+def test_expressions_evaluate_as_terraform_does(src, want):
+    assert evaluate(parse(src), Scope(lambda n: {})) == want
+
+
+def test_an_unknown_value_spreads_instead_of_guessing():
+    scope = Scope(lambda n: {"aws_x": {"y": Unknown("set by AWS")}}[n])
+    assert isinstance(evaluate(parse('cidrsubnet(aws_x.y, 8, 1)'), scope), Unknown)
+    assert isinstance(evaluate(parse('"prefix-${aws_x.y}"'), scope), Unknown)
+    assert isinstance(evaluate(parse('file("x.txt")'), scope), Unknown)
+
+
+# ------------------------------------------------------------------------ Terraform's semantics
+
+def _project(tmp_path: Path, extra: str, variables: str = "") -> Path:
+    base = (CORPUS / "port-mismatch" / "main.tf").read_text()
+    (tmp_path / "main.tf").write_text(base + "\n" + extra)
+    if variables:
+        (tmp_path / "terraform.tfvars").write_text(variables)
+    return tmp_path
+
+
+def test_a_terraform_security_group_has_no_egress_unless_declared():
+    topo = from_terraform(CORPUS / "port-mismatch").topology
+    assert topo.security_group("notes-db").rules_in("outbound") == ()
+    assert topo.security_group("notes-app").rules_in("outbound")
+
+
+def test_unassociated_subnets_use_the_main_route_table_and_the_default_nacl():
+    imp = from_terraform(CORPUS / "port-mismatch")
+    topo = imp.topology
+    assert topo.subnet("app-a").route_table == "main-route-table"
+    assert topo.subnet("app-a").nacl == "default-nacl"
+    assert topo.nacl("default-nacl").rules[0].action == "allow"  # AWS's default NACL allows all
+    assert not topo.is_public("db-a")
+
+
+def test_tfvars_override_defaults_and_variables_override_tfvars(tmp_path):
+    p = _project(tmp_path, "", 'project = "renamed"\n')
+    assert from_terraform(p).topology.alb.name == "renamed"
+    assert from_terraform(p, variables={"project": "cli"}).topology.alb.name == "cli"
+
+
+def test_every_import_problem_names_file_resource_and_attribute(tmp_path):
+    p = _project(tmp_path, '''
+resource "aws_security_group_rule" "orphan" {
+  type              = "ingress"
+  security_group_id = "sg-0123456789"
+  protocol          = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_blocks       = ["0.0.0.0/0"]
+}
+resource "aws_instance" "mystery" {
+  subnet_id = data.aws_subnet.other.id
+}
+data "aws_subnet" "other" {}
+''')
+    (tmp_path / "broken.tf").write_text('resource "aws_vpc" "x" {\n  cidr_block = \n')
+    imp = from_terraform(p)
+    by = {(n.file, n.resource, n.attribute): n for n in imp.notes}
+    assert ("main.tf", "aws_security_group_rule.orphan", "security_group_id") in by
+    assert ("main.tf", "aws_instance.mystery", "subnet_id") in by
+    assert any(n.file == "broken.tf" and n.status == "not understood" for n in imp.notes)
+    assert by[("main.tf", "aws_security_group_rule.orphan", "security_group_id")].affects_verdicts
+
+
+def test_a_variable_without_value_is_reported_not_guessed(tmp_path):
+    p = _project(tmp_path, 'variable "extra_cidr" {}\nresource "aws_security_group_rule" "x" {\n'
+                 '  type = "ingress"\n  security_group_id = aws_security_group.db.id\n  protocol = "tcp"\n'
+                 '  from_port = 5432\n  to_port = 5432\n  cidr_blocks = [var.extra_cidr]\n}\n')
+    imp = from_terraform(p)
+    assert any(n.resource == "var.extra_cidr" and n.affects_verdicts for n in imp.notes)
+    assert len(imp.topology.security_group("notes-db").rules) == 1  # the unknown peer is left out
+
+
+def test_a_validation_problem_names_the_terraform_resource(tmp_path):
+    p = _project(tmp_path, "")
+    text = (p / "main.tf").read_text().replace('"10.50.20.0/24"', '"10.51.20.0/24"')
+    (p / "main.tf").write_text(text)
+    with pytest.raises(tl.ValidationError) as exc:
+        from_terraform(p)
+    assert 'main.tf: aws_subnet.all["db-a"]' in str(exc.value)
