@@ -30,6 +30,7 @@ from .views.graphviz_engine import find_engine as layout_engine
 from .request.journey import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, PairResult, Step, Trace, journey
 from .sim.latency import PhysicsParams, latency_model, seed_vs_physics
 from .network.loader import apply_patch, load, load_dict, read_yaml, topology_names
+from .network.importers import Imported, ImportNote, from_aws, from_terraform
 from .paths import data_dir, data_path
 from .network.reachability import Reach, can_reach, what_opens, who_can_reach, who_can_reach_compare
 from .network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
@@ -52,6 +53,7 @@ __all__ = [
     "cheatsheet", "primer", "slips", "syllabus", "tables",
     "Diagram", "diagram", "layout_engine", "lab_app", "db", "database", "charts",
     "connection_tracking", "linux",
+    "from_terraform", "from_aws", "Imported", "ImportNote",  # importers (issue 15)
 ]
 
 install_ipython_handler()

@@ -18,7 +18,7 @@ from typing import Sequence
 
 from .errors import TierlabError, ValidationError
 from .request.journey import OSES, journey
-from .network.loader import load
+from .network.importers import import_any, load_any as load  # names, YAML, Terraform folders, AWS JSON
 from .network.reachability import can_reach
 
 __all__ = ["main"]
@@ -71,6 +71,12 @@ def _check(args: argparse.Namespace) -> int:
             continue
         print(f"{f}: OK — topology {t.name!r}: {len(t.subnets)} subnets, {len(t.rules())} rules, "
               f"{len(t.instances)} instances")
+        imp = import_any(f)
+        if imp is not None:  # an imported project: what was not taken as written
+            print(f"  {imp.summary()}")
+            for n in imp.notes:
+                if n.status != "parsed":
+                    print(f"  - {n}")
     return status
 
 

@@ -170,3 +170,16 @@ def test_a_validation_problem_names_the_terraform_resource(tmp_path):
     with pytest.raises(tl.ValidationError) as exc:
         from_terraform(p)
     assert 'main.tf: aws_subnet.all["db-a"]' in str(exc.value)
+
+
+# ------------------------------------------------------------------------ the command line
+
+def test_cli_journey_and_check_read_a_terraform_folder(capsys):
+    from tierlab.cli import main
+
+    assert main(["journey", "-t", str(CORPUS / "three-tier")]) == 0
+    assert main(["journey", "-t", str(CORPUS / "broken-nacl")]) == 1
+    assert "nacl-app" in capsys.readouterr().out
+    assert main(["check", str(CORPUS / "public-targets")]) == 0
+    out = capsys.readouterr().out
+    assert "partly" in out and "aws_vpc_endpoint.s3" in out
