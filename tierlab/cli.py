@@ -5,6 +5,10 @@
     tierlab check FILE [FILE ...]
     tierlab rules [-t seed|FILE]
     tierlab reach SRC DST PORT [-t seed|FILE]
+    tierlab audit [seed|FILE|TERRAFORM_FOLDER|AWS_JSON_FOLDER] [--json]
+
+-t and FILE also take a Terraform folder (``-t ./infra``), a ``terraform show -json`` file or a
+folder of AWS describe-*.json outputs.
 
 Exit status: 0 the journey (or reachability) gets through, 1 it is blocked, 2 bad input.
 """
@@ -97,6 +101,20 @@ def _reach(args: argparse.Namespace) -> int:
     return 0 if r.ok else 1
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from .request.audit import audit
+
+    imp = import_any(args.topology)
+    a = audit(imp if imp is not None else load(args.topology))
+    if args.json:
+        print(a.frame().drop(columns=["reason"]).to_json(orient="records", indent=2))
+    else:
+        print(a.summary())
+        print(_table(a.frame().to_dict("records"), ["severity", "control", "object", "finding", "evidence", "fix"],
+                     {"evidence": 90, "fix": 60, "object": 30}))
+    return 1 if any(f.severity in ("critical", "high") for f in a.findings) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tierlab", description="The AWS 3-tier Create Account journey, checked as AWS would.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -121,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("-t", "--topology", default="seed")
     q.add_argument("--os", default="linux", choices=OSES)
     q.set_defaults(func=_reach)
+    a = sub.add_parser("audit", help="findings with evidence, the fix as a what-if, Security Hub controls")
+    a.add_argument("topology", nargs="?", default="seed", help="a name, a YAML file, a Terraform folder or AWS JSON folder")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=_audit)
     return p
 
 
