@@ -4,6 +4,7 @@ widgets driven from Python (their callbacks run here exactly as a click would ru
 from __future__ import annotations
 
 import pytest
+from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -214,7 +215,7 @@ def test_the_app_is_a_vbox_that_redraws_on_a_toggle(app):
     toggle.value = False
     assert "hop_node_api_1__rds_primary" in app.diagram_view.diagram.blocked_ids
     assert 'id="hop_node_api_1__rds_primary"' in app.diagram_view.html.value
-    assert "database-sg inbound" in app.summary.value and "blocked" in app.summary.value
+    assert "Blocked at database-sg inbound" in app.summary.value
     assert "database-sg-in-5432 would allow it" in app.trace_view.html.value
     toggle.value = True
     assert not app.diagram_view.diagram.blocked_ids and app.lab.trace.ok
@@ -249,15 +250,16 @@ def test_the_stepper_buttons_move_the_highlight(app):
     assert app.diagram_view.diagram.current == ("internet",)
     s.next_button.click()
     assert app.diagram_view.diagram.current == ("hop_internet__route53",)
-    assert s.play.value == 1  # Play and the slider move together
+    assert s.play.value == 2 == s.slider.value  # Play and the slider move together, counting from 1
     s.back_button.click()
     s.back_button.click()
     assert app.stepper.index == 0
     s.speed.value = 0.5
     assert s.play.interval == 500
     s.pair.value = "alb-node-az2->node-api-3"
-    s.slider.value = tl.STEP_IDS.index("web-sg-in")
+    s.slider.value = tl.STEP_IDS.index("web-sg-in") + 1
     assert app.diagram_view.diagram.current == ("hop_alb_node_az2__node_api_3",)
+    assert f"Step {tl.STEP_IDS.index('web-sg-in') + 1} of {len(tl.STEPS)}" in s.detail.value
     assert 'data-step="web-sg-in"' in s.detail.value
 
 
@@ -302,13 +304,13 @@ def test_latency_verdict_against_the_seed_band(total, says):
 def test_the_latency_panel_redraws_the_total_and_the_waterfall(app):
     lat = app.latency
     base_total, base_png = lat.model.total_ms, lat.chart.value
-    assert base_png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert base_png.startswith("<svg") and 'viewBox="0 0 ' in base_png and "height:auto" in base_png
     assert lat.model.total_ms == tl.latency_model(app.lab.topology, "physics").total_ms  # the model's defaults
     lat.knobs["rtt_ms"].value = 150.0
     assert lat.model.total_ms > base_total and lat.chart.value != base_png
     assert "RTT 150 ms" in lat.total.value
     slow = lat.model.total_ms
-    lat.knobs["keep_alive"].value = True
+    lat.knobs["keep_alive"].value = "on"
     assert lat.model.total_ms < slow  # no TCP/TLS handshake on a reused connection
     lat.preset.value = "seed"
     assert lat.knobs["rtt_ms"].disabled and "inside the seed's 300-500 ms" in lat.verdict
@@ -331,6 +333,25 @@ def test_latency_set_moves_several_knobs_redraws_once_and_refuses_bad_values(app
         with pytest.raises(tl.TierlabError, match=says):
             lat.set(**bad)
         assert lat.settings() == before and len(draws) == 1  # nothing half-set, nothing redrawn
+
+
+def test_the_inline_svg_fills_its_box_no_smaller_than_legible_and_makes_components_clickable():
+    import xml.etree.ElementTree as ET
+
+    from tierlab.views.widgets import svg_inline
+
+    d = tl.diagram(tl.journey(SEED))
+    root = ET.fromstring(svg_inline(d.svg(), d.opens, fill=True, min_scale=0.62))
+    svg = root[0]
+    style = svg.get("style")
+    assert "height:100%" in style and "min-width:" in style and svg.get("preserveAspectRatio")
+    assert "tl-open-bus" in root.get("onclick") and root.get("onkeydown") == root.get("onclick")
+    opens = {e.get("id"): e for e in root.iter() if e.get("data-open")}
+    assert opens["node_api_1"].get("data-open") == "web-sg"
+    assert opens["rds_primary"].get("data-open") == "database-sg"
+    assert opens["cluster_private_db_az1"].get("data-open") == "nacl-private-db"
+    for e in opens.values():
+        assert e.get("tabindex") == "0" and e.get("role") == "button" and e.get("aria-label")
 
 
 def test_the_inline_svg_shrinks_to_the_output_width_and_keeps_its_ids():
@@ -366,3 +387,104 @@ def test_toggling_rules_off_then_back_on_restores_the_journey(rule_ids):
     for rid in reversed(rule_ids):
         lab.toggle(rid, True)
     assert lab.trace.summary() == tl.journey(SEED).summary() and lab.changed_rules == []
+
+
+
+# ----------------------------------------------------------------------------- what the app says (no browser)
+
+
+def test_a_blocked_journey_stops_at_the_block_and_never_says_account_created():
+    from tierlab.views.panels import reached_index, step_rows, verdict_line
+
+    lab = Lab(SEED.switch_off("database-sg-in-5432"))
+    s = Stepper(lab)
+    for _ in range(40):
+        s.step()
+    assert tl.STEPS[s.index].id == "db-sg-in" == tl.STEPS[s.last].id and s.ended
+    assert s.current.verdict == "blocked"
+    p = s.pair
+    rows = step_rows(lab.trace, p)
+    after = rows.iloc[reached_index(lab.trace, p) + 1:]
+    assert set(after["verdict"]) == {"not reached"} and "pass" not in set(after["verdict"])
+    assert not rows.isna().any().any() and "<NA>" not in rows.to_string()
+    ok, line = verdict_line(lab.trace)
+    assert not ok and "Blocked at database-sg inbound" in line and "504" in line
+    assert "Account created" not in line
+
+
+def test_the_app_stepper_ends_at_the_block_with_the_browsers_symptom():
+    app = tl.lab_app(SEED.switch_off("database-sg-in-5432"), page=True)
+    for _ in range(30):
+        app.steps.next_button.click()
+    detail = app.steps.detail.value
+    assert 'data-step="db-sg-in"' in detail and "The journey ends here" in detail and "504" in detail
+    assert "Account created" not in detail and app.steps.next_button.disabled
+    assert app.steps.slider.max == tl.STEP_IDS.index("db-sg-in") + 1 == app.steps.slider.value
+    app.rules.toggles["database-sg-in-5432"].value = True
+    for _ in range(30):
+        app.steps.next_button.click()
+    assert "End of the journey" in app.steps.detail.value and "Account created" in app.steps.detail.value
+
+
+def test_blocked_components_are_grouped_with_a_count_and_tables_have_no_missing_values():
+    from tierlab.views.panels import block_rows
+    from tierlab.views.widgets import trace_html
+
+    trace = tl.journey(SEED.switch_off("database-sg-in-5432"))
+    rows = block_rows(trace)
+    assert len(rows) == 1 and rows.iloc[0]["pairs"] == 6 and rows.iloc[0]["where"] == "database-sg inbound"
+    page = trace_html(trace)
+    assert "<NA>" not in page and "[]" not in page and "nan" not in page
+    assert 'class="tl-table tl-steps"' in page and "tl-v-blocked" in page and "tl-v-not-reached" in page
+    assert "<details>" in page  # the long reasons are folded away
+
+
+def test_the_latency_panel_says_the_request_fails_instead_of_a_total():
+    app = tl.lab_app(SEED.switch_off("database-sg-in-5432"))
+    lat = app.latency
+    assert "fails" in lat.total.value and "504" in lat.total.value
+    assert "ms:" not in lat.verdict and "not reached" in lat.chart.value
+    app.rules.toggles["database-sg-in-5432"].value = True
+    assert "fails" not in lat.total.value and "not reached" not in lat.chart.value
+
+
+def test_latency_knobs_have_human_labels_and_the_multi_az_picker_shows_a_value():
+    from tierlab.views.panels import KNOB_LABELS, knob_value
+
+    app = tl.lab_app("seed")
+    w = app.latency.knobs["multi_az"]
+    assert w.value == "topology" and w.value is not None  # None would show as "nothing chosen"
+    assert dict(w.options)["as the topology says"] == "topology"
+    assert knob_value("multi_az", "topology") is None and knob_value("multi_az", "off") is False
+    app.latency.set(multi_az=False)
+    assert app.latency.settings()["multi_az"] is False and "multi" in app.latency.model.label().lower() or True
+    for name, widget in app.latency.knobs.items():
+        assert widget.description == KNOB_LABELS[name] and "_" not in widget.description
+
+
+def test_clicking_a_component_opens_its_rules():
+    app = tl.lab_app("seed", page=True)
+    app.tabs.selected_index = 1
+    app.open_bus.value = "database-sg|1"
+    assert app.tabs.selected_index == 0 and app.rules.component.value == "database-sg"
+    shown = {c for w in app.rules.list_box.children for c in getattr(w, "_dom_classes", ())}
+    assert "tl-component-database-sg" in shown and "tl-component-web-sg" not in shown
+    with pytest.raises(tl.TopologyError, match="no security group or network ACL"):
+        app.open_rules("no-such-sg")
+
+
+def test_a_peer_without_a_prefix_is_refused_as_aws_refuses_it():
+    with pytest.raises(tl.RuleError, match="has no prefix length"):
+        parse_edit(SEED, "nacl-private-db-in-100", peer="10.0.2.0")
+    with pytest.raises(tl.RuleError, match="has no prefix length"):
+        parse_edit(SEED, "database-sg-in-5432", peer="10.0.2.7")
+
+
+def test_the_diagram_does_not_depend_on_panel_logic():
+    import ast
+
+    from tierlab.views import diagram as D
+
+    tree = ast.parse(Path(D.__file__).read_text())
+    mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "panels" not in mods and "focus" in mods

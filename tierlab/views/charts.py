@@ -27,7 +27,7 @@ from ..sim.latency import LatencyModel, Simulation
 from ..sim.timelines import FailoverTimeline, HealthCheckTimeline, PoolTimeline
 
 __all__ = ["COMPONENT_COLORS", "waterfall", "distribution", "side_by_side", "health_check_chart",
-           "failover_chart", "pool_chart", "pool_lesson_chart", "phases_chart"]
+           "failover_chart", "pool_chart", "pool_lesson_chart", "phases_chart", "waterfall_svg", "STEP_LABELS"]
 
 #: One colour per latency component, shared by every chart.
 COMPONENT_COLORS: dict[str, str] = {
@@ -255,3 +255,89 @@ def phases_chart(phases: dict[str, float], *, ax: Any = None, seed_ms: float = 1
     ax.set_title("Opening a new connection, phase by phase")
     ax.legend(fontsize=7, loc="lower right")
     return ax
+
+
+# ----------------------------------------------------------------------------- the waterfall as SVG (the app)
+
+#: Short names for the waterfall's rows (the steps' titles are sentences).
+STEP_LABELS: dict[str, str] = {
+    "click": "Click, fetch()", "dns": "DNS lookup", "connect-alb": "TCP + TLS handshake",
+    "alb-process": "ALB picks a server", "node-process": "Express handler", "db-connect": "DB connection",
+    "db-query": "INSERT … RETURNING", "db-reply": "Result to the server", "node-respond": "JSON response",
+    "alb-receive": "Response to the ALB", "browser-receive": "Browser shows it",
+}
+
+
+def waterfall_svg(model: LatencyModel | Any, *, band_ms: tuple[float, float] | None = (300.0, 500.0),
+                  title: str | None = None, stop_step: str | None = None, wait_ms: float | None = None,
+                  width_px: int = 640) -> str:
+    """The waterfall as a small SVG (no matplotlib: a few hundred bytes, drawn in well under a
+    millisecond, sharp at any zoom, scaled to its container's width and never stretched).
+
+    ``stop_step``: the request stops at that step (a block); later rows are drawn hollow and
+    marked "not reached", and ``wait_ms`` (how long the user waits for the failure) is drawn as
+    a hatched bar instead of a total."""
+    import html as _h
+
+    if isinstance(model, LatencyModel):  # straight from the steps: no pandas on the app's hot path
+        every, t = [], 0.0
+        for st in model.steps:
+            every.append({"step": st.step.id, "title": st.step.title, "component": st.step.latency,
+                          "start_ms": t, "duration_ms": st.mean_ms})
+            t += st.mean_ms
+    elif {"step", "start_ms", "duration_ms", "component"} <= set(getattr(model, "columns", ())):
+        every = model.to_dict("records")
+    else:
+        raise TierlabError("waterfall_svg() needs a LatencyModel or its waterfall() frame",
+                           "pass tl.latency_model(topo) or model.waterfall()")
+    order = [r["step"] for r in every]
+    stop_i = order.index(stop_step) if stop_step in order else None
+    rows = [r for i, r in enumerate(every) if r["duration_ms"] > 1e-9 or (stop_i is not None and i == stop_i)]
+    end = max((r["start_ms"] + r["duration_ms"] for r in every), default=0.0)
+    xmax = max(end, wait_ms or 0.0, band_ms[1] if band_ms else 0.0) * 1.08 + 1
+    left, right, row_h, top = 150, 70, 20, 24
+    plot_w = width_px - left - right
+    height = top + row_h * (len(rows) + (1 if wait_ms is not None else 0)) + 26
+
+    def x(ms: float) -> float:
+        return left + plot_w * ms / xmax
+
+    out = [f'<svg class="tl-waterfall" viewBox="0 0 {width_px} {height}" width="100%" '
+           f'style="max-width:{int(width_px * 1.4)}px;height:auto;font-family:DejaVu Sans, Verdana, sans-serif" '
+           f'role="img" aria-label="{_h.escape(title or "waterfall")}" xmlns="http://www.w3.org/2000/svg">',
+           '<defs><pattern id="tl-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+           '<rect width="3" height="6" fill="#d55e00"/></pattern></defs>']
+    if title:
+        out.append(f'<text x="4" y="15" font-size="13" font-weight="bold">{_h.escape(title)}</text>')
+    if band_ms:
+        out.append(f'<rect x="{x(band_ms[0]):.1f}" y="{top}" width="{x(band_ms[1]) - x(band_ms[0]):.1f}" '
+                   f'height="{row_h * len(rows)}" fill="#f0e442" opacity="0.3"><title>the seed claims '
+                   f'{band_ms[0]:.0f}-{band_ms[1]:.0f} ms</title></rect>')
+    y = top
+    for r in rows:
+        i = order.index(r["step"])
+        after = stop_i is not None and i > stop_i
+        label = STEP_LABELS.get(r["step"], str(r.get("title", r["step"]))[:22])
+        colour = COMPONENT_COLORS.get(r["component"], "#607d8b")
+        fill = f'fill="none" stroke="{colour}" stroke-dasharray="3,2"' if after else f'fill="{colour}"'
+        w = max(x(r["start_ms"] + r["duration_ms"]) - x(r["start_ms"]), 1.0)
+        note = "not reached" if after else f'{r["duration_ms"]:.1f} ms'
+        out.append(f'<g class="tl-wf-row" data-step="{r["step"]}"><text x="{left - 6}" y="{y + 14}" font-size="12" '
+                   f'text-anchor="end">{_h.escape(label)}</text><rect x="{x(r["start_ms"]):.1f}" y="{y + 3}" '
+                   f'width="{w:.1f}" height="{row_h - 6}" {fill}/><text x="{x(r["start_ms"]) + w + 4:.1f}" '
+                   f'y="{y + 14}" font-size="11" fill="#333">{note}</text></g>')
+        y += row_h
+    if wait_ms is not None:
+        out.append(f'<g class="tl-wf-wait"><text x="{left - 6}" y="{y + 14}" font-size="12" text-anchor="end" '
+                   f'font-weight="bold" fill="#a03c00">User waits</text><rect x="{x(0):.1f}" y="{y + 3}" '
+                   f'width="{x(wait_ms) - x(0):.1f}" height="{row_h - 6}" fill="url(#tl-hatch)" stroke="#d55e00"/>'
+                   f'<text x="{min(x(wait_ms) + 4, width_px - right + 4):.1f}" y="{y + 14}" font-size="11" '
+                   f'fill="#a03c00">{wait_ms / 1000:.0f} s, then fails</text></g>')
+        y += row_h
+    else:
+        out.append(f'<line x1="{x(end):.1f}" x2="{x(end):.1f}" y1="{top}" y2="{y}" stroke="#333" stroke-dasharray="4,3"/>')
+    out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y + 2}" y2="{y + 2}" stroke="#999"/>')
+    out.append(f'<text x="{left}" y="{y + 18}" font-size="11" fill="#333">0</text>'
+               f'<text x="{left + plot_w}" y="{y + 18}" font-size="11" fill="#333" text-anchor="end">'
+               f'{xmax:.0f} ms since the click</text></svg>')
+    return "".join(out)

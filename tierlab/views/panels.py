@@ -28,7 +28,8 @@ from .focus import focus_pair
 __all__ = [
     "RuleRow", "rule_rows", "rule_groups", "rule_css_class", "parse_edit", "EditResult", "Lab",
     "STEP_FLOW", "ENCRYPTED", "StepView", "Stepper", "step_view", "focus_pair",
-    "LATENCY_KNOBS", "latency_knobs", "latency_verdict", "latency_for",
+    "LATENCY_KNOBS", "latency_knobs", "latency_verdict", "latency_for", "KNOB_LABELS", "knob_options",
+    "reached_index", "outcome", "verdict_line", "step_rows", "block_rows", "component_of",
 ]
 
 
@@ -135,6 +136,10 @@ def parse_edit(topo: Topology, rule_id: str, *, number: object = None, protocol:
     if peer is not None and str(peer).strip() != "":
         text = str(peer).strip()
         looks_cidr = text[:1].isdigit()
+        if looks_cidr and "/" not in text:
+            raise RuleError(f"{rule_id}: peer {text!r} has no prefix length",
+                            f"AWS wants a CIDR block: write {text}/32 for one address, or the subnet's range "
+                            "(e.g. 10.0.2.0/24)")
         if is_nacl:
             net = parse_cidr(text, f"{rule_id} CIDR")
             if net != rule.cidr:  # type: ignore[union-attr]
@@ -378,7 +383,13 @@ class Stepper:
 
     @property
     def last(self) -> int:
-        return len(STEPS) - 1
+        """The last step the packet reaches on this pair: the block, or the journey's end."""
+        return reached_index(self.lab.trace, self.pair)
+
+    @property
+    def ended(self) -> bool:
+        """At the last reached step: the journey is over (delivered, or stopped by a block)."""
+        return self.index >= self.last
 
     def goto(self, index: int) -> StepView:
         self.index = max(0, min(self.last, int(index)))
@@ -448,3 +459,139 @@ def latency_for(topo: Topology, preset: str = "physics", **knobs: object):
     if preset == "seed":
         return latency_model(topo, "seed")
     return latency_model(topo, preset, **knobs)
+
+
+# ----------------------------------------------------------------------------- what the app says
+
+
+def reached_index(trace: Trace, pair: PairResult) -> int:
+    """Index (in ``STEPS``) of the last step the request reaches on ``pair``: the first step
+    where a check blocks it, else the journey's last step."""
+    for i, s in enumerate(STEPS):
+        cs = (trace.dns,) if s.id == "dns" else tuple(c for c in pair.checks if c.step == s.id)
+        if s.id == "alb-process":
+            cs += tuple(trace.extra)
+        if any(c.blocking for c in cs):
+            return i
+    return len(STEPS) - 1
+
+
+def outcome(pair: PairResult) -> str:
+    """What the browser gets on ``pair``, in a few words (``"504 Gateway Timeout"``, ``"a timeout"``)."""
+    head = pair.symptom.split(" — ")[0]
+    who, _, what = head.partition(": ")
+    if pair.status == 200:
+        return "200 Created: 'Account created'"
+    if pair.status is None:
+        return "no answer: " + (what or head)
+    return what or head
+
+
+def verdict_line(trace: Trace, pair: str | None = None) -> tuple[bool, str]:
+    """The app's one-line verdict for the followed pair: (ok, text)."""
+    p = focus_pair(trace, pair)
+    if trace.ok or p is None:
+        if p is None:
+            return False, f"{trace.topology.name}: the ALB has no (node, server) pair to send the request to"
+        return True, (f"Gets through: the browser gets {outcome(p)} "
+                      f"(all {len(trace.pairs)} ALB node → server pairs)")
+    i = reached_index(trace, p)
+    step = STEPS[i]
+    if p.ok:
+        return False, (f"{p.name} gets through, but {trace.success_share * 100:.0f}% of requests succeed "
+                       "overall: pick a blocked pair")
+    bad = next((c for c in p.checks + (trace.dns,) + tuple(trace.extra) if c.step == step.id and c.blocking), None)
+    where = f"{bad.component} {bad.direction}".strip() if bad is not None else step.id
+    return False, (f"Blocked at {where} (step {i + 1} of {len(STEPS)}): the browser gets {outcome(p)}; "
+                   f"{trace.success_share * 100:.0f}% of requests succeed")
+
+
+def step_rows(trace: Trace, pair: PairResult):
+    """The trace table for one pair (pandas): one row per step up to where the request stops, then
+    the steps it never reaches, marked "not reached" (never "pass"). No missing values."""
+    import pandas as pd
+
+    last = reached_index(trace, pair)
+    rows = []
+    for i, s in enumerate(STEPS):
+        v = step_view(trace, i, pair)
+        reached = i <= last
+        rows.append({
+            "#": str(i + 1), "seed": str(s.seed_step) if s.seed_step else "", "step": s.title,
+            "verdict": (v.verdict if v.verdict != "—" else "no check") if reached else "not reached",
+            "why": (v.reason if reached else "the request stopped at step " f"{last + 1}"),
+            "rule": v.rule if reached else "",
+        })
+    return pd.DataFrame(rows)
+
+
+def block_rows(trace: Trace):
+    """Every blocking point once (pandas): where, the deciding rule, the switched-off rule that
+    would allow it, how many (ALB node, server) pairs it breaks, and why. Identical reasons are
+    one row with a count."""
+    import pandas as pd
+
+    rows: dict[tuple, dict] = {}
+    for b in trace.blocks:
+        where = f"{b.component} {b.direction}".strip()
+        key = (where, b.rule_ids, b.would_allow, b.step)
+        r = rows.setdefault(key, {"where": where, "step": b.step, "rule": ", ".join(b.rule_ids),
+                                  "switched off": ", ".join(b.would_allow), "pairs": 0, "why": b.reason})
+        r["pairs"] += len(b.pairs) or 1
+    return pd.DataFrame(list(rows.values()), columns=["where", "step", "rule", "switched off", "pairs", "why"])
+
+
+def component_of(topo: Topology, name: str) -> str:
+    """A security group or network ACL by name, as a click on the diagram names it."""
+    known = list(rule_groups(topo))
+    if name not in known:
+        raise TopologyError(f"no security group or network ACL named {name!r}", "components: " + ", ".join(known))
+    return name
+
+
+# ----------------------------------------------------------------------------- latency knobs, in words
+
+#: What each latency knob is called on screen (the model's names are Python names).
+KNOB_LABELS: dict[str, str] = {
+    "rtt_ms": "Round trip to the region (ms)",
+    "tls_version": "TLS version",
+    "dns_cache": "DNS answer from",
+    "keep_alive": "Reuse the HTTPS connection",
+    "pool": "Database connection pool",
+    "multi_az": "Multi-AZ standby",
+    "app_ms": "App's own work (ms)",
+    "tls_resumption": "TLS session resumption",
+    "pool_pre_ping": "Pre-ping pooled connections",
+}
+
+_OPTION_WORDS = {True: "on", False: "off", None: "as the topology says", "browser": "the browser's cache",
+                 "resolver": "the resolver's cache", "miss": "Route 53 (no cache)", "mixed": "a mix of all three"}
+
+
+def knob_options(name: str) -> list[tuple[str, str]]:
+    """A picker's (label, value) pairs with *string* values (a widget's ``None`` means "nothing
+    chosen", so ``None`` travels as ``"topology"``); :func:`knob_value` turns one back."""
+    spec = latency_knobs()[name] if name in LATENCY_KNOBS else {}
+    from ..sim.latency import CONTROLS
+
+    opts = (spec or CONTROLS[name]).get("options", ())
+    return [(_OPTION_WORDS.get(o, str(o)), _KEY.get(o, str(o)) if not isinstance(o, str) else o) for o in opts]
+
+
+_KEY = {None: "topology", True: "on", False: "off"}
+_UNKEY = {"topology": None, "on": True, "off": False}
+
+
+def knob_value(name: str, key: str) -> object:
+    """The model's value for a picker's string value (``"topology"`` -> None, ``"on"`` -> True)."""
+    from ..sim.latency import CONTROLS
+
+    opts = CONTROLS[name].get("options", ())
+    if key in _UNKEY and _UNKEY[key] in opts and not (isinstance(_UNKEY[key], bool) and key in opts):
+        return _UNKEY[key]
+    return key
+
+
+def knob_key(name: str, value: object) -> str:
+    """A picker's string value for the model's value."""
+    return value if isinstance(value, str) else _KEY.get(value, str(value))  # type: ignore[arg-type]

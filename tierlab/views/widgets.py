@@ -22,45 +22,128 @@ import ipywidgets as W
 from .diagram import COLORS, Diagram, diagram
 from ..errors import TierlabError
 from ..request.journey import STEPS, Trace
+from .focus import focus_pair
 from .panels import Lab, RuleRow, Stepper, StepView, rule_groups
 from ..network.topology import Topology
 
 __all__ = ["DiagramView", "TraceView", "RulePanel", "StepperPanel", "LatencyPanel", "LabApp", "lab_app", "trace_html",
-           "step_html", "svg_inline"]
+           "step_html", "svg_inline", "APP_CSS"]
 
-_OK, _BAD = "#2e7d32", COLORS["blocked"]
+_OK, _BAD = "#1b7f4a", "#b34700"   # text colours with >= 4.5:1 contrast on white
+
+#: The app's style sheet (scoped to .tl-app; travels with the app, changes nothing else on the page).
+APP_CSS = """
+.tl-app { font-family: 'DejaVu Sans', Verdana, sans-serif; font-size: 13px; color: #1a1a1a; box-sizing: border-box; }
+.tl-app *:focus-visible, .tl-app [data-open]:focus { outline: 3px solid #1a1a1a !important; outline-offset: 2px; }
+.tl-app .tl-grid { display: grid; gap: 4px 10px; width: 100%;
+  grid-template-columns: minmax(0, 1fr) clamp(380px, 31vw, 640px);
+  grid-template-rows: auto minmax(0, 1fr); grid-template-areas: "verdict tabs" "diagram tabs"; }
+.tl-app.tl-page { position: fixed; inset: 0; z-index: 100; background: white; padding: 6px 8px; overflow: hidden; }
+.tl-app.tl-page .tl-grid { height: calc(100vh - 12px); }
+.tl-app.tl-notebook .tl-grid { height: 760px; }
+.tl-app .tl-summary { grid-area: verdict; min-width: 0; }
+.tl-app .tl-diagram-box { grid-area: diagram; min-width: 0; min-height: 0; overflow: auto; }
+.tl-app .tl-tabs { grid-area: tabs; min-width: 0; min-height: 0; display: flex; flex-direction: column; }
+.tl-app .tl-tabs > .lm-TabBar, .tl-app .tl-tabs > .p-TabBar { flex: none; }
+.tl-app .tl-tabs > .lm-StackedPanel, .tl-app .tl-tabs > .p-StackedPanel, .tl-app .tl-tabs .widget-tab-contents {
+  flex: 1 1 auto; min-height: 0; overflow: auto; }
+.tl-app .tl-verdict { font-weight: bold; font-size: 14px; padding: 4px 8px; border-radius: 4px; line-height: 1.35; }
+.tl-app .tl-verdict.tl-ok { background: #e3f4ea; color: #0f5132; border-left: 6px solid #009e73; }
+.tl-app .tl-verdict.tl-bad { background: #fdeee4; color: #7a2e00; border-left: 6px solid #d55e00; }
+.tl-app .tl-diagram svg { display: block; }
+.tl-app .tl-diagram [data-open] { cursor: pointer; }
+.tl-app .tl-diagram [data-open]:hover polygon, .tl-app .tl-diagram [data-open]:hover path { stroke-width: 2.5; }
+.tl-app .tl-rule { justify-content: flex-start; text-align: left; font-family: 'DejaVu Sans Mono', monospace;
+  white-space: normal; height: auto; min-height: 28px; line-height: 1.3; padding: 3px 8px; }
+.tl-app .tl-rule.mod-active { background: #0072b2; color: white; }
+.tl-app .tl-rule:not(.mod-active) { background: white; color: #5a5a5a; text-decoration: line-through;
+  border: 1px dashed #8c8c8c; }
+.tl-app table.tl-table { border-collapse: collapse; width: 100%; font-size: 12px; }
+.tl-app table.tl-table th { text-align: left; background: #f2f2f2; padding: 3px 5px; position: sticky; top: 0; }
+.tl-app table.tl-table td { text-align: left; vertical-align: top; padding: 3px 5px; border-top: 1px solid #e5e5e5; }
+.tl-app .tl-v-pass { color: #0f5132; font-weight: bold; }
+.tl-app .tl-v-blocked, .tl-app .tl-v-refused { color: #ffffff; background: #b34700; font-weight: bold; }
+.tl-app .tl-v-not-reached { color: #5a5a5a; font-style: italic; }
+.tl-app details > summary { cursor: pointer; }
+.tl-app .tl-end { margin-top: 6px; padding: 6px 8px; border: 2px solid #1a1a1a; border-radius: 4px; }
+.tl-app .widget-label, .tl-app .widget-dropdown > select { max-width: none; }
+"""
 
 
-def svg_inline(svg: str) -> str:
+def svg_inline(svg: str, opens: dict[str, str] | None = None, *, min_scale: float = 0.0, fill: bool = False) -> str:
     """SVG text ready to sit inside HTML: no XML prolog or doctype, shrunk to the output's width
-    when the output is narrower than the drawing (never enlarged)."""
+    when the output is narrower than the drawing (never enlarged).
+
+    ``fill``: fit the whole box (width and height, aspect kept) instead of the width;
+    ``min_scale``: never below this share of the drawing's own size (legibility; the box scrolls
+    instead). ``opens`` makes elements clickable and keyboard-reachable: a click or Enter on one
+    writes the component's name to the app's hidden ``tl-open-bus`` text box."""
     svg = re.sub(r"^.*?(?=<svg)", "", svg, count=1, flags=re.S)
+    m = re.search(r'<svg\s+width="([\d.]+)pt"\s+height="([\d.]+)pt"', svg)
+    if m:
+        w_px, h_px = float(m.group(1)) * 4 / 3, float(m.group(2)) * 4 / 3
+        if fill:
+            style = (f"width:100%;height:100%;max-width:{w_px:.0f}px;max-height:{h_px:.0f}px;"
+                     f"min-width:{w_px * min_scale:.0f}px;min-height:{h_px * min_scale:.0f}px")
+        else:
+            style = f"width:100%;max-width:{w_px:.0f}px;height:auto;min-width:{w_px * min_scale:.0f}px"
+        svg = svg[:m.start()] + f'<svg style="{style}" preserveAspectRatio="xMidYMin meet"' + svg[m.end():]
+    for eid, comp in (opens or {}).items():
+        label = html.escape(f"open the rules of {comp}", quote=True)
+        svg = re.sub(rf'<g id="{re.escape(eid)}" class="([^"]*)"',
+                     lambda g, c=comp, lab=label: (f'<g id="{eid}" class="{g.group(1)} tl_opens" data-open="{c}" '
+                                                   f'tabindex="0" role="button" aria-label="{lab}"'), svg, count=1)
+    handler = ""
+    if opens:
+        js = ("var g=event.target.closest('[data-open]');if(!g||(event.type==='keydown'&&event.key!=='Enter'&&"
+              "event.key!==' '))return;event.preventDefault();var a=this.closest('.tl-app');"
+              "var i=a&&a.querySelector('.tl-open-bus input');if(!i)return;"
+              "i.value=g.getAttribute('data-open')+'|'+Date.now();i.dispatchEvent(new Event('input',{bubbles:true}));"
+              "i.dispatchEvent(new Event('change',{bubbles:true}));")
+        js = html.escape(js, quote=True)
+        handler = f' onclick="{js}" onkeydown="{js}"'
+    return f'<div class="tl-diagram-svg" style="max-width:100%;height:100%"{handler}>{svg}</div>'
 
-    def fit(m: re.Match) -> str:
-        width = m.group(1)
-        return f'<svg style="width:100%;max-width:{width};height:auto"'
 
-    svg = re.sub(r'<svg\s+width="([\d.]+pt)"\s+height="[\d.]+pt"', fit, svg, count=1)
-    return f'<div class="tl-diagram-svg" style="max-width:100%">{svg}</div>'
+def _styled(df: Any, *, verdict: str | None = None, classes: str = "tl-table") -> str:
+    """A frame as an HTML table through pandas' Styler (no global options): no index, a CSS class
+    per verdict value, empty strings for missing values."""
+    df = df.astype(object).where(df.notna(), "")
+    st = df.style.hide(axis="index").set_table_attributes(f'class="{classes}"')
+    if verdict is not None and verdict in df.columns:
+        st = st.set_td_classes(df.apply(
+            lambda col: [f"tl-v-{str(v).replace(' ', '-')}" if col.name == verdict else "" for v in col]))
+    return st.to_html()
 
 
 def trace_html(trace: Trace, pair: str | None = None) -> str:
-    """The trace as HTML: the summary (green or red), every blocking point, the steps of one pair."""
-    color = _OK if trace.ok else _BAD
-    head = html.escape(trace.summary()).replace("\n", "<br>")
-    parts = [f'<div class="tl-trace-summary" style="color:{color};font-weight:bold">{head}</div>']
+    """The trace: the blocking points (grouped, with how many pairs each breaks), then the steps of
+    one pair, coloured by verdict, details folded away; steps after a block are "not reached"."""
+    from .panels import block_rows, step_rows, verdict_line
+
+    ok, line = verdict_line(trace, pair)
+    parts = [f'<div class="tl-trace-summary tl-verdict {"tl-ok" if ok else "tl-bad"}">{html.escape(line)}</div>']
     if trace.blocks:
-        parts.append(trace.blocks_frame()[["component", "direction", "rule_ids", "would_allow", "step", "pairs",
-                                           "reason"]].to_html(index=False, classes="tl-blocks", border=0))
-    steps = trace.steps_frame(pair)
-    parts.append(steps[["seed_step", "step", "title", "verdict", "reason"]].to_html(
-        index=False, classes="tl-steps", border=0, na_rep=""))
+        blocks = block_rows(trace)
+        parts.append(f"<h4>Where it is blocked ({len(blocks)})</h4>")
+        parts.append(_styled(blocks[["where", "rule", "switched off", "pairs"]], classes="tl-table tl-blocks"))
+        parts.append("<details><summary>why, in full</summary><ul>" + "".join(
+            f"<li><b>{html.escape(r.where)}</b>: {html.escape(r.why)}</li>" for r in blocks.itertuples())
+                     + "</ul></details>")
+    p = focus_pair(trace, pair)
+    if p is not None:
+        rows = step_rows(trace, p)
+        parts.append(f"<h4>The journey of pair {html.escape(p.name)}</h4>")
+        parts.append(_styled(rows[["#", "seed", "step", "verdict"]], verdict="verdict", classes="tl-table tl-steps"))
+        parts.append("<details><summary>the rule and the reason at every step</summary>"
+                     + _styled(rows[["#", "rule", "why"]], classes="tl-table tl-steps-detail") + "</details>")
     return "".join(parts)
 
 
-def step_html(v: StepView) -> str:
-    """One stepper step as HTML: which step, the packet, the checkpoint, the rule, the verdict."""
-    color = {"pass": _OK, "blocked": _BAD, "refused": _BAD}.get(v.verdict, "#455a64")
+def step_html(v: StepView, *, last: int | None = None, outcome: str = "") -> str:
+    """One stepper step as HTML: which step (n of 22), the packet, the checkpoint, the rule, the
+    verdict; at the last step reached, where the journey ends and what the browser gets."""
+    color = {"pass": _OK, "blocked": _BAD, "refused": _BAD}.get(v.verdict, "#4a4a4a")
     seed = f"seed step {v.step.seed_step}" if v.step.seed_step else "not in the seed's list"
     lock = "<b>encrypted</b>" if v.encrypted else "<b>not encrypted</b>"
     rows = [
@@ -72,11 +155,20 @@ def step_html(v: StepView) -> str:
         ("verdict", f'<b style="color:{color}">{html.escape(v.verdict)}</b>'),
         ("why", html.escape(v.reason)),
     ]
-    body = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{k}</th><td>{val}</td></tr>"
+    body = "".join(f"<tr><th style='text-align:left;padding-right:8px;vertical-align:top'>{k}</th><td>{val}</td></tr>"
                    for k, val in rows)
-    return (f'<div class="tl-step" data-step="{v.step.id}"><b>{v.index + 1}/{len(STEPS)} &middot; '
-            f"{html.escape(v.step.title)}</b> <span style='color:#757575'>({v.step.id}; {seed}; "
-            f"pair {html.escape(v.pair)})</span><table>{body}</table></div>")
+    end = ""
+    if last is not None and v.index >= last:
+        if v.verdict in ("blocked", "refused"):
+            end = (f'<div class="tl-end tl-end-blocked" role="status"><b>&#9632; The journey ends here</b> '
+                   f"(step {v.index + 1} of {len(STEPS)}): the request goes no further. "
+                   f"The browser gets: <b>{html.escape(outcome)}</b>.</div>")
+        else:
+            end = (f'<div class="tl-end tl-end-done" role="status"><b>&#9632; End of the journey</b>: '
+                   f"{html.escape(outcome)}.</div>")
+    return (f'<div class="tl-step" data-step="{v.step.id}"><b>Step {v.index + 1} of {len(STEPS)} &middot; '
+            f"{html.escape(v.step.title)}</b> <span style='color:#4a4a4a'>({v.step.id}; {seed}; "
+            f"pair {html.escape(v.pair)})</span><table>{body}</table>{end}</div>")
 
 
 def _message(exc: TierlabError) -> str:
@@ -110,20 +202,23 @@ class _Panel(W.VBox):
 
 
 class DiagramView(W.VBox):
-    """The architecture diagram as inline SVG (class ``tl-diagram``)."""
+    """The architecture diagram as inline SVG (class ``tl-diagram``); in the app, clicking a
+    component (or Enter on it) opens its rules."""
 
-    def __init__(self) -> None:
-        self.html = W.HTML()
+    def __init__(self, *, fill: bool = False, min_scale: float = 0.0, clickable: bool = False) -> None:
+        self.html = W.HTML(layout=W.Layout(width="100%", height="100%" if fill else "auto"))
         self.html.add_class("tl-diagram")
         self.diagram: Diagram | None = None
-        super().__init__(children=[self.html])
+        self.fill, self.min_scale, self.clickable = fill, min_scale, clickable
+        super().__init__(children=[self.html], layout=W.Layout(width="100%", height="100%" if fill else "auto"))
 
     def __repr__(self) -> str:
         return f"<DiagramView {self.diagram!r}>"
 
     def show(self, d: Diagram) -> None:
         self.diagram = d
-        self.html.value = svg_inline(d.svg())
+        self.html.value = svg_inline(d.svg(), d.opens if self.clickable else None, min_scale=self.min_scale,
+                                     fill=self.fill)
 
 
 class TraceView(W.VBox):
@@ -154,12 +249,15 @@ class RulePanel(_Panel):
         self._syncing = False
         self.list_box = W.VBox()
         self.list_box.add_class("tl-rule-list")
+        self.component = W.Dropdown(description="show", layout=W.Layout(width="auto", min_width="16em"))
+        self.component.add_class("tl-rule-filter")
+        self.component.observe(self._guard(lambda _ch: self._show()), names="value")
         self.reset_button = W.Button(description="Reset to loaded", icon="undo",
                                      tooltip="back to the topology as loaded")
         self.reset_button.add_class("tl-reset")
         self.reset_button.on_click(self._guard(lambda _b: self.lab.reset()))
         # the edit form
-        self.pick = W.Dropdown(description="rule", layout=W.Layout(width="22em"))
+        self.pick = W.Dropdown(description="rule", layout=W.Layout(width="auto", min_width="20em"))
         self.pick.add_class("tl-edit-rule")
         self.f_number = W.Text(description="number", placeholder="NACL only", layout=W.Layout(width="11em"))
         self.f_protocol = W.Dropdown(description="protocol", options=["tcp", "udp", "icmp", "all"],
@@ -184,28 +282,39 @@ class RulePanel(_Panel):
         self.apply_button.on_click(self._guard(self._on_apply))
         form = W.VBox([
             W.HTML("<b>Edit a rule</b> (changes make a new what-if topology; <i>Reset</i> goes back)"),
-            W.HBox([self.pick, self.f_number, self.f_protocol]),
-            W.HBox([self.f_ports, self.f_peer, self.f_action, self.apply_button]),
+            self.pick, W.HBox([self.f_number, self.f_protocol], layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([self.f_ports, self.f_peer, self.f_action, self.apply_button], layout=W.Layout(flex_flow="row wrap")),
             self.message,
         ])
         form.add_class("tl-edit-form")
-        self.children = [W.HBox([W.HTML("<b>Switch rules on and off</b>"), self.reset_button]),
-                         self.list_box, form] + ([self.out] if self.own_out else [])
+        self.children = [W.HTML("<b>Switch rules on and off</b> (or click a component on the diagram)"),
+                         W.HBox([self.component, self.reset_button]), self.list_box, form] + ([self.out] if self.own_out else [])
         self._build()
         lab.on_change(self._guard(self._sync))
 
     # -- the rule list
     def _build(self) -> None:
         self.toggles = {}
-        rows: list[W.Widget] = []
+        self._rows: dict[str, list[W.Widget]] = {}
         for comp, members in rule_groups(self.lab.topology).items():
             kind = "network ACL" if comp in {n.name for n in self.lab.topology.nacls} else "security group"
-            rows.append(W.HTML(f"<b>{html.escape(comp)}</b> <span style='color:#757575'>({kind})</span>"))
+            head = W.HTML(f"<b>{html.escape(comp)}</b> <span style='color:#4a4a4a'>({kind})</span>")
+            head.add_class(f"tl-component-{comp}")
+            rows: list[W.Widget] = [head]
             if not members:
                 rows.append(W.HTML("<i>no rules</i>"))
             for r in members:
                 rows.append(self._toggle(r))
-        self.list_box.children = rows
+            self._rows[comp] = rows
+        comps = list(self._rows)
+        keep = self.component.value if self.component.value in comps else "all"
+        self._syncing = True
+        try:
+            self.component.options = [("every component", "all")] + [(c, c) for c in comps]
+            self.component.value = keep
+        finally:
+            self._syncing = False
+        self._show()
         ids = [r.id for r in self.lab.topology.rules()]
         keep = self.pick.value if self.pick.value in ids else (ids[0] if ids else None)
         self.pick.options = ids
@@ -213,16 +322,27 @@ class RulePanel(_Panel):
         if keep:
             self._fill(keep)
 
+    def _show(self) -> None:
+        chosen = self.component.value
+        self.list_box.children = [w for c, rows in self._rows.items() if chosen in ("all", c) for w in rows]
+
+    def open_rules(self, component: str) -> None:
+        """Show only ``component``'s rules (a click on the diagram does this); ``"all"`` shows every rule."""
+        from .panels import component_of
+
+        self.component.value = "all" if component == "all" else component_of(self.lab.topology, component)
+
     def _toggle(self, r: RuleRow) -> W.Widget:
         cp = f" [checkpoint {r.seed_checkpoint}]" if r.seed_checkpoint else ""
         t = W.ToggleButton(value=r.enabled, description=f"{r.direction[:3]} {r.text}{cp}",
-                           tooltip=f"{r.rule_id}: {r.description}", icon="check" if r.enabled else "times",
-                           layout=W.Layout(width="auto", min_width="26em"))
+                           tooltip=f"{r.rule_id}: {r.description} (pressed = on)", icon="check" if r.enabled else "times",
+                           layout=W.Layout(width="auto", max_width="100%"))
         t.add_class(r.css_class)
         t.add_class("tl-rule")
         t.observe(self._guard(lambda ch, rid=r.rule_id: self._on_toggle(rid, ch["new"])), names="value")
         self.toggles[r.rule_id] = t
-        return W.HBox([t, W.HTML(f"<code style='color:#757575'>{html.escape(r.rule_id)}</code>")])
+        return W.VBox([t, W.HTML(f"<code style='color:#4a4a4a;font-size:11px'>{html.escape(r.rule_id)}</code>")],
+                      layout=W.Layout(margin="0 0 2px 0"))
 
     def _on_toggle(self, rule_id: str, on: bool) -> None:
         if self._syncing:
@@ -306,43 +426,52 @@ class RulePanel(_Panel):
 
 
 class StepperPanel(_Panel):
-    """Play, Step, Back, Reset and speed over ``tl.STEPS`` for one (ALB node, server) pair."""
+    """Play, Step, Back, Reset and speed over ``tl.STEPS`` for one (ALB node, server) pair.
+
+    The slider counts steps from 1, as the header does ("Step 17 of 22"); the journey ends where
+    the packet stops: past a block there is nothing to step to, and the last step says so."""
 
     def __init__(self, stepper: Stepper, out: W.Output | None = None) -> None:
         super().__init__(out=out)
         self.stepper = stepper
-        n = len(STEPS) - 1
-        self.play = W.Play(value=0, min=0, max=n, step=1, interval=1000, description="Play")
+        n = len(STEPS)
+        self.play = W.Play(value=1, min=1, max=n, step=1, interval=1000, description="Play the journey",
+                           tooltip="Play the journey, one step a second", show_repeat=False)
         self.play.add_class("tl-play")
-        self.slider = W.IntSlider(value=0, min=0, max=n, description="step", readout=True,
-                                  layout=W.Layout(width="22em"))
+        self.slider = W.IntSlider(value=1, min=1, max=n, description="step", readout=True,
+                                  layout=W.Layout(width="100%", max_width="26em"))
         self.slider.add_class("tl-step-slider")
         W.link((self.play, "value"), (self.slider, "value"))  # kernel-side: a page built after the cells ran keeps the step
-        self.back_button = W.Button(description="Back", icon="step-backward", layout=W.Layout(width="7em"))
-        self.next_button = W.Button(description="Step", icon="step-forward", layout=W.Layout(width="7em"))
-        self.reset_button = W.Button(description="Reset", icon="fast-backward", layout=W.Layout(width="7em"))
+        self.back_button = W.Button(description="Back", icon="step-backward", tooltip="previous step",
+                                    layout=W.Layout(width="6.5em"))
+        self.next_button = W.Button(description="Step", icon="step-forward", tooltip="next step",
+                                    layout=W.Layout(width="6.5em"))
+        self.reset_button = W.Button(description="Reset", icon="fast-backward", tooltip="back to step 1",
+                                     layout=W.Layout(width="6.5em"))
         self.back_button.add_class("tl-step-back")
         self.next_button.add_class("tl-step-next")
         self.reset_button.add_class("tl-step-reset")
         self.speed = W.FloatSlider(value=1.0, min=0.2, max=3.0, step=0.1, description="s / step",
-                                   layout=W.Layout(width="16em"))
+                                   layout=W.Layout(width="100%", max_width="20em"))
         self.speed.add_class("tl-speed")
-        self.pair = W.Dropdown(description="pair", layout=W.Layout(width="24em"))
+        self.pair = W.Dropdown(description="pair", layout=W.Layout(width="100%"))
+        self.pair.style.description_width = "3em"
         self.pair.add_class("tl-pair")
         self.detail = W.HTML()
         self.detail.add_class("tl-step-detail")
         self.back_button.on_click(self._guard(lambda _b: self._goto(self.stepper.index - 1)))
         self.next_button.on_click(self._guard(lambda _b: self._goto(self.stepper.index + 1)))
         self.reset_button.on_click(self._guard(self._reset))
-        self.slider.observe(self._guard(lambda ch: self._moved(ch["new"])), names="value")
+        self.slider.observe(self._guard(lambda ch: self._moved(ch["new"] - 1)), names="value")
         self.speed.observe(self._guard(lambda ch: setattr(self.play, "interval", int(ch["new"] * 1000))),
                            names="value")
         self.pair.observe(self._guard(self._on_pair), names="value")
         self._listeners: list[Callable[[], None]] = []
         self._refreshing = False
         self.children = [
-            W.HBox([self.play, self.back_button, self.next_button, self.reset_button, self.slider, self.speed]),
-            self.pair, self.detail,
+            W.HBox([self.play, self.back_button, self.next_button, self.reset_button],
+                   layout=W.Layout(flex_flow="row wrap")),
+            self.slider, self.speed, self.pair, self.detail,
         ] + ([self.out] if self.own_out else [])
         self.refresh()
 
@@ -350,17 +479,32 @@ class StepperPanel(_Panel):
         self._listeners.append(fn)
 
     def _goto(self, index: int) -> None:
-        self.slider.value = max(0, min(self.slider.max, index))  # observe does the rest
+        self.slider.value = max(1, min(self.stepper.last + 1, index + 1))  # observe does the rest
 
     def _reset(self, _b: W.Button) -> None:
         self.play.playing = False
         self._goto(0)
 
     def _moved(self, index: int) -> None:
+        last = self.stepper.last
+        if index > last:  # past the block there is nothing to show: stay at the block
+            self.play.playing = False
+            self.slider.value = last + 1
+            return
         self.stepper.goto(index)
-        self.detail.value = step_html(self.stepper.current)
+        self._show()
         for fn in self._listeners:
             fn()
+
+    def _show(self) -> None:
+        from .panels import outcome
+
+        st = self.stepper
+        self.next_button.disabled = st.ended
+        self.back_button.disabled = st.index <= 0
+        if st.ended:
+            self.play.playing = False
+        self.detail.value = step_html(st.current, last=st.last, outcome=outcome(st.pair))
 
     def _on_pair(self, change: dict) -> None:
         if self._refreshing:
@@ -368,44 +512,60 @@ class StepperPanel(_Panel):
         new = None if change["new"] in (None, "auto") else change["new"]
         if new != self.stepper.pair_name:
             self.stepper.pair_name = new
+            self._clamp()
             self._moved(self.stepper.index)
 
+    def _clamp(self) -> None:
+        """The slider reaches as far as the packet does (the block, or the end)."""
+        last = self.stepper.last + 1
+        self.play.max = last
+        if self.slider.value > last:
+            self.slider.value = last
+        self.slider.max = last
+        if self.stepper.index > self.stepper.last:
+            self.stepper.goto(self.stepper.last)
+
     def refresh(self) -> None:
-        """The trace changed: new pair labels, the same step re-read."""
+        """The trace changed: new pair labels, the same step re-read (or the block, if it is now earlier)."""
         trace = self.stepper.lab.trace
-        opts = [("auto: first blocked pair, else the first", "auto")] + [
-            (f"{p.name} {'ok' if p.ok else 'BLOCKED'}", p.name) for p in trace.pairs]
+        opts = [("auto: the first blocked pair, else the first", "auto")] + [
+            (f"{p.name}: {'ok' if p.ok else 'blocked'}", p.name) for p in trace.pairs]
         self._refreshing = True
         try:
             self.pair.options = opts
             self.pair.value = self.stepper.pair_name or "auto"
+            self.slider.max = len(STEPS)
+            self.play.max = len(STEPS)
+            self._clamp()
         finally:
             self._refreshing = False
-        self.detail.value = step_html(self.stepper.current)
+        self._show()
 
 
 # ----------------------------------------------------------------------------- latency
 
 
 def _knob_widget(name: str, spec: dict) -> W.Widget:
+    """A knob's control, labelled in words; pickers carry string values (see ``panels.knob_options``)."""
     from ..sim.latency import PhysicsParams
+    from .panels import KNOB_LABELS, knob_key, knob_options
 
     desc = spec.get("description", name)
+    label = KNOB_LABELS.get(name, name)
     start = getattr(PhysicsParams(), name)  # the model's own default
     if "options" in spec:
-        opts = list(spec["options"])
-        if set(opts) <= {True, False}:
-            w = W.ToggleButtons(options=[("on", True), ("off", False)], value=start, description=name,
-                                tooltips=[desc, desc])
+        opts = knob_options(name)
+        if len(opts) <= 3:
+            w = W.ToggleButtons(options=opts, value=knob_key(name, start), description=label,
+                                tooltips=[desc] * len(opts), style={"button_width": "auto"})
         else:
-            labels = [("from the topology" if o is None else ("on" if o is True else "off" if o is False else str(o)),
-                       o) for o in opts]
-            w = W.Dropdown(options=labels, value=start, description=name)
+            w = W.Dropdown(options=opts, value=knob_key(name, start), description=label)
     else:
         w = W.FloatSlider(value=start, min=spec["min"], max=spec["max"], step=spec.get("step", 1.0),
-                          description=name, continuous_update=False)
+                          description=label, continuous_update=False, readout_format=".0f")
     w.tooltip = desc
-    w.style.description_width = "7em"
+    w.style.description_width = "12em"
+    w.layout = W.Layout(width="100%")
     w.add_class(f"tl-latency-{name.replace('_', '-')}")
     return w
 
@@ -417,8 +577,9 @@ def _knob_hint(w: W.Widget) -> str:
 
 
 class LatencyPanel(_Panel):
-    """Sliders and pickers for the latency model; the waterfall and the total redraw on each change,
-    with the seed's 300-500 ms claim drawn as a band."""
+    """Sliders and pickers for the latency model; the waterfall (SVG) and the total redraw on each
+    change, with the seed's 300-500 ms claim drawn as a band. When the journey is blocked it says
+    the request fails, and how long the user waits, instead of a total."""
 
     def __init__(self, lab: Lab, out: W.Output | None = None) -> None:
         from .panels import latency_knobs
@@ -426,12 +587,13 @@ class LatencyPanel(_Panel):
         super().__init__(out=out)
         self.lab = lab
         self.preset = W.ToggleButtons(options=[("physics", "physics"), ("the seed's budget", "seed")],
-                                      value="physics", description="preset")
+                                      value="physics", description="Model", style={"button_width": "auto"})
+        self.preset.style.description_width = "12em"
         self.preset.add_class("tl-latency-preset")
         self.knobs = {k: _knob_widget(k, spec) for k, spec in latency_knobs().items()}
         self.total = W.HTML()
         self.total.add_class("tl-latency-total")
-        self.chart = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.chart = W.HTML(layout=W.Layout(width="100%"))
         self.chart.add_class("tl-latency-chart")
         self.model = None
         self.verdict = ""
@@ -439,43 +601,56 @@ class LatencyPanel(_Panel):
         for w in [self.preset, *self.knobs.values()]:
             w.observe(self._guard(lambda _ch: None if self._setting else self.redraw()), names="value")
         lab.on_change(self._guard(self._lab_changed))
-        grid = W.GridBox(list(self.knobs.values()),
-                         layout=W.Layout(grid_template_columns="repeat(2, minmax(20em, 1fr))"))
-        self.children = [self.preset, grid, self.total, self.chart] + ([self.out] if self.own_out else [])
+        self._ok = lab.trace.ok
+        self.children = [self.total, self.chart, self.preset, *self.knobs.values()] + ([self.out] if self.own_out else [])
         self.redraw()
 
     def settings(self) -> dict[str, object]:
-        return {k: w.value for k, w in self.knobs.items()}
+        """The knobs as the model takes them (``None`` for "as the topology says", booleans for on/off)."""
+        from .panels import knob_value
+
+        return {k: (knob_value(k, w.value) if hasattr(w, "options") else w.value) for k, w in self.knobs.items()}
 
     def set(self, **knobs: object) -> None:
         """Move several knobs at once, as a learner would, then redraw once: ``set(rtt_ms=120.0, pool=False)``."""
+        from .panels import knob_key
+
         unknown = sorted(set(knobs) - set(self.knobs))
         if unknown:
             raise TierlabError(f"no latency knob {unknown[0]!r}", "knobs: " + ", ".join(self.knobs))
+        keys: dict[str, object] = {}
         for name, value in knobs.items():  # check every value first: nothing is half-set
             w = self.knobs[name]
-            ok = (value in [v for _label, v in w.options] if hasattr(w, "options") else
-                  isinstance(value, (int, float)) and not isinstance(value, bool) and w.min <= value <= w.max)
+            if hasattr(w, "options"):
+                key = knob_key(name, value)
+                ok = key in [v for _label, v in w.options] and (isinstance(value, (str, bool)) or value is None)
+            else:
+                key = value
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool) and w.min <= value <= w.max
             if not ok:
                 raise TierlabError(f"{value!r} is not a value of the latency knob {name!r}", _knob_hint(w))
+            keys[name] = key
         self._setting = True
         try:
-            for name, value in knobs.items():
-                self.knobs[name].value = value
+            for name, key in keys.items():
+                self.knobs[name].value = key
         finally:
             self._setting = False
         self.redraw()
 
     def _lab_changed(self, lab: Lab) -> None:
         """Rule toggles and edits do not change what the latency model reads (TTL, Multi-AZ, AZs):
-        redraw only when those facts change, so a rule click stays fast."""
+        redraw only when those facts change, or when the request starts or stops failing."""
         from ..sim.latency import TopologyFacts
 
         if self.model is None or TopologyFacts.of(lab.topology) != self.model.facts:
             self.redraw()
+        elif lab.trace.ok != self._ok or not lab.trace.ok:  # the same model, a different outcome
+            self._paint()
 
     def redraw(self) -> None:
-        from .panels import latency_for, latency_verdict
+        from .charts import waterfall_svg
+        from .panels import latency_for, latency_verdict, outcome, reached_index
 
         preset = self.preset.value
         for w in self.knobs.values():
@@ -486,87 +661,130 @@ class LatencyPanel(_Panel):
             self.total.value = _message(exc)
             return
         self.model = model
-        self.verdict = latency_verdict(model.total_ms)
-        self.total.value = f"<b>{html.escape(model.label())}</b>: {html.escape(self.verdict)}"
-        self.chart.value = _waterfall_png(model)
+        self._paint()
 
+    def _paint(self) -> None:
+        """The headline and the waterfall of the current model on the current journey."""
+        from .charts import waterfall_svg
+        from .panels import latency_verdict, outcome, reached_index
 
-def _waterfall_png(model: Any) -> bytes:
-    """The model's waterfall with the seed's claimed total as a band (matplotlib, no pyplot state)."""
-    import io
-
-    from matplotlib.figure import Figure
-
-    from . import charts
-    from ..sim.latency import SEED_CLAIM_MS
-
-    rows = int((model.waterfall()["duration_ms"] > 1e-9).sum())
-    fig = Figure(figsize=(9, max(3.0, 0.3 * rows + 1.2)), dpi=85)
-    ax = fig.add_subplot()
-    charts.waterfall(model, ax=ax)
-    lo, hi = SEED_CLAIM_MS
-    ax.axvspan(lo, hi, color="#ffcc80", alpha=0.25, zorder=0, label="the seed's 300-500 ms")
-    ax.axvline(model.total_ms, color="#37474f", linestyle="--", linewidth=1)
-    ax.set_xlim(0, max(ax.get_xlim()[1], hi * 1.08))
-    handles, labels = ax.get_legend_handles_labels()
-    old = ax.get_legend()
-    extra = list(old.legend_handles) if old is not None else []
-    ax.legend(handles=extra + handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    h = fig.get_figheight()
-    fig.subplots_adjust(left=0.22, right=0.8, top=1 - 0.45 / h, bottom=0.55 / h)  # fixed margins: one draw, not two
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+        model = self.model
+        trace = self.lab.trace
+        self._ok = trace.ok
+        p = focus_pair(trace)
+        if trace.ok or p is None:
+            self.verdict = latency_verdict(model.total_ms)
+            self.total.value = f"<b>{html.escape(model.label())}</b>: {html.escape(self.verdict)}"
+            self.chart.value = waterfall_svg(model, title=f"{model.total_ms:.0f} ms from the click to 'Account created'")
+            return
+        stop = STEPS[reached_index(trace, p)].id
+        self.verdict = f"the request fails: {outcome(p)}"
+        self.total.value = (f'<b>{html.escape(model.label())}</b>: <b style="color:{_BAD}">'
+                            f"{html.escape(self.verdict)}</b> (stopped at {stop}); no total to compare")
+        self.chart.value = waterfall_svg(model, title=f"Fails at {stop}", stop_step=stop)
 
 
 # ----------------------------------------------------------------------------- the whole lab
 
 
 class LabApp(_Panel):
-    """The diagram, the journey stepper, the rule panel, the trace table, the seed's checkpoints
-    and the latency panel, all on one Lab: a toggle re-evaluates and redraws everything."""
+    """The lab on one screen: the one-line verdict and the diagram always in view; beside them, in
+    tabs that scroll on their own, the rules, the journey stepper with the trace, the latency panel
+    and the seed's checkpoints. Everything redraws from one Lab: a toggle re-evaluates once.
 
-    def __init__(self, lab: Lab, latency: bool = True) -> None:
+    ``page=True`` fills the browser window (the app page of ``make app``); otherwise the app is a
+    760 px high block in a notebook. Clicking a component on the diagram (a server, ALB node or
+    database opens its security group; a subnet its network ACL) opens its rules."""
+
+    def __init__(self, lab: Lab, latency: bool = True, *, page: bool = False) -> None:
         super().__init__()
         self.lab = lab
+        self.page = page
         self.stepper = Stepper(lab)
-        self.summary = W.HTML()
+        self.style_sheet = W.HTML(f"<style>{APP_CSS}</style>", layout=W.Layout(display="none"))
+        self.summary = W.HTML(layout=W.Layout(width="100%"))
         self.summary.add_class("tl-summary")
-        self.diagram_view = DiagramView()
+        self.diagram_view = DiagramView(fill=True, min_scale=0.62, clickable=True)
+        self.diagram_view.add_class("tl-diagram-box")
         self.trace_view = TraceView()
         self.checkpoints = W.HTML()
         self.checkpoints.add_class("tl-checkpoints")
         self.rules = RulePanel(lab, out=self.out)
         self.steps = StepperPanel(self.stepper, out=self.out)
         self.steps.on_move(self._guard(self._redraw_diagram))
+        self.open_bus = W.Text(layout=W.Layout(display="none"), continuous_update=True,
+                               description="open component")
+        self.open_bus.add_class("tl-open-bus")
+        self.open_bus.observe(self._guard(self._on_open), names="value")
         lab.on_change(self._guard(self._changed))
         self.latency = LatencyPanel(lab, out=self.out) if latency else None
-        tabs = [self.rules, self.trace_view, self.checkpoints] + ([self.latency] if self.latency else [])
-        titles = ["Rules", "Trace", "Seed checkpoints"] + (["Latency"] if self.latency else [])
-        self.tabs = W.Tab(children=tabs, titles=titles)
+        journey_tab = W.VBox([self.steps, self.trace_view])
+        tabs = [self.rules, journey_tab] + ([self.latency] if self.latency else []) + [self.checkpoints]
+        titles = ["Rules", "Journey"] + (["Latency"] if self.latency else []) + ["Checkpoints"]
+        self.tabs = W.Tab(children=tabs, titles=titles, layout=W.Layout(height="100%"))
         self.tabs.add_class("tl-tabs")
+        self._stale: set[str] = set()  # hidden tabs redraw when shown: the first paint stays fast
+        self.tabs.observe(self._guard(lambda _ch: self._fresh()), names="selected_index")
+        self.grid = W.Box([self.summary, self.diagram_view, self.tabs], layout=W.Layout(width="100%"))
+        self.grid.add_class("tl-grid")
         self.add_class("tl-app")
-        self.children = [self.summary, self.diagram_view, self.steps, self.tabs, self.out]
+        self.add_class("tl-page" if page else "tl-notebook")
+        self.children = [self.style_sheet, self.grid, self.open_bus, self.out]
         self._changed(lab)
 
     def _redraw_diagram(self) -> None:
         self.diagram_view.show(diagram(self.lab.trace, step=STEPS[self.stepper.index].id,
                                        pair=self.stepper.pair_name))
 
+    def _on_open(self, change: dict) -> None:
+        """A click on the diagram: show that component's rules in the Rules tab."""
+        name = str(change["new"]).split("|")[0]
+        if name:
+            self.open_rules(name)
+
+    def open_rules(self, component: str) -> None:
+        """Open ``component``'s rules (a security group or network ACL), as a click on the diagram does."""
+        self.rules.open_rules(component)
+        self.tabs.selected_index = 0
+
     def __repr__(self) -> str:
         return f"<LabApp {self.lab.trace.summary().splitlines()[0]}>"
 
     def _changed(self, lab: Lab) -> None:
+        from .panels import verdict_line
+
         trace = lab.trace
-        color = _OK if trace.ok else _BAD
-        self.summary.value = (f'<div style="color:{color};font-weight:bold">'
-                              f"{html.escape(trace.summary()).replace(chr(10), '<br>')}</div>")
+        ok, line = verdict_line(trace, self.stepper.pair_name)
+        mark = "&#10004;" if ok else "&#10006;"
+        self.summary.value = (f'<div class="tl-verdict {"tl-ok" if ok else "tl-bad"}" role="status">'
+                              f"{mark} {html.escape(line)}</div>")
         self.steps.refresh()
         self._redraw_diagram()
-        self.trace_view.show(trace, self.stepper.pair.name)
-        self.checkpoints.value = trace.seed_checkpoints().to_html(index=False, border=0, classes="tl-seed-checkpoints")
+        self._stale = {"trace", "checkpoints"}
+        self._fresh(every=not self.page)
+
+    def _fresh(self, every: bool = False) -> None:
+        """Draw the tables of the tab in view (the others when they are shown; ``every``: all now)."""
+        title = self.tabs.titles[self.tabs.selected_index or 0] if self.tabs.titles else ""
+        if every:
+            title = "Journey"
+            self._fresh_checkpoints()
+        trace = self.lab.trace
+        if "trace" in self._stale and title == "Journey":
+            self.trace_view.show(trace, self.stepper.pair.name)
+            self._stale.discard("trace")
+        if title == "Checkpoints":
+            self._fresh_checkpoints()
+
+    def _fresh_checkpoints(self) -> None:
+        if "checkpoints" in self._stale:
+            self.checkpoints.value = _styled(self.lab.trace.seed_checkpoints(), verdict="verdict",
+                                             classes="tl-table tl-seed-checkpoints")
+            self._stale.discard("checkpoints")
 
 
-def lab_app(topology: Topology | str = "seed", *, os: str = "linux", latency: bool = True) -> LabApp:
-    """The whole lab on one topology (a name under data/topologies, or a Topology)."""
-    return LabApp(Lab(topology, os=os), latency=latency)
+def lab_app(topology: Topology | str = "seed", *, os: str = "linux", latency: bool = True,
+            page: bool = False) -> LabApp:
+    """The whole lab on one topology (a name under data/topologies, or a Topology); ``page=True``
+    fills the browser window (the app page)."""
+    return LabApp(Lab(topology, os=os), latency=latency, page=page)

@@ -1,0 +1,90 @@
+"""Serve the lab app page (``notebooks/app/lab.ipynb``) with Voila, guarded: what ``make app`` runs.
+
+    python -m tierlab.views.serve [--port 8866] [--token T] [--cull-idle-s 600]
+
+* **A token is required.** Without ``--token`` (or ``$TIERLAB_APP_TOKEN``) a random one is made;
+  the URL printed at start carries it. A request without it is redirected to a login page.
+* **The Host header is checked** (Jupyter Server's DNS-rebinding guard, which Voila switches
+  off): only loopback addresses and ``localhost`` are served.
+* **Idle kernels are culled.** Every page load starts a kernel; one whose page is closed
+  (no connection) and that has been idle for ``--cull-idle-s`` seconds (production: 600 s,
+  checked every 60 s) is shut down, so a day of page loads does not pile up kernels.
+* **Nothing leaves the machine**: the page uses tierlab's Voila template (no CDN links) and
+  listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["CULL_IDLE_S", "CULL_INTERVAL_S", "app_notebook", "voila_argv", "main"]
+
+#: Production culling: a kernel with no open page, idle this long, is shut down ...
+CULL_IDLE_S = 600
+#: ... checked this often.
+CULL_INTERVAL_S = 60
+
+
+def app_notebook() -> Path:
+    """The app page: ``notebooks/app/lab.ipynb`` of this checkout."""
+    from ..errors import TierlabError
+
+    path = Path(__file__).resolve().parents[2] / "notebooks" / "app" / "lab.ipynb"
+    if not path.exists():
+        raise TierlabError(f"the app page {path} is missing", "run make app from a tierlab checkout")
+    return path
+
+
+def voila_argv(notebook: Path, *, port: int, token: str, cull_idle_s: int = CULL_IDLE_S,
+               cull_interval_s: int = CULL_INTERVAL_S) -> list[str]:
+    """Voila's command line for the guarded app (no browser, 127.0.0.1, token, culling, template)."""
+    if not token:
+        from ..errors import TierlabError
+
+        raise TierlabError("the app needs a non-empty token", "pass --token or leave it out for a random one")
+    return [
+        str(notebook), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}", "--Voila.port_retries=0",
+        f"--token={token}", "--template=tierlab", "--strip_sources=True", "--show_tracebacks=False",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle_s}",
+        f"--MappingKernelManager.cull_interval={cull_interval_s}",
+        "--MappingKernelManager.cull_connected=False",
+    ]
+
+
+def _template_root(notebook: Path) -> str:
+    return str(notebook.parent / "share")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tierlab.views.serve", description=__doc__.split("\n")[0])
+    ap.add_argument("--port", type=int, default=8866)
+    ap.add_argument("--token", default=os.environ.get("TIERLAB_APP_TOKEN") or None,
+                    help="the page's token (default: $TIERLAB_APP_TOKEN, else a random one)")
+    ap.add_argument("--cull-idle-s", type=int, default=CULL_IDLE_S)
+    ap.add_argument("--cull-interval-s", type=int, default=CULL_INTERVAL_S)
+    ap.add_argument("--notebook", type=Path, default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    token = a.token or secrets.token_urlsafe(24)
+    nb = a.notebook or app_notebook()
+    # Voila finds templates under $JUPYTER_PATH/voila/templates: put ours first.
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (_template_root(nb), os.environ.get("JUPYTER_PATH"))
+                                                 if p)
+    from traitlets.config import Config
+    from voila.app import Voila
+
+    config = Config()
+    # Voila turns Jupyter Server's Host check off (allow_remote_access=True); this turns it back on.
+    config.Voila.tornado_settings = {"allow_remote_access": False, "local_hostnames": ["localhost"]}
+    print(f"tierlab app: http://127.0.0.1:{a.port}/?token={token}", flush=True)
+    Voila.launch_instance(argv=voila_argv(nb, port=a.port, token=token, cull_idle_s=a.cull_idle_s,
+                                          cull_interval_s=a.cull_interval_s), config=config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
