@@ -1,6 +1,8 @@
 # The two commands of the README. Everything else here is their set-up.
 PY := .venv/bin/python
-.PHONY: lab app test setup setup-test bench clean
+.PHONY: lab app test test-fast setup setup-test bench clean
+# The heavy tiers (markers registered in pyproject.toml) that test-fast leaves out.
+HEAVY := browser or database or notebook or wheel or fuzz or hub or netns
 APP_PORT ?= 8866
 
 lab: setup                      ## start JupyterLab on the first notebook (set-up included)
@@ -12,10 +14,13 @@ app: setup                      ## the lab app page with Voila on 127.0.0.1: tok
 test: setup-test                ## run the whole test suite (set-up included)
 	$(PY) -m pytest
 
-setup:
+test-fast: setup-test           ## everything but the heavy tiers (no notebooks, so nbval stays unloaded)
+	$(PY) -m pytest -q -p no:nbval -o addopts=-ra -m "not ($(HEAVY))" tests
+
+setup:                          ## the lab's packages only, no test tools
 	@bash scripts/setup
 
-setup-test:
+setup-test:                     ## the lab's packages and the [test] extras
 	@bash scripts/setup --test
 
 bench: setup                    ## print the benchmark figures

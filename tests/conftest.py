@@ -33,3 +33,17 @@ def db_in_ci() -> bool:
     """True under CI (the `CI` environment variable is set): skips there become failures."""
     return bool(_db_os.environ.get("CI"))
 # ==== end of database tier block ===========================================================
+
+
+# ==== test tiers — owner: infra ==========================================================
+# A test that needs a tier's resource carries the tier's marker even if its file forgets it,
+# so `make test-fast` (-m "not (browser or database or ...)") never starts a server.
+@_db_pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & {"tierlab_db", "db_engine"} and item.get_closest_marker("database") is None:
+            item.add_marker(_db_pytest.mark.database)
+        if "browser" in item.path.parts and item.get_closest_marker("browser") is None:
+            item.add_marker(_db_pytest.mark.browser)
+# ==== end of test tiers block ============================================================

@@ -10,9 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 import tierlab as tl
 from tierlab.db.embedded import _wheel_bindir
@@ -46,6 +44,9 @@ def laptop_env(monkeypatch, tmp_path):
 @pytest.mark.database
 @pytest.mark.parametrize("name", ["05-database.ipynb", "00-start-here.ipynb"])
 def test_course_notebook_runs_without_system_packages(laptop_env, name, tmp_path):
+    import nbformat  # here, not at the top: importing it costs a second that the fast tier need not pay
+    from nbclient import NotebookClient
+
     src = ROOT / "notebooks" / name
     nb = nbformat.read(src, as_version=4)
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(src.parent)}})

@@ -66,6 +66,54 @@ def test_testcontainers_is_pinned_in_both():
     assert re.search(r"testcontainers=[\d.]+\s", (ROOT / "environment.yml").read_text())
 
 
+# ---------------------------------------------------------------------------- the lab and its tests
+
+#: What only the test suite needs: `make lab` must not install any of these.
+TEST_TOOLS = {"pytest", "nbval", "hypothesis", "playwright", "mypy", "import-linter", "pytest-xdist"}
+
+
+def _requirement_closure(name: str, extras: frozenset[str] = frozenset()) -> set[str]:
+    """Every distribution `pip install name[extras]` brings, read from the installed metadata."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    todo = [(name, extras)]
+    while todo:
+        dist_name, wanted = todo.pop()
+        try:
+            dist = metadata.distribution(dist_name)
+        except metadata.PackageNotFoundError:  # an optional dependency of a dependency, not installed
+            continue
+        for spec in dist.requires or []:
+            req = Requirement(spec)
+            if req.marker is not None and not any(req.marker.evaluate({"extra": e}) for e in (wanted or {""})):
+                continue
+            key = canonicalize_name(req.name)
+            if key not in seen:
+                seen.add(key)
+                todo.append((key, frozenset(req.extras)))
+    return seen
+
+
+def test_the_lab_installs_no_test_tools():
+    lab = _requirement_closure("tierlab")
+    assert not lab & TEST_TOOLS, f"make lab would install {sorted(lab & TEST_TOOLS)}: move them to [test]"
+    assert {"pytest", "nbval", "hypothesis"} <= _requirement_closure("tierlab", frozenset({"test"}))
+
+
+def test_every_heavy_tier_has_a_registered_marker_that_make_test_fast_leaves_out():
+    registered = {m.split(":")[0] for m in tomllib.loads((ROOT / "pyproject.toml").read_text())
+                  ["tool"]["pytest"]["ini_options"]["markers"]}
+    heavy = {"browser", "database", "notebook", "wheel", "fuzz", "hub", "netns"}
+    assert heavy <= registered
+    make = (ROOT / "Makefile").read_text()
+    left_out = set(re.search(r"^HEAVY := (.*)$", make, re.M).group(1).split(" or "))
+    assert left_out == heavy
+
+
 # ---------------------------------------------------------------------------- the wheel
 
 
