@@ -419,7 +419,8 @@ class Builder:
                     assoc[sn] = name
             if n.type == "aws_default_network_acl":
                 default_name = name
-                self.note(n, "", "parsed", "Terraform removes every rule of the default NACL that it does not declare",
+                if n.file.endswith(".tf"):
+                    self.note(n, "", "parsed", "Terraform removes every rule of the default NACL that it does not declare",
                           "only the declared rules")
             self.mark(n, self.understood.get(n.address, "parsed"))
         for r in self.of("aws_network_acl_rule"):
@@ -552,7 +553,7 @@ class Builder:
                         body[key].extend(self.sg_rules(g, e, f"{key}[{i}]", name, key))
             out[name] = body
             self.mark(g, self.understood.get(g.address, "parsed"))
-            if g.type == "aws_default_security_group":
+            if g.type == "aws_default_security_group" and g.file.endswith(".tf"):
                 self.note(g, "", "parsed", "Terraform removes every rule of the default security group that it does not declare",
                           "only the declared rules")
         for r in self.of("aws_security_group_rule", "aws_vpc_security_group_ingress_rule",
@@ -664,6 +665,12 @@ class Builder:
         """Each ASG as ``desired`` fixed instances spread over its subnets: target group -> names."""
         tg_members: dict[str, list[str]] = {}
         for a in self.of("aws_autoscaling_group"):
+            if isinstance(a.attrs.get("_observed"), list):  # AWS JSON: the instances it really runs are there
+                names = [self.inst_names[i] for i in a.attrs["_observed"] if i in self.inst_names]
+                self.note(a, "", "partly", "Auto Scaling is not in tierlab's model yet (issue 13)",
+                          f"its {len(names)} running instances as they are; scaling and replacement are not evaluated")
+                self.mark(a, "partly")
+                continue
             subs = [self.subnet_name(s) for s in self.listify(a.attrs.get("vpc_zone_identifier"))]
             subs = [s for s in subs if s]
             n = a.attrs.get("desired_capacity", a.attrs.get("min_size", 1))
@@ -794,12 +801,16 @@ class Builder:
         if not subs:
             self.note(lb, "subnets", "not understood", "none of its subnets is in this VPC", "no nodes", True)
         nodes = []
+        seen_nodes = lb.attrs.get("_nodes") if isinstance(lb.attrs.get("_nodes"), dict) else {}
+        sub_ids = {self.names.get(r.address): r.id for r in self.subnet_res.values()}
         for k, sn in enumerate(subs):
-            ip = self.next_ip(ipaddress.IPv4Network(subnets[sn]["cidr"]))
+            real = seen_nodes.get(sub_ids.get(sn, ""))
+            ip = real[0] if real and real[0] else str(self.next_ip(ipaddress.IPv4Network(subnets[sn]["cidr"])))
+            pub = real[1] if real and real[1] else f"192.0.2.{10 + k}"
             nodes.append({"name": f"{name}-node-{subnets[sn]['az'][-2:].strip('-')}-{k + 1}", "subnet": sn,
-                          "ip": str(ip), "public_ip": f"192.0.2.{10 + k}"})
+                          "ip": ip, "public_ip": pub})
             subnets[sn]["tier"] = "public"
-        if nodes:
+        if nodes and not all(seen_nodes.get(sub_ids.get(n["subnet"], "")) for n in nodes):
             self.note(lb, "", "parsed", "AWS places one node per subnet and assigns its addresses",
                       ", ".join(f"{n['name']} {n['ip']} / public {n['public_ip']}" for n in nodes))
         sgs = self.eni_sgs(lb, lb.attrs.get("security_groups", []), "security_groups") \
@@ -840,7 +851,9 @@ class Builder:
             self.note(lb, "", "parsed", "what a server listens on is application configuration, not Terraform",
                       f"each target listens on the target group's port {tg_port}" +
                       (f" and the health-check port {hc.get('port')}" if hc.get("port") != tg_port else ""))
-        body = {"name": name, "dns_name": f"{name}-1234.{self.region}.elb.amazonaws.com", "sgs": sgs, "nodes": nodes,
+        dns = lb.attrs.get("dns_name")
+        dns = dns if isinstance(dns, str) and dns.endswith(".amazonaws.com") else f"{name}-1234.{self.region}.elb.amazonaws.com"
+        body = {"name": name, "dns_name": dns, "sgs": sgs, "nodes": nodes,
                 "listeners": listeners, "target_group": {"name": tg_name, "port": tg_port, "targets": targets}}
         if hc:
             body["target_group"]["health_check"] = hc
