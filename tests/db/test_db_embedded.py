@@ -84,18 +84,19 @@ def test_tls_is_real_when_the_binaries_have_openssl(tierlab_db):
 def test_only_tcp_on_the_loopback(tierlab_db):
     if tierlab_db.backend != "embedded":
         pytest.skip("not the embedded server")
-    with tierlab_db.engine.connect() as conn:
-        settings = dict(conn.execute(sa.text(
+    with tierlab_db.admin_connection() as conn:  # unix_socket_directories is for superusers' eyes only
+        settings = dict(conn.execute(
             "SELECT name, setting FROM pg_settings WHERE name IN ('listen_addresses', 'unix_socket_directories', "
-            "'password_encryption')")).all())
-        user = conn.execute(sa.text("SELECT usename FROM pg_stat_activity WHERE backend_type = 'checkpointer'")).all()
+            "'password_encryption')").fetchall())
     assert settings == {"listen_addresses": "127.0.0.1", "unix_socket_directories": "",
                         "password_encryption": "scram-sha-256"}
-    del user
     if os.geteuid() == 0:
+        import pwd
+
         owner = Path(f"/proc/{tierlab_db.server_pid}/status").read_text()
-        uid = next(line for line in owner.splitlines() if line.startswith("Uid:")).split()[1]
-        assert uid != "0", "PostgreSQL must not run as root"
+        uid = int(next(line for line in owner.splitlines() if line.startswith("Uid:")).split()[1])
+        assert uid != 0, "PostgreSQL must not run as root"
+        assert pwd.getpwuid(uid).pw_name == "tierlab-pg", "not the dedicated account (never 'postgres')"
 
 
 def _children(pid):

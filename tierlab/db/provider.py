@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from ..errors import DatabaseError
 from . import embedded as _embedded
+from .guard import DEFAULT_TIMEOUT_S, GuardedConnection, ServerTimeout, connect_args
 from .schema import apply_schema
 
 if TYPE_CHECKING:
@@ -72,6 +74,14 @@ class Database:
     _engine: sa.Engine | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     server_pid: int | None = None
+    #: The administrator role (tierlab's own set-up; None for a user's server): never the learner's.
+    admin_user: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
+    #: The client's limit on one round trip, in seconds (see ``tierlab.db.guard``).
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    #: Asks whether the server tierlab started still runs (None: not ours to ask).
+    _alive: Callable[[], bool] | None = field(default=None, repr=False)
+    _key: tuple | None = field(default=None, repr=False)
 
     # --- addresses -------------------------------------------------------------------------
     def url_for(self, *, tls: bool | None = None) -> URL:
@@ -105,14 +115,38 @@ class Database:
         return dict(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database,
                     **dict(u.query))
 
+    def admin_connection(self) -> GuardedConnection:
+        """A connection as the administrator role (autocommit), for tierlab's own set-up and checks.
+
+        Only for servers tierlab started; the learner's engine never uses this role.
+        """
+        if self.admin_user is None:
+            raise DatabaseError(f"{self.describe()}: tierlab has no administrator role on a server it did not start",
+                                "use db.engine (the application's role)")
+        kw = self.psycopg_kwargs()
+        kw.update(user=self.admin_user, password=self.admin_password)
+        kw.update({k: v for k, v in connect_args(self.timeout_s).items() if k != "options"})
+        try:
+            return GuardedConnection.connect(autocommit=True, **kw)
+        except psycopg.Error as exc:
+            raise _explain(exc, self.url, self) from None
+
     # --- engines ---------------------------------------------------------------------------
     def new_engine(self, *, pooled: bool = True, tls: bool | None = None, pool_size: int = POOL_SIZE) -> sa.Engine:
-        """A new engine: pooled (``pool_size`` connections, no overflow) or a new connection per use."""
-        args = {"connect_timeout": 10}
+        """A new engine: pooled (``pool_size`` connections, no overflow) or a new connection per use.
+
+        Every connection has client-side time limits (``tierlab.db.guard``): a server that stops
+        answering, or a lost connection, is a :class:`DatabaseError` within seconds.
+        """
+        args = connect_args(self.timeout_s)
         if pooled:
-            return sa.create_engine(self.url_for(tls=tls), pool_size=pool_size, max_overflow=0,
-                                    pool_pre_ping=False, connect_args=args)
-        return sa.create_engine(self.url_for(tls=tls), poolclass=NullPool, connect_args=args)
+            engine = sa.create_engine(self.url_for(tls=tls), pool_size=pool_size, max_overflow=0,
+                                      pool_timeout=max(10.0, 2 * self.timeout_s), pool_pre_ping=False,
+                                      connect_args=args)
+        else:
+            engine = sa.create_engine(self.url_for(tls=tls), poolclass=NullPool, connect_args=args)
+        _guard_engine(engine, self)
+        return engine
 
     @property
     def engine(self) -> sa.Engine:
@@ -138,7 +172,20 @@ class Database:
     # --- lifecycle ----------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._stop is not None or self.backend == "url"
+        """True while the server answers for tierlab: False once stopped, or once tierlab's server died.
+
+        A user's server (``url``) is not tierlab's to watch: True until ``stop()``.
+        """
+        if self.backend == "url":
+            return True
+        if self._stop is None:
+            return False
+        if self._alive is not None:
+            try:
+                return bool(self._alive())
+            except Exception:
+                return False
+        return True
 
     def stop(self) -> None:
         """Close the engine and stop the server tierlab started (a user's server is left alone)."""
@@ -232,25 +279,57 @@ def _safe(raw: str) -> str:
 
 def _probe(url: URL, timeout_s: int = 5) -> str:
     """Connect once and return the server version; a DatabaseError naming what failed."""
-    import psycopg
-
     where = f"{url.host}:{url.port or 5432}"
+    args = {**connect_args(), "connect_timeout": timeout_s}
+    args.pop("options")
     try:
-        with psycopg.connect(
+        with GuardedConnection.connect(
             host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-            dbname=url.database, connect_timeout=timeout_s, **dict(url.query),
+            dbname=url.database, **args, **dict(url.query),
         ) as conn:
-            return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+            row = conn.execute("SHOW server_version").fetchone()
+            return str(row[0] if row else "?").split()[0]
     except psycopg.OperationalError as exc:
         raise _explain(exc, url) from None
     except psycopg.Error as exc:
         raise DatabaseError(f"PostgreSQL at {where} answered with an error: {exc}", "check the URL") from None
 
 
-def _explain(exc: Exception, url: URL) -> DatabaseError:
+def _guard_engine(engine: sa.Engine, db: "Database") -> None:
+    """Connections through the guard; lost or silent servers as a DatabaseError (the pool still drops them)."""
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        return GuardedConnection.connect(*cargs, **cparams)
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _explain_lost(ctx: Any) -> DatabaseError | None:
+        orig = ctx.original_exception
+        if isinstance(orig, ServerTimeout):
+            return DatabaseError(str(orig), _restart_hint(db))
+        if ctx.is_disconnect or ctx.connection is None:
+            if isinstance(orig, psycopg.OperationalError):
+                return _explain(orig, db.url, db)
+        return None
+
+
+def _restart_hint(db: "Database | None") -> str:
+    if db is not None and db.backend in ("embedded", "docker"):
+        return ("call tl.database() again: it notices a stopped server and starts a new one "
+                "(a frozen one: end whatever stopped it, or restart the kernel)")
+    return "check that the server runs and answers (its host, port and network), then retry"
+
+
+def _explain(exc: BaseException, url: URL, db: "Database | None" = None) -> DatabaseError:
     where = f"{url.host}:{url.port or 5432}"
     text = str(exc)
     low = text.lower()
+    if isinstance(exc, ServerTimeout):
+        return DatabaseError(text, _restart_hint(db))
+    if db is not None and ("server closed the connection" in low or "eof detected" in low
+                           or "connection is lost" in low or "terminating connection" in low):
+        return DatabaseError(f"the connection to PostgreSQL at {where} was lost (the server stopped or restarted)",
+                             _restart_hint(db))
     if "password authentication failed" in low or "no password supplied" in low:
         return DatabaseError(
             f"PostgreSQL at {where} refused user {url.username!r}: password authentication failed",
@@ -260,11 +339,10 @@ def _explain(exc: Exception, url: URL) -> DatabaseError:
         return DatabaseError(f"PostgreSQL at {where} has no database {url.database!r}",
                              "create it (CREATE DATABASE ...) or fix DB_NAME / the URL's /DBNAME")
     if "refused" in low or "could not connect" in low or "timeout" in low or "timed out" in low:
-        return DatabaseError(
-            f"no PostgreSQL answered at {where} (connection refused or timed out)",
-            "start that server or fix the host/port; unset $TIERLAB_DATABASE_URL and DB_HOST "
-            "to let tierlab start its own",
-        )
+        hint = ("start that server or fix the host/port; unset $TIERLAB_DATABASE_URL and DB_HOST "
+                "to let tierlab start its own")
+        return DatabaseError(f"no PostgreSQL answered at {where} (connection refused or timed out)",
+                             _restart_hint(db) if db is not None and db.backend != "url" else hint)
     if "name or service not known" in low or "nodename nor servname" in low or "translate host name" in low:
         return DatabaseError(f"host {url.host!r} of the database URL does not resolve",
                              "fix the host name (DNS) in the URL or DB_HOST")
@@ -308,12 +386,16 @@ def connect(
     key = (str(url) if url else None, backend, binaries, tls, str(env_file) if env_file else None, docker)
     if shared:
         with _SHARED_LOCK:
-            if _SHARED is not None and _SHARED.running and getattr(_SHARED, "_key", None) == key:
-                return _SHARED
-            db = _connect(url, backend, binaries, tls, env_file, schema, docker_timeout_s, docker)
-            db._key = key  # type: ignore[attr-defined]
+            if _SHARED is not None and _SHARED._key == key:
+                if _SHARED.running:
+                    return _SHARED
+                if verbose and _SHARED._stop is not None:  # it died under us (not stopped by hand)
+                    print(_stopped_line(_SHARED))
             if _SHARED is not None:
-                _SHARED.stop()
+                _SHARED.stop()  # a dead server's folder, shared memory and pool go now
+                _SHARED = None
+            db = _connect(url, backend, binaries, tls, env_file, schema, docker_timeout_s, docker)
+            db._key = key
             _SHARED = db
     else:
         db = _connect(url, backend, binaries, tls, env_file, schema, docker_timeout_s, docker)
@@ -324,6 +406,12 @@ def connect(
 
 #: ``tl.database()`` reads well in a notebook too.
 database = connect
+
+
+def _stopped_line(db: Database) -> str:
+    pid = f" (pid {db.server_pid})" if db.server_pid else ""
+    return (f"{db.backend}: the PostgreSQL of this session{pid} at {db.host}:{db.port} has stopped; "
+            "starting a new one (the old one's rows are gone)")
 
 
 def _connect(url, backend, binaries, tls, env_file, schema, docker_timeout_s, docker) -> Database:
@@ -366,7 +454,7 @@ def _connect(url, backend, binaries, tls, env_file, schema, docker_timeout_s, do
             apply_schema(db.engine)
         except sa.exc.OperationalError as exc:
             db.stop()
-            raise _explain(exc.orig or exc, db.url) from None
+            raise _explain(exc.orig or exc, db.url, db) from None
         except BaseException:
             db.stop()
             raise
@@ -400,14 +488,16 @@ def _start_embedded(binaries: _embedded.BinariesChoice, tls: bool | None, skippe
         skipped,
         f"started embedded PostgreSQL {bins.version} ({where}) on {server.host}:{server.port}",
         server.tls_reason,
-        f"running as user {server.run_as!r}" if server.run_as else "",
+        f"the server runs as the account {server.run_as!r}" if server.run_as else "",
+        f"you connect as {server.user!r}, the owner of {server.dbname!r} (no superuser)",
     ) if p)
     return Database(
         backend="embedded", host=server.host, port=server.port, user=server.user, password=server.password,
         dbname=server.dbname, version=bins.version, reason=why, tls=server.tls,
         sslmode="verify-full" if server.tls else "disable",
         sslrootcert=str(server.cafile) if server.cafile else None,
-        _stop=server.stop, server_pid=server.pid,
+        _stop=server.stop, server_pid=server.pid, admin_user=server.admin_user,
+        admin_password=server.admin_password, _alive=server.running,
     )
 
 
