@@ -62,3 +62,11 @@ def test_each_route_table_is_a_linux_table_and_local_throws_to_main():
 
 def test_limits_are_written_down():
     assert {k for k, _ in C.LIMITS} >= {"security groups", "untracked flows", "TLS"}
+
+
+def test_without_root_the_reason_is_one_line(monkeypatch):
+    from tierlab.linux import netns
+
+    monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
+    reason = netns.skip_reason()
+    assert reason and "root" in reason and "\n" not in reason

@@ -10,8 +10,16 @@ touches the host's own network: see :mod:`tierlab.linux.netns`.
 
 from __future__ import annotations
 
+from . import differential
 from .compile import LIMITS
 from .lab import OUTCOMES, Lab, Outcome, Probe, build
 from .netns import list_namespaces, reap_stale, skip_reason
 
-__all__ = ["LIMITS", "OUTCOMES", "Lab", "Outcome", "Probe", "build", "list_namespaces", "reap_stale", "skip_reason"]
+__all__ = ["differential", "limits_frame", "LIMITS", "OUTCOMES", "Lab", "Outcome", "Probe", "build", "list_namespaces", "reap_stale", "skip_reason"]
+
+
+def limits_frame():
+    """Where Linux cannot say what AWS does, one row each (what, and how the lab handles it)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"what": k, "reason": v} for k, v in LIMITS], columns=["what", "reason"])

@@ -244,7 +244,7 @@ def nft_script(topo: Topology, p: Plan, key: str) -> str:
     body = (_chain("input", inp, "input", "drop") + _chain("output", outp, "output", "drop")
             + _chain("sg_in", chains[(key, "sg_in")]) + _chain("sg_out", chains[(key, "sg_out")]))
     probe = ("table inet tierlab_probe {\n"
-             "  set syn { type ipv4_addr . inet_service . inet_service; flags dynamic,timeout; timeout 10m; size 262144; }\n"
+             "  set syn { type ipv4_addr . inet_service . inet_service; flags dynamic,timeout; timeout 30s; size 65536; }\n"
              "  chain input {\n    type filter hook input priority 10; policy accept;\n"
              "    tcp flags & (syn | ack) == syn update @syn { ip saddr . tcp sport . tcp dport }\n  }\n}\n")
     return f"table inet {TABLE} {{\n{body}}}\n" + probe

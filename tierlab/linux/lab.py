@@ -65,7 +65,7 @@ def _wait_all(procs: Sequence[tuple[str, subprocess.Popen]], what: str) -> None:
 class Lab:
     """The topology in Linux namespaces. Build with :func:`build`; close when done."""
 
-    def __init__(self, topo: Topology, *, listeners: bool = True) -> None:
+    def __init__(self, topo: Topology, *, listeners: bool = True, services: bool = False) -> None:
         reason = skip_reason()
         if reason:
             raise TierlabError(f"cannot build the lab here: {reason}", "run on Linux as root, or skip the real packets")
@@ -77,12 +77,19 @@ class Lab:
         self._listeners: list[socket.socket] = []
         self._used: set[tuple[str, str, int, int]] = set()
         self.build_ms = 0.0
+        self.stack = None
         try:
             t0 = time.perf_counter()
             self._build()
-            if listeners:
-                self.listen()
             self.build_ms = (time.perf_counter() - t0) * 1000
+            skip: list[tuple[str, int]] = []
+            if services:
+                from .stack import Stack
+
+                self.stack = Stack(self).start()
+                skip = self.stack.ports()
+            if listeners:
+                self.listen(skip)
         except BaseException:
             self.close()
             raise
@@ -177,7 +184,7 @@ class Lab:
     def free_port(self, src: str, dst: str, port: int, lo: int, hi: int, rng: random.Random | None = None) -> int:
         """A client port in lo..hi not used before towards dst:port (so no old state interferes)."""
         r = rng or random
-        for _ in range(200):
+        for _ in range(min(200, 4 * (hi - lo + 1))):
             p = r.randint(lo, hi)
             if (src, dst, port, p) not in self._used:
                 self._used.add((src, dst, port, p))
@@ -252,6 +259,7 @@ class Lab:
         keys = [d for d in dsts if d != "internet"]
         for d in keys:
             text = nft(self.ns(d), "list set inet tierlab_probe syn", json_out=True)
+            nft(self.ns(d), "flush set inet tierlab_probe syn")  # read once: the next batch starts empty
             found = set()
             for item in json.loads(text or "{}").get("nftables", []):
                 for e in item.get("set", {}).get("elem", []):
@@ -275,6 +283,14 @@ class Lab:
     def ruleset(self, key: str) -> str:
         """The live nftables ruleset of one namespace, as ``nft list ruleset`` prints it."""
         return nft(self.ns(key), "list ruleset")
+
+    def chain(self, key: str, chain: str) -> list[str]:
+        """The rules tierlab wrote into one chain (``sg_in``/``sg_out`` of an ENI, a router NACL chain)."""
+        try:
+            return list(self._chains[(key, chain)])
+        except KeyError:
+            names = sorted({c for k, c in self._chains if k == key})
+            raise TierlabError(f"no chain {chain!r} in namespace {key!r}", f"chains there: {', '.join(names)}") from None
 
     def counters(self, rule_id: str | None = None):
         """Every counted nftables rule (namespace, chain, rule id, packets, bytes); or one rule's."""
@@ -303,7 +319,7 @@ class Lab:
     def capture(self, key: str, expr: str = "tcp", iface: str = "eth0"):
         """Capture packets in one namespace while the block runs; the list fills on exit."""
         lines: list[str] = []
-        p = popen_in(self.ns(key), ["tcpdump", "-i", iface, "-n", "-l", "-q", "-tt", "-S", expr])
+        p = popen_in(self.ns(key), ["tcpdump", "-i", iface, "-n", "-l", "-tt", "-S", expr])
         time.sleep(0.3)  # tcpdump needs a moment to attach
         try:
             yield lines
@@ -314,7 +330,21 @@ class Lab:
             lines += [l for l in out.splitlines() if l.strip()]
 
     # ------------------------------------------------------------------ life
+    def create_account(self, name: str, email: str, **kw):
+        """A real Create Account from the internet namespace (needs ``services=True``)."""
+        return self._need_stack().create_account(name, email, **kw)
+
+    def request(self, method: str, path: str, body=None, **kw):
+        return self._need_stack().request(method, path, body, **kw)
+
+    def _need_stack(self):
+        if self.stack is None:
+            raise TierlabError("this lab runs no services", "build it with tl.linux.build(topo, services=True)")
+        return self.stack
+
     def close(self) -> None:
+        if self.stack is not None:
+            self.stack.stop()
         for s in self._listeners:
             s.close()
         self._listeners = []
@@ -330,6 +360,10 @@ class Lab:
         return f"<tierlab.linux.Lab {self.id}: {self.topo.name}, {len(self.plan.keys)} namespaces>"
 
 
-def build(topo: Topology, *, listeners: bool = True) -> Lab:
-    """Build ``topo`` in Linux network namespaces (root on Linux only)."""
-    return Lab(topo, listeners=listeners)
+def build(topo: Topology, *, listeners: bool = True, services: bool = False) -> Lab:
+    """Build ``topo`` in Linux network namespaces (root on Linux only).
+
+    ``services=True`` also starts PostgreSQL, the API servers and the ALB nodes inside them;
+    ``listeners`` puts a plain TCP listener on every other port an endpoint listens on.
+    """
+    return Lab(topo, listeners=listeners, services=services)

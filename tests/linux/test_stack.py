@@ -1,0 +1,70 @@
+"""End to end through real processes: browser namespace -> ALB node -> API server -> PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+import tierlab as tl
+from conftest import need_netns
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def stack_lab():
+    need_netns()
+    from tierlab import linux
+
+    lab = linux.build(tl.load("seed"), services=True)
+    yield lab
+    lab.close()
+
+
+def test_a_hung_database_connection_is_the_albs_504_at_its_idle_timeout(stack_lab):
+    """Before any pooled connection exists, database-sg's inbound rule goes off: the ALB still
+    reaches the API server, the API's new connection to PostgreSQL hangs (its SYN is dropped),
+    and the browser gets the ALB's 504 at the ALB's idle timeout (3 s in the lab, 60 s on AWS)."""
+    seed = tl.load("seed")
+    stack_lab.apply(seed.switch_off("database-sg-in-5432"))
+    try:
+        assert stack_lab.connect("alb-node-az1", "node-api-1", 3000).kind == "connected"
+        assert stack_lab.connect("node-api-1", "rds-primary", 5432).kind == "timed out"
+        idle_ms = stack_lab.stack.settings["idle_timeout_s"] * 1000
+        r = stack_lab.create_account("Hung Request", "hung@example.com", node="alb-node-az1")
+        assert r.status == 504 and "idle timeout" in r.body["error"]
+        assert idle_ms * 0.95 <= r.elapsed_ms <= idle_ms + 1500
+        assert r.headers.get("x-tierlab-alb") == "alb-node-az1"
+        drops = stack_lab.counters("database-sg-in-default-drop")
+        assert int(drops["packets"].sum()) > 0  # the SYN died at the database's security group
+    finally:
+        stack_lab.apply(seed)
+
+
+def test_create_account_returns_200_with_a_user_id_and_the_row_exists(stack_lab):
+    seen = set()
+    for i in range(4):  # both ALB nodes, several targets
+        r = stack_lab.create_account("John Doe", f"john{i}@example.com")
+        assert r.status == 200, r
+        assert r.body["success"] is True and isinstance(r.body["userId"], int)
+        assert {"alb", "app", "db-query"} <= set(r.timing)
+        seen.add(r.node)
+        rows = stack_lab.stack.users()
+        assert (r.body["userId"], "John Doe", f"john{i}@example.com") in rows
+    assert seen == {"alb-node-az1", "alb-node-az2"}
+    dup = stack_lab.create_account("John Doe", "john0@example.com")
+    assert dup.status == 400 and dup.body == {"error": "Email already exists"}
+
+
+def test_the_redirect_listener_answers_301(stack_lab):
+    r = stack_lab.request("GET", "/", port=80, node="alb-node-az2")
+    assert r.status == 301 and r.headers["location"].startswith("https://")
+
+
+def test_a_refused_target_is_a_502_and_a_dropped_one_a_504(stack_lab):
+    seed = tl.load("seed")
+    stack_lab.apply(seed.switch_off("web-sg-in-3000"))
+    try:
+        r = stack_lab.create_account("Jane Doe", "jane@example.com", node="alb-node-az1")
+        assert r.status == 504 and "no connection" in r.body["error"]
+    finally:
+        stack_lab.apply(seed)

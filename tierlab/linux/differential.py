@@ -1,0 +1,290 @@
+"""The differential test: the evaluator and the Linux kernel judge the same connections.
+
+A *case* is a topology (a scenario or a generated what-if) and a set of probes: TCP
+connections from an endpoint, on one client port, to a destination port. The evaluator says
+what AWS would do (``evaluate_flow`` with that one client port); the kernel says what the
+namespaced copy does (a real SYN with a short timeout). The outcomes are ``connected``,
+``timed out``, ``refused`` and ``reply lost``.
+
+Every disagreement must be of a documented kind (:data:`DOCUMENTED`): a place where Linux and
+AWS differ and the evaluator keeps AWS's behaviour. A disagreement of any other kind is a bug,
+in the evaluator or in the compiler, and fails the test.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+from ..errors import TierlabError
+from ..network.evaluate import evaluate_flow
+from ..network.rules import EPHEMERAL, NaclRule, PortRange, SgRule
+from ..network.topology import Topology
+from .lab import Lab, Outcome, Probe
+
+__all__ = ["DOCUMENTED", "Case", "Disagreement", "Report", "expected", "flows", "whatifs", "run", "classify"]
+
+#: Kinds of disagreement that are differences between Linux and AWS, not bugs. Each names what
+#: AWS does (the evaluator's answer stays) and why the kernel answers otherwise. Empty so far:
+#: every case the test generates agrees; a kind is added here only with its explanation.
+DOCUMENTED: dict[str, str] = {}
+
+
+def expected(topo: Topology, src: str, dst: str, port: int, src_port: int) -> str:
+    """What AWS does with one connection, by the evaluator: the outcome a client sees."""
+    res = evaluate_flow(topo, topo.endpoint(src), topo.endpoint(dst), port, ephemeral=PortRange(src_port, src_port))
+    blocked = ("deny", "partial")
+    if any(c.verdict in blocked for c in res.checks if c.leg == "request"):
+        return "timed out"
+    reply_lost = any(c.verdict in blocked for c in res.checks if c.leg == "reply")
+    if any(c.verdict == "refused" for c in res.checks):
+        return "reply lost" if reply_lost else "refused"
+    return "reply lost" if reply_lost else "connected"
+
+
+def flows(topo: Topology) -> list[tuple[str, str, int]]:
+    """The connections each case probes: the journey's three hops for every node, target and
+    database instance, and a few that must fail (no public address, an unlisted port, a port
+    nothing listens on, traffic within one subnet and across two public subnets)."""
+    lb = topo.alb
+    out = [("internet", n.name, 443) for n in lb.nodes] + [("internet", lb.nodes[0].name, 80)]
+    out += [(n.name, t, lb.target_port) for n in lb.nodes for t in lb.targets]
+    out += [(t, d.name, topo.database.port) for t in lb.targets for d in topo.database.instances]
+    servers = list(lb.targets)
+    out += [("internet", servers[0], lb.target_port), (lb.nodes[0].name, servers[0], 22),
+            (servers[0], topo.database.instances[0].name, topo.database.port + 1)]
+    if len(lb.nodes) > 1:
+        out.append((lb.nodes[0].name, lb.nodes[1].name, 443))
+    same = [(a, b) for a in servers for b in servers if a < b
+            and topo.endpoint(a).subnet == topo.endpoint(b).subnet]
+    out += [(a, b, lb.target_port) for a, b in same[:1]]
+    return out
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    topo: Topology
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    case: str
+    probe: Probe
+    evaluator: str
+    kernel: str
+    kind: str | None  # a key of DOCUMENTED, or None: unexplained
+
+    def __str__(self) -> str:
+        p = self.probe
+        return (f"[{self.case}] {p.src}:{p.src_port} -> {p.dst}:{p.port}: evaluator {self.evaluator}, "
+                f"kernel {self.kernel}" + (f" (documented: {self.kind})" if self.kind else " (UNEXPLAINED)"))
+
+
+@dataclass
+class Report:
+    cases: int = 0
+    probes: int = 0
+    agreements: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    documented: list[Disagreement] = field(default_factory=list)
+    unexplained: list[Disagreement] = field(default_factory=list)
+    seconds: float = 0.0
+    apply_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> str:
+        kinds: dict[str, int] = {}
+        for d in self.documented:
+            kinds[d.kind or ""] = kinds.get(d.kind or "", 0) + 1
+        apply = sorted(self.apply_ms)
+        med = apply[len(apply) // 2] if apply else 0.0
+        return (f"differential: {self.cases} cases, {self.probes} connections, {self.agreements} agreements, "
+                f"{len(self.documented)} documented differences {kinds or ''}, {len(self.unexplained)} unexplained; "
+                f"outcomes {dict(sorted(self.outcomes.items()))}; {self.seconds:.1f} s, median apply {med:.1f} ms")
+
+
+def classify(topo: Topology, probe: Probe, evaluator: str, kernel: str) -> str | None:
+    """The documented kind of one disagreement, or None when no documented kind explains it."""
+    return None
+
+
+def _client_ports(topo: Topology, src: str, rng: random.Random, os_name: str) -> PortRange:
+    if src == "internet":
+        return EPHEMERAL[os_name]
+    return topo.endpoint(src).ephemeral
+
+
+def _boundaries(topo: Topology, eph: PortRange) -> list[int]:
+    """Ports where a NACL rule's range starts or ends, inside ``eph``: where partial ranges bite."""
+    pts = set()
+    for n in topo.nacls:
+        for r in n.rules:
+            for p in (r.ports.lo - 1, r.ports.lo, r.ports.hi, r.ports.hi + 1):
+                if eph.contains(p):
+                    pts.add(p)
+    return sorted(pts)
+
+
+def probes_for(lab: Lab, topo: Topology, rng: random.Random, os_name: str) -> list[Probe]:
+    out = []
+    for src, dst, port in flows(topo):
+        eph = _client_ports(topo, src, rng, os_name)
+        edges = _boundaries(topo, eph)
+        lo, hi = eph.lo, eph.hi
+        if edges and rng.random() < 0.5:
+            e = rng.choice(edges)
+            lo, hi = max(eph.lo, e - 2), min(eph.hi, e + 2)
+        try:
+            sp = lab.free_port(src, dst, port, lo, hi, rng)
+        except TierlabError:  # the ports around this edge are used up: anywhere in the range
+            sp = lab.free_port(src, dst, port, eph.lo, eph.hi, rng)
+        out.append(Probe(src, dst, port, sp))
+    return out
+
+
+def run(lab: Lab, cases: Iterable[Case], *, seed: int = 15, timeout_s: float = 0.06,
+        recheck_timeout_s: float = 0.5, progress: Callable[[int], None] | None = None) -> Report:
+    """Apply each case to the lab, probe it, and compare every probe with the evaluator.
+
+    A disagreement is probed again with fresh client ports and a longer timeout before it
+    counts, so a busy machine cannot pass for a dropped packet.
+    """
+    rng = random.Random(seed)
+    rep = Report()
+    t0 = time.perf_counter()
+    base = lab.topo
+    oses = ("linux", "windows", "macos")
+    for n, case in enumerate(cases):
+        rep.apply_ms.append(lab.apply(case.topo))
+        os_name = oses[n % 3]
+        probes = probes_for(lab, case.topo, rng, os_name)
+        got = lab.probe(probes, timeout_s=timeout_s)
+        rep.cases += 1
+        for o in got:
+            want = expected(case.topo, o.probe.src, o.probe.dst, o.probe.port, o.probe.src_port)
+            kernel = o.kind
+            if kernel != want:
+                kernel = _recheck(lab, o, recheck_timeout_s)
+            rep.probes += 1
+            rep.outcomes[want] = rep.outcomes.get(want, 0) + 1
+            if kernel == want:
+                rep.agreements += 1
+                continue
+            kind = classify(case.topo, o.probe, want, kernel)
+            d = Disagreement(case.label, o.probe, want, kernel, kind if kind in DOCUMENTED else None)
+            (rep.documented if d.kind else rep.unexplained).append(d)
+        if progress:
+            progress(n)
+    lab.apply(base)
+    rep.seconds = time.perf_counter() - t0
+    return rep
+
+
+def _recheck(lab: Lab, o: Outcome, timeout_s: float) -> str:
+    """The same connection again (same client port: the evaluator's answer depends on it) with
+    a longer timeout; the kernel's second answer is the one that counts."""
+    return lab.probe([o.probe], timeout_s=timeout_s)[0].kind
+
+
+# ----------------------------------------------------------------------------------------- what-ifs
+
+_EPH_PARTS = ((1024, 32767), (32768, 60999), (49152, 65535), (1024, 49151), (40000, 65535), (1024, 5000))
+
+
+def _mutate(topo: Topology, rng: random.Random) -> tuple[str, Topology]:
+    rules = list(topo.rules())
+    nacl_rules = [r for r in rules if isinstance(r, NaclRule)]
+    sg_rules = [r for r in rules if isinstance(r, SgRule)]
+    kind = rng.choice(["off", "off", "partial", "deny", "reorder", "action", "cidr", "sg-ports", "sg-peer", "sg-add",
+                       "nacl-add-allow", "protocol", "route"])
+    subnets = [str(s.cidr) for s in topo.subnets]
+    if kind == "off":
+        r = rng.choice(rules)
+        return f"off {r.id}", topo.switch_off(r.id)
+    if kind == "partial":
+        r = rng.choice([r for r in nacl_rules if r.ports.size > 1000] or nacl_rules)
+        lo, hi = rng.choice(_EPH_PARTS)
+        return f"{r.id} ports {lo}-{hi}", topo.change_rule(r.id, ports=f"{lo}-{hi}")
+    if kind in ("deny", "nacl-add-allow"):
+        n = rng.choice(topo.nacls)
+        d = rng.choice(["inbound", "outbound"])
+        ports = rng.choice(["443", "3000", "5432", "80", "22", "1024-65535", "32768-60999", "49152-65535",
+                            f"{rng.randint(1024, 60000)}-65535"])
+        cidr = rng.choice(subnets + ["0.0.0.0/0", "10.0.0.0/16", f"{topo.client_ip}/32", "10.0.2.0/23"])
+        num = rng.randint(1, 200)
+        act = "deny" if kind == "deny" else "allow"
+        return (f"{n.name} {d} #{num} {act} {ports} {cidr}",
+                topo.add_nacl_rule(n.name, d, number=num, action=act, ports=ports, cidr=cidr))
+    if kind == "protocol":
+        r = rng.choice(rules)
+        proto = rng.choice([p for p in ("all", "udp", "icmp", "tcp") if p != r.protocol])
+        return f"{r.id} protocol {proto}", topo.change_rule(r.id, protocol=proto)
+    if kind == "route":
+        rt = rng.choice([t for t in topo.route_tables if len(t.routes) > 1] or list(topo.route_tables))
+        r = rng.choice([x for x in rt.routes if x.target != "local"] or list(rt.routes))
+        return f"{rt.name} without {r.destination}", topo.without_route(rt.name, str(r.destination))
+    if kind == "reorder":
+        r = rng.choice(nacl_rules)
+        num = rng.randint(1, 300)
+        return f"{r.id} renumbered {num}", topo.change_rule(r.id, number=num)
+    if kind == "action":
+        r = rng.choice(nacl_rules)
+        act = "deny" if r.action == "allow" else "allow"
+        return f"{r.id} -> {act}", topo.change_rule(r.id, action=act)
+    if kind == "cidr":
+        r = rng.choice(nacl_rules)
+        c = rng.choice(subnets + ["10.0.0.0/16", "10.0.2.0/24", "0.0.0.0/0", "10.0.1.0/25"])
+        return f"{r.id} cidr {c}", topo.change_rule(r.id, cidr=c)
+    if kind == "sg-ports":
+        r = rng.choice(sg_rules)
+        p = rng.choice(["3000-3001", "3001", "5432-5433", "443", "0-65535", "22", "80-443", "5433"])
+        return f"{r.id} ports {p}", topo.change_rule(r.id, ports=p)
+    if kind == "sg-peer":
+        r = rng.choice(sg_rules)
+        if rng.random() < 0.5:
+            c = rng.choice(subnets + ["0.0.0.0/0", "10.0.0.0/16", "10.0.2.0/23"])
+            return f"{r.id} peer {c}", topo.change_rule(r.id, cidr=c)
+        g = rng.choice([g.name for g in topo.security_groups])
+        return f"{r.id} peer sg {g}", topo.change_rule(r.id, peer_sg=g)
+    g = rng.choice(topo.security_groups)
+    d = rng.choice(["inbound", "outbound"])
+    p = rng.choice(["22", "443", "3000", "5432", "5433", "all", "1024-65535"])
+    if rng.random() < 0.5:
+        peer = {"cidr": rng.choice(subnets + ["0.0.0.0/0", f"{topo.client_ip}/32"])}
+    else:
+        peer = {"sg": rng.choice([x.name for x in topo.security_groups])}
+    return f"{g.name} + {d} {p} {peer}", topo.add_sg_rule(g.name, d, ports=p, **peer)
+
+
+def _open_one_more_port(topo: Topology) -> Topology:
+    """The database path widened to the port after PostgreSQL's, where nothing listens: what a
+    connection that every filter lets through but no process answers looks like (refused)."""
+    port = topo.database.port
+    wider = f"{port}-{port + 1}"
+    t = topo
+    for r in topo.rules():
+        if r.ports == PortRange(port, port):
+            t = t.change_rule(r.id, ports=wider)
+    return t
+
+
+def whatifs(topo: Topology, count: int, *, seed: int = 15) -> list[Case]:
+    """``count`` what-ifs of ``topo``: every rule switched off alone, then random mixes of one to
+    three changes (rules off, added, changed, reordered, partial port ranges), seeded."""
+    rng = random.Random(seed)
+    out = [Case(f"off {r.id}", topo.switch_off(r.id)) for r in topo.rules()][:count]
+    opened = _open_one_more_port(topo)
+    out.append(Case("open the port after the database's", opened))
+    while len(out) < count:
+        t, labels = (opened, ["open the port after the database's"]) if rng.random() < 0.25 else (topo, [])
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            try:
+                label, t = _mutate(t, rng)
+            except TierlabError:
+                continue
+            labels.append(label)
+        if labels:
+            out.append(Case("; ".join(labels), t))
+    return out

@@ -1,0 +1,290 @@
+"""The whole stack inside a lab: PostgreSQL, the API servers and the ALB nodes, and a browser.
+
+    lab = tl.linux.build(tl.load("seed"), services=True)
+    r = lab.create_account("John Doe", "john@example.com")
+    r.status, r.body["userId"], r.timing       # 200, 1, {'alb': 4.1, 'validate': 0.02, ...}
+
+Lab settings (said so wherever they show): the ALB's idle timeout is ``idle_timeout_s`` (3 s
+here; 60 s on AWS), its connect timeout 1 s (10 s on AWS), health checks every 1 s (30 s in
+the seed) with a 0.5 s timeout; thresholds are the topology's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DatabaseError, TierlabError
+from .netns import REGISTRY, enter
+
+__all__ = ["Stack", "HttpResult", "LAB_SETTINGS"]
+
+#: How the lab's ALB differs from AWS's defaults (shortened so a lesson takes seconds).
+LAB_SETTINGS = {"idle_timeout_s": 3.0, "connect_timeout_s": 1.0, "health_interval_s": 1.0, "health_timeout_s": 0.5}
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """What the browser saw: status (None: no answer), body, headers, wait, and which ALB node."""
+
+    status: int | None
+    body: Any
+    headers: dict[str, str]
+    elapsed_ms: float
+    node: str
+    error: str = ""
+
+    @property
+    def timing(self) -> dict[str, float]:
+        """The Server-Timing phases (ms) the ALB and the API server reported."""
+        out: dict[str, float] = {}
+        for part in self.headers.get("server-timing", "").split(","):
+            name, _, rest = part.strip().partition(";dur=")
+            if name and rest:
+                out[name] = float(rest)
+        return out
+
+    def __repr__(self) -> str:
+        what = self.status if self.status is not None else self.error
+        return f"<HttpResult {what} via {self.node} in {self.elapsed_ms:.0f} ms: {self.body!r}>"
+
+
+def _pdeath() -> Any:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def go() -> None:
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG: die with the owner
+    return go
+
+
+@dataclass
+class Stack:
+    lab: Any
+    settings: dict[str, float] = field(default_factory=lambda: dict(LAB_SETTINGS))
+    procs: list[subprocess.Popen] = field(default_factory=list)
+    db_password: str = ""
+    _rr: Any = field(default_factory=itertools.count)
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> "Stack":
+        t0 = time.perf_counter()
+        self._start_postgres()
+        self._start_apis()
+        self._start_albs()
+        self.startup_s = time.perf_counter() - t0
+        return self
+
+    def _spawn(self, key: str, argv: list[str], **kw: Any) -> subprocess.Popen:
+        with enter(self.lab.ns(key)):
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, preexec_fn=_pdeath(), start_new_session=True,
+                                 cwd="/", **kw)
+        self.procs.append(p)
+        return p
+
+    def _wait_ready(self, p: subprocess.Popen, what: str, timeout_s: float = 30.0) -> None:
+        assert p.stdout is not None
+        line = p.stdout.readline()
+        if line.strip() != b"ready":
+            raise TierlabError(f"{what} did not start: {line!r} {p.stderr.read()[-500:] if p.stderr else ''}",
+                               "see the error above; the lab's services need tierlab importable by sys.executable")
+
+    def _start_postgres(self) -> None:
+        from ..db import embedded as E
+
+        topo = self.lab.topo
+        inst = topo.database.instance("primary")
+        binaries = E.find_binaries()
+        run_as = E._run_as()
+        if run_as is not None and not E._reachable(binaries.postgres, run_as[0], run_as[1]):
+            binaries = E._relocate(binaries, run_as)
+        folder = REGISTRY / self.lab.id / "pg"
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        pw = secrets.token_urlsafe(18)
+        (folder / "pw").write_text(pw + "\n")
+        if run_as is not None:
+            for p in (folder.parent, folder, folder / "pw"):
+                os.chown(p, run_as[0], run_as[1])
+        ids = dict(user=run_as[0], group=run_as[1], extra_groups=[]) if run_as else {}
+        data = folder / "data"
+        init = subprocess.run([str(binaries.initdb), "-D", str(data), "-U", E.SUPERUSER, f"--pwfile={folder / 'pw'}",
+                               "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+                              capture_output=True, text=True, cwd="/", **ids)
+        if init.returncode != 0:
+            raise DatabaseError(f"initdb failed for the lab's database: {init.stderr[-400:]}",
+                                "check the PostgreSQL binaries (tierlab.db.find_binaries())")
+        with open(data / "pg_hba.conf", "a") as f:  # the API servers connect over the VPC
+            f.write(f"host all all {topo.vpc_cidr} scram-sha-256\n")
+        log = open(folder / "server.log", "ab")
+        self._spawn(inst.name, [str(binaries.postgres), "-D", str(data), "-p", str(topo.database.port),
+                                "-c", f"listen_addresses={inst.ip}", "-c", "unix_socket_directories=",
+                                "-c", "dynamic_shared_memory_type=mmap", "-c", "max_connections=200",
+                                "-c", "fsync=off", "-c", "logging_collector=off"],
+                    stdout=log, stderr=subprocess.STDOUT, **ids)
+        pidfile = data / "postmaster.pid"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if [x.strip() for x in pidfile.read_text().splitlines()[7:8]] == ["ready"]:
+                    break
+            except (OSError, IndexError):
+                pass
+            time.sleep(0.01)
+        else:
+            raise DatabaseError("the lab's PostgreSQL did not become ready in 30 s",
+                                f"see {folder / 'server.log'}")
+        self.db_password = pw
+        self._create_database(str(inst.ip), topo.database.port, inst.name)
+
+    def _create_database(self, ip: str, port: int, key: str) -> None:
+        import psycopg
+        import sqlalchemy as sa
+
+        from ..db.embedded import DBNAME, SUPERUSER
+        from ..db.schema import apply_schema
+
+        with enter(self.lab.ns(key)):  # from inside the database's own namespace
+            with psycopg.connect(host=ip, port=port, user=SUPERUSER, password=self.db_password, dbname="postgres",
+                                 sslmode="disable", autocommit=True, connect_timeout=10) as conn:
+                conn.execute(f'CREATE DATABASE "{DBNAME}"')
+            engine = sa.create_engine(self.db_url(ip, port), poolclass=sa.pool.NullPool)
+            apply_schema(engine)
+            engine.dispose()
+
+    def db_url(self, ip: str, port: int) -> str:
+        from ..db.embedded import DBNAME, SUPERUSER
+
+        return f"postgresql+psycopg://{SUPERUSER}:{self.db_password}@{ip}:{port}/{DBNAME}?sslmode=disable"
+
+    def _start_apis(self) -> None:
+        topo = self.lab.topo
+        inst = topo.database.instance("primary")
+        url = self.db_url(str(inst.ip), topo.database.port)
+        started = []
+        for t in topo.alb.targets:
+            cfg = {"name": t, "port": topo.alb.target_port, "db_url": url}
+            started.append((t, self._spawn(t, [sys.executable, "-m", "tierlab.linux.services", "api", json.dumps(cfg)],
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
+        for t, p in started:
+            self._wait_ready(p, f"API server {t}")
+
+    def _start_albs(self) -> None:
+        topo, lb, s = self.lab.topo, self.lab.topo.alb, self.settings
+        hc = lb.health_check
+        targets = [f"{topo.endpoint(t).ip}:{lb.target_port}" for t in lb.targets]
+        started = []
+        for n in lb.nodes:
+            cfg = {"name": n.name, "targets": targets, "health_path": hc.path,
+                   "health_port": hc.port if hc.port != lb.target_port else 0,
+                   "health_interval_s": s["health_interval_s"], "health_timeout_s": s["health_timeout_s"],
+                   "healthy_threshold": hc.healthy_threshold, "unhealthy_threshold": hc.unhealthy_threshold,
+                   "connect_timeout_s": s["connect_timeout_s"], "idle_timeout_s": s["idle_timeout_s"],
+                   "forward_ports": [l.port for l in lb.listeners if l.action == "forward"],
+                   "redirect_ports": [l.port for l in lb.listeners if l.action == "redirect"],
+                   "redirect_to": next((l.redirect_port for l in lb.listeners if l.action == "redirect"), 443),
+                   "client": str(topo.client_ip)}
+            started.append((n.name, self._spawn(n.name, [sys.executable, "-m", "tierlab.linux.services", "alb",
+                                                         json.dumps(cfg)],
+                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
+        for name, p in started:
+            self._wait_ready(p, f"ALB node {name}")
+
+    def ports(self) -> list[tuple[str, int]]:
+        """(namespace key, port) of every service, so the lab's plain listeners leave them be."""
+        topo = self.lab.topo
+        out = [(n.name, l.port) for n in topo.alb.nodes for l in topo.alb.listeners]
+        out += [(t, topo.alb.target_port) for t in topo.alb.targets]
+        out += [(topo.database.instance("primary").name, topo.database.port)]
+        return out
+
+    # ------------------------------------------------------------------ the browser
+    def request(self, method: str, path: str, body: Any = None, *, node: str | None = None,
+                port: int = 443, timeout_s: float = 10.0) -> HttpResult:
+        """One HTTP request from the internet namespace to an ALB node's public address (DNS
+        round robin over the nodes unless ``node`` is given)."""
+        nodes = self.lab.topo.alb.nodes
+        n = next((x for x in nodes if x.name == node), None) if node else nodes[next(self._rr) % len(nodes)]
+        if n is None:
+            raise TierlabError(f"no ALB node named {node!r}", f"nodes: {', '.join(x.name for x in nodes)}")
+        data = b"" if body is None else json.dumps(body).encode()
+        req = (f"{method} {path} HTTP/1.1\r\nHost: {self.lab.topo.api_host}\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data
+        t0 = time.perf_counter()
+        with enter(self.lab.ns("internet")):
+            s = socket.socket()
+        s.settimeout(timeout_s)
+        try:
+            s.connect((str(n.public_ip), port))
+            s.sendall(req)
+            chunks = []
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
+        except (socket.timeout, TimeoutError):
+            return HttpResult(None, None, {}, (time.perf_counter() - t0) * 1000, n.name, "timed out")
+        except ConnectionRefusedError:
+            return HttpResult(None, None, {}, (time.perf_counter() - t0) * 1000, n.name, "connection refused")
+        finally:
+            s.close()
+        raw = b"".join(chunks)
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            k = k.strip().lower()
+            headers[k] = f"{headers[k]}, {v.strip()}" if k in headers else v.strip()
+        try:
+            parsed: Any = json.loads(rest or b"null")
+        except ValueError:
+            parsed = rest.decode(errors="replace")
+        return HttpResult(status, parsed, headers, (time.perf_counter() - t0) * 1000, n.name)
+
+    def create_account(self, name: str, email: str, **kw: Any) -> HttpResult:
+        """The seed's Create Account: ``POST /api/users`` through the ALB, the API and PostgreSQL."""
+        return self.request("POST", "/api/users", {"name": name, "email": email}, **kw)
+
+    def alb_state(self, node: str) -> dict[str, Any]:
+        """What one ALB node thinks of its targets (healthy or not; fail-open)."""
+        return self.request("GET", "/__tierlab/alb", node=node).body
+
+    def users(self) -> list[tuple[int, str, str]]:
+        """The rows of ``users`` in the lab's PostgreSQL (asked from inside its namespace)."""
+        import psycopg
+
+        from ..db.embedded import DBNAME, SUPERUSER
+
+        topo = self.lab.topo
+        inst = topo.database.instance("primary")
+        with enter(self.lab.ns(inst.name)):
+            with psycopg.connect(host=str(inst.ip), port=topo.database.port, user=SUPERUSER,
+                                 password=self.db_password, dbname=DBNAME, sslmode="disable") as conn:
+                return [tuple(r) for r in conn.execute("SELECT id, name, email FROM users ORDER BY id")]
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+        for p in self.procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+            for f in (p.stdout, p.stderr):
+                if f:
+                    f.close()
+        self.procs = []
+        shutil.rmtree(REGISTRY / self.lab.id, ignore_errors=True)
