@@ -31,6 +31,7 @@ from .request.journey import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, PairResult
 from .sim.latency import PhysicsParams, latency_model, seed_vs_physics
 from .network.loader import apply_patch, load, load_dict, read_yaml, topology_names
 from .network.importers import Imported, ImportNote, from_aws, from_terraform
+from .network.exporters import terraform_diff, to_aws_cli, to_terraform, write_terraform
 from .request.audit import Audit, Finding, audit
 from .paths import data_dir, data_path
 from .network.reachability import Reach, can_reach, what_opens, who_can_reach, who_can_reach_compare
@@ -55,6 +56,7 @@ __all__ = [
     "Diagram", "diagram", "layout_engine", "lab_app", "db", "database", "charts",
     "connection_tracking", "linux",
     "from_terraform", "from_aws", "Imported", "ImportNote", "audit", "Audit", "Finding",  # issue 15
+    "to_terraform", "write_terraform", "terraform_diff", "to_aws_cli",
 ]
 
 install_ipython_handler()
