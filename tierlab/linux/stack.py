@@ -30,6 +30,10 @@ from .netns import REGISTRY, enter
 
 __all__ = ["Stack", "HttpResult", "LAB_SETTINGS"]
 
+#: The lab cluster's administrator (the seed's DB_USER); the cluster is the lab's own, reachable
+#: only at the database's address inside its namespace.
+SUPERUSER = "postgres"
+
 #: How the lab's ALB differs from AWS's defaults (shortened so a lesson takes seconds).
 LAB_SETTINGS = {"idle_timeout_s": 3.0, "connect_timeout_s": 1.0, "health_interval_s": 1.0, "health_timeout_s": 0.5}
 
@@ -108,10 +112,10 @@ class Stack:
         inst = topo.database.instance("primary")
         binaries = E.find_binaries()
         run_as = E._run_as()
-        if run_as is not None and not E._reachable(binaries.postgres, run_as[0], run_as[1]):
-            binaries = E._relocate(binaries, run_as)
         folder = REGISTRY / self.lab.id / "pg"
         folder.mkdir(parents=True, exist_ok=True)
+        if run_as is not None and not E._reachable(binaries.postgres, run_as[0], run_as[1]):
+            binaries = E._relocate(binaries, run_as, folder)
         os.chmod(folder, 0o700)
         pw = secrets.token_urlsafe(18)
         (folder / "pw").write_text(pw + "\n")
@@ -120,7 +124,7 @@ class Stack:
                 os.chown(p, run_as[0], run_as[1])
         ids = dict(user=run_as[0], group=run_as[1], extra_groups=[]) if run_as else {}
         data = folder / "data"
-        init = subprocess.run([str(binaries.initdb), "-D", str(data), "-U", E.SUPERUSER, f"--pwfile={folder / 'pw'}",
+        init = subprocess.run([str(binaries.initdb), "-D", str(data), "-U", SUPERUSER, f"--pwfile={folder / 'pw'}",
                                "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
                               capture_output=True, text=True, cwd="/", **ids)
         if init.returncode != 0:
@@ -153,7 +157,7 @@ class Stack:
         import psycopg
         import sqlalchemy as sa
 
-        from ..db.embedded import DBNAME, SUPERUSER
+        from ..db.embedded import DBNAME
         from ..db.schema import apply_schema
 
         with enter(self.lab.ns(key)):  # from inside the database's own namespace
@@ -165,7 +169,7 @@ class Stack:
             engine.dispose()
 
     def db_url(self, ip: str, port: int) -> str:
-        from ..db.embedded import DBNAME, SUPERUSER
+        from ..db.embedded import DBNAME
 
         return f"postgresql+psycopg://{SUPERUSER}:{self.db_password}@{ip}:{port}/{DBNAME}?sslmode=disable"
 
@@ -265,7 +269,7 @@ class Stack:
         """The rows of ``users`` in the lab's PostgreSQL (asked from inside its namespace)."""
         import psycopg
 
-        from ..db.embedded import DBNAME, SUPERUSER
+        from ..db.embedded import DBNAME
 
         topo = self.lab.topo
         inst = topo.database.instance("primary")
