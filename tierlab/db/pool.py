@@ -20,6 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ..errors import DatabaseError
+from ..phases import PHASE_KEYS  # the keys of connection_phases; the latency model's measured preset reads these
 from .service import INSERT_USER, create_user
 from .wire import open_connection_phases
 
@@ -31,8 +32,6 @@ __all__ = ["pool_lesson", "connection_phases", "connection_phases_frame", "new_c
 
 #: The seed: "Connection setup: ~100ms per request".
 SEED_NEW_CONNECTION_MS = 100.0
-#: The keys of ``connection_phases`` (the latency model's ``measured`` preset reads exactly these).
-PHASE_KEYS = ("tcp_connect_ms", "tls_handshake_ms", "auth_ms", "first_query_ms", "pool_acquire_ms", "insert_ms")
 #: The phases a new connection pays before its first answer (the seed's "~100ms" covers these).
 NEW_CONNECTION_PHASES = ("tcp_connect_ms", "tls_handshake_ms", "auth_ms", "first_query_ms")
 

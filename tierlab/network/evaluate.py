@@ -42,7 +42,7 @@ class Check:
 
     flow: str
     leg: Literal["request", "reply"]
-    kind: Literal["sg", "nacl", "route", "igw", "listener", "dns"]
+    kind: Literal["sg", "nacl", "route", "igw", "listener", "dns", "forward"]  # forward: the ALB listener's action
     component: str
     direction: str
     src: str

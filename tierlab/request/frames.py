@@ -80,9 +80,8 @@ def blocks_table(blocks: Sequence[Block]) -> pd.DataFrame:
 
 def json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A checks table as JSON-ready rows (no ``packet``; missing values as None)."""
-    rows: list[dict[str, Any]] = frame.drop(columns=["packet"]).astype(object).where(
-        lambda d: d.notna(), None).to_dict("records")
-    return rows
+    records = frame.drop(columns=["packet"]).astype(object).where(lambda d: d.notna(), None).to_dict("records")
+    return [{str(k): v for k, v in r.items()} for r in records]
 
 
 def _unused_why(r: Any, text: str) -> str:

@@ -24,7 +24,9 @@ from ..network.topology import Endpoint, Topology
 from .steps import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, Step
 from .stops import StepResult
 from .symptoms import Outcome, outcome_of
-from .trace import Block, PairResult, RequestOutcome, Trace
+from .outcomes import RequestOutcome
+from .pair import PairResult
+from .trace import Block, Trace
 
 __all__ = ["Step", "STEPS", "STEP_IDS", "PairResult", "Trace", "Block", "StepResult", "Outcome", "RequestOutcome",
            "journey", "SEED_CHECKPOINTS", "OSES"]

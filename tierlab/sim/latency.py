@@ -51,8 +51,9 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..network.topology import Topology
+from ..phases import PHASE_KEYS
 from ..request.journey import STEPS, Step, Trace, journey
-from ..request.trace import RequestOutcome
+from ..request.outcomes import RequestOutcome
 from .outcome import LatencyOutcome
 
 __all__ = [
@@ -93,7 +94,8 @@ SEED_CLAIM_MS: tuple[float, float] = (300.0, 500.0)
 SEED_SUM_MS: tuple[float, float] = (sum(v[0] for v in SEED_BUDGET_MS.values()),
                                     sum(v[1] for v in SEED_BUDGET_MS.values()))
 
-DB_TIMING_KEYS = ("tcp_connect_ms", "tls_handshake_ms", "auth_ms", "first_query_ms", "pool_acquire_ms", "insert_ms")
+#: The database phases the measured preset reads: the one tuple in ``tierlab.phases`` (``tierlab.db`` measures them).
+DB_TIMING_KEYS = PHASE_KEYS
 
 #: Light in optical fibre covers about 200 km per millisecond.
 FIBRE_KM_PER_MS = 200.0

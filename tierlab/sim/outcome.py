@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from ..request.trace import RequestOutcome
+from ..request.outcomes import RequestOutcome
 
 __all__ = ["FailureMode", "LatencyOutcome"]
 

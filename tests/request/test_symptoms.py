@@ -1,4 +1,5 @@
-"""Edge cases of the journey found in review: every one a way AWS really behaves."""
+"""What the browser gets in the odd cases AWS really produces: partial port ranges, a redirect-only or
+missing listener, no DNS record, an empty target group, health checks on another port."""
 
 import dataclasses
 

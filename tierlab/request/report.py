@@ -1,0 +1,51 @@
+"""The journey's answer in words: the summary, the ``--json`` object, the notebook's HTML."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from . import frames
+
+if TYPE_CHECKING:
+    from .trace import Trace
+
+__all__ = ["summary", "as_dict", "trace_html"]
+
+
+def summary(trace: Trace) -> str:
+    """Gets through for every pair; else the share that succeeds and every blocking point."""
+    t = trace.topology
+    if trace.ok:
+        return (f"{t.name}: the Create Account request gets through for every (ALB node, target) pair "
+                f"({len(trace.pairs)} pairs, {trace.os} client).")
+    if not trace.pairs and trace.extra:
+        return f"{t.name}: blocked — " + "; ".join(c.reason for c in trace.extra if c.blocking)
+    head = (f"{t.name}: blocked — {trace.success_share * 100:.0f}% of Create Account requests succeed "
+            f"({trace.os} client); {len(trace.blocks)} blocking point(s):")
+    lines = [f"  - [{b.code}] {b.component} {b.direction} {', '.join(b.rule_ids) or ''} at step {b.step} "
+             f"({len(b.pairs)} pair(s)): {b.reason}" for b in trace.blocks]
+    return "\n".join([head] + lines)
+
+
+def as_dict(trace: Trace) -> dict[str, Any]:
+    """The ``--json`` object: ``blocked`` lists every blocking point; each pair says where it stops
+    (``reached``) and what the browser gets after how long; ``steps`` after a stop are ``not_reached``."""
+    return {
+        "topology": trace.topology.name, "os": trace.os, "database": trace.database, "ok": trace.ok,
+        "success_share": round(trace.success_share, 4),
+        "blocked": [b.as_dict() for b in trace.blocks],
+        "pairs": [{"node": p.node, "target": p.target, "ok": p.ok, "share": round(p.share, 4),
+                   "healthy": p.healthy, "status": p.status, "wait_s": p.outcome.wait_s, "reached": p.reached,
+                   "symptom": p.symptom} for p in trace.pairs],
+        "steps": frames.json_rows(trace.frame()),
+    }
+
+
+def trace_html(trace: Trace) -> str:
+    color = "#2e7d32" if trace.ok else "#c62828"
+    head = html.escape(summary(trace)).replace("\n", "<br>")
+    pairs = trace.pairs_frame().to_html(index=False, classes="tl-pairs")
+    return (f'<div class="tl-trace"><p style="color:{color};font-weight:bold">{head}</p>{pairs}'
+            f"<details><summary>every check ({len(trace.checks)})</summary>"
+            f"{trace.frame().to_html(index=False)}</details></div>")
