@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import (
     CheckFailed,
     DatabaseError,
@@ -69,7 +71,7 @@ _LAZY_MODULES = {"db": "db", "charts": "views.charts", "panels": "views.panels",
                  "linux": "linux"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     import importlib
 
     if name in _LAZY_MODULES:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from .errors import TierlabError, ValidationError
 from .request.journey import OSES, journey
@@ -28,7 +28,7 @@ from .network.reachability import can_reach
 __all__ = ["main"]
 
 
-def _table(rows: list[dict], cols: list[str], widths: dict[str, int] | None = None) -> str:
+def _table(rows: Sequence[Mapping[Any, Any]], cols: list[str], widths: dict[str, int] | None = None) -> str:
     widths = widths or {}
     cut = {c: widths.get(c, 200) for c in cols}
     def show(v: object) -> str:
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 2 for bad usage, 0 for --help
         return int(exc.code or 0)
     try:
-        return args.func(args)
+        return int(args.func(args))
     except BrokenPipeError:  # e.g. `tierlab journey | head`
         sys.stderr.close()
         return 0

@@ -19,6 +19,9 @@ Each message names the object and says what to do about it. In IPython and Jupyt
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+_T = TypeVar("_T")
 
 __all__ = [
     "TierlabError",
@@ -45,7 +48,7 @@ class TierlabError(Exception):
     def __str__(self) -> str:
         return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
 
-    def _repr_pretty_(self, p, cycle) -> None:  # plain-text display in IPython
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # plain-text display in IPython
         p.text(f"{type(self).__name__}: {self}")
 
     def _repr_html_(self) -> str:  # pragma: no cover - display only
@@ -112,7 +115,7 @@ class CheckFailed(TierlabError, AssertionError):
     """An exercise check that is not satisfied yet: the message says what is still wrong."""
 
 
-def explain(fn, *args, **kwargs):
+def explain(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T | TierlabError:
     """Call ``fn``; return its value, or the TierlabError it raised (which displays as message + hint).
 
     For notebooks that *show* an error without stopping: ``tl.explain(topo.switch_off, "nope")``.
@@ -123,7 +126,8 @@ def explain(fn, *args, **kwargs):
         return exc
 
 
-def _ipython_handler(shell, etype, value, tb, tb_offset=None):  # pragma: no cover - IPython
+def _ipython_handler(shell: Any, etype: type[BaseException], value: BaseException, tb: Any,
+                     tb_offset: int | None = None) -> None:  # pragma: no cover - IPython
     """Show a TierlabError as its message and hint, not a traceback."""
     from IPython.display import display
 
