@@ -12,6 +12,7 @@ import time
 import pytest
 
 from tierlab.db import DockerOptions, connect, create_user, users_frame
+from tierlab.errors import DatabaseError
 
 from private_docker import IMAGE, PG, PrivateDocker
 
@@ -54,6 +55,17 @@ def test_testcontainers_backend_runs_the_seed_on_the_loopback(private_docker):
     try:
         assert db.backend == "docker" and db.version.startswith("15.")
         assert db.host == "127.0.0.1" and "testcontainers 4.15.0" in db.reason and "host network" in db.reason
+        # like the embedded server: TLS with this session's certificate, the learner is the app's role
+        if shutil.which("openssl"):
+            assert db.tls and db.sslmode == "verify-full" and "TLS on" in db.reason
+            with db.engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").scalar_one()
+        assert db.user == "app_user" != db.admin_user
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar_one() is False
+            with pytest.raises(Exception, match="(?i)superuser|privilege"):
+                conn.exec_driver_sql("COPY (SELECT 1) TO PROGRAM 'id'")
+        assert db.running
         assert create_user(db.engine, "Docker User", "docker@example.com").status == 200
         assert create_user(db.engine, "Docker Again", "docker@example.com").body == {"error": "Email already exists"}
         assert list(users_frame(db)["email"]) == ["docker@example.com"]
@@ -79,21 +91,56 @@ def test_testcontainers_backend_runs_the_seed_on_the_loopback(private_docker):
         client.close()
 
 
-def test_an_engine_that_cannot_get_the_image_falls_through_quickly(private_docker):
+def test_the_bridge_mode_binding_on_the_engine_is_the_loopback(private_docker):
+    """The engine's own record of tierlab's port mapping (created, not started: CI has no bridge)."""
+    from tierlab.db.containers import build_container
+
+    container = build_container(DockerOptions(host=private_docker.host, image=IMAGE), "pw",
+                                {"environment": {"DOCKER_HOST": private_docker.host}})
+    client = private_docker.client()
+    try:
+        created = client.containers.create(IMAGE, command=["true"], ports=container.ports)
+        try:
+            bindings = created.attrs["HostConfig"]["PortBindings"]
+            assert bindings == {"5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}, bindings
+        finally:
+            created.remove(force=True)
+    finally:
+        client.close()
+        container.get_docker_client().client.close()
+
+
+def _dead_registry_image():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
-    # a registry on the loopback where nothing listens: the pull fails at once, no traffic leaves 127/8
-    image = f"127.0.0.1:{dead}/tierlab/not-here:15"
+    # a registry on the loopback where nothing listens: a pull fails at once, no traffic leaves 127/8
+    return f"127.0.0.1:{dead}/tierlab/not-here:15"
+
+
+def test_a_missing_image_falls_back_at_once_without_pulling(private_docker, capsys):
+    image = _dead_registry_image()
     t0 = time.perf_counter()
-    db = connect(docker=DockerOptions(host=private_docker.host, image=image, pull_timeout_s=20),
-                 shared=False, verbose=False)
+    db = connect(docker=DockerOptions(host=private_docker.host, image=image, pull_timeout_s=20), shared=False)
     try:
+        took = time.perf_counter() - t0
         assert db.backend == "embedded"
-        assert "Docker engine answered but it cannot pull image" in db.reason and image in db.reason
+        assert f"image {image} is not on this machine" in db.reason and "Docker engine answered" in db.reason
+        out = capsys.readouterr().out.strip()
+        assert out == db.describe() and "pulling" not in out  # one line, and nothing was pulled
     finally:
         db.stop()
-    assert time.perf_counter() - t0 < 20
+    assert took < 15
+
+
+def test_asking_for_docker_by_name_pulls_with_progress_and_a_clear_error(private_docker, capsys):
+    image = _dead_registry_image()
+    t0 = time.perf_counter()
+    with pytest.raises(DatabaseError) as err:
+        connect(backend="docker", docker=DockerOptions(host=private_docker.host, image=image, pull_timeout_s=20),
+                shared=False, verbose=False)
+    assert f"cannot pull image {image}" in err.value.message and time.perf_counter() - t0 < 20
+    assert f"pulling {image}" in capsys.readouterr().out
 
 
 def test_the_private_daemon_stops_by_pid_and_leaves_nothing(private_docker):

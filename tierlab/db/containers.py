@@ -1,9 +1,15 @@
 """The Docker backend: testcontainers' PostgresContainer running the official ``postgres:15``.
 
 Asking whether a Docker engine answers takes well under a second (``docker_engine``): a raw
-``GET /_ping`` on the socket with a short timeout, never the Docker SDK's 60-second default. An
-engine that answers but cannot get the image (an offline laptop) fails quickly with the reason,
-and ``connect()`` falls through to the embedded server.
+``GET /_ping`` on the socket with a short timeout, never the Docker SDK's 60-second default.
+The image is looked for on the engine first: when it is missing and Docker was not asked for by
+name, ``connect()`` falls back to the embedded server at once and its one line says so; with
+``backend="docker"`` the image is pulled, with progress lines and a time limit.
+
+Like the embedded server: published on 127.0.0.1 only (``docker -p 127.0.0.1::5432``, never all
+interfaces), TLS with a certificate made for this session, and the learner connects as the
+application's role (``app_user``, owner of ``appdb``, no superuser); the image's superuser is
+tierlab's administrator role.
 
 Settings come as arguments (:class:`DockerOptions`), never through ``os.environ``, so a private
 ``DOCKER_HOST`` used by the test suite cannot leak into other tests or notebook kernels.
@@ -17,16 +23,23 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 from urllib.parse import urlparse
 
-from ..errors import DatabaseError
+from sqlalchemy.engine import URL
 
-__all__ = ["DockerOptions", "EngineProbe", "docker_engine", "start_postgres", "DEFAULT_IMAGE"]
+from ..errors import DatabaseError
+from .embedded import ADMIN_ROLE, APP_ROLE, DBNAME, _make_cert, prepare_app_database
+
+__all__ = ["DockerOptions", "EngineProbe", "docker_engine", "start_postgres", "build_container", "DEFAULT_IMAGE",
+           "LOOPBACK_BINDING", "network_args"]
 
 #: The seed says "PostgreSQL 15".
 DEFAULT_IMAGE = "postgres:15"
@@ -114,35 +127,62 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ensure_image(client, image: str, timeout_s: float) -> None:
-    """The image is there, or is pulled within ``timeout_s``; a DatabaseError otherwise."""
+class _NoImage(Exception):
+    """The image is not on this machine and nobody asked for Docker explicitly."""
+
+
+def _has_image(client: Any, image: str) -> bool:
+    """Is ``image`` on the engine already? (Asked before anything is pulled.)"""
     import docker.errors
 
     try:
         client.images.get(image)
-        return
+        return True
     except docker.errors.ImageNotFound:
-        pass
+        return False
     except docker.errors.APIError as exc:
         raise DatabaseError(f"cannot look up image {image}: {exc.explanation}", "check the Docker engine") from None
+
+
+def _ensure_image(client: Any, image: str, timeout_s: float, *, explicit: bool,
+                  progress: Callable[[str], None] = print) -> None:
+    """The image is here; else, only when Docker was asked for by name, pulled with progress within ``timeout_s``."""
+    if _has_image(client, image):
+        return
+    if not explicit:
+        raise _NoImage(image)
     error: list[BaseException] = []
+    done = threading.Event()
 
     def pull() -> None:
         try:
-            client.images.pull(image)
+            seen: dict[str, tuple[int, int]] = {}
+            last = 0.0
+            for event in client.api.pull(image, stream=True, decode=True):
+                detail = event.get("progressDetail") or {}
+                if event.get("id") and detail.get("total"):
+                    seen[event["id"]] = (int(detail.get("current", 0)), int(detail["total"]))
+                if time.monotonic() - last > 2.0 and seen:
+                    last = time.monotonic()
+                    have = sum(c for c, _ in seen.values()) / 1e6
+                    total = sum(t for _, t in seen.values()) / 1e6
+                    progress(f"pulling {image}: {have:.0f} of {total:.0f} MB ({len(seen)} layers)")
+                if "error" in event:
+                    raise RuntimeError(event["error"])
         except BaseException as exc:  # reported below
             error.append(exc)
+        finally:
+            done.set()
 
-    t = threading.Thread(target=pull, daemon=True)
-    t.start()
-    t.join(timeout_s)
-    if t.is_alive():
+    progress(f"pulling {image} (backend='docker' was asked for; at most {timeout_s:.0f} s)")
+    threading.Thread(target=pull, name="tierlab-docker-pull", daemon=True).start()
+    if not done.wait(timeout_s):
         raise DatabaseError(f"pulling image {image} took longer than {timeout_s:.0f} s",
-                            f"run 'docker pull {image}' once while online")
+                            f"run 'docker pull {image}' once while online, or raise DockerOptions(pull_timeout_s=...)")
     if error:
         text = str(getattr(error[0], "explanation", None) or error[0]).splitlines()[0][:160]
         raise DatabaseError(f"it cannot pull image {image} ({text})",
-                            f"run 'docker pull {image}' once while online; tierlab falls back to embedded PostgreSQL")
+                            f"run 'docker pull {image}' once while online, or use backend='embedded'")
 
 
 class _KeepDockerEnv:
@@ -161,84 +201,200 @@ class _KeepDockerEnv:
                 os.environ[k] = v
 
 
-def start_postgres(probe: EngineProbe, *, tls: bool | None = None, options: DockerOptions | None = None):
-    """Start ``options.image`` with testcontainers and return a :class:`Database` for it."""
+def start_postgres(probe: EngineProbe, *, tls: bool | None = None, options: DockerOptions | None = None,
+                   explicit: bool = False) -> Any:
+    """Start ``options.image`` with testcontainers and return a :class:`Database` for it.
+
+    ``explicit``: Docker was asked for by name (``backend="docker"``); only then is a missing
+    image pulled. Otherwise a missing image is a quick :class:`DatabaseError` (the caller falls
+    back to the embedded server and says why).
+    """
     with _KeepDockerEnv():
-        return _start_postgres(probe, tls=tls, options=options)
+        return _start_postgres(probe, tls=tls, options=options or DockerOptions(), explicit=explicit)
 
 
-def _start_postgres(probe: EngineProbe, *, tls: bool | None, options: DockerOptions | None):
+#: Where the server listens on the host: the loopback only, a port Docker picks.
+LOOPBACK_BINDING = ("127.0.0.1", None)
+
+
+def build_container(options: DockerOptions, admin_password: str, client_kw: dict[str, Any]) -> Any:
+    """The container tierlab would start (not started): what it publishes, and where, is decided here.
+
+    Bridge mode publishes 5432 on 127.0.0.1 only (never 0.0.0.0); host networking publishes
+    nothing and the server listens on 127.0.0.1.
+    """
+    from testcontainers.community.postgres import PostgresContainer
+
+    kwargs: dict[str, Any] = dict(image=options.image, username=ADMIN_ROLE, password=admin_password, dbname=DBNAME,
+                                  driver="psycopg", docker_client_kw=client_kw)
+    if options.host_network:
+        return _HostNetworkPostgres(port=_free_port(), **kwargs)
+    container = PostgresContainer(**kwargs)
+    container.ports = network_args(options)["ports"]
+    return container
+
+
+def network_args(options: DockerOptions, port: int = 5432) -> dict[str, Any]:
+    """Everything tierlab asks Docker for about the network (ports, network mode, listen address).
+
+    Bridge: ``{"5432": ("127.0.0.1", None)}`` (``docker -p 127.0.0.1::5432``: the loopback, a port
+    Docker picks). Host networking: nothing published, the server listens on 127.0.0.1:``port``.
+    """
+    if options.host_network:
+        return {"ports": {}, "network_mode": "host",
+                "command": ["postgres", "-c", "listen_addresses=127.0.0.1", "-c", f"port={port}"]}
+    return {"ports": {"5432": LOOPBACK_BINDING}, "network_mode": None, "command": None}
+
+
+def _start_postgres(probe: EngineProbe, *, tls: bool | None, options: DockerOptions, explicit: bool) -> Any:
     from .provider import Database, _probe
 
-    options = options or DockerOptions()
-    if tls is True:
-        raise DatabaseError("the Docker backend runs the image's default (ssl=off), so tls=True cannot be honoured",
-                            "use tls=None, or backend='embedded' for a TLS server")
     try:
         import docker
-        from testcontainers.community.postgres import PostgresContainer
         from testcontainers.core.config import testcontainers_config
     except ImportError as exc:
         raise DatabaseError(f"testcontainers is not installed ({exc.name})", "pip install testcontainers==4.15.0") from None
 
-    client_kw = {"environment": {"DOCKER_HOST": probe.host}, "timeout": int(options.start_timeout_s)}
+    client_kw: dict[str, Any] = {"environment": {"DOCKER_HOST": probe.host}, "timeout": int(options.start_timeout_s)}
     try:
         client = docker.from_env(**client_kw)
     except docker.errors.DockerException as exc:
         raise DatabaseError(f"the Docker SDK cannot talk to {probe.host}: {exc}", "check DOCKER_HOST") from None
     try:
-        _ensure_image(client, options.image, options.pull_timeout_s)
+        _ensure_image(client, options.image, options.pull_timeout_s, explicit=explicit)
+    except _NoImage:
+        raise DatabaseError(
+            f"image {options.image} is not on this machine (tierlab pulls it only when asked: backend='docker')",
+            f"docker pull {options.image}, or connect(backend='docker') to pull it with progress") from None
     finally:
         client.close()
     if not options.ryuk:
         testcontainers_config.ryuk_disabled = True
 
-    password = secrets.token_urlsafe(24)
-    kwargs = dict(image=options.image, username="postgres", password=password, dbname="appdb", driver="psycopg",
-                  docker_client_kw=client_kw)
-    if options.host_network:
-        port = _free_port()
-        container = _HostNetworkPostgres(port=port, **kwargs)
-    else:
-        container = PostgresContainer(**kwargs)
+    admin_password, app_password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    container = build_container(options, admin_password, client_kw)
     t0 = time.perf_counter()
     try:
         container.start()
     except BaseException as exc:
-        try:
-            container.stop()
-        except Exception:
-            pass
+        _quiet_stop(container)
         text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise DatabaseError(f"the container {options.image} did not start: {text}",
                             "see 'docker logs'; tierlab falls back to embedded PostgreSQL") from None
-    host = container.get_container_host_ip()
-    port = int(container.get_exposed_port(container.port))
-    if host == "localhost":
-        host = "127.0.0.1"
-    from sqlalchemy.engine import URL
-
-    url = URL.create("postgresql+psycopg", username="postgres", password=password, host=host, port=port,
-                     database="appdb", query={"sslmode": "disable"})
+    folder = Path(tempfile.mkdtemp(prefix="tierlab-docker-"))  # 0700: the session's CA certificate
     try:
+        host = container.get_container_host_ip()
+        host = "127.0.0.1" if host == "localhost" else host
+        port = int(container.get_exposed_port(container.port))
+        admin = dict(host=host, port=port, user=ADMIN_ROLE, password=admin_password, sslmode="disable")
+        _probe(URL.create("postgresql+psycopg", username=ADMIN_ROLE, password=admin_password, host=host, port=port,
+                          database=DBNAME, query={"sslmode": "disable"}))
+        prepare_app_database(admin, APP_ROLE, app_password, DBNAME)
+        tls_on, tls_reason, cafile = _container_tls(container, admin, host, folder, tls)
+        url = URL.create("postgresql+psycopg", username=APP_ROLE, password=app_password, host=host, port=port,
+                         database=DBNAME, query={"sslmode": "disable"})
         version = _probe(url)
-    except DatabaseError:
-        container.stop()
+    except BaseException:
+        _quiet_stop(container)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     import importlib.metadata
 
-    net = "host network, 127.0.0.1 only" if options.host_network else "port mapped"
+    net = "host network, 127.0.0.1 only" if options.host_network else "published on 127.0.0.1 only"
     reason = (f"{probe.reason} in {probe.elapsed_ms:.0f} ms; started {options.image} with testcontainers "
               f"{importlib.metadata.version('testcontainers')} ({net}) in {time.perf_counter() - t0:.1f} s; "
-              "TLS off (the image's default ssl=off)")
+              f"{tls_reason}; you connect as {APP_ROLE!r}, the owner of {DBNAME!r} (no superuser)")
+
     def stop() -> None:
         with _KeepDockerEnv():
-            container.stop()
+            _quiet_stop(container)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def alive() -> bool:
+        with _KeepDockerEnv():
+            wrapped = container.get_wrapped_container()
+            wrapped.reload()
+            return bool(wrapped.status == "running")
 
     return Database(
-        backend="docker", host=host, port=port, user="postgres", password=password, dbname="appdb",
-        version=version, reason=reason, tls=False, _stop=stop,
+        backend="docker", host=host, port=port, user=APP_ROLE, password=app_password, dbname=DBNAME,
+        version=version, reason=reason, tls=tls_on, sslmode="verify-full" if tls_on else "disable",
+        sslrootcert=str(cafile) if cafile else None, _stop=stop, admin_user=ADMIN_ROLE,
+        admin_password=admin_password, _alive=alive,
     )
+
+
+def _quiet_stop(container: Any) -> None:
+    try:
+        container.stop()
+    except Exception:
+        pass
+
+
+def _container_tls(container: Any, admin: dict[str, Any], host: str, folder: Path, tls: bool | None
+                   ) -> tuple[bool, str, Path | None]:
+    """TLS like the embedded server: a certificate made for this session, switched on with a reload.
+
+    The files go into the server's data folder through the Docker API (owned by the server's
+    user, the key 0600), so no volume and no environment variable carries the key.
+    """
+    if tls is False:
+        return False, "TLS off (asked for)", None
+    pair = _make_cert(folder, None, (host,))
+    if pair is None:
+        if tls:
+            raise DatabaseError("the Docker backend cannot do TLS here: no openssl command to make a certificate",
+                                "install openssl, or use tls=None")
+        return False, "TLS off: no openssl command to make a certificate", None
+    cert, key = pair
+    try:
+        _switch_on_tls(container, admin, cert, key)
+    except Exception as exc:
+        if tls:
+            raise DatabaseError(f"the container's PostgreSQL would not take TLS: {exc}", "use tls=None") from None
+        return False, f"TLS off: the container's PostgreSQL would not take it ({str(exc)[:120]})", None
+    finally:
+        key.unlink(missing_ok=True)  # the server has its copy; the client needs only the certificate
+    return True, "TLS on (a self-signed certificate made for this session)", cert
+
+
+def _switch_on_tls(container: Any, admin: dict[str, Any], cert: Path, key: Path) -> None:
+    import io
+    import tarfile
+
+    from .guard import GuardedConnection
+
+    with GuardedConnection.connect(dbname=DBNAME, autocommit=True, connect_timeout=10, **admin) as conn:
+        row = conn.execute("SHOW data_directory").fetchone()
+        datadir = str(row[0]) if row else ""
+    wrapped = container.get_wrapped_container()
+    stream, _stat = wrapped.get_archive(f"{datadir}/PG_VERSION")  # whose files these are, from the engine
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tf:
+        owner = tf.getmembers()[0]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, path, mode in (("tierlab-server.crt", cert, 0o644), ("tierlab-server.key", key, 0o600)):
+            data = path.read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uid, info.gid, info.mtime = len(data), mode, owner.uid, owner.gid, int(time.time())
+            tf.addfile(info, io.BytesIO(data))
+    if not wrapped.put_archive(datadir, buf.getvalue()):
+        raise RuntimeError("the engine refused the certificate files")
+    with GuardedConnection.connect(dbname=DBNAME, autocommit=True, connect_timeout=10, **admin) as conn:
+        conn.execute("ALTER SYSTEM SET ssl_cert_file = 'tierlab-server.crt'")
+        conn.execute("ALTER SYSTEM SET ssl_key_file = 'tierlab-server.key'")
+        conn.execute("ALTER SYSTEM SET ssl = on")
+        conn.execute("SELECT pg_reload_conf()")
+    tls_admin = {**admin, "sslmode": "verify-full", "sslrootcert": str(cert)}
+    deadline = time.monotonic() + 10
+    while True:  # the reload is asynchronous, and a refused key leaves TLS off: until a TLS connection works
+        try:
+            with GuardedConnection.connect(dbname=DBNAME, connect_timeout=5, **tls_admin):
+                return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(str(exc).splitlines()[-1]) from None
+        time.sleep(0.1)
 
 
 try:  # the class needs testcontainers; the module must import without it
@@ -253,11 +409,12 @@ try:  # the class needs testcontainers; the module must import without it
 
         def __init__(self, *, port: int, **kwargs) -> None:
             super().__init__(port=port, **kwargs)
-            self.ports = {}  # host networking: nothing to publish
-            self.with_kwargs(network_mode="host")
+            args = network_args(DockerOptions(host_network=True), port)
+            self.ports = args["ports"]  # host networking: nothing to publish
+            self.with_kwargs(network_mode=args["network_mode"])
             # the server and the image's own psql (the readiness check) both read PGPORT
             self.with_env("PGPORT", str(port))
-            self.with_command(["postgres", "-c", "listen_addresses=127.0.0.1", "-c", f"port={port}"])
+            self.with_command(args["command"])
 
         def get_container_host_ip(self) -> str:
             return "127.0.0.1"

@@ -436,7 +436,7 @@ def _connect(url, backend, binaries, tls, env_file, schema, docker_timeout_s, do
             probe = containers.docker_engine(timeout_s=docker_timeout_s, host=docker.host if docker else None)
             if probe.ok:
                 try:
-                    db = containers.start_postgres(probe, tls=tls, options=docker)
+                    db = containers.start_postgres(probe, tls=tls, options=docker, explicit=backend == "docker")
                 except DatabaseError as exc:
                     if backend == "docker":
                         raise
