@@ -41,6 +41,7 @@ from .network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityG
 from .sim.timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
 from .network.topology import Endpoint, Topology
 from .network.tracking import connection_tracking
+from .course.tables import table as show  # tl.show(frame): long text folded, no global option
 from .course import cheatsheet, drills, exercises, lessons, primer, scenarios, slips, syllabus, tables  # the course modules
 
 __version__ = "0.1.0"
@@ -54,7 +55,7 @@ __all__ = [
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
     "who_can_reach", "who_can_reach_compare", "dns", "edge", "edge_charts", "drills", "exercises", "lessons", "scenarios",
-    "cheatsheet", "primer", "slips", "syllabus", "tables",
+    "cheatsheet", "primer", "slips", "syllabus", "tables", "show",
     "Diagram", "diagram", "layout_engine", "lab_app", "db", "database", "charts",
     "connection_tracking", "linux",
     "from_terraform", "from_aws", "Imported", "ImportNote", "audit", "Audit", "Finding",  # issue 15

@@ -538,6 +538,10 @@ class Grade:
     def _repr_html_(self) -> str:
         color, word = ("#2e7d32", "PASS") if self.passed else ("#c62828", "NOT YET")
         hint = f"<br><i>hint:</i> {html.escape(self.hint)}" if self.hint else ""
+        if len(self.hint) > 150:  # a long hint (the evaluator's whole reason) folds away under its first words
+            cut = self.hint.rfind(" ", 0, 100)
+            hint = (f"<details><summary><i>hint:</i> {html.escape(self.hint[:cut])} …</summary>"
+                    f"{html.escape(self.hint[cut:].lstrip())}</details>")
         if len(self.failures) > 1:
             body = (f"{len(self.failures)} checks still fail:<ol>"
                     + "".join(f"<li>{html.escape(f)}</li>" for f in self.failures) + "</ol>")

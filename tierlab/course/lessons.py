@@ -14,11 +14,13 @@ Pure: reads data, asks the evaluator, returns tables. No widgets, no drawing.
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import ScenarioError
 from ..request.journey import SEED_CHECKPOINTS, STEPS, Trace, journey
 from ..network.loader import load, read_yaml
+from ..network.reachability import can_reach
 from ..paths import data_path
 from ..network.rules import EPHEMERAL, NaclRule, PortRange
 from .scenarios import check_keys, short_file, topology_for
@@ -30,7 +32,8 @@ if TYPE_CHECKING:  # pandas is imported lazily where a table is built
 
 __all__ = [
     "SENDERS", "load_checkpoint_scenarios", "rules_off", "checkpoints_off", "reply_path",
-    "ephemeral_coverage", "ephemeral_by_os", "seed_table_issues", "step_order", "browser_sees",
+    "ephemeral_coverage", "ephemeral_by_os", "seed_table_issues", "step_order", "browser_sees", "rule_order",
+    "RUN_TAG", "run_email",
 ]
 
 #: Who opens a connection, and the ephemeral (source) port range its replies come back to.
@@ -281,3 +284,35 @@ def seed_table_issues() -> "pd.DataFrame":
                                                    order[order["step"].isin(["web-sg-out", "app-nacl-out"])].itertuples()),
          "reason": back.iloc[0]["reason"] if len(back) else "no step out of order"},
     ])
+
+
+def rule_order(topo: Topology, *, nacl: str = "nacl-private-db", direction: str = "inbound", ports: str = "5432",
+               cidr: str = "10.0.3.0/24", numbers: tuple[int, ...] = (90, 110), src: str = "node-api-2",
+               dst: str = "rds-primary", port: int = 5432) -> "pd.DataFrame":
+    """The same DENY added to ``nacl`` at each of ``numbers``: a NACL reads its rules lowest number first and the
+    first match decides, so the DENY wins below the ALLOW and is never reached above it. One row per number: the
+    rules in the order the NACL reads them, which rule decided ``src``'s packet, and whether it gets through."""
+    import pandas as pd
+
+    rows = []
+    for n in numbers:
+        t = topo.add_nacl_rule(nacl, direction, number=n, action="deny", ports=ports, cidr=cidr)  # type: ignore[arg-type]
+        r = t.nacl(nacl)
+        order = ", ".join(f"#{x.number} {x.action.upper()} {x.ports} {x.cidr}" for x in r.ordered(direction))  # type: ignore[arg-type]
+        reach = can_reach(t, src, dst, port)
+        first = next((c for c in reach.flow.checks if c.component == nacl and c.leg == "request"), None)
+        decided = ", ".join(first.rule_ids) if first else "(not met)"
+        rows.append({"deny_number": n, "rules_read_in_order": order + ", * DENY", "decided_by": decided,
+                     "reaches": reach.ok,
+                     "reason": first.reason if first else f"{src}'s packet never meets {nacl}"})
+    return pd.DataFrame(rows)
+
+
+#: One tag per Python process: emails made with :func:`run_email` are new on every run of a notebook.
+RUN_TAG = secrets.token_hex(3)
+
+
+def run_email(name: str) -> str:
+    """An email that no earlier run used (``john.1a2b3c@example.com``), so a notebook that inserts users runs
+    again on the same database, or on a class server many learners share, without colliding with itself."""
+    return f"{name}.{RUN_TAG}@example.com"

@@ -3,8 +3,8 @@
 **How a notebook's time is estimated.** A self-paced learner reads the prose, runs and reads each code cell,
 and does the exercises. So::
 
-    minutes = markdown words / 130          (careful technical reading, not skimming: about half of prose speed)
-            + 0.75 x code cells             (run it, read the output or the picture; a grading cell counts
+    minutes = markdown words / 120          (careful technical reading, not skimming: about half of prose speed)
+            + 0.5 x code cells              (run it, read the output or the picture; a grading cell counts
                                              with its exercise)
             + 5 x exercises                 (try, check, read the feedback or the folded answer)
             + 1.5 x quick checks            (the primer's two-line checks: one number or word)
@@ -12,7 +12,7 @@ and does the exercises. So::
 rounded to the nearest 5 minutes. Each notebook states the figure in its first cell (``**Time:** about N
 minutes``), the course map in 00 and the README's course table list them, and a test keeps all three equal to
 :func:`estimate`. A reviewer who took the course from the learner's seat measured 30-40 min for 00, 50-60 for
-04, 60-75 for 07 and 08: the formula lands within those.
+04, 60-75 for 07 and 08: the formula gives 30, 60, 55 and 75 (07 a little under).
 
 **How an exercise is marked.** A markdown line ``**Exercise `an-id`**`` (or ``**Check `an-id`**`` for a quick
 two-line check) opens it. Before the next exercise or
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["WORDS_PER_MIN", "CODE_CELL_MIN", "EXERCISE_MIN", "CHECK_MIN", "NotebookExercise", "Estimate", "notebooks_dir",
            "notebook_paths", "exercises_in", "estimate", "stated_minutes", "course_map"]
 
-WORDS_PER_MIN = 130
-CODE_CELL_MIN = 0.75
+WORDS_PER_MIN = 120
+CODE_CELL_MIN = 0.5
 EXERCISE_MIN = 5.0
 CHECK_MIN = 1.5
 

@@ -60,25 +60,42 @@ class Table:
     fold: int = FOLD
 
     def _repr_html_(self) -> str:
+        import pandas as pd
+
         shown = self.frame.copy()
+        index = not isinstance(shown.index, pd.RangeIndex)
         for col in shown.columns:
             shown[col] = [_fold(v, self.fold) for v in shown[col]]
-        body = shown.to_html(escape=False, index=False, border=0, classes="tl-table")
+        with pd.option_context("display.max_colwidth", None):
+            body = shown.to_html(escape=False, index=index, border=0, classes="tl-table")
         return f'<div class="tl-table-wrap" style="text-align:left">{body}</div>'
 
     def __repr__(self) -> str:
+        import pandas as pd
+
         shown = self.frame.copy()
         for col in shown.columns:
             if any(isinstance(v, str) for v in shown[col]):
                 shown[col] = [_cut(v, self.fold) for v in shown[col]]
-        return shown.to_string(index=False)
+        with pd.option_context("display.max_colwidth", None):
+            return shown.to_string(index=not isinstance(shown.index, pd.RangeIndex))
 
     def __len__(self) -> int:
         return len(self.frame)
 
 
-def table(frame: "pd.DataFrame", *, columns: Sequence[str] | None = None, fold: int = FOLD) -> Table:
-    """``frame`` (or its ``columns``) for display, long text folded."""
+def table(frame: Any, *, columns: Sequence[str] | None = None, fold: int = FOLD) -> Table:
+    """``frame`` (or its ``columns``) for display, long text folded (``tl.show``). An answer object with a
+    ``.frame()`` method (a trace, a reach answer ...) is shown through its frame."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        if isinstance(frame, pd.Series):
+            frame = frame.to_frame()
+        elif callable(getattr(frame, "frame", None)):
+            frame = frame.frame()
+        else:
+            raise TypeError(f"tl.show takes a table, got {type(frame).__name__}")
     return Table(frame[list(columns)] if columns else frame, fold)
 
 
@@ -108,6 +125,7 @@ def pairs(trace: "Trace", *, fold: int = FOLD) -> Table:
     frame = frame.assign(pair=frame["node"] + "->" + frame["target"],
                          status=["timeout" if s is None or s != s else str(int(s)) for s in frame["status"]],
                          symptom=[symptom(r) for r in frame["reason"]])
-    out = grouped(frame, ["ok", "status", "symptom", "reason"], list_column="pair", fold=fold).frame
+    keys = ["ok", "status"] + (["wait_s"] if "wait_s" in frame else []) + ["symptom", "reason"]
+    out = grouped(frame, keys, list_column="pair", fold=fold).frame
     out.loc[out["count"] == len(frame), "pair"] = f"all {len(frame)}"
-    return Table(pd.DataFrame(out[["count", "ok", "status", "symptom", "pair", "reason"]]), fold)
+    return Table(pd.DataFrame(out[["count"] + keys[:-2] + ["symptom", "pair", "reason"]]), fold)

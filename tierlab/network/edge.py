@@ -434,7 +434,7 @@ def deploy_frame(topo: Topology, requests: Sequence[Request], *, deploy_at_s: fl
         "same-names": "overwrite files, no invalidation: every edge keeps old copies until their TTL runs out, "
                       "and a page can get the new index.html with the old app.js",
         "invalidate": "overwrite, then invalidate /* (one wildcard path; AWS charges per path beyond 1,000 a month): "
-                      "no stale copies, but every object is fetched again from S3 at once, at every edge",
+                      "no stale copies, but every cached object is gone: each edge fetches each one again from S3 on its next request there",
         "versioned": "new hashed names for assets, long TTL; only index.html and manifest.json invalidated: "
                      "old pages keep working, new pages fetch new keys once",
     }
