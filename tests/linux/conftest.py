@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
+from netns_support import need_netns, snapshot
 from tierlab.linux import skip_reason
-
-
-def need_netns() -> None:
-    reason = skip_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the real-packet tests, but: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -28,3 +18,16 @@ def seed_lab():
     lab = linux.build(tl.load("seed"))
     yield lab
     lab.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind():
+    """Around the whole real-packet suite: the host's namespaces, links and nftables tables are
+    the same after as before (the tests that need root skip or fail on their own elsewhere)."""
+    if skip_reason() is not None:
+        yield
+        return
+    before = snapshot()
+    yield
+    after = snapshot()
+    assert after == before, f"left behind: {after} (before: {before})"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need_netns
+from netns_support import need_netns, procs_mentioning, snapshot
 from tierlab.linux import list_namespaces
 
 pytestmark = pytest.mark.netns
@@ -17,35 +17,15 @@ pytestmark = pytest.mark.netns
 OWNER = """
 import time, tierlab as tl
 from tierlab import linux
-lab = linux.build(tl.load("seed"))
-print(lab.id, flush=True)
+lab = linux.build(tl.load("seed"), services=True)   # PostgreSQL, API servers and ALB nodes too
+print(lab.id, " ".join(str(p.pid) for p in lab.stack.procs), flush=True)
 time.sleep(600)
 """
 
 
-def snapshot() -> dict[str, object]:
-    """The host's own view: namespaces, links, nftables tables and tierlab's processes."""
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
-    return {"namespaces": list_namespaces(), "links": sorted(l.split(":")[1].strip() for l in links.splitlines()),
-            "tables": sorted(tables.splitlines())}
-
-
-def _procs_mentioning(word: str) -> list[int]:
-    pids = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                if word.encode() in (p / "cmdline").read_bytes():
-                    pids.append(int(p.name))
-            except OSError:
-                pass
-    return pids
-
-
 def _wait_gone(sid: str, timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while (list_namespaces(sid) or _procs_mentioning(sid)) and time.monotonic() < deadline:
+    while (list_namespaces(sid) or procs_mentioning(sid)) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
@@ -63,11 +43,20 @@ def test_close_and_sigkill_leave_nothing_behind():
 
     owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
     assert owner.stdout is not None
-    sid = owner.stdout.readline().strip()
-    assert sid.startswith("tl") and list_namespaces(sid)
+    sid, *pids = owner.stdout.readline().split()
+    assert sid.startswith("tl") and list_namespaces(sid) and len(pids) >= 6
+    assert all(Path(f"/proc/{p}").exists() for p in pids)
     owner.kill()
     owner.wait()
     _wait_gone(sid)
     assert list_namespaces(sid) == [], "the guardian did not remove the namespaces"
-    assert _procs_mentioning(sid) == [], "a process of the killed session is still running"
+    assert procs_mentioning(sid) == [], "a process of the killed session is still running"
+    assert [p for p in pids if _running(int(p))] == [], "a service of the killed session is still running"
     assert snapshot() == before
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False

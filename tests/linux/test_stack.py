@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import tierlab as tl
-from conftest import need_netns
+from netns_support import need_netns
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 

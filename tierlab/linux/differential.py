@@ -144,13 +144,41 @@ def probes_for(lab: Lab, topo: Topology, rng: random.Random, os_name: str) -> li
     return out
 
 
-def run(lab: Lab, cases: Iterable[Case], *, seed: int = 15, timeout_s: float = 0.06,
+def run(lab: Lab | Sequence[Lab], cases: Iterable[Case], *, seed: int = 15, timeout_s: float = 0.06,
         recheck_timeout_s: float = 0.5, progress: Callable[[int], None] | None = None) -> Report:
     """Apply each case to the lab, probe it, and compare every probe with the evaluator.
 
-    A disagreement is probed again with fresh client ports and a longer timeout before it
-    counts, so a busy machine cannot pass for a dropped packet.
+    A disagreement is probed again with the same client port and a longer timeout before it
+    counts, so a busy machine cannot pass for a dropped packet. Given several labs (copies of
+    one topology), the cases are shared out and run at once, one thread per lab: the waits for
+    timed-out SYNs overlap.
     """
+    if isinstance(lab, Lab):
+        return _run_one(lab, list(cases), seed, timeout_s, recheck_timeout_s, progress)
+    labs = list(lab)
+    todo = list(cases)
+    from concurrent.futures import ThreadPoolExecutor
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(len(labs)) as pool:
+        parts = list(pool.map(lambda i: _run_one(labs[i], todo[i::len(labs)], seed + i, timeout_s,
+                                                 recheck_timeout_s, None), range(len(labs))))
+    rep = Report()
+    for part in parts:
+        rep.cases += part.cases
+        rep.probes += part.probes
+        rep.agreements += part.agreements
+        for k, v in part.outcomes.items():
+            rep.outcomes[k] = rep.outcomes.get(k, 0) + v
+        rep.documented += part.documented
+        rep.unexplained += part.unexplained
+        rep.apply_ms += part.apply_ms
+    rep.seconds = time.perf_counter() - t0
+    return rep
+
+
+def _run_one(lab: Lab, cases: list[Case], seed: int, timeout_s: float, recheck_timeout_s: float,
+             progress: Callable[[int], None] | None) -> Report:
     rng = random.Random(seed)
     rep = Report()
     t0 = time.perf_counter()

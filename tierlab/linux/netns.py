@@ -118,28 +118,48 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _ns_pids(ns: str) -> list[int]:
-    out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=10)
-    return [int(x) for x in out.stdout.split() if x.isdigit()]
+def _pids_in(names: list[str]) -> list[int]:
+    """Processes living in any of these namespaces (one pass over /proc)."""
+    inodes = set()
+    for ns in names:
+        with contextlib.suppress(OSError):
+            inodes.add(os.stat(NETNS_DIR / ns).st_ino)
+    pids = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if os.stat(p / "ns" / "net").st_ino in inodes:
+                    pids.append(int(p.name))
+            except OSError:
+                pass
+    return pids
 
 
 def remove_session(sid: str) -> None:
     """Kill every process inside the session's namespaces and delete the namespaces."""
     names = list_namespaces(f"{sid}-")
-    for ns in names:
-        for pid in _ns_pids(ns):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+    me = os.getpid()
+    pids = [p for p in _pids_in(names) if p != me] if names else []
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 3
-    for ns in names:
-        while _ns_pids(ns) and time.monotonic() < deadline:
-            time.sleep(0.02)
+    while pids and time.monotonic() < deadline:
+        pids = [p for p in pids if Path(f"/proc/{p}").exists() and _state(p) not in ("Z", "X")]
+        time.sleep(0.01)
     if names:
         subprocess.run(["ip", "-batch", "-"], input="".join(f"netns del {n}\n" for n in names),
                        capture_output=True, text=True, timeout=30)
     shutil.rmtree(REGISTRY / sid, ignore_errors=True)  # the session's files (the lab's database)
     with contextlib.suppress(FileNotFoundError):
         (REGISTRY / f"{sid}.json").unlink()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "X"
 
 
 def reap_stale() -> list[str]:

@@ -30,6 +30,8 @@ from .netns import REGISTRY, enter
 
 __all__ = ["Stack", "HttpResult", "LAB_SETTINGS"]
 
+_SERVICES = str(Path(__file__).with_name("services.py"))  # run as a script: see services.py
+
 #: The lab cluster's administrator (the seed's DB_USER); the cluster is the lab's own, reachable
 #: only at the database's address inside its namespace.
 SUPERUSER = "postgres"
@@ -117,19 +119,13 @@ class Stack:
         if run_as is not None and not E._reachable(binaries.postgres, run_as[0], run_as[1]):
             binaries = E._relocate(binaries, run_as, folder)
         os.chmod(folder, 0o700)
-        pw = secrets.token_urlsafe(18)
-        (folder / "pw").write_text(pw + "\n")
         if run_as is not None:
-            for p in (folder.parent, folder, folder / "pw"):
+            for p in (folder.parent, folder):
                 os.chown(p, run_as[0], run_as[1])
         ids = dict(user=run_as[0], group=run_as[1], extra_groups=[]) if run_as else {}
+        template, template_pw = self._template(binaries, run_as, ids)
         data = folder / "data"
-        init = subprocess.run([str(binaries.initdb), "-D", str(data), "-U", SUPERUSER, f"--pwfile={folder / 'pw'}",
-                               "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-                              capture_output=True, text=True, cwd="/", **ids)
-        if init.returncode != 0:
-            raise DatabaseError(f"initdb failed for the lab's database: {init.stderr[-400:]}",
-                                "check the PostgreSQL binaries (tierlab.db.find_binaries())")
+        subprocess.run(["cp", "-a", str(template), str(data)], check=True)  # a fresh copy of a cluster made once
         with open(data / "pg_hba.conf", "a") as f:  # the API servers connect over the VPC
             f.write(f"host all all {topo.vpc_cidr} scram-sha-256\n")
         log = open(folder / "server.log", "ab")
@@ -150,8 +146,49 @@ class Stack:
         else:
             raise DatabaseError("the lab's PostgreSQL did not become ready in 30 s",
                                 f"see {folder / 'server.log'}")
-        self.db_password = pw
+        self.db_password = template_pw
         self._create_database(str(inst.ip), topo.database.port, inst.name)
+
+    @staticmethod
+    def _template(binaries: Any, run_as: Any, ids: dict[str, Any]) -> tuple[Path, str]:
+        """A cluster made by initdb once per PostgreSQL build (initdb takes seconds; a copy does
+        not), kept under /run/tierlab-linux/cache with the password it was made with."""
+        import tempfile
+
+        cache = REGISTRY / "cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        os.chmod(cache, 0o711)
+        import hashlib
+
+        key = f"pg-{binaries.version}-{hashlib.sha256(str(binaries.bindir).encode()).hexdigest()[:10]}"
+        final = cache / key
+        if (final / "ok").exists():
+            return final / "data", (final / "pw").read_text().strip()
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache))
+        try:
+            pw = secrets.token_urlsafe(18)
+            (tmp / "pw").write_text(pw + "\n")
+            os.chmod(tmp, 0o711)
+            (tmp / "data").mkdir(mode=0o700)
+            if run_as is not None:
+                os.chown(tmp / "pw", run_as[0], run_as[1])
+                os.chown(tmp / "data", run_as[0], run_as[1])
+            init = subprocess.run([str(binaries.initdb), "-D", str(tmp / "data"), "-U", SUPERUSER, f"--pwfile={tmp / 'pw'}",
+                                   "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+                                  capture_output=True, text=True, cwd="/", **ids)
+            if init.returncode != 0:
+                raise DatabaseError(f"initdb failed for the lab's database: {init.stderr[-400:]}",
+                                    "check the PostgreSQL binaries (tierlab.db.find_binaries())")
+            os.chown(tmp / "pw", 0, 0)
+            os.chmod(tmp / "pw", 0o600)
+            (tmp / "ok").write_text("")
+            try:
+                os.rename(tmp, final)  # atomic: a racing lab finds it complete or not at all
+            except OSError:
+                pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return final / "data", (final / "pw").read_text().strip()
 
     def _create_database(self, ip: str, port: int, key: str) -> None:
         import psycopg
@@ -160,10 +197,13 @@ class Stack:
         from ..db.embedded import DBNAME
         from ..db.schema import apply_schema
 
+        fresh = secrets.token_urlsafe(18)
         with enter(self.lab.ns(key)):  # from inside the database's own namespace
             with psycopg.connect(host=ip, port=port, user=SUPERUSER, password=self.db_password, dbname="postgres",
                                  sslmode="disable", autocommit=True, connect_timeout=10) as conn:
-                conn.execute(f'CREATE DATABASE "{DBNAME}"')
+                conn.execute(f"ALTER ROLE {SUPERUSER} PASSWORD '{fresh}'")  # this lab's own password
+                conn.execute(f'CREATE DATABASE "{DBNAME}" STRATEGY = FILE_COPY')  # no WAL for the copy
+            self.db_password = fresh
             engine = sa.create_engine(self.db_url(ip, port), poolclass=sa.pool.NullPool)
             apply_schema(engine)
             engine.dispose()
@@ -180,7 +220,7 @@ class Stack:
         started = []
         for t in topo.alb.targets:
             cfg = {"name": t, "port": topo.alb.target_port, "db_url": url}
-            started.append((t, self._spawn(t, [sys.executable, "-m", "tierlab.linux.services", "api", json.dumps(cfg)],
+            started.append((t, self._spawn(t, [sys.executable, _SERVICES, "api", json.dumps(cfg)],
                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
         for t, p in started:
             self._wait_ready(p, f"API server {t}")
@@ -200,8 +240,7 @@ class Stack:
                    "redirect_ports": [l.port for l in lb.listeners if l.action == "redirect"],
                    "redirect_to": next((l.redirect_port for l in lb.listeners if l.action == "redirect"), 443),
                    "client": str(topo.client_ip)}
-            started.append((n.name, self._spawn(n.name, [sys.executable, "-m", "tierlab.linux.services", "alb",
-                                                         json.dumps(cfg)],
+            started.append((n.name, self._spawn(n.name, [sys.executable, _SERVICES, "alb", json.dumps(cfg)],
                                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
         for name, p in started:
             self._wait_ready(p, f"ALB node {name}")
