@@ -34,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ..errors import DatabaseError
 
@@ -754,9 +754,9 @@ def _clean_bin_cache(root: Path) -> None:
 # --- TLS -----------------------------------------------------------------------------------
 
 
-def _ssl_library(binaries: Binaries, datadir: Path, run_as) -> str:
+def _ssl_library(binaries: Binaries, datadir: Path, run_as: tuple[int, int, str] | None) -> str:
     """'OpenSSL' when the server was built with TLS support, '' otherwise."""
-    kw = {}
+    kw: dict[str, Any] = {}
     if run_as is not None:
         kw.update(user=run_as[0], group=run_as[1], extra_groups=[])
     out = subprocess.run(

@@ -134,13 +134,13 @@ def _cut(fd: int) -> None:
 _WATCHDOG = _Watchdog()
 
 
-class GuardedConnection(psycopg.Connection):  # type: ignore[type-arg]
+class GuardedConnection(psycopg.Connection[Any]):
     """A psycopg connection whose every round trip has a client-side deadline (see the module)."""
 
     tl_timeout_s: float = DEFAULT_TIMEOUT_S
 
     @classmethod
-    def connect(cls, conninfo: str = "", **kwargs: Any) -> "GuardedConnection":  # type: ignore[override]
+    def connect(cls, conninfo: str = "", **kwargs: Any) -> "GuardedConnection":
         timeout_s = float(kwargs.pop("timeout_s", DEFAULT_TIMEOUT_S))
         limit = _LIMIT.get()
         if limit is not None:  # inside deadline(): connecting gets no longer either (libpq's floor is 2 s)
@@ -148,7 +148,7 @@ class GuardedConnection(psycopg.Connection):  # type: ignore[type-arg]
             kwargs["connect_timeout"] = min(given, max(2, int(limit + 0.999)))
         conn = super().connect(conninfo, **kwargs)
         conn.tl_timeout_s = timeout_s
-        return conn  # type: ignore[return-value]
+        return conn
 
     def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
         limit = _LIMIT.get() or self.tl_timeout_s

@@ -280,12 +280,13 @@ def _safe(raw: str) -> str:
 def _probe(url: URL, timeout_s: int = 5) -> str:
     """Connect once and return the server version; a DatabaseError naming what failed."""
     where = f"{url.host}:{url.port or 5432}"
-    args = {**connect_args(), "connect_timeout": timeout_s}
+    args: dict[str, Any] = {**connect_args(), "connect_timeout": timeout_s}
     args.pop("options")
+    args.update({k: str(v) for k, v in url.query.items()})
     try:
         with GuardedConnection.connect(
             host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-            dbname=url.database, **args, **dict(url.query),
+            dbname=url.database, **args,
         ) as conn:
             row = conn.execute("SHOW server_version").fetchone()
             return str(row[0] if row else "?").split()[0]
@@ -425,10 +426,10 @@ def _connect(url, backend, binaries, tls, env_file, schema, docker_timeout_s, do
     if backend == "url" and given is None:
         raise DatabaseError("backend='url' but no URL was given",
                             "pass url=..., or set $TIERLAB_DATABASE_URL or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD")
+    db: Database | None = None
     if given is not None and backend in ("auto", "url"):
         db = _from_url(given, "a URL was given" if url else _url_source(env))
     else:
-        db = None
         skipped = ""
         if backend in ("auto", "docker"):
             from . import containers
@@ -449,6 +450,11 @@ def _connect(url, backend, binaries, tls, env_file, schema, docker_timeout_s, do
         if db is None:
             db = _start_embedded(binaries, tls, skipped)
         _install_sigterm()
+    return _finish(db, schema, t0)
+
+
+def _finish(db: Database, schema: bool, t0: float) -> Database:
+    """The seed's schema applied (the server is stopped again if that fails); the database counted live."""
     if schema:
         try:
             apply_schema(db.engine)
