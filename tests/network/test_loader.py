@@ -68,7 +68,7 @@ def test_nacl_rule_number_outside_range(number):
 
 def test_nacl_rule_number_duplicated_in_one_direction():
     assert_problem(patched(["nacls.nacl-public.inbound[1].number", 100]), "nacls.nacl-public.inbound[1].number",
-        "two inbound rules numbered 100")
+        "already has inbound rule #100")
 
 
 def test_same_number_in_both_directions_is_fine():

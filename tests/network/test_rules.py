@@ -25,7 +25,7 @@ def test_bad_ports_are_rule_errors(bad):
 
 
 def acl(*rules):
-    return NetworkAcl("n", tuple(NaclRule("n", num, "inbound", act, "tcp", PortRange.parse(p), NET(c))
+    return NetworkAcl("n", tuple(NaclRule(nacl="n", number=num, direction="inbound", action=act, protocol="tcp", ports=PortRange.parse(p), cidr=NET(c))
                                  for num, act, p, c in rules))
 
 
@@ -49,7 +49,8 @@ def test_partial_share_of_an_ephemeral_range():
 
 ports = st.integers(0, 65535)
 cidrs = st.sampled_from(["0.0.0.0/0", "10.0.0.0/8", "10.0.2.0/23", "10.0.2.0/24", "10.0.5.0/24", "192.168.0.0/16"])
-rule_st = st.tuples(st.integers(1, 32766), st.sampled_from(["allow", "deny"]), ports, ports, cidrs)
+# a rule's range may start at 0 but never be port 0 alone (AWS: 0 only as the start of a range)
+rule_st = st.tuples(st.integers(1, 32766), st.sampled_from(["allow", "deny"]), ports, st.integers(1, 65535), cidrs)
 
 
 @settings(max_examples=200, deadline=None)
@@ -73,8 +74,8 @@ def test_law_a_narrower_ephemeral_rule_never_lets_more_connections_through(a, b,
     lo, hi = sorted((min(max(c, outer.lo), outer.hi), min(max(d, outer.lo), outer.hi)))
     inner = PortRange(lo, hi)
     eph = tl.EPHEMERAL[os]
-    wide = nacl_decide(acl((100, "allow", str(outer), "0.0.0.0/0")), "inbound", "tcp", IP("1.2.3.4"), eph)
-    narrow = nacl_decide(acl((100, "allow", str(inner), "0.0.0.0/0")), "inbound", "tcp", IP("1.2.3.4"), eph)
+    wide = nacl_decide(acl((100, "allow", outer, "0.0.0.0/0")), "inbound", "tcp", IP("1.2.3.4"), eph)
+    narrow = nacl_decide(acl((100, "allow", inner, "0.0.0.0/0")), "inbound", "tcp", IP("1.2.3.4"), eph)
     assert narrow.share <= wide.share
 
 

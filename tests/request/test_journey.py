@@ -157,7 +157,7 @@ def test_windows_only_ephemeral_rule_passes_windows_and_fails_most_linux(seed):
 
 
 def test_a_fourth_server_adds_its_checkpoints(seed):
-    four = seed.with_instance(Instance("node-api-4", ipaddress.IPv4Address("10.0.2.46"), "private-app-az1", ("web-sg",)))
+    four = seed.with_instance(Instance(name="node-api-4", ip=ipaddress.IPv4Address("10.0.2.46"), subnet="private-app-az1", sgs=("web-sg",)))
     before, after = tl.journey(seed), tl.journey(four)
     assert len(after.pairs) == 8 and after.ok
     assert len(after.checks) > len(before.checks)
@@ -167,7 +167,7 @@ def test_a_fourth_server_adds_its_checkpoints(seed):
 
 def test_instance_outside_its_subnet_is_refused(seed):
     with pytest.raises(tl.TopologyError, match="does not contain instance 'node-api-4' 10.0.4.89"):
-        seed.with_instance(Instance("node-api-4", ipaddress.IPv4Address("10.0.4.89"), "private-app-az2", ("web-sg",)))
+        seed.with_instance(Instance(name="node-api-4", ip=ipaddress.IPv4Address("10.0.4.89"), subnet="private-app-az2", sgs=("web-sg",)))
 
 
 def test_target_not_listening_is_connection_refused_and_502(seed):

@@ -281,7 +281,7 @@ def test_nacl_block_is_labelled_with_the_star_rule_and_the_rule_that_would_allow
 
 
 def test_an_explicit_deny_is_named():
-    deny = NaclRule("nacl-private-db", 50, "inbound", "deny", "tcp", PortRange(5432, 5432), parse_cidr("10.0.2.0/24"))
+    deny = NaclRule(nacl="nacl-private-db", number=50, direction="inbound", action="deny", protocol="tcp", ports=PortRange(5432, 5432), cidr=parse_cidr("10.0.2.0/24"))
     _, svg = svg_of(tl.journey(SEED.with_rule(deny)))
     assert "nacl-private-db-in-50 (DENY)" in svg.label("tierlab")
     assert svg.stroke("hop_node_api_2__rds_primary") == COLORS["idle"]  # 10.0.3.0/24 is not denied

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ScenarioError, TierlabError
+from ..network import limits
 from ..network.loader import load
 from ..paths import data_path
 from ..network.topology import Topology
@@ -85,12 +86,38 @@ def _ids(value: object, *, file: str, path: str) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ScenarioError(f"expected a list of rule ids, got {value!r}", "write [rule-id, ...]", file=file, path=path)
+        raise ScenarioError(f"expected a list of rule ids, got {limits._show(value)}", "write [rule-id, ...]", file=file, path=path)
     return value
 
 
-def apply_whatif(topo: Topology, spec: Mapping | None, *, file: str = "", path: str = "") -> Topology:
-    """A new topology: ``topo`` with the what-if ``spec`` applied (see the module docstring)."""
+def _entries(value: object, *, file: str, path: str) -> list[Mapping[str, Any]]:
+    """A what-if list (``add_sg``, ``add_nacl``, ``without_route``): a list of mappings, or a ScenarioError."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ScenarioError(f"expected a list of entries, got {type(value).__name__} {limits._show(value)}",
+                            "write a list: [{key: value, ...}, ...]", file=file, path=path)
+    return value
+
+
+def _apply_changes(t: Topology, changes: object, *, file: str, path: str) -> Topology:
+    if changes is None:
+        return t
+    if not isinstance(changes, Mapping):
+        raise ScenarioError("change must map rule ids to {field: value}", "e.g. {web-sg-in-3000: {ports: 3000}}",
+                            file=file, path=path)
+    for rid, fields in changes.items():
+        fields = check_keys(fields, ("ports", "cidr", "action", "number", "enabled", "peer_sg"), (),
+                            file=file, path=f"{path}.{rid}")
+        t = t.change_rule(str(rid), **fields)
+    return t
+
+
+def apply_whatif(topo: Topology, spec: Mapping[str, Any] | None, *, file: str = "", path: str = "") -> Topology:
+    """A new topology: ``topo`` with the what-if ``spec`` applied (see the module docstring).
+
+    Every value goes through the same checks as the loader's (:mod:`tierlab.network.limits`), so a
+    spec that a topology file could not express is refused with the loader's message."""
     if not spec:
         return topo
     spec = check_keys(spec, WHATIF_KEYS, (), file=file, path=path)
@@ -101,25 +128,18 @@ def apply_whatif(topo: Topology, spec: Mapping | None, *, file: str = "", path: 
             t = t.without_rule(rid)
         t = t.switch_off(*_ids(spec.get("switch_off", []), file=file, path=at("switch_off")))
         t = t.switch_on(*_ids(spec.get("switch_on", []), file=file, path=at("switch_on")))
-        changes = spec.get("change", {}) or {}
-        if not isinstance(changes, Mapping):
-            raise ScenarioError("change must map rule ids to {field: value}", "e.g. {web-sg-in-3000: {ports: 3000}}",
-                                file=file, path=at("change"))
-        for rid, fields in changes.items():
-            fields = check_keys(fields, ("ports", "cidr", "action", "number", "enabled", "peer_sg"), (),
-                                file=file, path=f"{at('change')}.{rid}")
-            t = t.change_rule(rid, **fields)
-        for i, add in enumerate(spec.get("add_nacl", []) or []):
+        t = _apply_changes(t, spec.get("change"), file=file, path=at("change"))
+        for i, add in enumerate(_entries(spec.get("add_nacl"), file=file, path=at("add_nacl"))):
             add = check_keys(add, _ADD_NACL_KEYS, ("nacl", "direction", "number", "action", "ports", "cidr"),
                              file=file, path=f"{at('add_nacl')}[{i}]")
             t = t.add_nacl_rule(add.pop("nacl"), add.pop("direction"), **add)
-        for i, add in enumerate(spec.get("add_sg", []) or []):
+        for i, add in enumerate(_entries(spec.get("add_sg"), file=file, path=at("add_sg"))):
             add = check_keys(add, _ADD_SG_KEYS, ("group", "direction", "ports"), file=file, path=f"{at('add_sg')}[{i}]")
             t = t.add_sg_rule(add.pop("group"), add.pop("direction"), **add)
-        for i, route in enumerate(spec.get("without_route", []) or []):
+        for i, route in enumerate(_entries(spec.get("without_route"), file=file, path=at("without_route"))):
             route = check_keys(route, ("table", "destination"), ("table", "destination"), file=file,
                                path=f"{at('without_route')}[{i}]")
-            t = t.without_route(route["table"], str(route["destination"]))
+            t = t.without_route(route["table"], route["destination"])
     except ScenarioError:
         raise
     except TierlabError as exc:

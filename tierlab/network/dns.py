@@ -21,10 +21,14 @@ from __future__ import annotations
 import ipaddress
 import math
 from dataclasses import dataclass, replace
-from typing import Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Iterable, Literal, Sequence
 
 from ..errors import TierlabError, TopologyError
+from . import limits
 from .topology import DnsRecord, Topology
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Hop", "Answer", "resolve", "records_frame", "Client", "RESOLVER", "SEED_BROWSER", "hard_coded",
@@ -66,7 +70,7 @@ class Answer:
         """How long the whole answer may be cached: the shortest TTL along the chain."""
         return min((h.ttl_s for h in self.hops), default=0)
 
-    def frame(self):
+    def frame(self) -> "pd.DataFrame":
         import pandas as pd
 
         return pd.DataFrame([{"name": h.name, "type": h.type, "answer": h.answer, "ttl_s": h.ttl_s,
@@ -99,11 +103,15 @@ def _name(name: object) -> str:
     return name.strip().rstrip(".").lower()
 
 
+_WHERE: dict[object, Where] = {"internet": "internet", "vpc": "vpc"}
+
+
 def _where(where: object) -> Where:
-    if where not in ("internet", "vpc"):
-        raise TierlabError(f"where must be 'internet' or 'vpc', got {where!r}",
+    found = _WHERE.get(where) if isinstance(where, str) else None
+    if found is None:
+        raise TierlabError(f"where must be 'internet' or 'vpc', got {limits._show(where)}",
                            "'vpc' asks from inside the VPC (the API servers), where private zones answer")
-    return where  # type: ignore[return-value]
+    return found
 
 
 def zones(topo: Topology) -> dict[str, bool]:
@@ -205,7 +213,7 @@ def _record_hop(rec: DnsRecord) -> Hop:
     return Hop(rec.name, rec.type, rec.target, rec.ttl_s, zone, f"a plain {rec.type} record, cached {rec.ttl_s} s")
 
 
-def records_frame(topo: Topology):
+def records_frame(topo: Topology) -> "pd.DataFrame":
     """The topology's Route 53 records, with what each is for and why it is shaped that way."""
     import pandas as pd
 
@@ -246,10 +254,7 @@ def move_alb(topo: Topology, public_ips: Sequence[str] | None = None) -> Topolog
         if len(public_ips) != len(alb.nodes):
             raise TopologyError(f"ALB {alb.name!r} has {len(alb.nodes)} nodes, got {len(public_ips)} addresses",
                                 "give one public address per node")
-        try:
-            new = [ipaddress.IPv4Address(p) for p in public_ips]
-        except ValueError as exc:
-            raise TopologyError(f"not an IPv4 address: {exc}", "e.g. '12.34.56.178'") from None
+        new = [limits.address(p, "public address") for p in public_ips]
     nodes = tuple(replace(n, public_ip=ip) for n, ip in zip(alb.nodes, new))
     return replace(topo, alb=replace(alb, nodes=nodes))
 
@@ -351,7 +356,7 @@ class Timeline:
     def queries(self) -> int:
         return sum(l.source == "route53" for l in self.lookups)
 
-    def frame(self):
+    def frame(self) -> "pd.DataFrame":
         import pandas as pd
 
         return pd.DataFrame([{"t_s": l.t_s, "client": self.client.name, "source": l.source,
@@ -400,7 +405,10 @@ def timeline(topo: Topology, name: str, *, lookups_s: Iterable[float], client: C
                               + ("" if client.fixed in now.addresses else
                                  f"; {name} now answers {', '.join(map(str, now.addresses)) or 'nothing'}")))
             continue
-        hold = lambda a: a.ttl_s if client.hold_s is None else client.hold_s  # noqa: E731
+
+        def hold(a: Answer) -> float:
+            return a.ttl_s if client.hold_s is None else client.hold_s
+
         if cached is not None and t - cached[0] < hold(cached[1]):
             age = t - cached[0]
             left = hold(cached[1]) - age
@@ -433,7 +441,7 @@ def timelines(topo: Topology, name: str, clients: Sequence[Client], *, lookups_s
 
 
 def stale_frame(topo: Topology, name: str, change: Topology, *, change_at_s: float, cached_at_s: float = 0.0,
-                where: Where = "internet", clients: Sequence[Client] | None = None):
+                where: Where = "internet", clients: Sequence[Client] | None = None) -> "pd.DataFrame":
     """How long each client keeps using the old address after a change: its remaining TTL, or forever.
 
     Each client looked the name up at ``cached_at_s``, then needs it again from the change on, every second.

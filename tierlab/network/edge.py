@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import TierlabError, TopologyError
+from ..errors import ParameterError, TierlabError, TopologyError
+from . import limits
 from .topology import DnsRecord, Edge, Topology
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "StaticFile", "SEED_FILES", "LONG_TTL_S", "SHORT_TTL_S", "edge_of", "apex_record", "files", "files_frame",
@@ -112,7 +116,7 @@ def _file(path: str) -> StaticFile:
                        f"known: {', '.join(f.path for f in SEED_FILES)}")
 
 
-def ttl_policy(topo: Topology, policy: Policy = "seed") -> dict[str, int]:
+def ttl_policy(topo: Topology, policy: Policy | str = "seed") -> dict[str, int]:
     """TTL per file: ``seed`` caches everything for ``default_ttl_s``; ``recommended`` splits by name."""
     edge = edge_of(topo)
     if policy == "seed":
@@ -133,7 +137,7 @@ def _policy_reason(f: StaticFile, policy: Policy, ttl_s: int) -> str:
             f"so this key's bytes never change and can be cached for a year ({ttl_s} s, immutable)")
 
 
-def files_frame(topo: Topology, policy: Policy = "seed"):
+def files_frame(topo: Topology, policy: Policy = "seed") -> "pd.DataFrame":
     """The bucket's files with their TTL under a policy and the reason for it."""
     import pandas as pd
 
@@ -149,7 +153,7 @@ def files_frame(topo: Topology, policy: Policy = "seed"):
     return pd.DataFrame(rows)
 
 
-def path_frame(topo: Topology):
+def path_frame(topo: Topology) -> "pd.DataFrame":
     """How a browser reaches the files: apex record -> distribution -> origin -> bucket, each with a reason."""
     import pandas as pd
 
@@ -284,7 +288,7 @@ class CacheRun:
             return None
         return max(stale) - self.deploy_at_s
 
-    def frame(self):
+    def frame(self) -> "pd.DataFrame":
         import pandas as pd
 
         return pd.DataFrame([{"t_s": round(e.t_s, 1), "page": e.page, "path": e.path, "key": e.key,
@@ -292,7 +296,7 @@ class CacheRun:
                               "release": e.release, "stale": e.stale, "origin_fetch": e.origin_fetch,
                               "reason": e.reason} for e in self.events])
 
-    def per_object_frame(self):
+    def per_object_frame(self) -> "pd.DataFrame":
         """Hits, misses and hit ratio per object."""
         import pandas as pd
 
@@ -331,7 +335,7 @@ def _ttls(topo: Topology, ttl_s: int | Mapping[str, int] | str | None) -> dict[s
     if ttl_s is None:
         table = {f.path: edge.default_ttl_s for f in SEED_FILES}
     elif isinstance(ttl_s, str):
-        table = ttl_policy(topo, ttl_s)  # type: ignore[arg-type]
+        table = ttl_policy(topo, ttl_s)
     elif isinstance(ttl_s, Mapping):
         table = {f.path: edge.default_ttl_s for f in SEED_FILES}
         for k, v in ttl_s.items():
@@ -409,7 +413,7 @@ def simulate(topo: Topology, requests: Iterable[Request], *, ttl_s: int | Mappin
     return CacheRun(edge.distribution, edge.bucket, tuple(events), strategy, deploy_at_s, inv_paths)
 
 
-def hit_ratio_by_ttl(topo: Topology, requests: Sequence[Request], ttls_s: Iterable[int]):
+def hit_ratio_by_ttl(topo: Topology, requests: Sequence[Request], ttls_s: Iterable[int]) -> "pd.DataFrame":
     """Hit ratio and origin fetches of the same request stream under different TTLs."""
     import pandas as pd
 
@@ -424,12 +428,13 @@ def hit_ratio_by_ttl(topo: Topology, requests: Sequence[Request], ttls_s: Iterab
 
 
 def deploy_frame(topo: Topology, requests: Sequence[Request], *, deploy_at_s: float,
-                 policies: Mapping[Strategy, int | Mapping[str, int] | str | None] | None = None):
+                 policies: Mapping[Strategy, int | Mapping[str, int] | str | None] | None = None) -> "pd.DataFrame":
     """The three ways to ship a release compared on the same requests: staleness vs origin load."""
     import pandas as pd
 
     reqs = tuple(requests)
-    plans: Mapping[str, object] = policies or {"same-names": None, "invalidate": None, "versioned": "recommended"}
+    plans: Mapping[Strategy, int | Mapping[str, int] | str | None] = (
+        policies or {"same-names": None, "invalidate": None, "versioned": "recommended"})
     reasons = {
         "same-names": "overwrite files, no invalidation: every edge keeps old copies until their TTL runs out, "
                       "and a page can get the new index.html with the old app.js",
@@ -440,7 +445,7 @@ def deploy_frame(topo: Topology, requests: Sequence[Request], *, deploy_at_s: fl
     }
     rows = []
     for strategy, ttl in plans.items():
-        run = simulate(topo, reqs, ttl_s=ttl, deploy_at_s=deploy_at_s, strategy=strategy)  # type: ignore[arg-type]
+        run = simulate(topo, reqs, ttl_s=ttl, deploy_at_s=deploy_at_s, strategy=strategy)
         rows.append({**run.summary(), "reason": reasons[strategy]})
     return pd.DataFrame(rows)
 
@@ -463,11 +468,11 @@ class OriginAnswer:
         return self.status == 200
 
 
-def bucket_policy(topo: Topology) -> dict:
+def bucket_policy(topo: Topology) -> dict[str, object]:
     """The bucket policy the topology implies (a JSON document as AWS stores it)."""
     edge = edge_of(topo)
     arn = f"arn:aws:s3:::{edge.bucket}/*"
-    statements: list[dict] = []
+    statements: list[dict[str, object]] = []
     if edge.origin_access == "OAI":
         statements.append({"Sid": "AllowCloudFrontOAI", "Effect": "Allow",
                            "Principal": {"AWS": f"arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity "
@@ -506,7 +511,7 @@ def fetch(topo: Topology, path: str = "index.html", *, via: Literal["cloudfront"
                         "is on: an anonymous request matches no Allow, so S3 denies it")
 
 
-def origin_access_frame(topo: Topology, path: str = "index.html"):
+def origin_access_frame(topo: Topology, path: str = "index.html") -> "pd.DataFrame":
     """Both ways to ask for an object, with S3's answer and the reason."""
     import pandas as pd
 
@@ -514,7 +519,7 @@ def origin_access_frame(topo: Topology, path: str = "index.html"):
                          for a in (fetch(topo, path, via="cloudfront"), fetch(topo, path, via="direct"))])
 
 
-def exposure_frame(topo: Topology):
+def exposure_frame(topo: Topology) -> "pd.DataFrame":
     """What a public bucket would give away, compared with the private one behind CloudFront."""
     import pandas as pd
 
@@ -544,14 +549,20 @@ def what_if(topo: Topology, **changes: object) -> Topology:
     for k, v in changes.items():
         if k not in allowed:
             raise TierlabError(f"the edge has no setting {k!r}", f"change one of: {', '.join(sorted(allowed))}")
-    if "default_ttl_s" in changes:
-        v = changes["default_ttl_s"]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise TierlabError(f"default_ttl_s must be a whole number of seconds >= 0, got {v!r}", "e.g. 3600")
-    if "origin_access" in changes and changes["origin_access"] not in ("OAI", "OAC"):
-        raise TierlabError(f"origin_access must be 'OAI' or 'OAC', got {changes['origin_access']!r}",
-                           "OAC is what AWS recommends for new distributions")
-    if "bucket_public" in changes and not isinstance(changes["bucket_public"], bool):
-        raise TierlabError(f"bucket_public must be True or False, got {changes['bucket_public']!r}",
-                           "bucket_public=True is the what-if; False is the seed")
-    return replace(topo, edge=replace(edge, **changes))  # type: ignore[arg-type]
+    public = changes.get("bucket_public", edge.bucket_public)
+    if not isinstance(public, bool):
+        raise ParameterError(f"bucket_public must be True or False, got {limits._show(public)}",
+                             "bucket_public=True is the what-if; False is the seed")
+
+    def name(key: str) -> str:
+        value = changes.get(key, getattr(edge, key))
+        if not isinstance(value, str) or not value:
+            raise ParameterError(f"edge {key} must be a non-empty name, got {limits._show(value)}",
+                                 "e.g. bucket='my-app-frontend'")
+        return value
+
+    new = Edge(distribution=name("distribution"), domain=name("domain"), bucket=name("bucket"),
+               origin_access=limits.origin_access(changes.get("origin_access", edge.origin_access)),
+               default_ttl_s=limits.ttl(changes.get("default_ttl_s", edge.default_ttl_s), "edge default_ttl_s"),
+               bucket_public=public)
+    return replace(topo, edge=new)

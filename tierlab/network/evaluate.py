@@ -16,12 +16,16 @@ import ipaddress
 from dataclasses import dataclass, replace
 from typing import Iterable, Literal
 
-from .rules import EPHEMERAL, NaclRule, PortRange, SgRule, default_rule_id, nacl_decide, sg_matches
+from .rules import EPHEMERAL, Direction, NaclRule, PortRange, SgRule, default_rule_id, nacl_decide, sg_matches
 from .topology import Endpoint, Topology
 
 __all__ = ["Check", "FlowResult", "evaluate_flow", "CODES", "PASSING"]
 
 Verdict = Literal["allow", "deny", "partial", "stateful", "skip", "refused"]
+Leg = Literal["request", "reply"]
+#: What decided: a security group, a network ACL, a route table, the internet gateway, a listener (or a process
+#: listening), DNS, or the ALB forwarding to its target group (``forward``, used by the journey).
+Kind = Literal["sg", "nacl", "route", "igw", "listener", "dns", "forward"]
 PASSING = ("allow", "stateful", "skip")
 
 #: Explanation codes, in the spirit of VPC Reachability Analyzer.
@@ -36,15 +40,15 @@ CODES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Check:
     """One decision on one packet: which component, which rule, what verdict, and why."""
 
     flow: str
-    leg: Literal["request", "reply"]
-    kind: Literal["sg", "nacl", "route", "igw", "listener", "dns", "forward"]  # forward: the ALB listener's action
+    leg: Leg
+    kind: Kind
     component: str
-    direction: str
+    direction: Direction | Literal[""]  # "" where a check has no direction (routes, listeners, DNS)
     src: str
     dst: str
     packet: str
@@ -72,7 +76,7 @@ class Check:
         return ", ".join(self.rule_ids)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FlowResult:
     """A flow's checks (request then reply) and the share of connections that get through."""
 
@@ -125,20 +129,20 @@ def _pct(x: float) -> str:
 
 
 def _sg_check(
-    topo: Topology, flow: str, ep: Endpoint, peer: Endpoint, direction: str, protocol: str, port: int, packet: str
+    topo: Topology, flow: str, ep: Endpoint, peer: Endpoint, direction: Direction, protocol: str, port: int, packet: str
 ) -> Check:
     groups = [topo.security_group(g) for g in ep.sgs]
-    rules = [r for g in groups for r in g.rules_in(direction)]  # type: ignore[arg-type]
+    rules = [r for g in groups for r in g.rules_in(direction)]
     hits = sg_matches(rules, protocol, port, peer.ip, frozenset(peer.sgs))
     names = ", ".join(ep.sgs)
     way = "from" if direction == "inbound" else "to"
     src, dst = (peer.name, ep.name) if direction == "inbound" else (ep.name, peer.name)
     if hits:
         r = hits[0]
-        return Check(flow, "request", "sg", names, direction, src, dst, packet, "allow", 1.0,
-                     tuple(h.id for h in hits),
-                     f"{names} {direction}: {r.describe()} allows {protocol} {port} {way} {peer.label or peer.name}")
-    off = [r for g in groups for r in g.rules_in(direction, enabled=False)]  # type: ignore[arg-type]
+        return Check(flow=flow, leg="request", kind="sg", component=names, direction=direction, src=src, dst=dst, packet=packet, verdict="allow", share=1.0,
+                     rule_ids=tuple(h.id for h in hits),
+                     reason=f"{names} {direction}: {r.describe()} allows {protocol} {port} {way} {peer.label or peer.name}")
+    off = [r for g in groups for r in g.rules_in(direction, enabled=False)]
     would = tuple(r.id for r in sg_matches(off, protocol, port, peer.ip, frozenset(peer.sgs)))
     near = [r for r in rules if r.covers_port(protocol, port)]
     detail = ""
@@ -148,18 +152,18 @@ def _sg_check(
         )
     if would:
         detail += f"; switched-off rule {', '.join(would)} would allow it"
-    return Check(flow, "request", "sg", names, direction, src, dst, packet, "deny", 0.0, (),
-                 f"{names} {direction}: no rule allows {protocol} {port} {way} {peer.label or peer.name} "
+    return Check(flow=flow, leg="request", kind="sg", component=names, direction=direction, src=src, dst=dst, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+                 reason=f"{names} {direction}: no rule allows {protocol} {port} {way} {peer.label or peer.name} "
                  f"(security groups only allow; anything not allowed is dropped){detail}",
-                 "ENI_SG_RULES_MISMATCH", would)
+                 code="ENI_SG_RULES_MISMATCH", would_allow=would)
 
 
 def _nacl_check(
-    topo: Topology, flow: str, leg: str, subnet: str, direction: str, peer_ip: ipaddress.IPv4Address,
+    topo: Topology, flow: str, leg: Leg, subnet: str, direction: Direction, peer_ip: ipaddress.IPv4Address,
     protocol: str, ports: PortRange, src: str, dst: str, packet: str, purpose: str,
 ) -> Check:
     nacl = topo.nacl_of(subnet)
-    dec = nacl_decide(nacl, direction, protocol, peer_ip, ports)  # type: ignore[arg-type]
+    dec = nacl_decide(nacl, direction, protocol, peer_ip, ports)
     way = "from" if direction == "inbound" else "to"
     segs = "; ".join(
         f"ports {s.ports} {s.action} by {'#' + str(s.rule.number) if s.rule else '*'}" for s in dec.segments
@@ -171,16 +175,16 @@ def _nacl_check(
                   f" ({purpose})")
         if len(dec.segments) > 1:
             reason += f" [{segs}]"
-        return Check(flow, leg, "nacl", nacl.name, direction, src, dst, packet, "allow", 1.0, rule_ids, reason,  # type: ignore[arg-type]
+        return Check(flow=flow, leg=leg, kind="nacl", component=nacl.name, direction=direction, src=src, dst=dst, packet=packet, verdict="allow", share=1.0, rule_ids=rule_ids, reason=reason,
                      ports=ports, passing=(ports,))
     # blocked in whole or in part: what decided, what would have allowed, what nearly matched
     would = []
-    for off in nacl.ordered(direction, enabled=False):  # type: ignore[arg-type]
-        alt = nacl_decide(nacl, direction, protocol, peer_ip, ports, extra=off)  # type: ignore[arg-type]
+    for off in nacl.ordered(direction, enabled=False):
+        alt = nacl_decide(nacl, direction, protocol, peer_ip, ports, extra=off)
         if alt.share > dec.share:
             would.append(off.id)
     near = [
-        r for r in nacl.ordered(direction)  # type: ignore[arg-type]
+        r for r in nacl.ordered(direction)
         if r.action == "allow" and r.port_span().intersect(ports) and peer_ip not in r.cidr
         and r.protocol in (protocol, "all")
     ]
@@ -198,75 +202,75 @@ def _nacl_check(
     if would:
         reason += f"; switched-off rule {', '.join(would)} would allow it"
     deny_ids = tuple(
-        (s.rule.id if s.rule else default_rule_id(nacl.name, direction)) for s in deciders  # type: ignore[arg-type]
+        (s.rule.id if s.rule else default_rule_id(nacl.name, direction)) for s in deciders
     )
     deny_ids = tuple(dict.fromkeys(deny_ids))
     passing = tuple(seg.ports for seg in dec.segments if seg.action == "allow")
-    return Check(flow, leg, "nacl", nacl.name, direction, src, dst, packet, dec.verdict, dec.share, deny_ids,  # type: ignore[arg-type]
-                 reason, "SUBNET_ACL_RESTRICTION", tuple(would), ports=ports, passing=passing)
+    return Check(flow=flow, leg=leg, kind="nacl", component=nacl.name, direction=direction, src=src, dst=dst, packet=packet, verdict=dec.verdict, share=dec.share, rule_ids=deny_ids,
+                 reason=reason, code="SUBNET_ACL_RESTRICTION", would_allow=tuple(would), ports=ports, passing=passing)
 
 
-def _route_check(topo: Topology, flow: str, leg: str, src: Endpoint, dst: Endpoint, packet: str) -> Check:
+def _route_check(topo: Topology, flow: str, leg: Leg, src: Endpoint, dst: Endpoint, packet: str) -> Check:
     if src.subnet is None:  # from the internet: through the internet gateway
         if topo.internet_gateway is None:
-            return Check(flow, leg, "igw", "internet", "", src.name, dst.name, packet, "deny", 0.0, (),
-                         "the VPC has no internet gateway: nothing from the internet can reach it",
-                         "NO_ROUTE_TO_DESTINATION")
+            return Check(flow=flow, leg=leg, kind="igw", component="internet", direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+                         reason="the VPC has no internet gateway: nothing from the internet can reach it",
+                         code="NO_ROUTE_TO_DESTINATION")
         if dst.kind != "alb":
-            return Check(flow, leg, "igw", topo.internet_gateway, "", src.name, dst.name, packet, "deny", 0.0, (),
-                         f"{dst.name} has no public address: the internet gateway has nothing to translate to",
-                         "NO_ROUTE_TO_DESTINATION")
-        return Check(flow, leg, "igw", topo.internet_gateway, "", src.name, dst.name, packet, "allow", 1.0, (),
-                     f"{topo.internet_gateway} translates the node's public address to {dst.ip}")
+            return Check(flow=flow, leg=leg, kind="igw", component=topo.internet_gateway, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+                         reason=f"{dst.name} has no public address: the internet gateway has nothing to translate to",
+                         code="NO_ROUTE_TO_DESTINATION")
+        return Check(flow=flow, leg=leg, kind="igw", component=topo.internet_gateway, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
+                     reason=f"{topo.internet_gateway} translates the node's public address to {dst.ip}")
     sub = topo.subnet(src.subnet)
     rt = topo.route_table(sub.route_table)
     route = rt.lookup(dst.ip)
     if route is None:
-        return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "deny", 0.0, (),
-                     f"{rt.name} (of {sub.name}) has no route to {dst.ip}: "
+        return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+                     reason=f"{rt.name} (of {sub.name}) has no route to {dst.ip}: "
                      + ("a private subnet needs a NAT gateway or VPC endpoint to reach the internet"
                         if not dst.in_vpc else "add a route"),
-                     "NO_ROUTE_TO_DESTINATION")
+                     code="NO_ROUTE_TO_DESTINATION")
     if route.target == "local":
         if not dst.in_vpc:
-            return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "deny", 0.0, (),
-                         f"{rt.name}: {dst.ip} matches local but is no address in this VPC", "NO_ROUTE_TO_DESTINATION")
-        return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "allow", 1.0, (f"{rt.name}:local",),
-                     f"{rt.name}: {route} (longest prefix {route.destination.prefixlen}) keeps it inside the VPC")
+            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+                         reason=f"{rt.name}: {dst.ip} matches local but is no address in this VPC", code="NO_ROUTE_TO_DESTINATION")
+        return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(f"{rt.name}:local",),
+                     reason=f"{rt.name}: {route} (longest prefix {route.destination.prefixlen}) keeps it inside the VPC")
     if route.target == topo.internet_gateway:
         if dst.in_vpc:
-            return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "deny", 0.0, (),
-                         f"{rt.name}: {route} sends a VPC address to the internet gateway, which drops it",
-                         "NO_ROUTE_TO_DESTINATION")
+            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+                         reason=f"{rt.name}: {route} sends a VPC address to the internet gateway, which drops it",
+                         code="NO_ROUTE_TO_DESTINATION")
         if src.kind != "alb":
-            return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "deny", 0.0, (),
-                         f"{rt.name}: {route}, but {src.label or src.name} has no public IPv4 address: the internet "
+            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+                         reason=f"{rt.name}: {route}, but {src.label or src.name} has no public IPv4 address: the internet "
                          "gateway only translates addresses that have one (a NAT gateway would be needed)",
-                         "NO_ROUTE_TO_DESTINATION")
+                         code="NO_ROUTE_TO_DESTINATION")
         if not topo.is_public(src.subnet):
-            return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "deny", 0.0, (),
-                         f"{rt.name}: {route} but {sub.name} is not public", "NO_ROUTE_TO_DESTINATION")
-        return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "allow", 1.0,
-                     (f"{rt.name}:{route.destination}",), f"{rt.name}: {route} sends it to the internet")
-    return Check(flow, leg, "route", rt.name, "", src.name, dst.name, packet, "deny", 0.0, (),
-                 f"{rt.name}: {route} leads nowhere in this model", "NO_ROUTE_TO_DESTINATION")
+            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+                         reason=f"{rt.name}: {route} but {sub.name} is not public", code="NO_ROUTE_TO_DESTINATION")
+        return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0,
+                     rule_ids=(f"{rt.name}:{route.destination}",), reason=f"{rt.name}: {route} sends it to the internet")
+    return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+                 reason=f"{rt.name}: {route} leads nowhere in this model", code="NO_ROUTE_TO_DESTINATION")
 
 
 def _listener_check(topo: Topology, flow: str, src: Endpoint, dst: Endpoint, protocol: str, port: int, packet: str) -> Check:
     if protocol == "icmp":
-        return Check(flow, "request", "listener", dst.name, "", src.name, dst.name, packet, "allow", 1.0, (),
-                     f"ICMP needs no listening process: {dst.label or dst.name}'s kernel answers an echo request")
+        return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
+                     reason=f"ICMP needs no listening process: {dst.label or dst.name}'s kernel answers an echo request")
     if dst.kind == "internet" or dst.kind == "address":
-        return Check(flow, "request", "listener", dst.name, "", src.name, dst.name, packet, "allow", 1.0, (),
-                     f"{dst.name} is outside this model: assumed to answer")
+        return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
+                     reason=f"{dst.name} is outside this model: assumed to answer")
     if port in dst.listens:
         what = "listener" if dst.kind == "alb" else "process"
-        return Check(flow, "request", "listener", dst.name, "", src.name, dst.name, packet, "allow", 1.0, (),
-                     f"a {what} on {dst.label or dst.name} accepts {protocol} {port}")
+        return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
+                     reason=f"a {what} on {dst.label or dst.name} accepts {protocol} {port}")
     code = "ELBV2_LISTENERS_MISMATCH" if dst.kind == "alb" else "NOT_LISTENING"
-    return Check(flow, "request", "listener", dst.name, "", src.name, dst.name, packet, "refused", 0.0, (),
-                 f"the packet reaches {dst.label or dst.name} but nothing listens on {port}: the sender gets a "
-                 f"TCP reset ('connection refused'), not a timeout", code)
+    return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="refused", share=0.0, rule_ids=(),
+                 reason=f"the packet reaches {dst.label or dst.name} but nothing listens on {port}: the sender gets a "
+                 f"TCP reset ('connection refused'), not a timeout", code=code)
 
 
 def evaluate_flow(
@@ -286,8 +290,8 @@ def evaluate_flow(
         checks.append(_sg_check(topo, name, src, dst, "outbound", protocol, port, req))
     if src.subnet is not None:
         if same_subnet:
-            checks.append(Check(name, "request", "nacl", topo.subnet(src.subnet).nacl, "outbound", src.name, dst.name,
-                                req, "skip", 1.0, (), f"{src.name} and {dst.name} share {src.subnet}: no NACL is crossed"))
+            checks.append(Check(flow=name, leg="request", kind="nacl", component=topo.subnet(src.subnet).nacl, direction="outbound", src=src.name, dst=dst.name,
+                                packet=req, verdict="skip", share=1.0, rule_ids=(), reason=f"{src.name} and {dst.name} share {src.subnet}: no NACL is crossed"))
         else:
             checks.append(_nacl_check(topo, name, "request", src.subnet, "outbound", dst.ip, protocol,
                                       PortRange(port, port), src.name, dst.name, req, f"the request, {purpose}"))
@@ -301,8 +305,8 @@ def evaluate_flow(
     # reply: security groups are stateful, NACLs are not
     if dst.sgs or src.sgs:
         names = ", ".join(dict.fromkeys(dst.sgs + src.sgs))
-        checks.append(Check(name, "reply", "sg", names, "", dst.name, src.name, rep, "stateful", 1.0, (),
-                            f"the reply belongs to a connection {names} already allowed: security groups are "
+        checks.append(Check(flow=name, leg="reply", kind="sg", component=names, direction="", src=dst.name, dst=src.name, packet=rep, verdict="stateful", share=1.0, rule_ids=(),
+                            reason=f"the reply belongs to a connection {names} already allowed: security groups are "
                             "stateful, so no outbound rule is needed"))
     if dst.subnet is not None and not same_subnet:
         checks.append(_nacl_check(topo, name, "reply", dst.subnet, "outbound", src.ip, protocol, eph,
@@ -312,7 +316,7 @@ def evaluate_flow(
     if src.subnet is not None and not same_subnet:
         checks.append(_nacl_check(topo, name, "reply", src.subnet, "inbound", dst.ip, protocol, eph,
                                   dst.name, src.name, rep, f"the reply to {src.label or src.name}'s ephemeral ports {eph}"))
-    return FlowResult(name, src, dst, protocol, port, eph, tuple(checks))
+    return FlowResult(name=name, src=src, dst=dst, protocol=protocol, port=port, ephemeral=eph, checks=tuple(checks))
 
 
 def with_step(checks: Iterable[Check], step_of: dict[tuple[str, str, str], str], pair: str) -> tuple[Check, ...]:

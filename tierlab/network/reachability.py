@@ -12,12 +12,16 @@ from __future__ import annotations
 import html
 import ipaddress
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from ..errors import TierlabError, TopologyError
+from . import limits
 from .evaluate import FlowResult, evaluate_flow
 from .rules import EPHEMERAL, NaclRule, PortRange
 from .topology import Endpoint, Topology
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Reach", "can_reach", "who_can_reach", "who_can_reach_compare", "what_opens", "probe_hosts", "INTERNET_HOST"]
 
@@ -47,7 +51,7 @@ class Reach:
         blocks = "; ".join(f"[{b.code}] {b.reason}" for b in f.blocking)
         return f"{f.src.name} cannot reach {f.dst.name} on {f.protocol} {f.port}: {blocks}"
 
-    def frame(self):
+    def frame(self) -> "pd.DataFrame":
         import pandas as pd
 
         return pd.DataFrame([{"leg": c.leg, "kind": c.kind, "component": c.component, "direction": c.direction,
@@ -67,21 +71,23 @@ def _endpoint(topo: Topology, name: str | Endpoint, os: str) -> Endpoint:
     if isinstance(name, Endpoint):
         return name
     if name == "internet":
-        return Endpoint("internet", "internet", topo.client_ip, None, (), (), EPHEMERAL[os], f"internet ({os})")
+        return Endpoint(name="internet", kind="internet", ip=topo.client_ip, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL[os], label=f"internet ({os})")
     return topo.endpoint(name)
 
 
 def _as_destination(topo: Topology, ep: Endpoint) -> Endpoint:
     if ep.kind == "internet":  # the internet as a destination: some host out there
-        return Endpoint("internet", "internet", INTERNET_HOST, None, (), (), EPHEMERAL["linux"], "a host on the internet")
+        return Endpoint(name="internet", kind="internet", ip=INTERNET_HOST, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL["linux"], label="a host on the internet")
     return ep
 
 
 def can_reach(topo: Topology, src: str | Endpoint, dst: str | Endpoint, port: int, *,
               protocol: str = "tcp", os: str = "linux") -> Reach:
     """Can ``src`` open a connection to ``dst`` on ``port`` (and get the reply)?"""
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise TopologyError(f"port {port!r} is outside 0-65535", "ask about one port, e.g. 5432")
+    if protocol == "icmp":  # ICMP has no ports: the number only labels the flow
+        port = limits.whole_number(port, "port", 0, limits.PORT_MAX)
+    else:
+        port = limits.single_port(port, "port")
     if protocol not in ("tcp", "udp", "icmp"):
         raise TopologyError(f"protocol {protocol!r} is unknown", "ask about tcp, udp or icmp")
     if os not in ("linux", "windows", "macos"):
@@ -99,8 +105,8 @@ def probe_hosts(topo: Topology) -> tuple[Endpoint, ...]:
     out = []
     for sn in topo.subnets:
         ip = sn.cidr.network_address + 100
-        out.append(Endpoint(f"any-host-in-{sn.name}", "address", ip, sn.name, (), (), EPHEMERAL["linux"],
-                            f"any host in {sn.name}"))
+        out.append(Endpoint(name=f"any-host-in-{sn.name}", kind="address", ip=ip, subnet=sn.name, sgs=(), listens=(), ephemeral=EPHEMERAL["linux"],
+                            label=f"any host in {sn.name}"))
     return tuple(out)
 
 
@@ -111,7 +117,7 @@ def _sources(topo: Topology, include_probes: bool) -> list[Endpoint]:
     return srcs
 
 
-def who_can_reach(topo: Topology, dst: str, port: int, *, protocol: str = "tcp", include_probes: bool = True):
+def who_can_reach(topo: Topology, dst: str, port: int, *, protocol: str = "tcp", include_probes: bool = True) -> "pd.DataFrame":
     """Every source (the internet, every endpoint, a new host in every subnet) and whether it
     can reach ``dst`` on ``port``; each row has a ``reason``."""
     import pandas as pd
@@ -130,7 +136,7 @@ def who_can_reach(topo: Topology, dst: str, port: int, *, protocol: str = "tcp",
 
 
 def who_can_reach_compare(topos: Mapping[str, Topology], dst: str, port: int, *, protocol: str = "tcp",
-                          include_probes: bool = True):
+                          include_probes: bool = True) -> "pd.DataFrame":
     """``who_can_reach`` under several versions of a topology side by side: one row per source, one True/False
     column per version (named by the mapping's keys), and a ``reason`` saying where they differ."""
     import pandas as pd
@@ -147,7 +153,7 @@ def who_can_reach_compare(topos: Mapping[str, Topology], dst: str, port: int, *,
                                "compare what-ifs of one topology (same endpoints and subnets)")
         out[label] = f["reaches"].to_numpy()
 
-    def why(row) -> str:
+    def why(row: "pd.Series[bool]") -> str:
         yes = [label for label in frames if row[label]]
         if len(yes) == len(frames):
             return "reaches under every version"
@@ -166,7 +172,7 @@ def _ports_to_probe(rule_ports: PortRange, dst: Endpoint) -> list[int]:
     return [rule_ports.lo] if rule_ports.size <= 16 else []
 
 
-def what_opens(topo: Topology, rule_id: str, *, include_probes: bool = True):
+def what_opens(topo: Topology, rule_id: str, *, include_probes: bool = True) -> "pd.DataFrame":
     """Connections that work with ``rule_id`` on and fail with it switched off (DataFrame)."""
     import pandas as pd
 

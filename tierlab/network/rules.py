@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Literal
 
 from ..errors import RuleError
+from . import limits
+from .limits import NACL_RULE_MAX, NACL_RULE_MIN
 
 __all__ = [
     "Action",
@@ -36,17 +38,16 @@ __all__ = [
     "sg_matches",
     "safe_id",
     "parse_cidr",
+    "nacl_rule_id",
     "NACL_RULE_MIN",
     "NACL_RULE_MAX",
 ]
 
-Action = Literal["allow", "deny"]
-Direction = Literal["inbound", "outbound"]
-Protocol = Literal["tcp", "udp", "icmp", "all"]
+Action = limits.Action
+Direction = limits.Direction
+Protocol = limits.ProtocolName
 
-NACL_RULE_MIN = 1
-NACL_RULE_MAX = 32766
-PROTOCOLS: tuple[str, ...] = ("tcp", "udp", "icmp", "all")
+PROTOCOLS: tuple[str, ...] = limits.PROTOCOLS
 
 
 def safe_id(text: str) -> str:
@@ -56,18 +57,8 @@ def safe_id(text: str) -> str:
 
 
 def parse_cidr(text: object, what: str = "CIDR") -> ipaddress.IPv4Network:
-    """Parse an IPv4 CIDR strictly (host bits must be zero), with an error that teaches."""
-    s = str(text).strip()
-    try:
-        return ipaddress.IPv4Network(s, strict=True)
-    except ValueError as exc:
-        hint = "write it as a.b.c.d/n with each part 0-255 and n 0-32"
-        try:
-            net = ipaddress.IPv4Network(s, strict=False)
-            hint = f"host bits are set: did you mean {net}?"
-        except ValueError:
-            pass
-        raise RuleError(f"{what} {s!r} is not a valid IPv4 CIDR ({exc})", hint) from None
+    """Parse an IPv4 CIDR strictly (explicit prefix, host bits zero), with an error that teaches."""
+    return limits.cidr(text, what)
 
 
 @dataclass(frozen=True, order=True)
@@ -78,37 +69,42 @@ class PortRange:
     hi: int
 
     def __post_init__(self) -> None:
-        for p in (self.lo, self.hi):
-            if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 65535:
-                raise RuleError(f"port {p!r} is outside 0-65535", "ports are whole numbers 0-65535")
-        if self.lo > self.hi:
-            raise RuleError(
-                f"port range {self.lo}-{self.hi} runs backwards", f"write it as {self.hi}-{self.lo}"
-            )
+        limits.port_bounds(self.lo, self.hi)
 
     @classmethod
     def parse(cls, value: object) -> "PortRange":
-        """``443``, ``"1024-65535"``, ``"all"`` or ``[lo, hi]``."""
+        """``443``, ``"1024-65535"``, ``"all"`` or ``[lo, hi]``; port 0 only as the start of a range."""
         if isinstance(value, PortRange):
             return value
+        shown = limits._show(value)
         if isinstance(value, bool):
-            raise RuleError(f"port {value!r} is not a number", "write a port such as 443 or 1024-65535")
+            raise RuleError(f"port {shown} is not a number", "write a port such as 443 or 1024-65535")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if isinstance(value, int):
-            return cls(value, value)
+            return cls._checked(value, value)
         if isinstance(value, (list, tuple)) and len(value) == 2:
-            try:
-                return cls(int(value[0]), int(value[1]))
-            except (TypeError, ValueError):
-                raise RuleError(f"port range {list(value)!r} is not two numbers", "write [1024, 65535]") from None
-        s = str(value).strip().lower()
+            lo_hi = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in lo_hi):
+                raise RuleError(f"port range {shown} is not two numbers", "write [1024, 65535]")
+            return cls._checked(lo_hi[0], lo_hi[1])
+        s = str(value).strip().lower() if isinstance(value, (str, int)) else ""
         if s in ("all", "*", "-1", "0-65535"):
             return cls(0, 65535)
-        m = re.fullmatch(r"(\d+)\s*(?:-\s*(\d+))?", s)
+        m = re.fullmatch(r"(\d{1,6})\s*(?:-\s*(\d{1,6}))?", s)
         if not m:
-            raise RuleError(f"port {value!r} is not a port or range", "write 443, 1024-65535 or all")
+            raise RuleError(f"port {shown} is not a port or range", "write 443, 1024-65535 or all")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) else lo
-        return cls(lo, hi)
+        return cls._checked(lo, hi)
+
+    @classmethod
+    def _checked(cls, lo: object, hi: object) -> "PortRange":
+        a, b = limits.port_bounds(lo, hi)
+        if b == 0:
+            raise RuleError("port 0 is not a port a connection can use",
+                            "0 is valid only as the start of a range, as in 0-65535 (all); write 1-65535 or a real port")
+        return cls(a, b)
 
     @property
     def size(self) -> int:
@@ -152,13 +148,8 @@ EPHEMERAL: dict[str, PortRange] = {
 }
 
 
-def _check_protocol(protocol: str, where: str) -> str:
-    p = str(protocol).lower()
-    if p == "-1":
-        p = "all"
-    if p not in PROTOCOLS:
-        raise RuleError(f"{where}: protocol {protocol!r} is unknown", "use tcp, udp, icmp or all")
-    return p
+def _check_protocol(protocol: object, where: str) -> Protocol:
+    return limits.protocol(protocol, where)
 
 
 def _proto_matches(rule_protocol: str, protocol: str) -> bool:
@@ -168,13 +159,13 @@ def _proto_matches(rule_protocol: str, protocol: str) -> bool:
 # --------------------------------------------------------------------------- security groups
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SgRule:
     """One security-group rule. ``peer`` is a CIDR (``peer_cidr``) or a group (``peer_sg``)."""
 
     id: str
     direction: Direction
-    protocol: str
+    protocol: Protocol
     ports: PortRange
     peer_cidr: ipaddress.IPv4Network | None = None
     peer_sg: str | None = None
@@ -186,6 +177,7 @@ class SgRule:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "protocol", _check_protocol(self.protocol, f"rule {self.id}"))
+        limits.direction(self.direction)
         peers = [p for p in (self.peer_cidr, self.peer_sg, self.peer_prefix_list) if p is not None]
         if len(peers) != 1:
             raise RuleError(
@@ -260,7 +252,7 @@ def sg_matches(
 # --------------------------------------------------------------------------- network ACLs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NaclRule:
     """One numbered network-ACL rule. ``cidr`` is the source (inbound) or destination (outbound)."""
 
@@ -268,7 +260,7 @@ class NaclRule:
     number: int
     direction: Direction
     action: Action
-    protocol: str
+    protocol: Protocol
     ports: PortRange
     cidr: ipaddress.IPv4Network
     description: str = ""
@@ -277,19 +269,13 @@ class NaclRule:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "protocol", _check_protocol(self.protocol, f"rule {self.id}"))
-        n = self.number
-        if not isinstance(n, int) or isinstance(n, bool) or not NACL_RULE_MIN <= n <= NACL_RULE_MAX:
-            raise RuleError(
-                f"network ACL {self.nacl} {self.direction} rule number {n!r} is outside "
-                f"{NACL_RULE_MIN}-{NACL_RULE_MAX}",
-                "number rules 1-32766, in steps of 10 or 100 so you can insert rules later",
-            )
-        if self.action not in ("allow", "deny"):
-            raise RuleError(f"rule {self.id}: action {self.action!r} is unknown", "use allow or deny")
+        limits.nacl_rule_number(self.number, self.nacl, self.direction)
+        limits.direction(self.direction)
+        object.__setattr__(self, "action", limits.nacl_action(self.action, self.id))
 
     @property
     def id(self) -> str:
-        return f"{self.nacl}-{'in' if self.direction == 'inbound' else 'out'}-{self.number}"
+        return nacl_rule_id(self.nacl, self.direction, self.number)
 
     @property
     def safe_id(self) -> str:
@@ -304,6 +290,11 @@ class NaclRule:
     def describe(self) -> str:
         way = "from" if self.direction == "inbound" else "to"
         return f"#{self.number} {self.action.upper()} {self.protocol} {self.ports} {way} {self.cidr}"
+
+
+def nacl_rule_id(nacl: str, direction: str, number: object) -> str:
+    """``nacl-public-in-100``: a NACL rule is named by its ACL, direction and number."""
+    return f"{nacl}-{'in' if direction == 'inbound' else 'out'}-{number}"
 
 
 def default_rule_id(nacl: str, direction: Direction) -> str:

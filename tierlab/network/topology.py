@@ -1,19 +1,19 @@
 """The 3-tier architecture as frozen data: VPC, subnets, routes, servers, ALB, RDS, DNS.
 
-A ``Topology`` is plain data, built from YAML by :func:`tierlab.load` (or
-``Topology.from_yaml``); evaluating it is a separate step (:mod:`tierlab.request.journey`). What-ifs
+A ``Topology`` is plain data, built from YAML by :func:`tierlab.load` (the loader, one layer
+up, imports this module and never the reverse); evaluating it is a separate step (:mod:`tierlab.request.journey`). What-ifs
 return a new ``Topology`` (``dataclasses.replace``), never a mutation.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Mapping, TypeVar
 
-from ..errors import RuleError, TopologyError
+from ..errors import ParameterError, Problem, RuleError, TopologyError
+from . import limits
 from .rules import (
     EPHEMERAL,
     NaclRule,
@@ -21,10 +21,15 @@ from .rules import (
     PortRange,
     SecurityGroup,
     SgRule,
+    Direction,
     default_rule_id,
+    nacl_rule_id,
     parse_cidr,
     safe_id,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Subnet",
@@ -44,12 +49,14 @@ __all__ = [
     "Topology",
 ]
 
-Tier = Literal["public", "app", "db"]
+T = TypeVar("T")
+Tier = limits.Tier
+Os = limits.OsName
 IP = ipaddress.IPv4Address
 Net = ipaddress.IPv4Network
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Subnet:
     name: str
     cidr: Net
@@ -64,12 +71,11 @@ class Subnet:
 
     def is_reserved(self, ip: IP) -> bool:
         """AWS reserves the first four addresses and the last one of every subnet."""
-        net = self.cidr
-        return ip == net.broadcast_address or 0 <= int(ip) - int(net.network_address) < 4
+        return limits.is_reserved(self.cidr, ip)
 
 
 #: The hint for an address AWS keeps for itself.
-RESERVED_HINT = "the first four and the last address of every subnet are reserved"
+RESERVED_HINT = limits.RESERVED_HINT
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ class RouteTable:
         return best
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Instance:
     """An EC2 API server: one ENI in one subnet, its security groups, the ports it listens on."""
 
@@ -104,7 +110,7 @@ class Instance:
     subnet: str
     sgs: tuple[str, ...]
     listens: tuple[int, ...] = (3000,)
-    os: str = "linux"
+    os: Os = "linux"
     label: str = ""
 
     @property
@@ -112,8 +118,10 @@ class Instance:
         return safe_id(self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HealthCheck:
+    """An ALB target group's health check (fields left out: AWS's defaults)."""
+
     protocol: str = "HTTP"
     path: str = "/"
     port: int = 3000
@@ -121,6 +129,23 @@ class HealthCheck:
     timeout_s: int = 5
     healthy_threshold: int = 5
     unhealthy_threshold: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, object]) -> "HealthCheck":
+        """A health check from settings by name, within AWS's bounds (:func:`limits.health_check`)."""
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(map(str, set(settings) - set(known)))
+        if unknown:
+            raise ParameterError(f"the health check has no setting {limits.printable(unknown[0])!r}",
+                                 f"change one of: {', '.join(sorted(known))}")
+        d = cls()
+        v = {k: settings.get(k, getattr(d, k)) for k in known}
+        limits.health_check(v)
+        return cls(protocol=str(v["protocol"]), path=str(v["path"]), port=limits.single_port(v["port"]),
+                   interval_s=limits.whole_number(v["interval_s"], "interval_s"),
+                   timeout_s=limits.whole_number(v["timeout_s"], "timeout_s"),
+                   healthy_threshold=limits.whole_number(v["healthy_threshold"], "healthy_threshold"),
+                   unhealthy_threshold=limits.whole_number(v["unhealthy_threshold"], "unhealthy_threshold"))
 
 
 @dataclass(frozen=True)
@@ -146,7 +171,7 @@ class AlbNode:
         return safe_id(self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LoadBalancer:
     name: str
     dns_name: str
@@ -178,7 +203,7 @@ class DbInstance:
         return safe_id(self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Database:
     name: str
     engine: str
@@ -197,7 +222,7 @@ class Database:
         return next((i for i in self.instances if i.role == role), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DnsRecord:
     zone: str
     name: str
@@ -209,7 +234,7 @@ class DnsRecord:
     purpose: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Edge:
     """CloudFront in front of a private S3 bucket (layer 0)."""
 
@@ -221,7 +246,7 @@ class Edge:
     bucket_public: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Difference:
     """One place where this topology departs from (or reproduces) the seed, and why."""
 
@@ -234,7 +259,7 @@ class Difference:
     patch: tuple[tuple[str, object], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Endpoint:
     """Anything a packet leaves or reaches: the internet user, an ALB node, a server, a DB."""
 
@@ -256,7 +281,7 @@ class Endpoint:
         return self.subnet is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Topology:
     name: str
     description: str
@@ -278,14 +303,6 @@ class Topology:
     source: str = ""
     api_host: str = "api.myapp.com"
 
-    # ------------------------------------------------------------------ construction
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> "Topology":
-        """Load and validate a topology file (every problem reported at once)."""
-        from .loader import load_file
-
-        return load_file(Path(path))
-
     # ------------------------------------------------------------------ lookups
     @cached_property
     def _subnets(self) -> dict[str, Subnet]:
@@ -306,75 +323,59 @@ class Topology:
     @cached_property
     def _endpoints(self) -> dict[str, Endpoint]:
         eps: dict[str, Endpoint] = {
-            "internet": Endpoint(
-                "internet", "internet", self.client_ip, None, (), (), EPHEMERAL["linux"], "internet user"
-            )
+            "internet": Endpoint(name="internet", kind="internet", ip=self.client_ip, subnet=None, sgs=(), listens=(),
+                                 ephemeral=EPHEMERAL["linux"], label="internet user")
         }
         for n in self.alb.nodes:
-            eps[n.name] = Endpoint(
-                n.name, "alb", n.ip, n.subnet, self.alb.sgs, self.alb.listen_ports, EPHEMERAL["elb"],
-                f"ALB node {self.subnet(n.subnet).az}",
-            )
+            eps[n.name] = Endpoint(name=n.name, kind="alb", ip=n.ip, subnet=n.subnet, sgs=self.alb.sgs,
+                                   listens=self.alb.listen_ports, ephemeral=EPHEMERAL["elb"],
+                                   label=f"ALB node {self.subnet(n.subnet).az}")
         for i in self.instances:
-            eps[i.name] = Endpoint(
-                i.name, "server", i.ip, i.subnet, i.sgs, i.listens, EPHEMERAL[i.os], i.label or i.name
-            )
+            eps[i.name] = Endpoint(name=i.name, kind="server", ip=i.ip, subnet=i.subnet, sgs=i.sgs, listens=i.listens,
+                                   ephemeral=EPHEMERAL[i.os], label=i.label or i.name)
         for d in self.database.instances:
-            eps[d.name] = Endpoint(
-                d.name, "db", d.ip, d.subnet, self.database.sgs,
-                (self.database.port,) if self.database.running else (), EPHEMERAL["linux"],
-                f"RDS {d.role}",
-            )
+            eps[d.name] = Endpoint(name=d.name, kind="db", ip=d.ip, subnet=d.subnet, sgs=self.database.sgs,
+                                   listens=(self.database.port,) if self.database.running else (),
+                                   ephemeral=EPHEMERAL["linux"], label=f"RDS {d.role}")
         return eps
 
     def subnet(self, name: str) -> Subnet:
-        try:
-            return self._subnets[name]
-        except KeyError:
-            raise TopologyError(f"no subnet named {name!r}", f"known: {', '.join(self._subnets)}") from None
+        return _get(self._subnets, name, "subnet")
 
     def subnet_of_ip(self, ip: IP) -> Subnet | None:
         return next((s for s in self.subnets if ip in s.cidr), None)
 
     def security_group(self, name: str) -> SecurityGroup:
-        try:
-            return self._sgs[name]
-        except KeyError:
-            raise TopologyError(
-                f"no security group named {name!r}", f"known: {', '.join(self._sgs)}"
-            ) from None
+        return _get(self._sgs, name, "security group")
 
     def nacl(self, name: str) -> NetworkAcl:
-        try:
-            return self._nacls[name]
-        except KeyError:
-            raise TopologyError(f"no network ACL named {name!r}", f"known: {', '.join(self._nacls)}") from None
+        return _get(self._nacls, name, "network ACL")
 
     def route_table(self, name: str) -> RouteTable:
-        try:
-            return self._rts[name]
-        except KeyError:
-            raise TopologyError(f"no route table named {name!r}", f"known: {', '.join(self._rts)}") from None
+        return _get(self._rts, name, "route table")
 
     def nacl_of(self, subnet: str) -> NetworkAcl:
         return self.nacl(self.subnet(subnet).nacl)
 
     def endpoint(self, name: str) -> Endpoint:
         """An endpoint by name: ``internet``, an ALB node, a server, a DB instance, or an address."""
-        if name in self._endpoints:
+        if isinstance(name, str) and name in self._endpoints:
             return self._endpoints[name]
         try:
+            if not isinstance(name, str):
+                raise ValueError(name)
             ip = ipaddress.IPv4Address(name)
         except ValueError:
             raise TopologyError(
-                f"no endpoint named {name!r}",
+                f"no endpoint named {limits._show(name)}",
                 f"use one of {', '.join(self._endpoints)} or an IPv4 address",
             ) from None
         for ep in self._endpoints.values():
             if ep.ip == ip or (ep.kind == "alb" and self._node_public(ep.name) == ip):
                 return ep
         sub = self.subnet_of_ip(ip) if ip in self.vpc_cidr else None
-        return Endpoint(str(ip), "address", ip, sub.name if sub else None, (), (), EPHEMERAL["linux"], str(ip))
+        return Endpoint(name=str(ip), kind="address", ip=ip, subnet=sub.name if sub else None, sgs=(), listens=(),
+                        ephemeral=EPHEMERAL["linux"], label=str(ip))
 
     def _node_public(self, node: str) -> IP | None:
         return next((n.public_ip for n in self.alb.nodes if n.name == node), None)
@@ -393,7 +394,7 @@ class Topology:
         return any(r.destination == default and r.target == self.internet_gateway for r in rt.routes)
 
     # ------------------------------------------------------------------ tables
-    def subnets_frame(self):
+    def subnets_frame(self) -> "pd.DataFrame":
         """One row per subnet: CIDR, AZ, tier, route table, NACL, whether public, what lives there."""
         import pandas as pd
 
@@ -410,7 +411,7 @@ class Topology:
             for s in self.subnets
         ])
 
-    def rules_frame(self):
+    def rules_frame(self) -> "pd.DataFrame":
         """Every SG and NACL rule: id, owner, direction, what it allows, whether on, and why it exists."""
         import pandas as pd
 
@@ -424,7 +425,7 @@ class Topology:
         df["seed_checkpoint"] = df["seed_checkpoint"].astype("Int64")
         return df
 
-    def listeners_frame(self):
+    def listeners_frame(self) -> "pd.DataFrame":
         """The ALB's listeners: port, protocol, action, and what each does."""
         import pandas as pd
 
@@ -438,7 +439,7 @@ class Topology:
             rows.append({"port": l.port, "protocol": l.protocol, "action": l.action, "reason": why})
         return pd.DataFrame(rows)
 
-    def alb_nodes_frame(self):
+    def alb_nodes_frame(self) -> "pd.DataFrame":
         """One row per ALB node: its AZ, subnet, private and public address."""
         import pandas as pd
 
@@ -448,7 +449,7 @@ class Topology:
             "reason": f"AWS puts one node in each enabled AZ's public subnet; {n.public_ip} is assigned by AWS and "
                       "can change, so clients find it through DNS"} for n in self.alb.nodes])
 
-    def differences_frame(self):
+    def differences_frame(self) -> "pd.DataFrame":
         """Where this topology departs from the seed (or reproduces its slips), and why."""
         import pandas as pd
 
@@ -460,11 +461,9 @@ class Topology:
     def _rules(self) -> dict[str, SgRule | NaclRule]:
         out: dict[str, SgRule | NaclRule] = {}
         for g in self.security_groups:
-            for r in g.rules:
-                out[r.id] = r
+            out.update((r.id, r) for r in g.rules)
         for n in self.nacls:
-            for r in n.rules:
-                out[r.id] = r
+            out.update((r.id, r) for r in n.rules)
         return out
 
     def rules(self) -> tuple[SgRule | NaclRule, ...]:
@@ -472,15 +471,13 @@ class Topology:
 
     def rule(self, rule_id: str) -> SgRule | NaclRule:
         """A rule by its id, e.g. ``database-sg-in-5432`` or ``nacl-private-db-in-100``."""
-        try:
+        if isinstance(rule_id, str) and rule_id in self._rules:
             return self._rules[rule_id]
-        except KeyError:
-            close = [r for r in self._rules if rule_id.split("-")[0] in r][:6]
-            raise RuleError(
-                f"no rule with id {rule_id!r} in topology {self.name!r}",
-                f"rule ids look like {', '.join(close or list(self._rules)[:4])}; "
-                "`tierlab rules` lists them all",
-            ) from None
+        close = [r for r in self._rules if rule_id.split("-")[0] in r][:6] if isinstance(rule_id, str) else []
+        raise RuleError(
+            f"no rule with id {limits._show(rule_id)} in topology {self.name!r}",
+            f"rule ids look like {', '.join(close or list(self._rules)[:4])}; `tierlab rules` lists them all",
+        )
 
     def rule_by_safe_id(self, sid: str) -> SgRule | NaclRule:
         for r in self._rules.values():
@@ -494,11 +491,29 @@ class Topology:
             return r.nacl
         return next(g.name for g in self.security_groups if any(x.id == rule_id for x in g.rules))
 
+
+    # ------------------------------------------------------------------ quotas
+    def quota_problems(self) -> list[Problem]:
+        """Rule quotas this topology breaks (what-ifs that add rules refuse to create them)."""
+        out: list[Problem] = []
+        for n in self.nacls:
+            for d in ("inbound", "outbound"):
+                numbered = len([r for r in n.rules if r.direction == d])
+                try:
+                    limits.nacl_rule_count(n.name, d, numbered)
+                except RuleError as exc:
+                    out.append(Problem(f"nacls.{n.name}.{d}", exc.message, exc.hint))
+        for g in self.security_groups:
+            for d in ("inbound", "outbound"):
+                try:
+                    limits.sg_rule_count(g.name, d, len([r for r in g.rules if r.direction == d]))
+                except RuleError as exc:
+                    out.append(Problem(f"security_groups.{g.name}", exc.message, exc.hint))
+        return out
+
     # ------------------------------------------------------------------ what-ifs (new topologies)
     def with_rule(self, rule: SgRule | NaclRule, *, group: str | None = None) -> "Topology":
         """Add (or replace, by id) a rule; ``group`` names the SG for an SgRule."""
-        from .loader import check_quotas
-
         if isinstance(rule, NaclRule):
             nacl = self.nacl(rule.nacl)
             kept = tuple(r for r in nacl.rules if r.id != rule.id)  # same number + direction = same id: replaced
@@ -518,7 +533,7 @@ class Topology:
             topo = replace(
                 self, security_groups=tuple(new_sg if g.name == gname else g for g in self.security_groups)
             )
-        problems = check_quotas(topo)
+        problems = topo.quota_problems()
         if problems:
             raise RuleError(problems[0].message, problems[0].hint)
         return topo
@@ -528,83 +543,96 @@ class Topology:
         protocol: str = "tcp", description: str = "", rule_id: str | None = None,
     ) -> "Topology":
         """A new topology with one more security-group rule (AWS refuses an identical one)."""
-        if direction not in ("inbound", "outbound"):
-            raise RuleError(f"direction {direction!r} is unknown", "use inbound or outbound")
+        d = _direction(direction)
         pr = PortRange.parse(ports)
+        sgroup = self.security_group(group)
         peer_cidr = parse_cidr(cidr, f"{group} rule CIDR") if cidr is not None else None
         if sg is not None and sg not in self._sgs:
-            raise RuleError(f"unknown security group {sg!r}", f"known: {', '.join(self._sgs)}")
-        sgroup = self.security_group(group)
-        base = rule_id or f"{group}-{'in' if direction == 'inbound' else 'out'}-{pr}"
+            raise RuleError(f"unknown security group {limits._show(sg)}", f"known: {', '.join(self._sgs)}")
+        base = rule_id or f"{group}-{'in' if d == 'inbound' else 'out'}-{pr}"
         rid, k = base, 2
         while rid in self._rules:
             rid, k = f"{base}-{k}", k + 1
-        rule = SgRule(rid, direction, protocol, pr, peer_cidr=peer_cidr, peer_sg=sg, description=description)  # type: ignore[arg-type]
+        rule = SgRule(id=rid, direction=d, protocol=limits.protocol(protocol, f"rule {rid}"), ports=pr, peer_cidr=peer_cidr, peer_sg=sg,
+                      description=str(description))
         for r in sgroup.rules:
             if (r.direction, r.protocol, r.ports, r.peer) == (rule.direction, rule.protocol, rule.ports, rule.peer):
-                raise RuleError(f"{group} already has this rule: {r.describe()}",
-                                "AWS refuses a rule identical to an existing one")
+                raise sg_duplicate(group, r)
         return self.with_rule(rule, group=group)
 
     def add_nacl_rule(
-        self, nacl: str, direction: str, *, number: int, action: str, ports: object, cidr: str,
+        self, nacl: str, direction: str, *, number: object, action: str, ports: object, cidr: str,
         protocol: str = "tcp", description: str = "",
     ) -> "Topology":
         """A new topology with one more numbered NACL rule (the number must be free)."""
-        if direction not in ("inbound", "outbound"):
-            raise RuleError(f"direction {direction!r} is unknown", "use inbound or outbound")
+        d = _direction(direction)
         acl = self.nacl(nacl)
-        rule = NaclRule(nacl, number, direction, action, protocol, PortRange.parse(ports),  # type: ignore[arg-type]
-                        parse_cidr(cidr, f"{nacl} rule CIDR"), description)
+        n = limits.nacl_rule_number(number, nacl, d)
+        rid = nacl_rule_id(nacl, d, n)
+        rule = NaclRule(nacl=nacl, number=n, direction=d, action=limits.nacl_action(action, rid),
+                        protocol=limits.protocol(protocol, f"rule {rid}"), ports=PortRange.parse(ports),
+                        cidr=parse_cidr(cidr, f"{nacl} rule CIDR"), description=str(description))
         if any(r.id == rule.id for r in acl.rules):
-            raise RuleError(f"network ACL {nacl} already has {direction} rule #{number}",
-                            "pick a free number; lower numbers are evaluated first")
+            raise limits.nacl_number_taken(nacl, d, n)
         return self.with_rule(rule)
 
     def change_rule(self, rule_id: str, **changes: object) -> "Topology":
         """Change fields of one rule (``enabled``, ``ports``, ``cidr``, ``action``, ``number`` ...)."""
         old = self.rule(rule_id)
-        fixed: dict[str, object] = {}
         allowed = {"enabled", "ports", "cidr", "peer_cidr", "peer_sg", "action", "number", "protocol", "description"}
         unknown = sorted(set(changes) - allowed)
         if unknown:
-            raise RuleError(f"rule {rule_id}: cannot change {', '.join(unknown)}",
+            raise RuleError(f"rule {rule_id}: cannot change {', '.join(map(limits.printable, unknown))}",
                             f"a rule's changeable fields: {', '.join(sorted(allowed))} (direction is fixed: "
                             "delete the rule and add one the other way)")
         if "enabled" in changes and not isinstance(changes["enabled"], bool):
-            raise RuleError(f"rule {rule_id}: enabled={changes['enabled']!r} is not True or False",
+            raise RuleError(f"rule {rule_id}: enabled={limits._show(changes['enabled'])} is not True or False",
                             "switch rules with switch_off(...) / switch_on(...)")
         if changes.get("peer_sg") is not None and changes["peer_sg"] not in self._sgs:
-            raise RuleError(f"rule {rule_id}: unknown security group {changes['peer_sg']!r}",
+            raise RuleError(f"rule {rule_id}: unknown security group {limits._show(changes['peer_sg'])}",
                             f"known: {', '.join(self._sgs)}")
-        for key, value in changes.items():
-            if key == "ports":
-                value = PortRange.parse(value)
-            elif key in ("cidr", "peer_cidr"):
-                key = "cidr" if isinstance(old, NaclRule) else "peer_cidr"
-                value = parse_cidr(value, f"rule {rule_id} CIDR")
-                if isinstance(old, SgRule):
-                    fixed["peer_sg"] = None
-            elif key == "peer_sg" and isinstance(old, SgRule):
-                fixed["peer_cidr"] = None
-            fixed[key] = value
-        try:
-            new = replace(old, **fixed)
-        except TypeError as exc:
-            raise RuleError(f"rule {rule_id}: cannot change {', '.join(changes)} ({exc})", "check the field names") from None
         if isinstance(old, NaclRule):
-            nacl = self.nacl(old.nacl)
-            rest = tuple(r for r in nacl.rules if r.id != old.id)
-            if any(r.direction == new.direction and r.number == new.number for r in rest):  # type: ignore[union-attr]
-                raise RuleError(
-                    f"network ACL {nacl.name} already has {new.direction} rule #{new.number}",  # type: ignore[union-attr]
-                    "pick a free number",
-                )
-            updated = replace(nacl, rules=rest + (new,))  # type: ignore[operator]
-            return replace(self, nacls=tuple(updated if n.name == nacl.name else n for n in self.nacls))
-        gname = self.owner_of(rule_id)
+            return self._changed_nacl_rule(old, changes)
+        return self._changed_sg_rule(old, changes)
+
+    def _changed_nacl_rule(self, old: NaclRule, changes: dict[str, object]) -> "Topology":
+        if "peer_sg" in changes:
+            raise RuleError(f"rule {old.id}: a network ACL rule has no peer_sg", "NACL rules match CIDRs: change cidr")
+        number = limits.nacl_rule_number(changes.get("number", old.number), old.nacl, old.direction)
+        new = NaclRule(
+            nacl=old.nacl, number=number, direction=old.direction,
+            action=limits.nacl_action(changes.get("action", old.action), old.id),
+            protocol=limits.protocol(changes.get("protocol", old.protocol), f"rule {old.id}"), ports=PortRange.parse(changes.get("ports", old.ports)),
+            cidr=parse_cidr(changes.get("cidr", changes.get("peer_cidr", old.cidr)), f"{old.nacl} rule CIDR"),
+            description=str(changes.get("description", old.description)),
+            enabled=bool(changes.get("enabled", old.enabled)), seed_checkpoint=old.seed_checkpoint)
+        nacl = self.nacl(old.nacl)
+        rest = tuple(r for r in nacl.rules if r.id != old.id)
+        if any(r.direction == new.direction and r.number == new.number for r in rest):
+            raise limits.nacl_number_taken(nacl.name, new.direction, new.number)
+        updated = replace(nacl, rules=rest + (new,))
+        return replace(self, nacls=tuple(updated if n.name == nacl.name else n for n in self.nacls))
+
+    def _changed_sg_rule(self, old: SgRule, changes: dict[str, object]) -> "Topology":
+        for key in ("number", "action"):
+            if key in changes:
+                raise RuleError(f"rule {old.id}: a security-group rule has no {key}",
+                                "security groups only allow, in no order: change ports, cidr or peer_sg")
+        peer_cidr, peer_sg = old.peer_cidr, old.peer_sg
+        if "cidr" in changes or "peer_cidr" in changes:
+            peer_cidr = parse_cidr(changes.get("cidr", changes.get("peer_cidr")), f"{self.owner_of(old.id)} rule CIDR")
+            peer_sg = None
+        elif changes.get("peer_sg") is not None:
+            peer_cidr, peer_sg = None, str(changes["peer_sg"])
+        new = replace(old, ports=PortRange.parse(changes.get("ports", old.ports)),
+                      protocol=limits.protocol(changes.get("protocol", old.protocol), f"rule {old.id}"), peer_cidr=peer_cidr, peer_sg=peer_sg,
+                      peer_prefix_list=old.peer_prefix_list if peer_cidr is None and peer_sg is None else None,
+                      prefix_cidrs=old.prefix_cidrs if peer_cidr is None and peer_sg is None else (),
+                      description=str(changes.get("description", old.description)),
+                      enabled=bool(changes.get("enabled", old.enabled)))
+        gname = self.owner_of(old.id)
         sg = self.security_group(gname)
-        updated_sg = replace(sg, rules=tuple(new if r.id == rule_id else r for r in sg.rules))  # type: ignore[misc]
+        updated_sg = replace(sg, rules=tuple(new if r.id == old.id else r for r in sg.rules))
         return replace(self, security_groups=tuple(updated_sg if g.name == gname else g for g in self.security_groups))
 
     def switch_off(self, *rule_ids: str) -> "Topology":
@@ -646,42 +674,62 @@ class Topology:
         return replace(self, route_tables=tuple(upd if r.name == table else r for r in self.route_tables))
 
     def with_instance(self, instance: Instance, *, target: bool = True) -> "Topology":
-        """Add an API server (and register it with the target group)."""
-        from .loader import SGS_PER_ENI
-
+        """Add an API server (and register it with the target group): the loader's checks, one by one."""
+        if not isinstance(instance, Instance):
+            raise ParameterError(f"{limits._show(instance)} is not an Instance",
+                                 "pass tl.Instance(name=..., ip=..., subnet=..., sgs=(...))")
+        who = f"instance {instance.name!r}"
         sub = self.subnet(instance.subnet)
-        if instance.ip not in sub.cidr:
-            raise TopologyError(
-                f"subnet {sub.name!r} {sub.cidr} does not contain instance {instance.name!r} {instance.ip}",
-                "pick an address inside the subnet, or another subnet",
-            )
-        if sub.is_reserved(instance.ip):
-            raise TopologyError(f"instance {instance.name!r} {instance.ip} is one of the five addresses AWS reserves "
-                                f"in {sub.cidr}", RESERVED_HINT)
+        ip = limits.address(instance.ip, f"{who} address")
+        limits.in_subnet(who, ip, sub.name, sub.cidr)
         if instance.name in self._endpoints:
             raise TopologyError(f"an endpoint named {instance.name!r} already exists", "give the new server its own name")
-        taken = next((e for e in self._endpoints.values() if e.ip == instance.ip), None)
+        taken = next((e for e in self._endpoints.values() if e.ip == ip), None)
         if taken is not None:
-            raise TopologyError(f"{instance.ip} is already used by {taken.name}", "give each ENI its own address")
-        if instance.os not in ("linux", "windows", "macos"):
-            raise TopologyError(f"instance {instance.name!r}: os {instance.os!r} is unknown", "use linux, windows or macos")
-        unknown = [g for g in instance.sgs if g not in self._sgs]
-        if unknown or not instance.sgs:
-            raise TopologyError(f"instance {instance.name!r}: unknown or missing security groups {unknown or '[]'}",
-                                f"known: {', '.join(self._sgs)}")
-        if len(instance.sgs) > SGS_PER_ENI:
-            raise TopologyError(f"instance {instance.name!r} has {len(instance.sgs)} security groups, over the quota "
-                                f"of {SGS_PER_ENI} per ENI", "merge groups (the quota can be raised to 16)")
+            raise TopologyError(f"{who} {ip} is already used by {_who(taken)}", "give each ENI its own address")
+        limits.os_name(instance.os, who)
+        limits.sgs_per_eni(who, len(instance.sgs))
+        if not instance.sgs:
+            raise TopologyError(f"{who} has no security group", "every ENI has at least one security group")
+        for g in instance.sgs:
+            if g not in self._sgs:
+                raise TopologyError(f"{who}: unknown security group {limits._show(g)}", f"known: {', '.join(self._sgs)}")
+        listens = tuple(limits.single_port(p, "listening port") for p in instance.listens)
         alb = self.alb
         if target:
             alb = replace(alb, targets=alb.targets + (instance.name,))
-        return replace(self, instances=self.instances + (instance,), alb=alb)
+        return replace(self, instances=self.instances + (replace(instance, ip=ip, listens=listens),), alb=alb)
 
     def with_health_check(self, **changes: object) -> "Topology":
-        return replace(self, alb=replace(self.alb, health_check=replace(self.alb.health_check, **changes)))
+        """The target group's health check with ``changes`` (``interval_s=10``); AWS's bounds apply."""
+        hc = HealthCheck.from_settings({**asdict(self.alb.health_check), **changes})
+        return replace(self, alb=replace(self.alb, health_check=hc))
 
     def rename(self, name: str) -> "Topology":
         return replace(self, name=name)
 
     def default_rule_ids(self) -> list[str]:
         return [default_rule_id(n.name, d) for n in self.nacls for d in ("inbound", "outbound")]
+
+
+def _direction(value: object) -> Direction:
+    return limits.direction(value)
+
+
+def _get(table: Mapping[str, T], name: object, what: str) -> T:
+    """``table[name]``, or a TopologyError naming what exists (also for a name that is not text)."""
+    if isinstance(name, str) and name in table:
+        return table[name]
+    raise TopologyError(f"no {what} named {limits._show(name)}", f"known: {', '.join(table)}")
+
+
+def sg_duplicate(group: str, existing: SgRule) -> RuleError:
+    """The error for a security-group rule identical to ``existing`` (AWS refuses it)."""
+    way = "from" if existing.direction == "inbound" else "to"
+    return limits.sg_rule_duplicate(group, existing.id, f"{existing.protocol} {existing.ports} {way} {existing.peer}")
+
+
+def _who(ep: Endpoint) -> str:
+    """An endpoint named as the loader names it in its messages."""
+    kind = {"server": "instance", "alb": "ALB node", "db": "database instance"}.get(ep.kind, ep.kind)
+    return f"{kind} {ep.name!r}"

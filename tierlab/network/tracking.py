@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .evaluate import evaluate_flow
-from .rules import SgRule, sg_matches
+from .rules import Direction, SgRule, sg_matches
 from .topology import Endpoint, Topology
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Tracking", "connection_tracking", "IDLE_TIMEOUT_S"]
 
@@ -47,11 +51,11 @@ def _all_open_other_way(rules: list[SgRule], protocol: str) -> bool:
                for r in rules)
 
 
-def _side(topo: Topology, ep: Endpoint, peer: Endpoint, direction: str, protocol: str, port: int) -> Tracking:
+def _side(topo: Topology, ep: Endpoint, peer: Endpoint, direction: Direction, protocol: str, port: int) -> Tracking:
     groups = [topo.security_group(g) for g in ep.sgs]
-    this_way = [r for g in groups for r in g.rules_in(direction)]  # type: ignore[arg-type]
-    other = "outbound" if direction == "inbound" else "inbound"
-    other_way = [r for g in groups for r in g.rules_in(other)]  # type: ignore[arg-type]
+    this_way = [r for g in groups for r in g.rules_in(direction)]
+    other: Direction = "outbound" if direction == "inbound" else "inbound"
+    other_way = [r for g in groups for r in g.rules_in(other)]
     hits = sg_matches(this_way, protocol, port, peer.ip, frozenset(peer.sgs))
     open_world = [r for r in hits if r.peer_cidr == ANYWHERE]
     untracked = protocol in ("tcp", "udp") and bool(open_world) and len(open_world) == len(hits) and \
@@ -70,14 +74,15 @@ def _side(topo: Topology, ep: Endpoint, peer: Endpoint, direction: str, protocol
                     tuple(r.id for r in hits), reason)
 
 
-def connection_tracking(topo: Topology, src: str, dst: str, port: int, protocol: str = "tcp"):
+def connection_tracking(topo: Topology, src: str, dst: str, port: int, protocol: str = "tcp") -> "pd.DataFrame":
     """Tracking on both ENIs of ``src -> dst:port`` (DataFrame, a ``reason`` on every row)."""
     import pandas as pd
 
     s, d = topo.endpoint(src), topo.endpoint(dst)
     flow = evaluate_flow(topo, s, d, port, protocol=protocol)
     rows = []
-    for ep, peer, direction in ((s, d, "outbound"), (d, s, "inbound")):
+    sides: tuple[tuple[Endpoint, Endpoint, Direction], ...] = ((s, d, "outbound"), (d, s, "inbound"))
+    for ep, peer, direction in sides:
         if not ep.sgs:
             continue
         t = _side(topo, ep, peer, direction, protocol, port)

@@ -160,7 +160,7 @@ class _Ctx:
         for ep in topo.endpoints:
             for g in ep.sgs:
                 self.members.setdefault(g, []).append(ep)
-        self.internet = Endpoint("internet", "internet", topo.client_ip, None, (), (), EPHEMERAL["linux"], "internet")
+        self.internet = Endpoint(name="internet", kind="internet", ip=topo.client_ip, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL["linux"], label="internet")
 
     def journey_unchanged(self, what_if: Topology) -> str:
         before = self.trace
@@ -348,7 +348,7 @@ def _flows_of(ctx: _Ctx, group: str, r: SgRule, members: list[Endpoint], probes)
 
     if r.peer_cidr is not None and not r.peer_cidr.overlaps(topo.vpc_cidr) and not ctx.internet.ip in r.peer_cidr:
         host = r.peer_cidr.network_address + (1 if r.peer_cidr.prefixlen < 31 else 0)
-        everyone.append(Endpoint(f"host-{host}", "internet", host, None, (), (), EPHEMERAL["linux"], f"{host} (outside)"))
+        everyone.append(Endpoint(name=f"host-{host}", kind="internet", ip=host, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL["linux"], label=f"{host} (outside)"))
     flows = []
     proto = "tcp" if r.protocol == "all" else r.protocol
     if proto == "icmp":
@@ -363,7 +363,7 @@ def _flows_of(ctx: _Ctx, group: str, r: SgRule, members: list[Endpoint], probes)
         dests = [e for e in everyone if e.kind != "internet" and e.kind != "address" and peer_ok(e)]
         for m in members:
             if r.peer_cidr is not None and INTERNET_HOST in r.peer_cidr:  # the internet first: what the rule is for
-                host = Endpoint("internet", "internet", INTERNET_HOST, None, (), (), EPHEMERAL["linux"], "a host on the internet")
+                host = Endpoint(name="internet", kind="internet", ip=INTERNET_HOST, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL["linux"], label="a host on the internet")
                 for port in ([443] if r.ports.contains(443) else [r.ports.lo] if r.ports.size <= 16 else []):
                     flows.append(evaluate_flow(topo, m, host, port, protocol=proto))
             for d in dests:

@@ -236,8 +236,8 @@ class Lab:
         old = self.topology.rule(rule_id)
         new_id = rule_id
         if isinstance(old, NaclRule) and "number" in changes:
-            new_id = NaclRule(old.nacl, int(changes["number"]), old.direction, old.action, old.protocol,  # type: ignore[call-overload]
-                              old.ports, old.cidr).id
+            new_id = NaclRule(nacl=old.nacl, number=int(changes["number"]), direction=old.direction, action=old.action, protocol=old.protocol,  # type: ignore[call-overload]
+                              ports=old.ports, cidr=old.cidr).id
         self._set(topo)
         return EditResult(True, new_id, f"{new_id}: " + ", ".join(f"{k} = {v}" for k, v in changes.items()))
 
