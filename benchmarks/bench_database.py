@@ -4,9 +4,11 @@ Prints:
   1. cold start to first query of the embedded backend (system and pip-wheel binaries; target < 1.5 s);
   2. pooled vs new-connection-per-request create-user rows/s and their ratio (plain and TLS);
   3. a new connection's phases vs the seed's "~100 ms";
-  4. the same server's pgbench insert rate (the ceiling) and pooled rows/s as a fraction of it.
+  4. the same server's pgbench insert rate (the ceiling) and pooled rows/s as a fraction of it;
+  5. a burst: 200 concurrent create-user calls through the pool of 10: p50/p99 latency, rows/s, and
+     connections leaked (counted by the server, in pg_stat_activity: 0 expected).
 
-    .venv/bin/python benchmarks/bench_database.py [--requests 1000] [--pgbench-s 5]
+    .venv/bin/python benchmarks/bench_database.py [--requests 1000] [--pgbench-s 5] [--only-burst]
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import re
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
@@ -65,13 +70,90 @@ def pgbench(db: tdb.Database, seconds: int, clients: int) -> tuple[float | None,
     return float(m.group(1)), f"pgbench {bins.version}, {clients} clients, {seconds} s, prepared INSERTs, no TLS"
 
 
+def _server_connections(db: tdb.Database, conn=None) -> int:
+    """Client connections of the application's role, as the server counts them (pg_stat_activity)."""
+    sql = "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND backend_type = 'client backend'"
+    if conn is not None:  # autocommit: each query reads a fresh snapshot
+        row = conn.execute(sql, (db.user,)).fetchone()
+    else:
+        with db.admin_connection() as own:
+            row = own.execute(sql, (db.user,)).fetchone()
+    return int(row[0]) if row else -1
+
+
+def burst(db: tdb.Database, calls: int = 200) -> dict[str, float]:
+    """``calls`` create-user calls at once (one thread each) through the shared pool of 10."""
+    engine = db.engine
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        with db.admin_connection() as conn:  # one connection of the administrator role, not the app's
+            while not stop.is_set():
+                peak[0] = max(peak[0], _server_connections(db, conn))
+                time.sleep(0.02)
+
+    tag = uuid.uuid4().hex[:10]
+    start = threading.Barrier(calls)
+
+    def one(i: int) -> tuple[float, int]:
+        start.wait()  # all 200 arrive together
+        t = time.perf_counter()
+        r = tdb.create_user(engine, f"Burst User {i:03d}", f"burst-{tag}-{i}@example.com")
+        return (time.perf_counter() - t) * 1e3, r.status
+
+    warm = [engine.connect() for _ in range(tdb.POOL_SIZE)]  # a running API server's pool is open already
+    for c in warm:
+        c.close()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=calls) as ex:
+        results = list(ex.map(one, range(calls)))
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    sampler.join()
+    lat = sorted(r[0] for r in results)
+    ok = sum(1 for r in results if r[1] == 200)
+    after_run = _server_connections(db)
+    pooled = engine.pool.checkedin()  # type: ignore[attr-defined]
+    engine.dispose()
+    deadline = time.monotonic() + 5
+    while (after_dispose := _server_connections(db)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # a backend takes a moment to notice its client left
+    return {"calls": calls, "ok": ok, "elapsed_s": elapsed, "rows_per_s": ok / elapsed,
+            "p50_ms": lat[len(lat) // 2], "p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))],
+            "peak_server_connections": peak[0], "open_after_run": after_run, "pooled_after_run": pooled,
+            "leaked": after_dispose}
+
+
+def print_burst(db: tdb.Database, calls: int) -> None:
+    print(f"\n== 5. a burst: {calls} concurrent create-user calls through the pool of {tdb.POOL_SIZE} ({db.user})")
+    b = burst(db, calls)
+    print(f"  {b['ok']:.0f}/{b['calls']:.0f} created in {b['elapsed_s']:.2f} s = {b['rows_per_s']:,.0f} rows/s; "
+          f"latency p50 {b['p50_ms']:.1f} ms, p99 {b['p99_ms']:.1f} ms (warm pool; waiting for one of the 10 connections included)")
+    print(f"  server-side connections (pg_stat_activity): peak {b['peak_server_connections']:.0f} "
+          f"(pool of {tdb.POOL_SIZE}), after the burst {b['open_after_run']:.0f} = the pool's {b['pooled_after_run']:.0f} "
+          f"idle ones; after engine.dispose(): {b['leaked']:.0f} leaked")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=10)
     ap.add_argument("--pgbench-s", type=int, default=5)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--burst", type=int, default=200)
+    ap.add_argument("--only-burst", action="store_true", help="run section 5 alone")
     args = ap.parse_args()
+    if args.only_burst:
+        db = tdb.connect(backend="embedded", shared=False, verbose=False)
+        try:
+            print(f"   server: {db.describe()}")
+            print_burst(db, args.burst)
+        finally:
+            db.stop()
+        return
 
     print("== 1. cold start to first query, embedded backend (target < 1.5 s)")
     for binaries in ("system", "wheel"):
@@ -113,6 +195,7 @@ def main() -> None:
             pooled = float(frame[(frame["mode"] == "pooled") & (~frame["tls"])]["rows_per_s"].iloc[0])
             print(f"  pgbench: {tps:,.0f} inserts/s ({how})")
             print(f"  pooled create_user (plain): {pooled:,.0f} rows/s = {pooled / tps:.0%} of the pgbench ceiling")
+        print_burst(db, args.burst)
     finally:
         db.stop()
 

@@ -98,3 +98,35 @@ def test_new_connection_ms_is_the_four_setup_phases_and_nothing_else():
     assert connection_phases_frame(phases).set_index("phase").loc["new_connection_total_ms", "measured_ms"] == 8.5
     with pytest.raises(DatabaseError, match="lack tls_handshake_ms"):
         new_connection_ms({k: v for k, v in phases.items() if k != "tls_handshake_ms"})
+
+
+def test_a_burst_of_200_through_the_pool_leaks_no_server_connection(tierlab_db):
+    """200 concurrent calls through a pool of 10: the server never sees more than 10, and none after dispose."""
+    import time
+    import uuid
+
+    from tierlab.db import create_user
+
+    if tierlab_db.admin_user is None:
+        pytest.skip("counting needs the administrator role of a server tierlab started")
+    engine = tierlab_db.new_engine()
+    tag = uuid.uuid4().hex[:8]
+    count = ("SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND backend_type = 'client backend' "
+             "AND application_name = ''")
+
+    def server_side():
+        with tierlab_db.admin_connection() as conn:
+            return conn.execute(count, (tierlab_db.user,)).fetchone()[0]
+
+    before = server_side()  # the session's own engine may hold some
+    try:
+        with ThreadPoolExecutor(max_workers=200) as ex:
+            answers = list(ex.map(lambda i: create_user(engine, f"Burst {i:03d}", f"b-{tag}-{i}@example.com"), range(200)))
+        assert [a.status for a in answers] == [200] * 200
+        assert server_side() - before <= POOL_SIZE and engine.pool.checkedout() == 0
+    finally:
+        engine.dispose()
+    deadline = time.monotonic() + 5
+    while server_side() != before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server_side() == before, "a connection outlived engine.dispose()"
