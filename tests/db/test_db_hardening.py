@@ -322,3 +322,23 @@ def test_twenty_start_kill_cycles_leave_no_shared_memory_and_no_folders(monkeypa
     assert not left, "a killed server's session folder was left"
     assert not _shm_of(pids), "a killed server's shared memory segment was left"
     assert time.monotonic() - t0 < 60
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the old layout existed for root only")
+def test_an_older_tierlabs_root_folder_and_its_bin_cache_are_cleaned(private_tmp):
+    legacy = private_tmp.parent / "tierlab-pg-0"
+    (legacy / "bin-cache" / "wheel-15-abc" / "bin").mkdir(parents=True)
+    os.chmod(legacy, 0o755)
+    dead = legacy / "s-dead"
+    (dead / "data").mkdir(parents=True)
+    (dead / "owner").write_text("999999999 0\n")
+    live = legacy / "s-live"
+    live.mkdir()
+    (live / "owner").write_text(f"{os.getpid()} {emb._start_time(os.getpid())}\n")
+    emb._reap_legacy_root()
+    assert not dead.exists() and live.exists() and (legacy / "bin-cache").exists()  # a live session keeps it
+    import shutil
+
+    shutil.rmtree(live)
+    emb._reap_legacy_root()
+    assert not legacy.exists()

@@ -479,7 +479,7 @@ def _shm_segments() -> list[dict[str, int]]:
     return out
 
 
-def drop_shared_memory(datadir: Path, postmaster: int | None) -> list[int]:
+def drop_shared_memory(datadir: Path, postmaster: int | None, uid: int | None = None) -> list[int]:
     """Remove the SysV segment a dead server of ``datadir`` left (PostgreSQL removes it only on a clean stop).
 
     Only a segment whose key is the one ``postmaster.pid`` names, created by that postmaster and
@@ -490,7 +490,7 @@ def drop_shared_memory(datadir: Path, postmaster: int | None) -> list[int]:
         key, shmid = int(fields[0]), int(fields[1])
     except (OSError, IndexError, ValueError):
         return []
-    uid, _gid = _server_ids()
+    uid = _server_ids()[0] if uid is None else uid
     removed = []
     for seg in _shm_segments():
         if (seg.get("shmid") == shmid and seg.get("key") == key and seg.get("cuid") == uid
@@ -526,7 +526,11 @@ def _clean_session(sess: Path) -> None:
     if pm and _alive(pm):
         _stop_postmaster(pm, datadir)
     _wait_detached(pm)
-    drop_shared_memory(datadir, pm)
+    try:
+        server_uid = datadir.stat().st_uid  # whoever ran it (an older tierlab used another account)
+    except OSError:
+        server_uid = None
+    drop_shared_memory(datadir, pm, server_uid)
     shutil.rmtree(sess, ignore_errors=True)
 
 
@@ -557,6 +561,37 @@ def reap_stale(root: Path | None = None) -> list[Path]:
     _clean_bin_cache(root)
     _clean_templates(root)
     return reaped
+
+
+def _reap_legacy_root() -> None:
+    """As root, an older tierlab kept sessions and a 73 MB bin-cache in ``<tmp>/tierlab-pg-0``: cleaned too.
+
+    Only when that folder is root's and nobody else can write to it; sessions whose owner still
+    runs are left alone, and the old cache goes only once no session is left there.
+    """
+    if os.geteuid() != 0:
+        return
+    legacy = Path(tempfile.gettempdir()) / "tierlab-pg-0"
+    try:
+        st = os.lstat(legacy)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022 or legacy == sessions_root():
+        return
+    for sess in sorted(legacy.glob("s-*")):
+        try:
+            owner_pid, owner_start = (sess / "owner").read_text().split()[:2]
+            pid = int(owner_pid)
+        except (OSError, ValueError):
+            continue
+        if not (_alive(pid) and _start_time(pid) == owner_start):
+            _clean_session(sess)
+    if not list(legacy.glob("s-*")):
+        _remove(legacy / "bin-cache")
+        try:
+            legacy.rmdir()
+        except OSError:
+            pass
 
 
 def _reachable(path: Path, uid: int, gid: int) -> bool:
@@ -1043,6 +1078,7 @@ def start_embedded(
     binaries = binaries or find_binaries()
     root = sessions_root()
     reap_stale(root)
+    _reap_legacy_root()
     run_as = _run_as()
     folder = _new_session(root, run_as)
     try:
