@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 .PHONY: lab app test test-fast setup setup-test bench clean
 # The heavy tiers (markers registered in pyproject.toml) that test-fast leaves out.
-HEAVY := browser or database or notebook or wheel or fuzz or hub or netns
+HEAVY := browser or database or notebook or wheel or fuzz or hub or netns or slow
 APP_PORT ?= 8866
 
 lab: setup                      ## start JupyterLab on the first notebook (set-up included)
@@ -14,7 +14,7 @@ app: setup                      ## the lab app page with Voila on 127.0.0.1: tok
 test: setup-test                ## run the whole test suite (set-up included)
 	$(PY) -m pytest
 
-test-fast: setup-test           ## everything but the heavy tiers (no notebooks, so nbval stays unloaded)
+test-fast: setup-test           ## everything but the heavy tiers and slow tests (no notebooks, so nbval stays unloaded)
 	$(PY) -m pytest -q -p no:nbval -o addopts=-ra -m "not ($(HEAVY))" tests
 
 setup:                          ## the lab's packages only, no test tools
