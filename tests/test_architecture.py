@@ -68,3 +68,11 @@ def test_no_function_is_longer_than_150_lines():
     long = _long_functions()
     new = {name: n for name, n in long.items() if name not in STILL_LONG}
     assert not new, f"split these into functions of at most {MAX_FUNCTION_LINES} lines: {new}"
+
+
+def test_the_readme_names_every_subpackage_where_it_says_what_is_where():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.partition("## What is where")[2].partition("\n## ")[0]
+    packages = sorted(p.parent.name for p in (ROOT / "tierlab").glob("*/__init__.py"))
+    missing = [p for p in packages if f"`tierlab/{p}/`" not in table]
+    assert not missing, f"add a row to README.md's 'What is where' for {missing}"
