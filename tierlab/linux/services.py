@@ -201,7 +201,7 @@ def _db_service():
     for name, folder in (("tierlab", root), ("tierlab.db", root / "db")):
         if name not in sys.modules:
             pkg = types.ModuleType(name)
-            pkg.__path__ = [str(folder)]  # type: ignore[attr-defined]
+            pkg.__path__ = [str(folder)]
             sys.modules[name] = pkg
     return importlib.import_module("tierlab.db.service")
 
