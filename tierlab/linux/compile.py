@@ -44,6 +44,9 @@ __all__ = ["Host", "Plan", "plan", "nft_script", "mutable_chains", "route_lines"
 
 TABLE = "tierlab"
 IGW_LINK = ipaddress.IPv4Address("169.254.1.1")  # the router's end of the veth to the internet
+#: The port of the internet namespace's catch-all listener: every new TCP connection from the VPC
+#: is redirected to it, so "the internet" answers on any port (as the evaluator assumes).
+INTERNET_ANSWERS = 9
 
 #: What Linux cannot express of AWS, one line each (shown in the notebook).
 LIMITS: tuple[tuple[str, str], ...] = (
@@ -243,11 +246,16 @@ def nft_script(topo: Topology, p: Plan, key: str) -> str:
             "jump sg_out", _rule(verdict="drop", comment=sg_default_id(h, "outbound"))]
     body = (_chain("input", inp, "input", "drop") + _chain("output", outp, "output", "drop")
             + _chain("sg_in", chains[(key, "sg_in")]) + _chain("sg_out", chains[(key, "sg_out")]))
-    probe = ("table inet tierlab_probe {\n"
-             "  set syn { type ipv4_addr . inet_service . inet_service; flags dynamic,timeout; timeout 30s; size 65536; }\n"
-             "  chain input {\n    type filter hook input priority 10; policy accept;\n"
-             "    tcp flags & (syn | ack) == syn update @syn { ip saddr . tcp sport . tcp dport }\n  }\n}\n")
-    return f"table inet {TABLE} {{\n{body}}}\n" + probe
+    return f"table inet {TABLE} {{\n{body}}}\n" + probe_table(10)
+
+
+def probe_table(priority: int) -> str:
+    """Records every SYN that reached the namespace's stack (after its filters), so a timed-out
+    connection can be told apart: the SYN died on the way (timed out) or its answer did (reply lost)."""
+    return ("table inet tierlab_probe {\n"
+            "  set syn { type ipv4_addr . inet_service . inet_service; flags dynamic,timeout; timeout 30s; size 65536; }\n"
+            f"  chain input {{\n    type filter hook input priority {priority}; policy accept;\n"
+            "    tcp flags & (syn | ack) == syn update @syn { ip saddr . tcp sport . tcp dport }\n  }\n}\n")
 
 
 def _internet_script(topo: Topology, p: Plan) -> str:
@@ -262,6 +270,9 @@ def _internet_script(topo: Topology, p: Plan) -> str:
     nat = ("table ip tierlab_igw {\n"
            "  chain out {\n    type nat hook output priority -100; policy accept;\n"
            + "".join(f"    {r}\n" for r in nat_out) + "  }\n"
+           "  chain pre {\n    type nat hook prerouting priority -100; policy accept;\n"
+           f'    iifname "igw" meta l4proto tcp redirect to :{INTERNET_ANSWERS} comment "the internet answers on every port"\n'
+           "  }\n"
            "  chain in {\n    type nat hook input priority 100; policy accept;\n"
            + "".join(f"    {r}\n" for r in nat_in) + "  }\n}\n")
     no_public = f'"{igw}: a VPC address with no public IPv4 address"'
@@ -271,7 +282,7 @@ def _internet_script(topo: Topology, p: Plan) -> str:
             f"    ip daddr {p.vpc} counter drop comment {no_public}\n  }}\n"
             "  chain input {\n    type filter hook input priority 200; policy accept;\n"
             f"    ip saddr {p.vpc} counter drop comment {no_public}\n  }}\n}}\n")
-    return nat + filt
+    return nat + filt + probe_table(300)  # after the NAT and the no-public-address filter
 
 
 # ----------------------------------------------------------------------------------------- links and routes

@@ -57,6 +57,7 @@ def flows(topo: Topology) -> list[tuple[str, str, int]]:
             (servers[0], topo.database.instances[0].name, topo.database.port + 1)]
     if len(lb.nodes) > 1:
         out.append((lb.nodes[0].name, lb.nodes[1].name, 443))
+    out += [(lb.nodes[-1].name, "internet", 443), (servers[-1], "internet", 443)]
     same = [(a, b) for a in servers for b in servers if a < b
             and topo.endpoint(a).subnet == topo.endpoint(b).subnet]
     out += [(a, b, lb.target_port) for a, b in same[:1]]
@@ -298,15 +299,29 @@ def _open_one_more_port(topo: Topology) -> Topology:
     return t
 
 
+def _open_to_the_internet(topo: Topology) -> Topology:
+    """The ALB nodes allowed to open HTTPS connections to the internet (an SG egress rule, and
+    public NACL rules for the request out and the replies in): the internet gateway's NAT path."""
+    pub = topo.subnet(topo.alb.nodes[0].subnet).nacl
+    t = topo
+    for g in topo.alb.sgs[:1]:
+        t = t.add_sg_rule(g, "outbound", ports=443, cidr="0.0.0.0/0")
+    free = [n for n in range(120, 200) if not any(r.number == n for r in t.nacl(pub).rules)]
+    t = t.add_nacl_rule(pub, "outbound", number=free[0], action="allow", ports=443, cidr="0.0.0.0/0")
+    return t.add_nacl_rule(pub, "inbound", number=free[0], action="allow", ports="1024-65535", cidr="0.0.0.0/0")
+
+
 def whatifs(topo: Topology, count: int, *, seed: int = 15) -> list[Case]:
     """``count`` what-ifs of ``topo``: every rule switched off alone, then random mixes of one to
     three changes (rules off, added, changed, reordered, partial port ranges), seeded."""
     rng = random.Random(seed)
     out = [Case(f"off {r.id}", topo.switch_off(r.id)) for r in topo.rules()][:count]
-    opened = _open_one_more_port(topo)
-    out.append(Case("open the port after the database's", opened))
+    bases = [("open the port after the database's", _open_one_more_port(topo)),
+             ("ALB nodes open to the internet", _open_to_the_internet(topo))]
+    out += [Case(label, t) for label, t in bases]
     while len(out) < count:
-        t, labels = (opened, ["open the port after the database's"]) if rng.random() < 0.25 else (topo, [])
+        r = rng.random()
+        t, labels = (bases[0][1], [bases[0][0]]) if r < 0.2 else (bases[1][1], [bases[1][0]]) if r < 0.35 else (topo, [])
         for _ in range(rng.choice([1, 1, 2, 3])):
             try:
                 label, t = _mutate(t, rng)

@@ -130,6 +130,13 @@ class Lab:
     def listen(self, skip: Iterable[tuple[str, int]] = ()) -> None:
         """A plain TCP listener on every port each endpoint listens on (not those in ``skip``)."""
         skipped = set(skip)
+        with enter(self.ns("internet")):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", C.INTERNET_ANSWERS))
+            s.listen(4096)
+            s.setblocking(False)
+            self._listeners.append(s)
         for h in self.plan.hosts:
             with enter(self.ns(h.key)):
                 for port in h.listens:
@@ -246,6 +253,9 @@ class Lab:
         for i in pending:
             s, pr, t = socks[i]
             key = (self._src_ip(pr.src), pr.src_port, pr.port)
+            if pr.dst == "internet":  # seen after the gateway's NAT and the catch-all redirect
+                pub = self.plan.host(pr.src).public_ip if pr.src != "internet" else None
+                key = (str(pub or self._src_ip(pr.src)), pr.src_port, C.INTERNET_ANSWERS)
             kind = "reply lost" if key in seen.get(pr.dst, set()) else "timed out"  # type: ignore[union-attr]
             results[i] = Outcome(pr, kind, timeout_s * 1000)
         for s, _, _ in socks.values():
@@ -256,8 +266,7 @@ class Lab:
 
     def _syn_seen(self, dsts: set[str]) -> dict[str, set[tuple[str, int, int]]]:
         out: dict[str, set[tuple[str, int, int]]] = {}
-        keys = [d for d in dsts if d != "internet"]
-        for d in keys:
+        for d in dsts:
             text = nft(self.ns(d), "list set inet tierlab_probe syn", json_out=True)
             nft(self.ns(d), "flush set inet tierlab_probe syn")  # read once: the next batch starts empty
             found = set()
