@@ -53,6 +53,17 @@ def from_terraform(path: str | Path, *, var_files: list[str | Path] | None = Non
     ``terraform show -json``). ``var_files``/``variables`` play ``-var-file``/``-var``; ``lb`` and
     ``database`` pick the journey's tiers where there is more than one."""
     p = Path(path)
+    try:
+        return _from_terraform(p, var_files=var_files, variables=variables, lb=lb, database=database, name=name)
+    except TierlabError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        # a shape no reader foresaw: still a message naming the project, never a traceback
+        raise TopologyError(f"{p}: cannot import this project ({type(exc).__name__}: {str(exc)[:200]})",
+                            "see the import notes of a smaller part of it, or report this file to tierlab") from None
+
+
+def _from_terraform(p: Path, *, var_files, variables, lb, database, name) -> Imported:
     notes = Notes()
     if not p.exists():
         raise TopologyError(f"{p}: no such file or folder", "give a folder of .tf files or a terraform show -json file")
@@ -77,7 +88,13 @@ def from_aws(folder: str | Path, **kw: Any) -> Imported:
     """Import the JSON outputs of ``aws ec2 describe-*`` (and elbv2, autoscaling, rds) in ``folder``."""
     from .aws_json import from_aws as _from_aws
 
-    return _from_aws(folder, **kw)
+    try:
+        return _from_aws(folder, **kw)
+    except TierlabError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        raise TopologyError(f"{folder}: cannot import these AWS outputs ({type(exc).__name__}: {str(exc)[:200]})",
+                            "check that each file is the unchanged JSON of its describe call") from None
 
 
 def load_any(name_or_path: str | Path):

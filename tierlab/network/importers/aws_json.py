@@ -166,7 +166,7 @@ class _Reader:
     def compute(self) -> None:
         for file, _, res in self.items("describe-instances"):
             for i in _list(res.get("Instances")):
-                if not isinstance(i, dict) or (i.get("State") or {}).get("Name") in ("terminated", "shutting-down"):
+                if not isinstance(i, dict) or _d(i.get("State")).get("Name") in ("terminated", "shutting-down"):
                     continue
                 tags = _tags(i)
                 self.add("aws_instance", i.get("InstanceId"), {
@@ -182,7 +182,7 @@ class _Reader:
         for file, _, eni in self.items("describe-network-interfaces"):
             desc = str(eni.get("Description") or "")
             if desc.startswith("ELB "):  # "ELB app/<name>/<id>": one ENI per load-balancer node
-                pub = (eni.get("Association") or {}).get("PublicIp")
+                pub = _d(eni.get("Association")).get("PublicIp")
                 nodes.setdefault(desc[4:], {})[str(eni.get("SubnetId"))] = (eni.get("PrivateIpAddress"), pub)
         for file, _, lb in self.items("describe-load-balancers"):
             arn = str(lb.get("LoadBalancerArn"))
@@ -213,7 +213,7 @@ class _Reader:
             t = th.get("Target") or {}
             self.add("aws_lb_target_group_attachment", f"{tg.attrs.get('name')}/{t.get('Id')}", {
                 "target_group_arn": tg.id, "target_id": t.get("Id"), "port": t.get("Port"),
-                "_state": (th.get("TargetHealth") or {}).get("State")}, file)
+                "_state": _d(th.get("TargetHealth")).get("State")}, file)
         for file, _, l in self.items("describe-listeners"):
             acts = []
             for a in _list(l.get("DefaultActions")):
@@ -238,7 +238,7 @@ class _Reader:
                     s.get("SubnetIdentifier") for s in _list(grp.get("Subnets")) if isinstance(s, dict)]}, file)
             self.add("aws_db_instance", d.get("DBInstanceIdentifier"), {
                 "identifier": d.get("DBInstanceIdentifier"), "engine": d.get("Engine"), "engine_version": d.get("EngineVersion"),
-                "multi_az": bool(d.get("MultiAZ")), "port": (d.get("Endpoint") or {}).get("Port") or d.get("DbInstancePort"),
+                "multi_az": bool(d.get("MultiAZ")), "port": _d(d.get("Endpoint")).get("Port") or d.get("DbInstancePort"),
                 "db_subnet_group_name": gname, "availability_zone": d.get("AvailabilityZone"),
                 "vpc_security_group_ids": [g.get("VpcSecurityGroupId") for g in _list(d.get("VpcSecurityGroups"))
                                            if isinstance(g, dict)],
@@ -284,3 +284,12 @@ def from_aws(folder: str | Path, *, lb: str | None = None, database: str | None 
     from dataclasses import replace
 
     return replace(imp, tiers={**imp.tiers, "extras": b.extras})
+
+
+def _d(v):
+    """``v`` if it is a mapping, else an empty one (a malformed file must not crash a reader)."""
+    return v if isinstance(v, dict) else {}
+
+
+def _l(v):
+    return v if isinstance(v, list) else []

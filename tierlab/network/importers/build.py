@@ -202,6 +202,13 @@ class Builder:
                 self.mark(s, "not understood")
                 continue
             cidr = self.known(s, "cidr_block", what="the subnet is left out")
+            try:
+                ipaddress.IPv4Network(str(cidr), strict=True)
+            except ValueError as exc:
+                if cidr is not None:
+                    self.note(s, "cidr_block", "not understood", f"{cidr!r} is not an IPv4 CIDR ({exc})",
+                              "the subnet is left out", True)
+                cidr = None
             if cidr is None:
                 self.mark(s, "not understood")
                 continue
@@ -1041,7 +1048,11 @@ class Builder:
         if vpc_cidr_v is None:
             raise TopologyError(f"the CIDR of {vpc.address} is not known offline",
                                 "give cidr_block a literal or a variable with a default")
-        vpc_cidr = ipaddress.IPv4Network(str(vpc_cidr_v), strict=False)
+        try:
+            vpc_cidr = ipaddress.IPv4Network(str(vpc_cidr_v), strict=False)
+        except ValueError as exc:
+            raise TopologyError(f"{vpc.file}: {vpc.address} cidr_block {str(vpc_cidr_v)!r} is not an IPv4 CIDR ({exc})",
+                                "write it as a.b.c.d/n") from None
         subnets = self.subnets(vpc, vpc_cidr)
         azs = sorted({b["az"] for b in subnets.values()})
         if azs:

@@ -94,7 +94,7 @@ class _Module:
         for f in files:
             name = f"{self.rel}{f.name}"
             try:
-                doc = hcl2.loads(f.read_text())
+                doc = _parse_cached(f, hcl2)
             except Exception as exc:  # python-hcl2 raises lark errors of many kinds: all mean "not HCL"
                 msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
                 self.reader.notes.add(name, "(file)", "", "not understood", f"not valid HCL: {msg}",
@@ -256,6 +256,21 @@ class _Module:
             if isinstance(child, _Module):
                 out.extend(child.instances())
         return out
+
+
+_PARSED: dict[tuple[str, int, int], Any] = {}
+
+
+def _parse_cached(f: Path, hcl2: Any) -> Any:
+    """python-hcl2's parse of ``f``, kept per (path, mtime, size) for the life of the process
+    (a notebook that imports the same project again does not parse it again). Read-only."""
+    st = f.stat()
+    key = (str(f.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _PARSED:
+        if len(_PARSED) > 512:
+            _PARSED.clear()
+        _PARSED[key] = hcl2.loads(f.read_text())
+    return _PARSED[key]
 
 
 class _Busy:
@@ -487,25 +502,25 @@ def read_show_json(doc: Any, file: str, notes: Notes) -> list[Resource]:
         notes.add(file, "(file)", "", "not understood",
                   "not the output of `terraform show -json` (no format_version)", "nothing imported", True)
         return []
-    values = doc.get("planned_values") or doc.get("values") or {}
-    refs = _config_refs(doc.get("configuration") or {})
-    unknown = {rc.get("address"): (rc.get("change") or {}).get("after_unknown") or {}
-               for rc in doc.get("resource_changes") or [] if isinstance(rc, dict)}
+    values = _d(doc.get("planned_values") or doc.get("values"))
+    refs = _config_refs(_d(doc.get("configuration")))
+    unknown = {rc.get("address"): _d(rc.get("change")).get("after_unknown") or {}
+               for rc in _l(doc.get("resource_changes")) if isinstance(rc, dict)}
     out: list[Resource] = []
 
     def walk(module: Any) -> None:
         if not isinstance(module, dict):
             return
-        for r in module.get("resources") or []:
+        for r in _l(module.get("resources")):
             if not isinstance(r, dict) or r.get("mode", "managed") != "managed":
                 if isinstance(r, dict) and r.get("mode") == "data":
                     notes.add(file, str(r.get("address")), "", "partly", "a data source: its values are as read then",
                               "taken as recorded")
                 continue
             addr = str(r.get("address", ""))
-            attrs = dict(r.get("values") or {})
+            attrs = dict(_d(r.get("values")))
             cfg_key = _config_key(addr)
-            for k, is_unknown in (unknown.get(addr) or {}).items():
+            for k, is_unknown in _d(unknown.get(addr)).items():
                 if is_unknown is True and k not in attrs:
                     target = refs.get((cfg_key, k))
                     attrs[k] = _module_addr(addr, target) if target else Unknown(f"{addr}.{k} is known after apply")
@@ -515,10 +530,10 @@ def read_show_json(doc: Any, file: str, notes: Notes) -> list[Resource]:
                     attrs[k] = _module_addr(addr, target)
             rid = str(attrs.get("id") or addr)
             out.append(Resource(str(r.get("type", "")), addr, attrs, file, id=rid))
-        for child in module.get("child_modules") or []:
+        for child in _l(module.get("child_modules")):
             walk(child)
 
-    walk(values.get("root_module") or {})
+    walk(_d(values.get("root_module")))
     return out
 
 
@@ -537,18 +552,18 @@ def _module_addr(address: str, target: str) -> str:
 def _config_refs(cfg: dict, prefix: str = "") -> dict[tuple[str, str], str]:
     """(resource, attribute) -> the resource the configuration's expression refers to."""
     out: dict[tuple[str, str], str] = {}
-    mod = cfg.get("root_module", cfg) if isinstance(cfg, dict) else {}
-    for r in mod.get("resources") or []:
+    mod = _d(cfg.get("root_module", cfg)) if isinstance(cfg, dict) else {}
+    for r in _l(mod.get("resources")):
         if not isinstance(r, dict):
             continue
-        for attr, expr in (r.get("expressions") or {}).items():
+        for attr, expr in _d(r.get("expressions")).items():
             if isinstance(expr, dict):
-                for ref in expr.get("references") or []:
+                for ref in _l(expr.get("references")):
                     parts = str(ref).split(".")
                     if len(parts) >= 2 and parts[0].startswith("aws_"):
                         out[(prefix + str(r.get("address")), attr)] = ".".join(parts[:2])
                         break
-    for name, call in (mod.get("module_calls") or {}).items():
+    for name, call in _d(mod.get("module_calls")).items():
         if isinstance(call, dict):
             out.update(_config_refs(call.get("module") or {}, f"{prefix}module.{name}."))
     return out
@@ -559,3 +574,12 @@ def is_project(path: Path) -> bool:
 
 
 __all__ += ["is_project", "is_unknown", "Unknown"]
+
+
+def _d(v):
+    """``v`` if it is a mapping, else an empty one (a malformed file must not crash a reader)."""
+    return v if isinstance(v, dict) else {}
+
+
+def _l(v):
+    return v if isinstance(v, list) else []
