@@ -183,3 +183,44 @@ def test_cli_journey_and_check_read_a_terraform_folder(capsys):
     assert main(["check", str(CORPUS / "public-targets")]) == 0
     out = capsys.readouterr().out
     assert "partly" in out and "aws_vpc_endpoint.s3" in out
+
+
+def test_a_plan_resolves_values_known_after_apply_through_the_configurations_references(tmp_path):
+    """`terraform show -json` of a plan: ids are unknown (after_unknown), references say what they are."""
+    import json
+
+    def res(addr, rtype, values):
+        return {"address": addr, "mode": "managed", "type": rtype, "name": addr.split(".")[1],
+                "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 0, "values": values}
+
+    plan = {
+        "format_version": "1.2", "terraform_version": "1.9.8",
+        "planned_values": {"root_module": {"resources": [
+            res("aws_vpc.main", "aws_vpc", {"cidr_block": "10.9.0.0/16"}),
+            res("aws_subnet.a", "aws_subnet", {"cidr_block": "10.9.1.0/24", "availability_zone": "us-east-1a"}),
+            res("aws_security_group.web", "aws_security_group", {"name": "web", "ingress": [], "egress": []}),
+            res("aws_instance.x", "aws_instance", {"private_ip": "10.9.1.20"}),
+        ]}},
+        "resource_changes": [
+            {"address": "aws_vpc.main", "change": {"actions": ["create"], "after_unknown": {"id": True}}},
+            {"address": "aws_subnet.a", "change": {"actions": ["create"], "after_unknown": {"id": True, "vpc_id": True}}},
+            {"address": "aws_security_group.web", "change": {"actions": ["create"],
+                                                             "after_unknown": {"id": True, "vpc_id": True}}},
+            {"address": "aws_instance.x", "change": {"actions": ["create"], "after_unknown": {
+                "id": True, "subnet_id": True, "vpc_security_group_ids": [True]}}},
+        ],
+        "configuration": {"root_module": {"resources": [
+            {"address": "aws_subnet.a", "expressions": {"vpc_id": {"references": ["aws_vpc.main.id", "aws_vpc.main"]}}},
+            {"address": "aws_security_group.web", "expressions": {"vpc_id": {"references": ["aws_vpc.main.id", "aws_vpc.main"]}}},
+            {"address": "aws_instance.x", "expressions": {
+                "subnet_id": {"references": ["aws_subnet.a.id", "aws_subnet.a"]},
+                "vpc_security_group_ids": {"references": ["aws_security_group.web.id", "aws_security_group.web"]}}},
+        ]}},
+    }
+    from tierlab.network.importers.report import Notes
+    from tierlab.network.importers.terraform import read_show_json
+
+    got = {r.address: r.attrs for r in read_show_json(plan, "plan.json", Notes())}
+    assert got["aws_subnet.a"]["vpc_id"] == "aws_vpc.main"
+    assert got["aws_instance.x"]["subnet_id"] == "aws_subnet.a"
+    assert got["aws_instance.x"]["vpc_security_group_ids"] == ["aws_security_group.web"]

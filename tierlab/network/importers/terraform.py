@@ -521,13 +521,21 @@ def read_show_json(doc: Any, file: str, notes: Notes) -> list[Resource]:
             attrs = dict(_d(r.get("values")))
             cfg_key = _config_key(addr)
             for k, is_unknown in _d(unknown.get(addr)).items():
+                targets = refs.get((cfg_key, k)) or []
                 if is_unknown is True and k not in attrs:
-                    target = refs.get((cfg_key, k))
-                    attrs[k] = _module_addr(addr, target) if target else Unknown(f"{addr}.{k} is known after apply")
-            for (ck, k), target in refs.items():
-                if ck == cfg_key and attrs.get(k) is None and k in ("vpc_id", "subnet_id", "route_table_id",
-                                                                   "security_group_id", "network_acl_id"):
-                    attrs[k] = _module_addr(addr, target)
+                    attrs[k] = _module_addr(addr, targets[0]) if len(targets) == 1 else Unknown(f"{addr}.{k} is known after apply")
+                elif isinstance(is_unknown, list) and all(x is True for x in is_unknown) and not attrs.get(k):
+                    if len(targets) == len(is_unknown):
+                        attrs[k] = [_module_addr(addr, t) for t in targets]
+                    else:
+                        attrs[k] = Unknown(f"{addr}.{k} is known after apply")
+                if isinstance(attrs.get(k), Unknown):
+                    notes.add(file, addr, k, "partly", "known only after apply, and the plan's configuration does not "
+                              "say which resource it refers to", "unknown", True)
+            for (ck, k), targets in refs.items():
+                if ck == cfg_key and attrs.get(k) is None and len(targets) == 1 and k in (
+                        "vpc_id", "subnet_id", "route_table_id", "security_group_id", "network_acl_id"):
+                    attrs[k] = _module_addr(addr, targets[0])
             rid = str(attrs.get("id") or addr)
             out.append(Resource(str(r.get("type", "")), addr, attrs, file, id=rid))
         for child in _l(module.get("child_modules")):
@@ -549,20 +557,25 @@ def _module_addr(address: str, target: str) -> str:
     return prefix + target
 
 
-def _config_refs(cfg: dict, prefix: str = "") -> dict[tuple[str, str], str]:
-    """(resource, attribute) -> the resource the configuration's expression refers to."""
-    out: dict[tuple[str, str], str] = {}
+def _config_refs(cfg: dict, prefix: str = "") -> dict[tuple[str, str], list[str]]:
+    """(resource, attribute) -> the resources the configuration's expression refers to, in order.
+    An indexed reference (``aws_subnet.app[count.index]``) names no single instance: left out."""
+    out: dict[tuple[str, str], list[str]] = {}
     mod = _d(cfg.get("root_module", cfg)) if isinstance(cfg, dict) else {}
     for r in _l(mod.get("resources")):
         if not isinstance(r, dict):
             continue
         for attr, expr in _d(r.get("expressions")).items():
             if isinstance(expr, dict):
+                found: list[str] = []
                 for ref in _l(expr.get("references")):
                     parts = str(ref).split(".")
-                    if len(parts) >= 2 and parts[0].startswith("aws_"):
-                        out[(prefix + str(r.get("address")), attr)] = ".".join(parts[:2])
-                        break
+                    if len(parts) >= 2 and parts[0].startswith("aws_") and "[" not in parts[1]:
+                        base = ".".join(parts[:2])
+                        if base not in found:
+                            found.append(base)
+                if found:
+                    out[(prefix + str(r.get("address")), attr)] = found
     for name, call in _d(mod.get("module_calls")).items():
         if isinstance(call, dict):
             out.update(_config_refs(call.get("module") or {}, f"{prefix}module.{name}."))
