@@ -463,10 +463,15 @@ def _single_az_db(ctx: _Ctx) -> list[Finding]:
         fix_topo = replace(topo, database=replace(db, multi_az=True, instances=db.instances + (
             DbInstance(f"{db.name}-standby", "standby", ip, other),)))
         after = journey(fix_topo, database="standby")
-        effect = ("after a failover to the standby: " + (
-            "the journey still gets through" if after.ok else
-            f"{after.success_share * 100:.0f}% succeed — the NACLs must admit the standby's subnet too: "
-            + (after.blocks[0].reason if after.blocks else "")))
+        now = ctx.trace.success_share
+        if after.success_share >= now:
+            effect = (f"after a failover to the new standby in {other}, {after.success_share * 100:.0f}% of requests "
+                      f"succeed, as with the primary today")
+        else:
+            new_blocks = [b for b in after.blocks if b.reason not in {x.reason for x in ctx.trace.blocks}]
+            effect = (f"after a failover to the new standby in {other}, only {after.success_share * 100:.0f}% succeed "
+                      f"(against {now * 100:.0f}% today): the rules must admit the standby's subnet too"
+                      + (f" — {new_blocks[0].reason}" if new_blocks else ""))
     return [Finding(
         id="single-az-db", severity="medium", title="the database runs in one Availability Zone", object=db.name,
         evidence=f"multi_az is false: an outage of {topo.subnet(prim.subnet).az if prim else 'its zone'} stops every request "
