@@ -1,5 +1,5 @@
 """The architecture holds: the layers import one way (import-linter), the types check (mypy),
-no function is longer than a reader can hold in their head.
+no function is longer than a reader can hold in their head, importing tierlab changes nothing else.
 
 The contracts and the mypy settings live in pyproject.toml; these tests only run the tools, so
 a broken contract or a type error fails the suite with the tool's own explanation.
@@ -8,6 +8,7 @@ a broken contract or a type error fails the suite with the tool's own explanatio
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -76,3 +77,35 @@ def test_the_readme_names_every_subpackage_where_it_says_what_is_where():
     packages = sorted(p.parent.name for p in (ROOT / "tierlab").glob("*/__init__.py"))
     missing = [p for p in packages if f"`tierlab/{p}/`" not in table]
     assert not missing, f"add a row to README.md's 'What is where' for {missing}"
+
+
+#: Run in a fresh interpreter, inside an IPython shell as in a notebook (where tierlab installs
+#: its error display): every pandas option and matplotlib rcParam before and after `import tierlab`.
+SNAPSHOT = """
+import json
+import matplotlib
+import pandas as pd
+from IPython.testing.globalipapp import start_ipython
+
+def snapshot():
+    keys = sorted(pd._config.config._registered_options)
+    return {"pandas": {k: repr(pd.get_option(k)) for k in keys},
+            "matplotlib": {k: repr(v) for k, v in matplotlib.rcParams.items()}}
+
+shell = start_ipython()
+before = snapshot()
+shell.run_cell("import tierlab as tl; tl.journey(tl.load('seed')).frame()", store_history=False)
+after = snapshot()
+changed = {lib: sorted(k for k in before[lib] if before[lib][k] != after[lib].get(k)) for lib in before}
+print(json.dumps({"changed": changed, "n": len(before["pandas"]), "handler": shell.custom_exceptions}, default=str))
+"""
+
+
+def test_importing_tierlab_changes_no_pandas_or_matplotlib_option():
+    """Display settings travel with the table shown (tl.show), never as a global option."""
+    out = subprocess.run([sys.executable, "-c", SNAPSHOT], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["n"] > 50  # the snapshot really read pandas' options
+    assert seen["changed"] == {"pandas": [], "matplotlib": []}
+    assert seen["handler"] == ["<class 'tierlab.errors.TierlabError'>"]  # the friendly display of errors stays

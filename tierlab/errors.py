@@ -148,14 +148,4 @@ def install_ipython_handler() -> bool:
     if shell is None:
         return False
     shell.set_custom_exc((TierlabError,), _ipython_handler)
-    _readable_tables()
     return True
-
-
-def _readable_tables() -> None:
-    """In a notebook, let tables show whole reasons (pandas cuts cells at 50 characters)."""
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        return
-    pd.set_option("display.max_colwidth", 400)
