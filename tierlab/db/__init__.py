@@ -7,7 +7,10 @@
     tl.db.connection_phases(db)               # TCP, TLS, auth, first query, pool checkout, insert (ms)
     tl.db.explain_email_lookup(db, "john@example.com").index    # 'users_email_key'
 
-Charts live in ``tierlab.db.charts`` (matplotlib is imported only there).
+The learner's role is the application's (``app_user``, owner of ``appdb``, no superuser); every
+connection has client-side time limits (``tierlab.db.guard``), so a frozen or lost server is a
+:class:`~tierlab.errors.DatabaseError` within seconds, and ``tl.database()`` replaces a server
+that died.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from .pool import (PHASE_KEYS, SEED_NEW_CONNECTION_MS, connection_phases, connec
                    pool_lesson)
 from .provider import POOL_SIZE, Database, connect, database, parse_url, read_env_file, stop_all, url_from_env
 from .schema import TABLES, apply_schema, schema_sql
-from .service import Response, create_order, create_user, deep_health, health, validate_user
+from .service import Response, create_order, create_user, deep_health, health, validate_order, validate_user
 from .lessons import answers_frame, find_users, same_email_race, tables_frame
 from .wire import Phases, open_connection_phases
 
@@ -27,7 +30,7 @@ __all__ = [
     "Database", "connect", "database", "url_from_env", "parse_url", "read_env_file", "stop_all", "POOL_SIZE",
     "DockerOptions", "EngineProbe", "docker_engine", "Binaries", "find_binaries", "reap_stale",
     "TABLES", "apply_schema", "schema_sql",
-    "Response", "create_user", "create_order", "validate_user", "health", "deep_health",
+    "Response", "create_user", "create_order", "validate_user", "validate_order", "health", "deep_health",
     "tables_frame", "find_users", "same_email_race", "answers_frame",
     "pool_lesson", "connection_phases", "connection_phases_frame", "new_connection_ms", "PHASE_KEYS", "SEED_NEW_CONNECTION_MS",
     "QueryPlan", "explain_email_lookup", "users_frame", "wal_around_commit",

