@@ -224,3 +224,31 @@ def test_a_plan_resolves_values_known_after_apply_through_the_configurations_ref
     assert got["aws_subnet.a"]["vpc_id"] == "aws_vpc.main"
     assert got["aws_instance.x"]["subnet_id"] == "aws_subnet.a"
     assert got["aws_instance.x"]["vpc_security_group_ids"] == ["aws_security_group.web"]
+
+
+@pytest.mark.parametrize("project", ["broken-nacl", "wrong-sg", "public-targets", "port-mismatch"])
+def test_diagram_latency_and_reachability_work_on_an_import(project):
+    topo = from_terraform(CORPUS / project).topology
+    trace = tl.journey(topo)
+    assert tl.diagram(trace).source.count("->") > 5
+    assert tl.latency_model(topo, trace=trace).total_ms > 0
+    db = topo.database.instances[0].name
+    assert len(tl.who_can_reach(topo, db, topo.database.port)) > 3
+
+
+def test_an_nlb_without_groups_is_partly_understood_and_filters_nothing(tmp_path):
+    text = (CORPUS / "public-targets" / "main.tf").read_text().replace(
+        '  name            = "shop"\n  subnets         = aws_subnet.public[*].id\n  security_groups = [aws_security_group.alb.id]',
+        '  name               = "shop"\n  load_balancer_type = "network"\n  subnets            = aws_subnet.public[*].id')
+    (tmp_path / "main.tf").write_text(text)
+    imp = from_terraform(tmp_path)
+    assert imp.frame().set_index("resource").loc["aws_lb.alb", "status"] == "partly"
+    assert imp.topology.alb.sgs == ("nlb-no-security-group",)
+    tr = tl.journey(imp.topology, os="windows")
+    assert tr.blocks[0].step == "web-sg-in"  # the servers' group admits only the ALB's group, which an NLB lacks
+
+
+def test_one_tf_file_is_read_alone(tmp_path):
+    with pytest.raises(tl.TierlabError, match="no aws_vpc"):
+        from_terraform(CORPUS / "three-tier" / "variables.tf")
+    assert from_terraform(CORPUS / "port-mismatch" / "main.tf").topology.alb.name == "notes"

@@ -820,9 +820,13 @@ class Builder:
         if nodes and not all(seen_nodes.get(sub_ids.get(n["subnet"], "")) for n in nodes):
             self.note(lb, "", "parsed", "AWS places one node per subnet and assigns its addresses",
                       ", ".join(f"{n['name']} {n['ip']} / public {n['public_ip']}" for n in nodes))
-        sgs = self.eni_sgs(lb, lb.attrs.get("security_groups", []), "security_groups") \
-            if lb.attrs.get("load_balancer_type") in (None, "application") or lb.attrs.get("security_groups") \
-            else self.eni_sgs(lb, [], "security_groups")
+        if lb.attrs.get("load_balancer_type") in (None, "application") or lb.attrs.get("security_groups"):
+            sgs = self.eni_sgs(lb, lb.attrs.get("security_groups", []), "security_groups")
+        else:  # an NLB without security groups filters nothing itself (its targets' groups do)
+            sgs = ["nlb-no-security-group"]
+            self.nlb_open = True
+            self.note(lb, "security_groups", "partly", "a network load balancer without security groups filters nothing",
+                      "an allow-all group nlb-no-security-group stands for 'no group'", False)
         listeners, tg = self.listeners(lb)
         tg_name, tg_port, targets, hc = "none", 80, [], {}
         if tg is not None:
@@ -1085,6 +1089,11 @@ class Builder:
                 ports = sorted({r["ports"] for g in body["sgs"] for r in sgs.get(g, {}).get("ingress", [])
                                 if isinstance(r.get("ports"), int)})
                 body["listens"] = ports[:8]
+        if getattr(self, "nlb_open", False):
+            sgs["nlb-no-security-group"] = {
+                "description": "stands for an NLB without security groups (nothing filtered)",
+                "ingress": [{"protocol": "all", "ports": "all", "cidr": "0.0.0.0/0"}],
+                "egress": [{"protocol": "all", "ports": "all", "cidr": "0.0.0.0/0"}]}
         if getattr(self, "default_sg_used", False) and "default" not in sgs:
             sgs["default"] = self._aws_default_sg()
             self.notes.add("", "(default security group)", "", "parsed",

@@ -67,7 +67,9 @@ def _is_block_list(v: Any) -> bool:
 class _Module:
     """One module instance: its files, its inputs, and the lazily evaluated names inside it."""
 
-    def __init__(self, reader: "_Reader", directory: Path, prefix: str, inputs: dict[str, Any], rel: str) -> None:
+    def __init__(self, reader: "_Reader", directory: Path, prefix: str, inputs: dict[str, Any], rel: str,
+                 only: Path | None = None) -> None:
+        self.only = only
         self.reader = reader
         self.dir = directory
         self.prefix = prefix
@@ -90,7 +92,7 @@ class _Module:
     def _read_files(self) -> None:
         import hcl2
 
-        files = sorted(self.dir.glob("*.tf"))
+        files = [self.only] if self.only is not None else sorted(self.dir.glob("*.tf"))
         for f in files:
             name = f"{self.rel}{f.name}"
             try:
@@ -416,6 +418,7 @@ class _Reader:
         self.var_files = var_files
         self.variables = variables
         self.modules_seen = 0
+        self.only: Path | None = None
 
     def root_module(self) -> _Module:
         inputs: dict[str, Any] = {}
@@ -423,7 +426,7 @@ class _Reader:
         for f in files:
             inputs.update(self._tfvars(f))
         inputs.update(self.variables)
-        return _Module(self, self.root, "", inputs, "")
+        return _Module(self, self.root, "", inputs, "", self.only)
 
     def _tfvars(self, f: Path) -> dict[str, Any]:
         import hcl2
@@ -481,6 +484,7 @@ def read_hcl(path: Path, notes: Notes, *, var_files: list[Path] | None = None,
     """Every resource instance of the Terraform project in ``path`` (a folder or one ``.tf`` file)."""
     root = path if path.is_dir() else path.parent
     reader = _Reader(root, notes, list(var_files or []), dict(variables or {}))
+    reader.only = None if path.is_dir() else path  # one .tf file: that file alone
     mod = reader.root_module()
     out = []
     for inst in mod.instances():
