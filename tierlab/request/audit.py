@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import ipaddress
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, cast
 
 from ..errors import TierlabError
 from ..network.evaluate import evaluate_flow
@@ -28,6 +28,12 @@ from ..network.reachability import INTERNET_HOST, probe_hosts
 from ..network.rules import EPHEMERAL, NaclRule, PortRange, SgRule
 from ..network.topology import DbInstance, Endpoint, Topology
 from .journey import OSES, journey
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..network.evaluate import FlowResult
+    from ..network.importers.report import ImportNote
 
 __all__ = ["Finding", "Audit", "audit", "CONTROLS", "SEVERITIES"]
 
@@ -80,7 +86,7 @@ class Audit:
     topology: Topology
     findings: tuple[Finding, ...]
 
-    def frame(self):
+    def frame(self) -> "pd.DataFrame":
         import pandas as pd
 
         return pd.DataFrame([{
@@ -116,7 +122,8 @@ class Audit:
         return f"{self.topology.name}: {len(self.findings)} findings ({parts or 'none'})"
 
     def _repr_html_(self) -> str:
-        return f"<p><b>{html.escape(self.summary())}</b></p>" + self.frame().drop(columns=["reason"]).to_html(index=False)
+        table: str = self.frame().drop(columns=["reason"]).to_html(index=False)
+        return f"<p><b>{html.escape(self.summary())}</b></p>" + table
 
     def __repr__(self) -> str:
         return f"<Audit {self.summary()}>"
@@ -125,18 +132,20 @@ class Audit:
 def _reapply(current: Topology, base: Topology, fixed: Topology) -> Topology:
     """Apply the difference ``base -> fixed`` to ``current`` (section by section)."""
     out = current
-    for field in ("security_groups", "nacls", "instances", "database", "route_tables", "alb"):
+    for field in ("security_groups", "nacls", "instances"):
         if getattr(fixed, field) != getattr(base, field):
-            if field in ("security_groups", "nacls", "instances"):
-                old = {x.name: x for x in getattr(base, field)}
-                new = {x.name: x for x in getattr(fixed, field)}
-                cur = {x.name: x for x in getattr(out, field)}
-                for name, val in new.items():
-                    if old.get(name) != val:
-                        cur[name] = val
-                out = replace(out, **{field: tuple(cur.values())})
-            else:
-                out = replace(out, **{field: getattr(fixed, field)})
+            old = {x.name: x for x in getattr(base, field)}
+            cur = {x.name: x for x in getattr(out, field)}
+            for x in getattr(fixed, field):
+                if old.get(x.name) != x:
+                    cur[x.name] = x
+            out = replace(out, **{field: tuple(cur.values())})  # type: ignore[arg-type]
+    if fixed.database != base.database:
+        out = replace(out, database=fixed.database)
+    if fixed.route_tables != base.route_tables:
+        out = replace(out, route_tables=fixed.route_tables)
+    if fixed.alb != base.alb:
+        out = replace(out, alb=fixed.alb)
     return out
 
 
@@ -146,7 +155,7 @@ def _reapply(current: Topology, base: Topology, fixed: Topology) -> Topology:
 class _Ctx:
     """What the checks share: the journeys per client OS, rule use, endpoints by group."""
 
-    def __init__(self, topo: Topology, extras: dict) -> None:
+    def __init__(self, topo: Topology, extras: dict[str, Any]) -> None:
         self.topo = topo
         self.extras = extras
         self.traces = {os: journey(topo, os=os) for os in OSES}
@@ -216,6 +225,7 @@ def _open_ports(ctx: _Ctx) -> list[Finding]:
             control = ("EC2.13" if port == 22 else "EC2.14" if port == 3389 else "EC2.19") if world else ""
             public = [m.name for m in members if m.name in set(ctx.extras.get("public_instances") or [])
                       and m.subnet is not None and topo.is_public(m.subnet)]
+            sev: Severity
             if world and public:
                 sev = "critical"
                 evidence = (f"the files give {', '.join(public)} a public address in a public subnet, so in AWS the "
@@ -225,7 +235,7 @@ def _open_ports(ctx: _Ctx) -> list[Finding]:
                 reach = [(m, evaluate_flow(topo, ctx.internet, m, port or 443)) for m in members]
                 ok = [m.name for m, f in reach if f.ok]
                 if ok:
-                    sev: Severity = "critical"
+                    sev = "critical"
                     evidence = f"the evaluator finds a path from the internet to {', '.join(ok)} on {port}"
                 else:
                     sev = "high"
@@ -328,14 +338,15 @@ def _unused_sg_rules(ctx: _Ctx) -> list[Finding]:
     return out
 
 
-def _decided_only_by(flow, rule: SgRule) -> bool:
+def _decided_only_by(flow: "FlowResult", rule: SgRule) -> bool:
     for c in flow.checks:
         if c.kind == "sg" and c.verdict == "allow" and rule.id in c.rule_ids:
-            return c.rule_ids == (rule.id,)
+            return bool(c.rule_ids == (rule.id,))
     return False
 
 
-def _flows_of(ctx: _Ctx, group: str, r: SgRule, members: list[Endpoint], probes) -> list | None:
+def _flows_of(ctx: _Ctx, group: str, r: SgRule, members: list[Endpoint],
+              probes: Iterable[Endpoint]) -> "list[FlowResult] | None":
     topo = ctx.topo
     everyone = [ctx.internet] + [e for e in topo.endpoints if e.kind != "internet"] + list(probes)
 
@@ -347,8 +358,9 @@ def _flows_of(ctx: _Ctx, group: str, r: SgRule, members: list[Endpoint], probes)
         return any(ep.ip in c for c in r.prefix_cidrs)
 
     if r.peer_cidr is not None and not r.peer_cidr.overlaps(topo.vpc_cidr) and not ctx.internet.ip in r.peer_cidr:
-        host = r.peer_cidr.network_address + (1 if r.peer_cidr.prefixlen < 31 else 0)
-        everyone.append(Endpoint(name=f"host-{host}", kind="internet", ip=host, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL["linux"], label=f"{host} (outside)"))
+        addr = r.peer_cidr.network_address + (1 if r.peer_cidr.prefixlen < 31 else 0)
+        everyone.append(Endpoint(name=f"host-{addr}", kind="internet", ip=addr, subnet=None, sgs=(), listens=(),
+                                 ephemeral=EPHEMERAL["linux"], label=f"{addr} (outside)"))
     flows = []
     proto = "tcp" if r.protocol == "all" else r.protocol
     if proto == "icmp":
@@ -412,7 +424,8 @@ def _os_shares(ctx: _Ctx) -> list[Finding]:
     if block is not None and block.kind == "nacl":
         nacl = ctx.topo.nacl(block.component)
         eph = EPHEMERAL[worst]
-        cand = [r for r in nacl.ordered(block.direction) if r.action == "allow" and r.port_span().intersect(eph)
+        direction = cast(Literal["inbound", "outbound"], block.direction)
+        cand = [r for r in nacl.ordered(direction) if r.action == "allow" and r.port_span().intersect(eph)
                 and not r.port_span().covers(eph) and r.cidr.prefixlen == 0]
         if cand:
             fix_topo = ctx.topo.change_rule(cand[0].id, ports="1024-65535")
@@ -576,7 +589,7 @@ def _by_accident(ctx: _Ctx) -> list[Finding]:
     return out
 
 
-def _import_notes(notes) -> list[Finding]:
+def _import_notes(notes: "Iterable[ImportNote]") -> list[Finding]:
     out = []
     for i, n in enumerate(notes):
         if n.affects_verdicts:

@@ -62,9 +62,10 @@ def to_aws_cli(topo: Topology) -> str:
         v = _var("RT", rt.name)
         L += [f"{v}=$(aws ec2 create-route-table --vpc-id $VPC --query RouteTable.RouteTableId --output text)",
               f"aws ec2 create-tags --resources ${v} --tags {_tag(rt.name)}"]
-        for r in rt.routes:
-            if r.target != "local":
-                L.append(f"aws ec2 create-route --route-table-id ${v} --destination-cidr-block {r.destination} --gateway-id $IGW")
+        for route in rt.routes:
+            if route.target != "local":
+                L.append(f"aws ec2 create-route --route-table-id ${v} --destination-cidr-block {route.destination} "
+                         "--gateway-id $IGW")
         for s in topo.subnets:
             if s.route_table == rt.name:
                 L.append(f"aws ec2 associate-route-table --route-table-id ${v} --subnet-id ${_var('SUBNET', s.name)}")
@@ -73,8 +74,8 @@ def to_aws_cli(topo: Topology) -> str:
         v = _var("ACL", n.name)
         L += [f"{v}=$(aws ec2 create-network-acl --vpc-id $VPC --query NetworkAcl.NetworkAclId --output text)",
               f"aws ec2 create-tags --resources ${v} --tags {_tag(n.name)}"]
-        for r in sorted(n.rules, key=lambda r: (r.direction, r.number)):
-            L.append(_nacl_entry(v, r))
+        for entry in sorted(n.rules, key=lambda x: (x.direction, x.number)):
+            L.append(_nacl_entry(v, entry))
         for s in topo.subnets:
             if s.nacl == n.name:
                 sv = _var("SUBNET", s.name)

@@ -34,7 +34,7 @@ def _q(text: object) -> str:
     return f'"{s}"'
 
 
-def _block(kind: str, labels: tuple[str, ...], attrs: list[tuple[str, str]], blocks: list[str] = (),
+def _block(kind: str, labels: tuple[str, ...], attrs: list[tuple[str, str]], blocks: tuple[str, ...] | list[str] = (),
            comment: str = "") -> str:
     head = " ".join([kind] + [f'"{l}"' for l in labels]) + " {"
     width = max((len(k) for k, _ in attrs), default=0)
@@ -221,12 +221,18 @@ def _database(topo: Topology) -> list[str]:
             ("identifier", _q(db.name)), ("engine", _q(db.engine)), ("engine_version", _q(db.version)),
             ("instance_class", _q("db.t3.medium")), ("allocated_storage", "20"), ("port", str(db.port)),
             ("multi_az", "true" if db.multi_az else "false"), ("db_subnet_group_name", f"aws_db_subnet_group.{gid}.name"),
-            *([] if db.multi_az or db.instance("primary") is None else
-              [("availability_zone", _q(topo.subnet(db.instance("primary").subnet).az))]),
+            *_single_az(topo),
             ("vpc_security_group_ids", _list([_sg_ref(g) for g in db.sgs])), ("username", _q("app")),
             ("manage_master_user_password", "true"), ("skip_final_snapshot", "true")],
             comment="RDS picks the subnets and addresses of its instances"),
     ]
+
+
+def _single_az(topo: Topology) -> list[tuple[str, str]]:
+    prim = topo.database.instance("primary")
+    if topo.database.multi_az or prim is None:
+        return []
+    return [("availability_zone", _q(topo.subnet(prim.subnet).az))]
 
 
 def _dns(topo: Topology) -> list[str]:

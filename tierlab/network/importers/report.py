@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ..topology import Topology
 
@@ -44,7 +47,7 @@ class Notes:
 
     def __init__(self) -> None:
         self.items: list[ImportNote] = []
-        self._seen: set[tuple] = set()
+        self._seen: set[tuple[str, str, str, str]] = set()
 
     def add(self, file: str, resource: str, attribute: str, status: Status, message: str,
             assumption: str = "", affects_verdicts: bool = False) -> None:
@@ -62,13 +65,13 @@ class Imported:
     for what was not taken as written, ``.tiers`` for how the journey was found."""
 
     topology: Topology
-    raw: dict
+    raw: dict[str, Any]
     notes: tuple[ImportNote, ...]
     tiers: dict[str, Any] = field(default_factory=dict)
     resources: tuple[tuple[str, str, str], ...] = ()  # (file, address, status) of every resource seen
     source: str = ""
 
-    def frame(self):
+    def frame(self) -> "pd.DataFrame":
         """Parse status per resource (parsed / partly / not understood), with the reason."""
         import pandas as pd
 
@@ -89,7 +92,7 @@ class Imported:
                              "reason": "; ".join(_short(n) for n in notes)})
         return pd.DataFrame(rows, columns=["file", "resource", "status", "reason"])
 
-    def notes_frame(self):
+    def notes_frame(self) -> "pd.DataFrame":
         """Every note: file, resource, attribute, status, message, the assumption, whether it can change a verdict."""
         import pandas as pd
 
@@ -111,8 +114,8 @@ class Imported:
                 f"{len(self.notes)} notes ({risky} may change a verdict); journey: {self.tiers.get('summary', '')}")
 
     def _repr_html_(self) -> str:
-        return (f"<p><b>{html.escape(self.summary())}</b></p>"
-                + self.frame().to_html(index=False))
+        table: str = self.frame().to_html(index=False)
+        return f"<p><b>{html.escape(self.summary())}</b></p>" + table
 
     def __repr__(self) -> str:
         return f"<Imported {self.summary()}>"
