@@ -78,7 +78,7 @@ def _fine(ex, answer, limit_s: float = E.GRADE_TIMEOUT_S + 3) -> E.Grade:
     return g
 
 
-@pytest.mark.slow
+@pytest.mark.fuzz
 def test_the_corpus_against_every_exercise_raises_nothing():
     graded = passed = 0
     for ex in EVERY:
@@ -105,7 +105,7 @@ answers = st.recursive(
     max_leaves=8)
 
 
-@pytest.mark.slow
+@pytest.mark.fuzz
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(index=st.integers(0, len(EVERY) - 1), answer=answers | answers.map(lambda v: (lambda *a, **k: v)))
 def test_hypothesis_answers_raise_nothing(index, answer):
