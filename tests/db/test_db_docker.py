@@ -143,6 +143,36 @@ def test_asking_for_docker_by_name_pulls_with_progress_and_a_clear_error(private
     assert f"pulling {image}" in capsys.readouterr().out
 
 
+def test_a_killed_container_is_noticed_and_the_next_call_starts_a_new_one(private_docker):
+    import tierlab.db.provider as prov
+
+    options = _options(private_docker)
+    db = connect(backend="docker", docker=options, verbose=False)
+    try:
+        assert db.running and create_user(db.engine, "Before Kill", "before-kill@example.com").status == 200
+        client = private_docker.client()
+        try:
+            (container,) = client.containers.list()
+            container.kill()
+        finally:
+            client.close()
+        assert db.running is False
+        again = connect(backend="docker", docker=options, verbose=False)
+        assert again is not db and again.running
+        assert create_user(again.engine, "After Kill", "after-kill@example.com").status == 200
+    finally:
+        with prov._SHARED_LOCK:
+            shared, prov._SHARED = prov._SHARED, None
+        if shared is not None:
+            shared.stop()
+        db.stop()
+    client = private_docker.client()
+    try:
+        assert client.containers.list(all=True) == []
+    finally:
+        client.close()
+
+
 def test_the_private_daemon_stops_by_pid_and_leaves_nothing(private_docker):
     pid = private_docker.proc.pid
     private_docker.close()
@@ -163,3 +193,4 @@ def test_apt_installed_services_did_not_start(db_in_ci):
     with socket.socket() as s:
         s.settimeout(0.3)
         assert s.connect_ex(("127.0.0.1", 5432)) != 0, "a PostgreSQL service listens on 5432"
+
