@@ -342,3 +342,15 @@ def test_an_older_tierlabs_root_folder_and_its_bin_cache_are_cleaned(private_tmp
     shutil.rmtree(live)
     emb._reap_legacy_root()
     assert not legacy.exists()
+
+
+def test_no_password_in_any_repr_or_line(tierlab_db):
+    from tierlab.db.embedded import start_embedded
+
+    server = start_embedded(tls=False)
+    try:
+        shown = " ".join([repr(server), str(server), repr(tierlab_db), tierlab_db.describe(), str(tierlab_db.url)])
+        for secret in (server.password, server.admin_password, tierlab_db.password, tierlab_db.admin_password):
+            assert secret and secret not in shown
+    finally:
+        server.stop()

@@ -49,7 +49,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -864,7 +864,7 @@ class EmbeddedServer:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)
     dbname: str
     tls: bool
     tls_reason: str
@@ -873,7 +873,7 @@ class EmbeddedServer:
     run_as: str | None
     startup_s: float
     admin_user: str = ADMIN_ROLE
-    admin_password: str = ""
+    admin_password: str = field(default="", repr=False)
 
     @property
     def datadir(self) -> Path:
