@@ -78,3 +78,22 @@ def test_installed_console_script_runs():
     exe = __import__("pathlib").Path(sys.executable).parent / "tierlab"
     r = subprocess.run([str(exe), "journey", "--json"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and json.loads(r.stdout)["ok"] is True
+
+
+def test_check_reports_every_file_even_after_an_unreadable_one(capsys, tmp_path):
+    import os
+    import tierlab as tl
+    os.mkfifo(tmp_path / "pipe.yaml")
+    seed = str(tl.data_path("topologies", "seed.yaml"))
+    code, out, _ = run(capsys, "check", "/nonexistent.yaml", str(tmp_path), str(tmp_path / "pipe.yaml"), seed)
+    assert code == 2
+    assert "nonexistent.yaml: file not found" in out and "is a folder" in out and "not a regular file" in out
+    assert "OK — topology 'seed'" in out
+
+
+@pytest.mark.parametrize("args", [["check", "x" * 5000], ["journey", "-t", "x" * 5000], ["rules", "-t", "a\x00b"],
+                                  ["reach", "node-api-1", "rds-primary", "0"], ["journey", "--off", "\udcff"]])
+def test_odd_arguments_exit_2_with_a_printable_message(capsys, args):
+    code, out, err = run(capsys, *args)
+    assert code == 2 and (out + err).strip() and "Traceback" not in out + err
+    out.encode("utf-8")

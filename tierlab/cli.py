@@ -20,12 +20,19 @@ import json
 import sys
 from typing import Any, Mapping, Sequence
 
-from .errors import TierlabError, ValidationError
+from .errors import ScenarioError, TierlabError, ValidationError
+from .network.limits import printable
 from .request.journey import OSES, journey
 from .network.importers import import_any, load_any as load  # names, YAML, Terraform folders, AWS JSON
 from .network.reachability import can_reach
 
 __all__ = ["main"]
+
+
+def _print(text: object = "", *, err: bool = False) -> None:
+    """Print anything a file may hold: characters the terminal cannot show (lone surrogates) are escaped."""
+    stream = sys.stderr if err else sys.stdout
+    print(str(text).encode("utf-8", "backslashreplace").decode("utf-8"), file=stream)
 
 
 def _table(rows: Sequence[Mapping[Any, Any]], cols: list[str], widths: dict[str, int] | None = None) -> str:
@@ -48,39 +55,45 @@ def _journey(args: argparse.Namespace) -> int:
         topo = topo.switch_off(*args.off)
     trace = journey(topo, os=args.os, database=args.database)
     if args.json:
-        print(trace.to_json(indent=2))
+        _print(trace.to_json(indent=2))
         return 0 if trace.ok else 1
-    print(trace.summary())
-    print()
+    _print(trace.summary())
+    _print()
     df = trace.frame()
     rows = df.to_dict("records")
     if not args.all:  # one pair is enough to read; blocked rows of every pair
         first = trace.pairs[0].name if trace.pairs else ""
         rows = [r for r in rows if r["pair"] in ("", first) or r["verdict"] not in ("allow", "stateful", "skip", "not_reached")]
-    print(_table(rows, ["seed_step", "step", "pair", "leg", "component", "direction", "verdict", "rule", "reason"],
+    _print(_table(rows, ["seed_step", "step", "pair", "leg", "component", "direction", "verdict", "rule", "reason"],
                  {"reason": 110, "pair": 26, "rule": 28}))
-    print()
-    print(_table(trace.pairs_frame().to_dict("records"), ["node", "target", "ok", "status", "reason"], {"reason": 110}))
+    _print()
+    _print(_table(trace.pairs_frame().to_dict("records"), ["node", "target", "ok", "status", "reason"], {"reason": 110}))
     return 0 if trace.ok else 1
 
 
 def _check(args: argparse.Namespace) -> int:
+    """Every file is checked and reported, whatever happened to the ones before it."""
     status = 0
     for f in args.files:
         try:
             t = load(f)
         except ValidationError as exc:
-            print(str(exc))
+            _print(str(exc))
             status = 2
             continue
-        print(f"{f}: OK — topology {t.name!r}: {len(t.subnets)} subnets, {len(t.rules())} rules, "
-              f"{len(t.instances)} instances")
+        except (TierlabError, OSError) as exc:
+            text = str(exc) if isinstance(exc, TierlabError) else f"{exc.strerror or type(exc).__name__}"
+            _print(f"error: {text}" if str(f) in text else f"{f}: error: {text}")
+            status = 2
+            continue
+        _print(f"{f}: OK — topology {t.name!r}: {len(t.subnets)} subnets, {len(t.rules())} rules, "
+               f"{len(t.instances)} instances")
         imp = import_any(f)
         if imp is not None:  # an imported project: what was not taken as written
-            print(f"  {imp.summary()}")
+            _print(f"  {imp.summary()}")
             for n in imp.notes:
                 if n.status != "parsed":
-                    print(f"  - {n}")
+                    _print(f"  - {n}")
     return status
 
 
@@ -90,14 +103,14 @@ def _rules(args: argparse.Namespace) -> int:
     for r in topo.rules():
         rows.append({"id": r.id, "owner": topo.owner_of(r.id), "enabled": r.enabled, "rule": r.describe(),
                      "seed_checkpoint": r.seed_checkpoint or "", "description": r.description})
-    print(_table(rows, ["id", "owner", "enabled", "seed_checkpoint", "rule", "description"], {"description": 70}))
+    _print(_table(rows, ["id", "owner", "enabled", "seed_checkpoint", "rule", "description"], {"description": 70}))
     return 0
 
 
 def _reach(args: argparse.Namespace) -> int:
     topo = load(args.topology)
     r = can_reach(topo, args.src, args.dst, args.port, os=args.os)
-    print(r.reason)
+    _print(r.reason)
     return 0 if r.ok else 1
 
 
@@ -107,10 +120,10 @@ def _audit(args: argparse.Namespace) -> int:
     imp = import_any(args.topology)
     a = audit(imp if imp is not None else load(args.topology))
     if args.json:
-        print(a.frame().drop(columns=["reason"]).to_json(orient="records", indent=2))
+        _print(a.frame().drop(columns=["reason"]).to_json(orient="records", indent=2))
     else:
-        print(a.summary())
-        print(_table(a.frame().to_dict("records"), ["severity", "control", "object", "finding", "evidence", "fix"],
+        _print(a.summary())
+        _print(_table(a.frame().to_dict("records"), ["severity", "control", "object", "finding", "evidence", "fix"],
                      {"evidence": 90, "fix": 60, "object": 30}))
     return 1 if any(f.severity in ("critical", "high") for f in a.findings) else 0
 
@@ -157,12 +170,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `tierlab journey | head`
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a path the system refuses (too long, not a folder, ...) is bad input too
+        return _fail(args, ScenarioError(f"{exc.strerror or type(exc).__name__}: "
+                                         f"{printable(str(exc.filename or ''), 120)}",
+                                         "check the path; give a topology name, a YAML file or a Terraform folder"))
     except TierlabError as exc:
-        if getattr(args, "json", False):
-            print(json.dumps({"error": exc.message, "hint": exc.hint}))
-        else:
-            print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, exc)
+
+
+def _fail(args: argparse.Namespace, exc: TierlabError) -> int:
+    if getattr(args, "json", False):
+        _print(json.dumps({"error": exc.message, "hint": exc.hint}))
+    else:
+        _print(f"error: {exc}", err=True)
+    return 2
 
 
 if __name__ == "__main__":

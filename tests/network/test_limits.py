@@ -236,3 +236,11 @@ def test_ttls_are_never_negative():
     with pytest.raises(tl.ParameterError, match="outside 0-2147483647"):
         limits.ttl(-1, "record ttl_s")
     assert "record ttl_s -5 is outside" in " ".join(loader_messages([("dns.records[0].ttl_s", -5)]))
+
+
+@pytest.mark.parametrize("spec", [{"add_sg": True}, {"add_nacl": 5}, {"without_route": "x"}, {"change": [1]},
+                                  {"switch_off": 7}, {True: 1}])
+def test_a_what_if_spec_of_the_wrong_shape_is_a_scenario_error(spec):
+    with pytest.raises(tl.ScenarioError) as exc:
+        apply_whatif(SEED, spec, file="ex.yaml", path="whatif")
+    assert exc.value.hint and "ex.yaml" in exc.value.message

@@ -251,6 +251,9 @@ def move_alb(topo: Topology, public_ips: Sequence[str] | None = None) -> Topolog
     if public_ips is None:
         new = [ipaddress.IPv4Address(int(n.public_ip) + 100) for n in alb.nodes]
     else:
+        if isinstance(public_ips, (str, bytes)) or not isinstance(public_ips, Sequence):
+            raise TopologyError(f"public_ips must be a list of addresses, got {limits._show(public_ips)}",
+                                "give one public address per node, e.g. ['12.34.56.178', '12.34.56.179']")
         if len(public_ips) != len(alb.nodes):
             raise TopologyError(f"ALB {alb.name!r} has {len(alb.nodes)} nodes, got {len(public_ips)} addresses",
                                 "give one public address per node")

@@ -25,7 +25,7 @@ __all__ = [
     "NACL_RULE_MIN", "NACL_RULE_MAX", "NACL_RULES_PER_DIRECTION", "SG_RULES_PER_DIRECTION", "SGS_PER_ENI",
     "SUBNETS_PER_VPC", "PORT_MIN", "PORT_MAX", "PROTOCOLS", "HEALTH_CHECK_BOUNDS", "TTL_MAX", "RESERVED_HINT",
     "printable", "Action", "Direction", "ProtocolName", "cidr", "address", "port_bounds", "single_port", "protocol", "direction", "nacl_rule_number", "nacl_action",
-    "nacl_rule_count", "nacl_number_taken", "sg_rule_duplicate", "sg_rule_count", "sgs_per_eni", "subnet_count", "is_reserved", "not_reserved",
+    "nacl_rule_count", "entry_count", "nacl_number_taken", "sg_rule_duplicate", "sg_rule_count", "sgs_per_eni", "subnet_count", "is_reserved", "not_reserved",
     "in_subnet", "whole_number", "seconds", "ttl", "health_check_problems", "health_check", "os_name", "tier", "OsName", "Tier", "origin_access",
 ]
 
@@ -46,6 +46,15 @@ SG_RULES_PER_DIRECTION: Final = 60
 SGS_PER_ENI: Final = 5
 #: Subnets per VPC (adjustable).
 SUBNETS_PER_VPC: Final = 200
+#: More AWS defaults ("Amazon VPC quotas", "Quotas for your Application Load Balancers").
+ROUTE_TABLES_PER_VPC: Final = 200
+ROUTES_PER_TABLE: Final = 50
+NACLS_PER_VPC: Final = 200
+SGS_PER_VPC: Final = 2500
+LISTENERS_PER_ALB: Final = 50
+TARGETS_PER_GROUP: Final = 1000
+#: Not AWS quotas: how many entries of a section tierlab reads at most (the seed has a few of each).
+ENTRIES_READ: Final = 5000
 PORT_MIN: Final = 0
 PORT_MAX: Final = 65535
 PROTOCOLS: Final[tuple[str, ...]] = ("tcp", "udp", "icmp", "all")
@@ -249,6 +258,17 @@ def sgs_per_eni(who: str, count: int) -> int:
     if count > SGS_PER_ENI:
         raise TopologyError(f"{who} has {count} security groups, over the quota of {SGS_PER_ENI} per ENI",
                             "merge groups (the quota can be raised to 16)")
+    return count
+
+
+def entry_count(what: str, count: int, quota: int, *, aws: bool = True) -> int:
+    """``count`` entries of one kind (``route tables per VPC``) within ``quota``."""
+    if count > quota:
+        if aws:
+            raise TopologyError(f"{count} {what}, over the quota of {quota}",
+                                "AWS refuses more by default (some quotas can be raised on request): merge or remove some")
+        raise TopologyError(f"{count} {what}, more than tierlab reads ({quota})",
+                            "a topology for this lab needs far fewer: check that this is the right file")
     return count
 
 

@@ -152,11 +152,22 @@ def apply_patch(raw: dict[str, Any], patch: list[Any] | tuple[Any, ...]) -> dict
 class _Collector:
     """Problems found so far, and small readers that record a problem instead of raising."""
 
+    MAX_PROBLEMS = 200  # enough to fix a file by; beyond it they are only counted
+
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.more = 0
 
     def add(self, path: str, message: str, hint: str = "") -> None:
-        self.problems.append(Problem(limits.printable(path, 200), limits.printable(message, 500), hint))
+        if len(self.problems) >= self.MAX_PROBLEMS:
+            self.more += 1
+            return
+        self.problems.append(Problem(limits.printable(path, 200), limits.printable(message, 500),
+                                     limits.printable(hint, 500)))
+
+    def all_problems(self) -> list[Problem]:
+        more = [Problem("", f"... and {self.more} more problem(s)", "fix the ones above first")] if self.more else []
+        return self.problems + more
 
     def attempt(self, path: str, fn: Callable[[], T]) -> T | None:
         try:
@@ -184,24 +195,34 @@ class _Collector:
                 self.add(f"{path}.{k}" if path else k, f"missing key {k!r}", "see data/topologies/seed.yaml")
         return True
 
-    def mapping(self, path: str, value: Any) -> dict[Any, Any]:
-        """A section that holds named entries (``name: {...}``); ``{}`` (and a problem) when it does not."""
+    def mapping(self, path: str, value: Any, quota: tuple[str, int] | None = None) -> dict[Any, Any]:
+        """A section that holds named entries (``name: {...}``); ``{}`` (and a problem) when it does not.
+
+        ``quota`` (what, how many): over it, a problem and only the first entries are read."""
         if value is None:
             return {}
         if not isinstance(value, dict):
             self.add(path, f"expected a mapping of named entries, found {type(value).__name__}",
                      "write name: followed by its settings, one entry per name")
             return {}
+        if not self._within(path, len(value), quota):
+            return dict(list(value.items())[: (quota or ("", limits.ENTRIES_READ))[1]])
         return value
 
-    def listing(self, path: str, value: Any) -> list[Any]:
+    def listing(self, path: str, value: Any, quota: tuple[str, int] | None = None) -> list[Any]:
         """A section that holds a list (``- ...`` lines); ``[]`` (and a problem) when it does not."""
         if value is None:
             return []
         if not isinstance(value, list):
             self.add(path, f"expected a list, found {type(value).__name__}", "start each entry with '- '")
             return []
+        if not self._within(path, len(value), quota):
+            return value[: (quota or ("", limits.ENTRIES_READ))[1]]
         return value
+
+    def _within(self, path: str, count: int, quota: tuple[str, int] | None) -> bool:
+        what, most = quota or ("entries", limits.ENTRIES_READ)
+        return self.attempt(path, lambda: limits.entry_count(what, count, most, aws=quota is not None)) is not None
 
     def number(self, path: str, value: Any, default: int, what: str, lo: int | None = None,
                hi: int | None = None) -> int:
@@ -260,7 +281,7 @@ def _read_routes(c: _Collector, path: str, rt_name: str, routes: Any, vpc: _Vpc)
     if not isinstance(routes or [], list):
         c.add(path, f"route table {rt_name} is not a list of routes", "write - {destination: ..., target: ...} lines")
         routes = []
-    for i, r in enumerate(routes or []):
+    for i, r in enumerate(c.listing(path, routes, (f"routes in route table {rt_name}", limits.ROUTES_PER_TABLE))):
         rp = f"{path}[{i}]"
         if not c.keys(rp, r, {"destination", "target"}, {"destination", "target"}):
             continue
@@ -284,7 +305,7 @@ def _read_routes(c: _Collector, path: str, rt_name: str, routes: Any, vpc: _Vpc)
 
 def _read_route_tables(c: _Collector, raw: dict[Any, Any], vpc: _Vpc) -> list[RouteTable]:
     tables: list[RouteTable] = []
-    for rt_name, routes in c.mapping("route_tables", raw.get("route_tables")).items():
+    for rt_name, routes in c.mapping("route_tables", raw.get("route_tables"), ("route tables in the VPC", limits.ROUTE_TABLES_PER_VPC)).items():
         path = f"route_tables.{_name(rt_name)}"
         tables.append(RouteTable(_name(rt_name), tuple(_read_routes(c, path, _name(rt_name), routes, vpc))))
     return tables
@@ -372,7 +393,7 @@ def _read_sg_rule(c: _Collector, rp: str, r: Any, direction: Direction, ctx: _Sg
 
 def _read_security_groups(c: _Collector, raw: dict[Any, Any], prefix_lists: dict[str, tuple[Net, ...]]
                           ) -> list[SecurityGroup]:
-    sg_raw = c.mapping("security_groups", raw.get("security_groups"))
+    sg_raw = c.mapping("security_groups", raw.get("security_groups"), ("security groups in the VPC", limits.SGS_PER_VPC))
     sg_names = set(map(_name, sg_raw))  # names first: rules may refer to groups defined later
     groups: list[SecurityGroup] = []
     for sg_key, body in sg_raw.items():
@@ -388,7 +409,8 @@ def _read_security_groups(c: _Collector, raw: dict[Any, Any], prefix_lists: dict
                 rules.extend([default] if default else [])
                 continue
             entries = c.listing(f"{path}.{key}", body.get(key))
-            c.attempt(f"{path}.{key}", lambda: limits.sg_rule_count(sg_name, d, len(entries)))
+            if c.attempt(f"{path}.{key}", lambda: limits.sg_rule_count(sg_name, d, len(entries))) is None:
+                entries = entries[: limits.SG_RULES_PER_DIRECTION + 1]
             for i, r in enumerate(entries):
                 rule = _read_sg_rule(c, f"{path}.{key}[{i}]", r, d, ctx)
                 if rule is not None:
@@ -398,7 +420,8 @@ def _read_security_groups(c: _Collector, raw: dict[Any, Any], prefix_lists: dict
 
 
 def _read_nacl_rules(c: _Collector, path: str, nacl: str, direction: Direction, entries: list[Any]) -> list[NaclRule]:
-    c.attempt(path, lambda: limits.nacl_rule_count(nacl, direction, len(entries)))
+    if c.attempt(path, lambda: limits.nacl_rule_count(nacl, direction, len(entries))) is None:
+        entries = entries[: limits.NACL_RULES_PER_DIRECTION]
     rules: list[NaclRule] = []
     numbers: dict[int, int] = {}
     for i, r in enumerate(entries):
@@ -429,7 +452,7 @@ def _read_nacl_rules(c: _Collector, path: str, nacl: str, direction: Direction, 
 
 def _read_nacls(c: _Collector, raw: dict[Any, Any]) -> list[NetworkAcl]:
     nacls: list[NetworkAcl] = []
-    for key, body in c.mapping("nacls", raw.get("nacls")).items():
+    for key, body in c.mapping("nacls", raw.get("nacls"), ("network ACLs in the VPC", limits.NACLS_PER_VPC)).items():
         name, path = _name(key), f"nacls.{_name(key)}"
         if not c.keys(path, body, NACL_KEYS):
             continue
@@ -585,7 +608,7 @@ def _read_alb_nodes(c: _Collector, lb: dict[Any, Any], placer: _Placer) -> list[
 
 def _read_listeners(c: _Collector, lb: dict[Any, Any]) -> list[Listener]:
     listeners: list[Listener] = []
-    for i, entry in enumerate(c.listing("load_balancer.listeners", lb.get("listeners"))):
+    for i, entry in enumerate(c.listing("load_balancer.listeners", lb.get("listeners"), ("listeners on the load balancer", limits.LISTENERS_PER_ALB))):
         p = f"load_balancer.listeners[{i}]"
         if not c.keys(p, entry, LISTENER_KEYS, {"port", "protocol", "action"}):
             continue
@@ -621,7 +644,8 @@ def _read_target_group(c: _Collector, lb: dict[Any, Any], instance_names: set[st
     if not c.keys("load_balancer.target_group", tg, TG_KEYS, {"name", "port", "targets"}):
         return "", 3000, (), HealthCheck()
     port = c.attempt("load_balancer.target_group.port", lambda: limits.single_port(tg.get("port"), "target port"))
-    targets = tuple(_name(t) for t in c.listing("load_balancer.target_group.targets", tg.get("targets")))
+    targets = tuple(_name(t) for t in c.listing("load_balancer.target_group.targets", tg.get("targets"),
+                                                  ("targets in the target group", limits.TARGETS_PER_GROUP)))
     for t in targets:
         if t not in instance_names:
             c.add("load_balancer.target_group.targets", f"target {t!r} is not an instance",
@@ -837,7 +861,7 @@ def _load_dict(raw: Any, file: str = "") -> Topology:
         client.get("ip", "203.0.113.10") if isinstance(client, dict) else client, "client address"))
     differences = _read_differences(c, raw)
     if c.problems:
-        raise ValidationError(c.problems, file)
+        raise ValidationError(c.all_problems(), file)
     assert vpc.cidr is not None and alb is not None and database is not None and client_ip is not None
     return Topology(
         name=vpc.name, description=c.text("description", raw.get("description")),

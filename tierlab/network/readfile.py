@@ -1,29 +1,166 @@
-"""Reading a YAML data file: every way it can fail becomes a ScenarioError naming the file."""
+"""Reading a YAML data file safely: every way it can fail becomes a ScenarioError naming the file and the fix.
+
+Nothing here trusts the file: its type is checked before it is opened (a FIFO or a device would
+block or never end), it is opened without blocking and read up to a size limit, its bytes must be
+UTF-8 text without NUL bytes, and its YAML events are counted before anything is built, so an
+alias bomb, a 1,000-deep nesting or a million-item list is refused in milliseconds instead of
+eating memory. The fast C safe loader is used where PyYAML has it.
+"""
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import ScenarioError
+from .limits import printable
 
-__all__ = ["read_yaml"]
+__all__ = ["read_yaml", "read_yaml_text", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES"]
+
+#: Largest data file read (the seed is about 10 KB).
+MAX_BYTES = 5 * 1024 * 1024
+#: Deepest nesting of mappings and lists (the seed nests 5 deep).
+MAX_DEPTH = 64
+#: Most values once every alias is expanded (the seed has about 1,500; 200 subnets with full NACLs ~15,000).
+MAX_NODES = 50_000
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader where PyYAML was built with libyaml
 
 
-def read_yaml(path: Path) -> Any:
+def _fail(file: str, message: str, hint: str) -> ScenarioError:
+    return ScenarioError(message, hint, file=file)
+
+
+def _open_regular(path: Path, file: str) -> int:
+    """An fd of ``path`` opened without blocking, after checking that it is a regular file of sane size."""
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ScenarioError("file not found", "check the path", file=str(path)) from None
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise _fail(file, "is a folder, not a file", "give the path of a .yaml file inside it")
+        if not stat.S_ISREG(st.st_mode):
+            raise _fail(file, "is not a regular file (a pipe, a device or a socket)",
+                        "copy the content into a .yaml file and give that file's path")
+        if st.st_size > MAX_BYTES:
+            raise _fail(file, f"is {st.st_size:,} bytes, over the limit of {MAX_BYTES:,}",
+                        "a topology file is a few KB: check that this is the right file")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except ScenarioError:
+        raise
+    except (FileNotFoundError, NotADirectoryError):
+        raise _fail(file, "file not found", "check the path (it is read relative to the current folder)") from None
+    except PermissionError:
+        raise _fail(file, "cannot be read: permission denied", "check the file's permissions (chmod u+r)") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _fail(file, "is a symbolic link that loops back on itself", "point the link at a real file") from None
+        raise _fail(file, f"cannot be opened ({printable(exc.strerror or str(exc))})", "check the path") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else since the check above
+        os.close(fd)
+        raise _fail(file, "is not a regular file", "give the path of a .yaml file")
+    return fd
+
+
+def _read_bytes(path: Path, file: str) -> bytes:
+    fd = _open_regular(path, file)
     try:
-        return yaml.safe_load(text)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise _fail(file, f"cannot be read ({printable(exc.strerror or str(exc))})", "check the file") from None
+    finally:
+        os.close(fd)
+    if size > MAX_BYTES:
+        raise _fail(file, f"is over the limit of {MAX_BYTES:,} bytes", "check that this is the right file")
+    return b"".join(chunks)
+
+
+def _decode(data: bytes, file: str) -> str:
+    if b"\x00" in data:
+        raise _fail(file, f"contains a NUL byte at offset {data.index(0)}: it is not a text file",
+                    "give the path of a YAML text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise _fail(file, f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})",
+                    "save the file as UTF-8 (most editors offer it under 'Save as' / 'Encoding')") from None
+
+
+def _check_shape(text: str, file: str) -> None:
+    """Count nesting depth and alias-expanded size from the event stream, before building anything."""
+    sizes: dict[str, int] = {}  # anchor -> expanded size of the node it names
+    stack: list[tuple[int, str | None]] = [(0, None)]  # (size so far, anchor) of each open collection
+    total = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            stack.append((1, event.anchor))
+            if len(stack) - 1 > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark is not None else 0
+                raise _fail(file, f"nests more than {MAX_DEPTH} levels deep (line {line})",
+                            "a topology nests a few levels: check the indentation and brackets")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            size, anchor = stack.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            stack[-1] = (stack[-1][0] + size, stack[-1][1])
+        elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+            size = sizes.get(event.anchor or "", 1) if isinstance(event, yaml.AliasEvent) else 1
+            if isinstance(event, yaml.ScalarEvent) and event.anchor is not None:
+                sizes[event.anchor] = 1
+            stack[-1] = (stack[-1][0] + size, stack[-1][1])
+        else:
+            continue
+        total = sum(s for s, _ in stack)
+        if total > MAX_NODES:
+            raise _fail(file, f"expands to more than {MAX_NODES:,} values (aliases count once per use)",
+                        "a topology has a few thousand values at most: remove the repeated aliases (*name)")
+
+
+def _yaml_error(exc: yaml.YAMLError, file: str) -> ScenarioError:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = printable(str(getattr(exc, "problem", None) or exc), 200)
+    return _fail(file, f"is not valid YAML{where}: {problem}", "check indentation and that lists start with '- '")
+
+
+def read_yaml_text(text: str, file: str = "<text>") -> Any:
+    """Parse YAML text within the limits above (see :func:`read_yaml`)."""
+    try:
+        _check_shape(text, file)
+        return yaml.load(text, Loader=_Loader)
+    except ScenarioError:
+        raise
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(
-            f"is not valid YAML {where}: {getattr(exc, 'problem', exc)}",
-            "check indentation and that lists start with '- '",
-            file=str(path),
-        ) from None
+        raise _yaml_error(exc, file) from None
+    except (ValueError, OverflowError, TypeError) as exc:  # a value YAML recognises but Python cannot build
+        why = printable(str(exc), 200)
+        if "digits" in why:
+            raise _fail(file, "holds a number of more than 4,300 digits",
+                        "no setting needs such a number: shorten it, or quote it if it is text") from None
+        raise _fail(file, f"holds a value that cannot be read ({why})",
+                    "check dates and numbers; quote a value that is meant as text") from None
+    except RecursionError:
+        raise _fail(file, "nests too deeply to read", "check the indentation and brackets") from None
+
+
+def read_yaml(path: Path | str) -> Any:
+    """Read one YAML data file. Any failure is a ScenarioError naming the file and the fix."""
+    if not isinstance(path, (str, Path)):
+        raise ScenarioError(f"{printable(repr(path), 60)} is not a file path", "give the path of a YAML file")
+    file = printable(str(path), 300)
+    if str(path).strip() == "":
+        raise _fail("''", "an empty file name", "give the path of a YAML file, or a topology name such as seed")
+    if "\x00" in str(path):
+        raise _fail(file, "the file name contains a NUL byte", "give the path of a YAML file")
+    return read_yaml_text(_decode(_read_bytes(Path(path), file), file), file)
