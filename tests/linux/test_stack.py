@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import tierlab as tl
@@ -60,11 +62,34 @@ def test_the_redirect_listener_answers_301(stack_lab):
     assert r.status == 301 and r.headers["location"].startswith("https://")
 
 
-def test_a_refused_target_is_a_502_and_a_dropped_one_a_504(stack_lab):
+def test_a_dropped_target_is_a_504_after_the_connect_timeout(stack_lab):
     seed = tl.load("seed")
     stack_lab.apply(seed.switch_off("web-sg-in-3000"))
     try:
         r = stack_lab.create_account("Jane Doe", "jane@example.com", node="alb-node-az1")
         assert r.status == 504 and "no connection" in r.body["error"]
+        assert r.elapsed_ms >= stack_lab.stack.settings["connect_timeout_s"] * 1000 * 0.95
     finally:
         stack_lab.apply(seed)
+
+
+def test_a_refusing_target_is_a_502_until_each_node_s_health_checks_drop_it(stack_lab):
+    """Each node checks on its own: once node-api-1 fails unhealthy_threshold checks in a row,
+    neither node sends it anything, and every request succeeds again (last test: it stays down)."""
+    st = stack_lab.stack
+    st.stop_service("node-api-1")
+    first = [stack_lab.create_account("Rita Refused", f"rita{i}@example.com", node="alb-node-az1") for i in range(3)]
+    assert sorted(r.status for r in first) == [200, 200, 502]  # round robin over three targets
+    bad = next(r for r in first if r.status == 502)
+    assert "refused" in bad.body["error"] and bad.headers["x-tierlab-target"].startswith("10.0.2.45")
+    hc = stack_lab.topo.alb.health_check
+    wait_s = st.settings["health_interval_s"] * (hc.unhealthy_threshold + 2)
+    deadline = time.monotonic() + wait_s + 5
+    while time.monotonic() < deadline and any(st.alb_state(n)["healthy"]["10.0.2.45:3000"]
+                                              for n in ("alb-node-az1", "alb-node-az2")):
+        time.sleep(0.2)
+    for n in ("alb-node-az1", "alb-node-az2"):
+        state = st.alb_state(n)
+        assert state["healthy"]["10.0.2.45:3000"] is False and not state["fail_open"]
+    later = [stack_lab.create_account("Rita Later", f"later{i}@example.com") for i in range(4)]
+    assert [r.status for r in later] == [200] * 4

@@ -182,8 +182,13 @@ def reap_stale() -> list[str]:
 
 
 _GUARD = r"""
-import sys, os, signal
+import sys, types
 sys.stdin.buffer.read()           # EOF: the owner closed the pipe or died
+root = sys.argv[2]                # bare packages: only netns.py and errors.py are run, in a blink
+for name, sub in (("tierlab", ""), ("tierlab.linux", "/linux")):
+    pkg = types.ModuleType(name)
+    pkg.__path__ = [root + sub]
+    sys.modules[name] = pkg
 from tierlab.linux.netns import remove_session
 remove_session(sys.argv[1])
 """
@@ -197,9 +202,8 @@ class Session:
         self.id = f"{PREFIX}{secrets.token_hex(3)[:5]}"
         REGISTRY.mkdir(parents=True, exist_ok=True)
         self.guardian = subprocess.Popen(
-            [sys.executable, "-c", _GUARD, self.id], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            [sys.executable, "-c", _GUARD, self.id, str(Path(__file__).resolve().parents[1])], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
         )
         (REGISTRY / f"{self.id}.json").write_text(json.dumps({"owner": os.getpid(), "guardian": self.guardian.pid}))
         self.closed = False

@@ -97,6 +97,7 @@ class Stack:
         with enter(self.lab.ns(key)):
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, preexec_fn=_pdeath(), start_new_session=True,
                                  cwd="/", **kw)
+        p.tl_key = key  # type: ignore[attr-defined]
         self.procs.append(p)
         return p
 
@@ -316,6 +317,15 @@ class Stack:
             with psycopg.connect(host=str(inst.ip), port=topo.database.port, user=SUPERUSER,
                                  password=self.db_password, dbname=DBNAME, sslmode="disable") as conn:
                 return [tuple(r) for r in conn.execute("SELECT id, name, email FROM users ORDER BY id")]
+
+    def stop_service(self, key: str) -> None:
+        """Stop the service in one namespace (an API server, an ALB node): its port then refuses."""
+        for p in self.procs:
+            if getattr(p, "tl_key", None) == key and p.poll() is None:
+                p.kill()
+                p.wait(5)
+                return
+        raise TierlabError(f"no running service in {key!r}", "services run in the ALB nodes, the targets and the DB")
 
     def stop(self) -> None:
         for p in self.procs:
