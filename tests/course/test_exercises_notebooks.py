@@ -13,7 +13,8 @@ REQS = tl.edge.page_loads(SEED, pages=200, duration_s=4 * 3600, seed=1)
 # What a learner has before solving: the notebook's `answer = None`, and plausible wrong tries.
 WRONG = {
     "edge-ttl-for-95": [None, 60, 3600, 7],
-    "edge-private-again": [None, tl.edge.what_if(SEED, bucket_public=True)],
+    "edge-private-again": [None, tl.edge.what_if(SEED, bucket_public=True), tl.load("seed"), {}, {"default_ttl_s": 60},
+                           {"nope": 1}],
     "edge-deploy-no-stale": [None, tl.edge.simulate(SEED, REQS, deploy_at_s=5400, strategy="same-names"),
                              tl.edge.simulate(SEED, REQS, deploy_at_s=5400, strategy="invalidate")],
     "dns-remaining-ttl": [None, 60, 35],
@@ -76,7 +77,7 @@ def test_unknown_exercise_or_notebook():
 def test_overview_of_a_notebook_lists_its_exercises_and_what_to_answer_with():
     frame = E.overview("01-edge")
     assert list(frame["id"]) == ["edge-ttl-for-95", "edge-private-again", "edge-deploy-no-stale"]
-    assert list(frame["answer"]) == ["int", "Topology", "CacheRun"] and set(frame["starts_from"]) == {"None"}
+    assert list(frame["answer"]) == ["int", "dict of what-if settings", "CacheRun"] and set(frame["starts_from"]) == {"None"}
 
 
 def test_a_value_exercise_must_use_a_value_check(tmp_path, monkeypatch):

@@ -270,11 +270,20 @@ def _ttl_for_95(answer: Any) -> bool:
 
 
 def _private_again(answer: Any) -> bool:
-    _is(answer, Topology, "a Topology (a what-if of `public`)")
-    direct = edge.fetch(answer, via="direct")
+    if isinstance(answer, Topology):  # a whole topology could be the reference swapped in: ask for the change
+        raise CheckFailed("answer with the change you make to `public`, not a topology",
+                          "the keyword arguments of tl.edge.what_if(public, ...), as a dict: {'setting': value}")
+    _is(answer, Mapping, "a dict of tl.edge.what_if settings, e.g. {'default_ttl_s': 60}")
+    if not answer:
+        raise CheckFailed("an empty change leaves the bucket public", "name the setting that opened it")
+    try:
+        fixed = edge.what_if(edge.what_if(_seed_topology(), bucket_public=True), **{str(k): v for k, v in answer.items()})
+    except TierlabError as exc:
+        raise CheckFailed(exc.message, exc.hint) from None
+    direct = edge.fetch(fixed, via="direct")
     if direct.ok:
         raise CheckFailed(f"a direct request to {direct.url} still gets 200", direct.reason)
-    if not edge.fetch(answer, via="cloudfront").ok:
+    if not edge.fetch(fixed, via="cloudfront").ok:
         raise CheckFailed("CloudFront no longer serves the site", "keep origin_access as OAI or OAC")
     return True
 
