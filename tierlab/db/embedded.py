@@ -542,6 +542,9 @@ def _clean_session(sess: Path) -> None:
     pm = _postmaster_pid(datadir)
     if pm and _alive(pm):
         _stop_postmaster(pm, datadir)
+        if _alive(pm):  # not that folder's server (a reused pid): its segments are not ours to wait for
+            shutil.rmtree(sess, ignore_errors=True)
+            return
     _wait_detached(pm)
     try:
         server_uid = datadir.stat().st_uid  # whoever ran it (an older tierlab used another account)
