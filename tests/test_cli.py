@@ -85,9 +85,9 @@ def test_check_reports_every_file_even_after_an_unreadable_one(capsys, tmp_path)
     import tierlab as tl
     os.mkfifo(tmp_path / "pipe.yaml")
     seed = str(tl.data_path("topologies", "seed.yaml"))
-    code, out, _ = run(capsys, "check", "/nonexistent.yaml", str(tmp_path), str(tmp_path / "pipe.yaml"), seed)
+    code, out, err = run(capsys, "check", "/nonexistent.yaml", str(tmp_path), str(tmp_path / "pipe.yaml"), seed)
     assert code == 2
-    assert "nonexistent.yaml: file not found" in out and "is a folder" in out and "not a regular file" in out
+    assert "nonexistent.yaml: file not found" in err and "is a folder" in err and "not a regular file" in err
     assert "OK — topology 'seed'" in out
 
 

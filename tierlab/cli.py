@@ -83,7 +83,7 @@ def _check(args: argparse.Namespace) -> int:
             continue
         except (TierlabError, OSError) as exc:
             text = str(exc) if isinstance(exc, TierlabError) else f"{exc.strerror or type(exc).__name__}"
-            _print(f"error: {text}" if str(f) in text else f"{f}: error: {text}")
+            _print(f"error: {text}" if str(f) in text else f"{f}: error: {text}", err=True)
             status = 2
             continue
         _print(f"{f}: OK — topology {t.name!r}: {len(t.subnets)} subnets, {len(t.rules())} rules, "

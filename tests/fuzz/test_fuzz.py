@@ -5,7 +5,8 @@ files and 330 argument lists; the test adds what git cannot hold (a FIFO, a syml
 /dev/zero, an unreadable file) and hypothesis mutates the seed further. Everything runs in this
 process (the loader, ``tierlab.cli.main(argv)``, every what-if), each call under a 5 s alarm, with
 tracemalloc watching the peak; a small sample runs through the real ``tierlab`` executable.
-The counts are printed in pytest's terminal summary (tests/fuzz/conftest.py).
+The counts are printed in pytest's terminal summary (tests/fuzz/conftest.py). Hypothesis runs a
+fixed set of examples in the suite; TIERLAB_FUZZ_EXAMPLES=5000 explores new ones at random.
 """
 
 from __future__ import annotations
@@ -206,8 +207,8 @@ def test_check_reports_every_file_not_only_the_first_bad_one(files: list[Path], 
     special = [f for f in files if f.parent.name == "special"]
     seed = str(tl.data_path("topologies", "seed.yaml"))
     assert main(["check", *map(str, special), seed]) == 2
-    out = capsys.readouterr().out
-    assert all(f.name in out for f in special) and "OK — topology 'seed'" in out
+    seen = capsys.readouterr()
+    assert all(f.name in seen.err + seen.out for f in special) and "OK — topology 'seed'" in seen.out
 
 
 # --------------------------------------------------------------------------- what-ifs
@@ -267,7 +268,8 @@ def _whatif_calls(v: list[Any]) -> list[tuple[str, Callable[[], Any]]]:
     ]
 
 
-@settings(max_examples=120, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("TIERLAB_FUZZ_EXAMPLES", 120)), deadline=None, database=None,
+          derandomize=not os.environ.get("TIERLAB_FUZZ_EXAMPLES"), suppress_health_check=list(HealthCheck))
 @given(st.lists(st.one_of(values, specs), min_size=5, max_size=5))
 def test_every_what_if_refuses_odd_values_with_a_tierlab_error(v: list[Any]) -> None:
     run = Runner("what-ifs")
@@ -295,7 +297,8 @@ def mutated_text(draw: st.DrawFn) -> str:
     return text
 
 
-@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("TIERLAB_FUZZ_EXAMPLES", 150)), deadline=None, database=None,
+          derandomize=not os.environ.get("TIERLAB_FUZZ_EXAMPLES"), suppress_health_check=list(HealthCheck))
 @given(mutated_text())
 def test_a_mutated_seed_loads_or_is_refused_with_a_message(text: str) -> None:
     run = Runner("mutations")

@@ -524,7 +524,7 @@ class Topology:
             if gname is None:
                 raise RuleError(f"rule {rule.id}: which security group?", "pass group='web-sg'")
             sg = self.security_group(gname)
-            if rule.peer_sg is not None and rule.peer_sg not in self._sgs:
+            if rule.peer_sg is not None and not _known(self._sgs, rule.peer_sg):
                 raise RuleError(
                     f"rule {rule.id} refers to unknown security group {rule.peer_sg!r}",
                     f"known: {', '.join(self._sgs)}",
@@ -547,8 +547,10 @@ class Topology:
         pr = PortRange.parse(ports)
         sgroup = self.security_group(group)
         peer_cidr = parse_cidr(cidr, f"{group} rule CIDR") if cidr is not None else None
-        if sg is not None and sg not in self._sgs:
+        if sg is not None and not _known(self._sgs, sg):
             raise RuleError(f"unknown security group {limits._show(sg)}", f"known: {', '.join(self._sgs)}")
+        if rule_id is not None and (not isinstance(rule_id, str) or not rule_id.strip()):
+            raise RuleError(f"rule_id {limits._show(rule_id)} is not a name", "give a short name such as web-sg-in-8080")
         base = rule_id or f"{group}-{'in' if d == 'inbound' else 'out'}-{pr}"
         rid, k = base, 2
         while rid in self._rules:
@@ -588,7 +590,7 @@ class Topology:
         if "enabled" in changes and not isinstance(changes["enabled"], bool):
             raise RuleError(f"rule {rule_id}: enabled={limits._show(changes['enabled'])} is not True or False",
                             "switch rules with switch_off(...) / switch_on(...)")
-        if changes.get("peer_sg") is not None and changes["peer_sg"] not in self._sgs:
+        if changes.get("peer_sg") is not None and not _known(self._sgs, changes["peer_sg"]):
             raise RuleError(f"rule {rule_id}: unknown security group {limits._show(changes['peer_sg'])}",
                             f"known: {', '.join(self._sgs)}")
         if isinstance(old, NaclRule):
@@ -682,6 +684,8 @@ class Topology:
         sub = self.subnet(instance.subnet)
         ip = limits.address(instance.ip, f"{who} address")
         limits.in_subnet(who, ip, sub.name, sub.cidr)
+        if not isinstance(instance.name, str) or not instance.name.strip():
+            raise TopologyError(f"instance name {limits._show(instance.name)} is not a name", "e.g. name='node-api-4'")
         if instance.name in self._endpoints:
             raise TopologyError(f"an endpoint named {instance.name!r} already exists", "give the new server its own name")
         taken = next((e for e in self._endpoints.values() if e.ip == ip), None)
@@ -692,7 +696,7 @@ class Topology:
         if not instance.sgs:
             raise TopologyError(f"{who} has no security group", "every ENI has at least one security group")
         for g in instance.sgs:
-            if g not in self._sgs:
+            if not _known(self._sgs, g):
                 raise TopologyError(f"{who}: unknown security group {limits._show(g)}", f"known: {', '.join(self._sgs)}")
         listens = tuple(limits.single_port(p, "listening port") for p in instance.listens)
         alb = self.alb
@@ -714,6 +718,10 @@ class Topology:
 
 def _direction(value: object) -> Direction:
     return limits.direction(value)
+
+
+def _known(table: Mapping[str, object], name: object) -> bool:
+    return isinstance(name, str) and name in table
 
 
 def _get(table: Mapping[str, T], name: object, what: str) -> T:
