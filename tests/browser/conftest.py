@@ -1,9 +1,12 @@
-"""Real JupyterLab and Voila servers, driven by Debian's Chromium through Playwright.
+"""Real JupyterLab and the app page (Voila, as ``make app`` serves it), driven by Debian's Chromium
+through Playwright.
 
-Each server: a free port on 127.0.0.1, its own HOME / JUPYTER_CONFIG_DIR / settings, serving a
-COPY of the notebooks (autosave must not touch the committed ones), output to a file under
-``test-artifacts/browser/``; stopped at the end, with every process it started (kernels
-included). Never ``playwright install``: the browser is ``/usr/bin/chromium``.
+Each server: a free port on 127.0.0.1, a real random token (never an empty one), its own HOME /
+JUPYTER_CONFIG_DIR / settings, serving a COPY of the notebooks (autosave must not touch the
+committed ones), output to a file under ``test-artifacts/browser/``; stopped at the end, with
+every process it started (kernels included). Never ``playwright install``: the browser is
+``/usr/bin/chromium``. The app server culls idle kernels after ``APP_CULL_IDLE_S`` (production:
+600 s, see ``tierlab.views.serve``).
 
 Without Chromium (or Playwright) the tests skip with one line; under ``CI`` they fail instead.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -30,6 +34,8 @@ CHROMIUM = os.environ.get("TIERLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NOTEBOOK = "11-lab-app.ipynb"
+#: The test's culling: a closed page's kernel goes after 10 s idle (production: 600 s).
+APP_CULL_IDLE_S = 10
 
 
 def _missing_browser() -> str | None:
@@ -60,9 +66,9 @@ def free_port() -> int:
 class Server:
     """A server process in its own session, output to a file, stopped with all its children."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], cwd: Path, url: str) -> None:
+    def __init__(self, name: str, args: list[str], env: dict[str, str], cwd: Path, url: str, token: str = "") -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.name, self.url = name, url
+        self.name, self.url, self.token = name, url, token
         self.log_path = ARTIFACTS / f"{name}.log"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
@@ -79,13 +85,27 @@ class Server:
                 if path is None:
                     with socket.create_connection((host, int(port)), timeout=2):
                         return
-                with urllib.request.urlopen(self.url + path, timeout=2) as r:
+                with urllib.request.urlopen(self.request(path), timeout=2) as r:
                     if r.status == 200:
                         return
             except OSError:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready after {timeout_s} s; see {self.log_path}")
+
+    def request(self, path: str, **headers: str) -> urllib.request.Request:
+        """A request to this server carrying its token."""
+        return urllib.request.Request(self.url + path, headers={"Authorization": f"token {self.token}", **headers})
+
+    def kernels(self) -> list:
+        """The kernel processes this server started (alive)."""
+        import psutil
+
+        try:
+            kids = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+        return [k for k in kids if "ipykernel" in " ".join(k.cmdline()) and k.is_running()]
 
     def stop(self) -> None:
         import psutil
@@ -111,16 +131,16 @@ class Server:
         self._log.close()
 
 
-def wait_for_kernel(url: str, timeout_s: float = 60.0) -> None:
+def wait_for_kernel(server: "Server", timeout_s: float = 60.0) -> None:
     """Until the server has a notebook session whose kernel is idle."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(url + "/api/sessions", timeout=5) as r:
+        with urllib.request.urlopen(server.request("/api/sessions"), timeout=5) as r:
             sessions = json.loads(r.read())
         if any((s.get("kernel") or {}).get("execution_state") == "idle" for s in sessions):
             return
         time.sleep(0.2)
-    raise RuntimeError(f"no idle kernel at {url} after {timeout_s} s")
+    raise RuntimeError(f"no idle kernel at {server.url} after {timeout_s} s")
 
 
 def _sandbox(tmp: Path) -> tuple[Path, dict[str, str]]:
@@ -149,11 +169,12 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     require_browser()
     nbdir, env = _sandbox(tmp_path_factory.mktemp("lab"))
     port = free_port()
-    args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.token=", "--ServerApp.password=",
+    token = secrets.token_urlsafe(24)
+    args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--IdentityProvider.token={token}",
             "--ip", "127.0.0.1", "--port", str(port), "--ServerApp.port_retries=0", f"--ServerApp.root_dir={nbdir}"]
     if os.geteuid() == 0:
         args.append("--allow-root")
-    srv = Server("jupyterlab", args, env, nbdir, f"http://127.0.0.1:{port}")
+    srv = Server("jupyterlab", args, env, nbdir, f"http://127.0.0.1:{port}", token)
     try:
         srv.wait_ready("/api/status")
         yield srv
@@ -162,13 +183,16 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app page exactly as ``make app`` serves it (tierlab.views.serve), on a copy of the
+    notebooks, with a random token and a short culling timeout."""
     require_browser()
-    nbdir, env = _sandbox(tmp_path_factory.mktemp("voila"))
+    nbdir, env = _sandbox(tmp_path_factory.mktemp("app"))
     port = free_port()
-    args = [sys.executable, "-m", "voila", NOTEBOOK, "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
-            "--Voila.port_retries=0"]
-    srv = Server("voila", args, env, nbdir, f"http://127.0.0.1:{port}")
+    token = secrets.token_urlsafe(24)
+    args = [sys.executable, "-m", "tierlab.views.serve", f"--port={port}", f"--token={token}",
+            f"--cull-idle-s={APP_CULL_IDLE_S}", "--cull-interval-s=1", f"--notebook={nbdir / 'app' / 'lab.ipynb'}"]
+    srv = Server("app", args, env, nbdir, f"http://127.0.0.1:{port}", token)
     try:
         srv.wait_ready(None)  # every GET of the page starts a kernel: only wait for the port
         yield srv
@@ -185,7 +209,7 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory):
     with sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000})
+            viewport={"width": 1366, "height": 768})
         ctx.set_default_timeout(20_000)
         try:
             yield ctx

@@ -488,3 +488,21 @@ def test_the_diagram_does_not_depend_on_panel_logic():
     tree = ast.parse(Path(D.__file__).read_text())
     mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert "panels" not in mods and "focus" in mods
+
+
+def test_the_latency_panel_says_how_long_the_user_waits_when_the_request_fails():
+    app = tl.lab_app(SEED.switch_off("database-sg-in-5432"))
+    lo = app.latency.outcome
+    assert lo.failed and lo.status == 504 and lo.wait_ms > 60_000
+    assert "the user waits 60.1 s" in app.latency.total.value
+    assert "User waits" in app.latency.chart.value and "then fails" in app.latency.chart.value
+
+
+def test_every_stepper_view_after_the_block_is_not_reached_never_pass():
+    lab = Lab(SEED.switch_off("web-sg-in-3000"))
+    s = Stepper(lab)
+    f = s.frame()
+    stop = tl.STEP_IDS.index(s.pair.reached)
+    assert f.iloc[stop]["verdict"] == "blocked"
+    assert set(f.iloc[stop + 1:]["verdict"]) == {"not reached"}
+    assert not f.iloc[stop + 1:]["reason"].str.contains("Account created").any()

@@ -339,5 +339,5 @@ def waterfall_svg(model: LatencyModel | Any, *, band_ms: tuple[float, float] | N
     out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y + 2}" y2="{y + 2}" stroke="#999"/>')
     out.append(f'<text x="{left}" y="{y + 18}" font-size="11" fill="#333">0</text>'
                f'<text x="{left + plot_w}" y="{y + 18}" font-size="11" fill="#333" text-anchor="end">'
-               f'{xmax:.0f} ms since the click</text></svg>')
+               + (f"{xmax / 1000:.0f} s" if xmax >= 5000 else f"{xmax:.0f} ms") + ' since the click</text></svg>')
     return "".join(out)

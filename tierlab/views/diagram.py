@@ -31,7 +31,7 @@ underscores (``hop_node_api_1__rds_primary``, ``reply_rds_primary__node_api_1``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable, Literal
 
@@ -89,6 +89,7 @@ class Hop:
     checks: tuple[Check, ...] = ()
     on_path: bool = False  # part of the focus pair's path
     note: str = ""         # label for a passing hop on the path (ports, protocol)
+    reached: bool = True   # some packet really gets here (False: the journey stopped before it)
 
     @property
     def evaluated(self) -> bool:
@@ -154,8 +155,8 @@ def block_groups(hops: Iterable[Hop], trace: Trace | None = None) -> tuple[Block
             ids, pairs = found.setdefault(block_label(c), ([], set()))
             if h.id not in ids:
                 ids.append(h.id)
-    for c in (trace.checks if trace is not None else ()):
-        if c.blocking and c.pair and block_label(c) in found:
+    for c, reached in (trace.reached_checks() if trace is not None else ()):
+        if reached and c.blocking and c.pair and block_label(c) in found:
             found[block_label(c)][1].add(c.pair)
     return tuple(BlockGroup(i, label, len(pairs), tuple(ids)) for i, (label, (ids, pairs)) in
                  enumerate(found.items(), start=1))
@@ -237,8 +238,7 @@ class Diagram:
 
     @cached_property
     def _svg(self) -> str:
-        svg = graphviz_engine.render(self.source, "svg").decode("utf-8")
-        return svg.replace(f'font-family="{FONT}"', f'font-family="{FONT_STACK}"')
+        return _layout(self.source)
 
     def svg(self) -> str:
         """Lay out and return the SVG text (once; later calls reuse it)."""
@@ -266,6 +266,14 @@ class Diagram:
 
 
 # ----------------------------------------------------------------------------- building
+
+
+@lru_cache(maxsize=64)
+def _layout(source: str) -> str:
+    """Lay out DOT source as SVG text. The same source always gives the same picture, so a rule
+    switched off and on again is drawn from memory instead of a new layout process."""
+    svg = graphviz_engine.render(source, "svg").decode("utf-8")
+    return svg.replace(f'font-family="{FONT}"', f'font-family="{FONT_STACK}"')
 
 
 def _q(text: object) -> str:
@@ -330,13 +338,13 @@ def diagram(subject: Trace | Topology, *, step: str | None = None, pair: str | N
     hops: dict[str, Hop] = {}
 
     def put(hid: str, src: str, dst: str, leg: Leg, checks: Iterable[Check] = (), on_path: bool = False,
-            note: str = "") -> None:
+            note: str = "", reached: bool = True) -> None:
         old = hops.get(hid)
         if old is None:
-            hops[hid] = Hop(hid, src, dst, leg, tuple(checks), on_path, note)
+            hops[hid] = Hop(hid, src, dst, leg, tuple(checks), on_path, note, reached)
         else:
             hops[hid] = Hop(hid, src, dst, leg, old.checks + tuple(checks), old.on_path or on_path,
-                            old.note or note)
+                            old.note or note, old.reached or reached)
 
     front_port = 443 if 443 in topo.alb.listen_ports or not topo.alb.listen_ports else topo.alb.listen_ports[0]
     put(hop_id("internet", "route53"), "internet", "route53", "request",
@@ -344,46 +352,67 @@ def diagram(subject: Trace | Topology, *, step: str | None = None, pair: str | N
     if topo.edge is not None:
         put(hop_id("internet", "cloudfront"), "internet", "cloudfront", "static", note="static site")
         put(hop_id("cloudfront", "s3_origin"), "cloudfront", "s3_origin", "static", note="origin fetch")
-    fronts = {}
-    backs = {}
-    dbs = {}
-    if trace is not None:
-        for p in trace.pairs:
-            fronts[p.node] = p.front
-            backs[(p.node, p.target)] = p.back
-            dbs[p.target] = p.db
+    pairs = trace.pairs if trace is not None else ()
     drawn = trace is not None  # a topology alone has no journey to draw, only its parts
+
+    def seen(of: Iterable, flow: str, leg: str) -> tuple[bool, list[Check]]:
+        """Whether any of these pairs' packets on ``flow``/``leg`` happen, and the checks they reach
+        (a check after the packet stopped is never drawn: the picture shows only what happens)."""
+        found: dict[tuple, Check] = {}
+        happens = False
+        for p in of:
+            name = getattr(p, flow).name
+            for c in p.checks:
+                if c.flow == name and c.leg == leg and id(c) in reached_of(p):
+                    happens = True
+                    found.setdefault((c.kind, c.component, c.direction, c.rule_ids, c.verdict, c.code), c)
+        return happens, list(found.values())
+
+    reached_ids: dict[str, set[int]] = {}
+
+    def reached_of(p) -> set[int]:
+        """The checks of ``p`` its packets get to (``p.is_reached``, once per pair)."""
+        if p.name not in reached_ids:
+            reached_ids[p.name] = {id(c) for c in p.checks if p.is_reached(c)}
+        return reached_ids[p.name]
+
+    focus = [fp] if fp is not None else []
     for n in topo.alb.nodes:
         on = drawn and n.name == path_node
-        f = fronts.get(n.name)
-        req = [c for c in f.checks if c.leg == "request"] if f else []
+        mine = [p for p in pairs if p.node == n.name]
+        went, req = seen(mine, "front", "request")
         if igw:
             put(hop_id("internet", igw), "internet", igw_id, "request",  # type: ignore[arg-type]
-                [c for c in req if c.kind == "igw"], on, f"{front_port} TLS")
+                [c for c in req if c.kind == "igw"], on, f"{front_port} TLS", went or not drawn)
             put(hop_id(igw, n.name), igw_id, safe_id(n.name), "request",  # type: ignore[arg-type]
-                [c for c in req if c.kind != "igw"], on)
+                [c for c in req if c.kind != "igw"], on, "", went or not drawn)
         else:
-            put(hop_id("internet", n.name), "internet", safe_id(n.name), "request", req, on, f"{front_port} TLS")
-        rep = [c for c in f.checks if c.leg == "reply"] if f else []
-        if on or any(c.blocking for c in rep):
-            put(reply_id(n.name, "internet"), safe_id(n.name), "internet", "reply", rep, on)
+            put(hop_id("internet", n.name), "internet", safe_id(n.name), "request", req, on, f"{front_port} TLS",
+                went or not drawn)
+        back_on, rep = seen(focus if on else mine, "front", "reply")
+        if (on and back_on) or any(c.blocking for c in seen(mine, "front", "reply")[1]):
+            put(reply_id(n.name, "internet"), safe_id(n.name), "internet", "reply", seen(mine, "front", "reply")[1],
+                on and back_on)
     for n in topo.alb.nodes:
         for t in topo.alb.targets:
             on = drawn and n.name == path_node and t == path_target
-            b = backs.get((n.name, t))
-            put(hop_id(n.name, t), safe_id(n.name), safe_id(t), "request",
-                [c for c in b.checks if c.leg == "request"] if b else (), on, f":{topo.alb.target_port} HTTP")
-            rep = [c for c in b.checks if c.leg == "reply"] if b else []
-            if on or any(c.blocking for c in rep):
-                put(reply_id(t, n.name), safe_id(t), safe_id(n.name), "reply", rep, on)
+            mine = [p for p in pairs if p.node == n.name and p.target == t]
+            went, req = seen(mine, "back", "request")
+            put(hop_id(n.name, t), safe_id(n.name), safe_id(t), "request", req, on, f":{topo.alb.target_port} HTTP",
+                went or not drawn)
+            back_on, rep = seen(mine, "back", "reply")
+            if (on and back_on) or any(c.blocking for c in rep):
+                put(reply_id(t, n.name), safe_id(t), safe_id(n.name), "reply", rep, on and back_on)
     for t in topo.alb.targets:
         on = drawn and t == path_target
-        d = dbs.get(t)
-        put(hop_id(t, db_name), safe_id(t), safe_id(db_name), "request",
-            [c for c in d.checks if c.leg == "request"] if d else (), on, f":{topo.database.port} TLS")
-        rep = [c for c in d.checks if c.leg == "reply"] if d else []
-        if on or any(c.blocking for c in rep):
-            put(reply_id(db_name, t), safe_id(db_name), safe_id(t), "reply", rep, on)
+        mine = [p for p in pairs if p.target == t]
+        went, req = seen(mine, "db", "request")
+        put(hop_id(t, db_name), safe_id(t), safe_id(db_name), "request", req, on, f":{topo.database.port} TLS",
+            went or not drawn)
+        _any, rep = seen(mine, "db", "reply")
+        back_on = seen(focus, "db", "reply")[0] if on else False
+        if (on and back_on) or any(c.blocking for c in rep):
+            put(reply_id(db_name, t), safe_id(db_name), safe_id(t), "reply", rep, on and back_on)
     prim = topo.database.instance("primary")
     stby = topo.database.instance("standby")
     if prim is not None and stby is not None:
@@ -580,6 +609,10 @@ def _edge_style(h: Hop, is_current: bool, number: int | None = None) -> dict[str
         cls.append("tl_blocked")
         a.update(color=COLORS["blocked"], style=style, penwidth="3", tooltip=h.blocking[0].reason)
         arrow = "tee"
+    elif not h.reached:  # the journey stops before it: a thin dotted link, no arrow of a packet
+        cls.append("tl_not_reached")
+        a.update(color=COLORS["idle"], penwidth="1", style="dotted",
+                 tooltip="not reached: the request stops before this hop")
     else:
         if h.on_path:
             cls.append("tl_path")

@@ -20,7 +20,7 @@ from typing import Callable, Literal
 
 from ..errors import RuleError, TierlabError, TopologyError
 from ..network.evaluate import Check, FlowResult
-from ..request.journey import STEPS, PairResult, Step, Trace, journey
+from ..request.journey import STEP_IDS, STEPS, PairResult, Step, Trace, journey
 from ..network.rules import NACL_RULE_MAX, NACL_RULE_MIN, PROTOCOLS, NaclRule, SgRule, parse_cidr
 from ..network.topology import Topology
 from .focus import focus_pair
@@ -342,6 +342,10 @@ def step_view(trace: Trace, index: int, pair: PairResult) -> StepView:
         proto = f.protocol
     enc, why = ENCRYPTED[flow]
     bad = [c for c in checks if c.blocking]
+    if index > STEP_IDS.index(pair.reached):  # after the packet stopped: nothing here happens
+        return StepView(index, s, pair.name, flow, leg, src, dst, src_addr, dst_addr, proto, enc, why,
+                        "not reached", "", "not reached",
+                        f"not reached: the request stops at {pair.reached}", checks)
     if bad:
         verdict, decider = ("refused" if bad[0].verdict == "refused" else "blocked"), bad[0]
     elif checks:
@@ -465,26 +469,23 @@ def latency_for(topo: Topology, preset: str = "physics", **knobs: object):
 
 
 def reached_index(trace: Trace, pair: PairResult) -> int:
-    """Index (in ``STEPS``) of the last step the request reaches on ``pair``: the first step
-    where a check blocks it, else the journey's last step."""
-    for i, s in enumerate(STEPS):
-        cs = (trace.dns,) if s.id == "dns" else tuple(c for c in pair.checks if c.step == s.id)
-        if s.id == "alb-process":
-            cs += tuple(trace.extra)
-        if any(c.blocking for c in cs):
-            return i
-    return len(STEPS) - 1
+    """Index (in ``STEPS``) of the last step the request reaches on ``pair`` (``pair.reached``:
+    where the packet stops, or the journey's last step when it gets through)."""
+    return STEP_IDS.index(pair.reached)
 
 
 def outcome(pair: PairResult) -> str:
-    """What the browser gets on ``pair``, in a few words (``"504 Gateway Timeout"``, ``"a timeout"``)."""
-    head = pair.symptom.split(" — ")[0]
-    who, _, what = head.partition(": ")
-    if pair.status == 200:
-        return "200 Created: 'Account created'"
-    if pair.status is None:
-        return "no answer: " + (what or head)
-    return what or head
+    """What the browser gets on ``pair`` and after how long, in a few words
+    (``"504 Gateway Timeout after 60 s"``, ``"connection timed out after 127 s"``)."""
+    o = pair.outcome
+    if not o.failed:
+        return "200: 'Account created'"
+    head = o.text.split(" — ")[0]
+    what = head.partition(": ")[2] or head
+    if o.status is None and o.kind == "timeout":
+        what = "no answer: connection timed out"
+    when = f" after {o.wait_s:g} s" if o.wait_s else " at once"
+    return what + when
 
 
 def verdict_line(trace: Trace, pair: str | None = None) -> tuple[bool, str]:

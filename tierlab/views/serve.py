@@ -9,6 +9,8 @@
 * **Idle kernels are culled.** Every page load starts a kernel; one whose page is closed
   (no connection) and that has been idle for ``--cull-idle-s`` seconds (production: 600 s,
   checked every 60 s) is shut down, so a day of page loads does not pile up kernels.
+* **A kernel waits ready**: one pre-heated kernel has already run the page, so a page request
+  is answered from it (and another is warmed up behind it).
 * **Nothing leaves the machine**: the page uses tierlab's Voila template (no CDN links) and
   listens on 127.0.0.1 only.
 """
@@ -22,12 +24,37 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["CULL_IDLE_S", "CULL_INTERVAL_S", "app_notebook", "voila_argv", "main"]
+__all__ = ["CULL_IDLE_S", "CULL_INTERVAL_S", "app_notebook", "voila_argv", "main", "FreshPoolKernelManager"]
 
 #: Production culling: a kernel with no open page, idle this long, is shut down ...
 CULL_IDLE_S = 600
 #: ... checked this often.
 CULL_INTERVAL_S = 60
+
+
+try:
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager as _Base
+except ImportError:  # pragma: no cover - jupyter_server comes with voila
+    _Base = object  # type: ignore[assignment,misc]
+
+
+class FreshPoolKernelManager(_Base):  # type: ignore[misc,valid-type]
+    """Voila's kernel manager base: a pre-heated kernel waiting in the pool counts as active, so
+    the page that takes it gets the whole idle timeout to connect (otherwise a kernel pre-heated
+    long ago could be culled between the page's request and its websocket connecting)."""
+
+    async def cull_kernels(self) -> None:  # type: ignore[override]
+        from jupyter_server._tz import utcnow
+
+        for pool in getattr(self, "_pools", {}).values():
+            for item in list(pool):
+                try:
+                    kid = item.result().get("kernel_id") if item.done() else None
+                except Exception:  # a failed pre-heat: Voila drops it itself
+                    kid = None
+                if kid in getattr(self, "_kernels", {}):
+                    self._kernels[kid].last_activity = utcnow()
+        await super().cull_kernels()
 
 
 def app_notebook() -> Path:
@@ -50,6 +77,10 @@ def voila_argv(notebook: Path, *, port: int, token: str, cull_idle_s: int = CULL
     return [
         str(notebook), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}", "--Voila.port_retries=0",
         f"--token={token}", "--template=tierlab", "--strip_sources=True", "--show_tracebacks=False",
+        # one kernel kept ready with the app already built: a page is interactive in well under 2 s
+        # (Voila never culls a pooled kernel; it culls the one a closed page leaves behind)
+        "--preheat_kernel=True", "--pool_size=1",
+        "--VoilaConfiguration.multi_kernel_manager_class=tierlab.views.serve.FreshPoolKernelManager",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_s}",
         f"--MappingKernelManager.cull_interval={cull_interval_s}",
         "--MappingKernelManager.cull_connected=False",

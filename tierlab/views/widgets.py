@@ -34,7 +34,7 @@ _OK, _BAD = "#1b7f4a", "#b34700"   # text colours with >= 4.5:1 contrast on whit
 #: The app's style sheet (scoped to .tl-app; travels with the app, changes nothing else on the page).
 APP_CSS = """
 .tl-app { font-family: 'DejaVu Sans', Verdana, sans-serif; font-size: 13px; color: #1a1a1a; box-sizing: border-box; }
-.tl-app *:focus-visible, .tl-app [data-open]:focus { outline: 3px solid #1a1a1a !important; outline-offset: 2px; }
+.tl-app *:focus, .tl-app *:focus-visible { outline: 3px solid #1a1a1a !important; outline-offset: 2px; }
 .tl-app .tl-grid { display: grid; gap: 4px 10px; width: 100%;
   grid-template-columns: minmax(0, 1fr) clamp(380px, 31vw, 640px);
   grid-template-rows: auto minmax(0, 1fr); grid-template-areas: "verdict tabs" "diagram tabs"; }
@@ -83,8 +83,8 @@ def svg_inline(svg: str, opens: dict[str, str] | None = None, *, min_scale: floa
     if m:
         w_px, h_px = float(m.group(1)) * 4 / 3, float(m.group(2)) * 4 / 3
         if fill:
-            style = (f"width:100%;height:100%;max-width:{w_px:.0f}px;max-height:{h_px:.0f}px;"
-                     f"min-width:{w_px * min_scale:.0f}px;min-height:{h_px * min_scale:.0f}px")
+            style = (f"width:100%;height:100%;min-width:{w_px * min_scale:.0f}px;"
+                     f"min-height:{h_px * min_scale:.0f}px")  # grows to the box (1920 px wide screens)
         else:
             style = f"width:100%;max-width:{w_px:.0f}px;height:auto;min-width:{w_px * min_scale:.0f}px"
         svg = svg[:m.start()] + f'<svg style="{style}" preserveAspectRatio="xMidYMin meet"' + svg[m.end():]
@@ -247,6 +247,10 @@ class RulePanel(_Panel):
         self.lab = lab
         self.toggles: dict[str, W.ToggleButton] = {}
         self._syncing = False
+        self._rule_layout = W.Layout(width="auto", max_width="100%", margin="0 0 3px 0")
+        from ipywidgets.widgets.widget_bool import ToggleButtonStyle
+
+        self._rule_style = ToggleButtonStyle()
         self.list_box = W.VBox()
         self.list_box.add_class("tl-rule-list")
         self.component = W.Dropdown(description="show", layout=W.Layout(width="auto", min_width="16em"))
@@ -334,15 +338,15 @@ class RulePanel(_Panel):
 
     def _toggle(self, r: RuleRow) -> W.Widget:
         cp = f" [checkpoint {r.seed_checkpoint}]" if r.seed_checkpoint else ""
-        t = W.ToggleButton(value=r.enabled, description=f"{r.direction[:3]} {r.text}{cp}",
+        # one shared Layout and Style for every toggle: a page with fewer widget models is interactive sooner
+        t = W.ToggleButton(value=r.enabled, description=f"{r.direction[:3]} {r.text}{cp} · {r.rule_id}",
                            tooltip=f"{r.rule_id}: {r.description} (pressed = on)", icon="check" if r.enabled else "times",
-                           layout=W.Layout(width="auto", max_width="100%"))
+                           layout=self._rule_layout, style=self._rule_style)
         t.add_class(r.css_class)
         t.add_class("tl-rule")
         t.observe(self._guard(lambda ch, rid=r.rule_id: self._on_toggle(rid, ch["new"])), names="value")
         self.toggles[r.rule_id] = t
-        return W.VBox([t, W.HTML(f"<code style='color:#4a4a4a;font-size:11px'>{html.escape(r.rule_id)}</code>")],
-                      layout=W.Layout(margin="0 0 2px 0"))
+        return t
 
     def _on_toggle(self, rule_id: str, on: bool) -> None:
         if self._syncing:
@@ -532,7 +536,8 @@ class StepperPanel(_Panel):
             (f"{p.name}: {'ok' if p.ok else 'blocked'}", p.name) for p in trace.pairs]
         self._refreshing = True
         try:
-            self.pair.options = opts
+            if list(self.pair.options) != opts:  # each change of options is a round of messages: only when needed
+                self.pair.options = opts
             self.pair.value = self.stepper.pair_name or "auto"
             self.slider.max = len(STEPS)
             self.play.max = len(STEPS)
@@ -664,24 +669,34 @@ class LatencyPanel(_Panel):
         self._paint()
 
     def _paint(self) -> None:
-        """The headline and the waterfall of the current model on the current journey."""
+        """The headline and the waterfall of the current model on the current journey: a total when
+        the request gets through; when it fails, what the browser gets and how long the user waits."""
+        from ..sim.outcome import LatencyOutcome
         from .charts import waterfall_svg
-        from .panels import latency_verdict, outcome, reached_index
+        from .panels import latency_verdict
 
         model = self.model
         trace = self.lab.trace
         self._ok = trace.ok
-        p = focus_pair(trace)
-        if trace.ok or p is None:
+        self.outcome = LatencyOutcome.of(trace.outcomes, {st.step.id: st.mean_ms for st in model.steps})
+        lo = self.outcome
+        label = f"<b>{html.escape(model.label())}</b>"
+        if not lo.failures:
             self.verdict = latency_verdict(model.total_ms)
-            self.total.value = f"<b>{html.escape(model.label())}</b>: {html.escape(self.verdict)}"
+            self.total.value = f"{label}: {html.escape(self.verdict)}"
             self.chart.value = waterfall_svg(model, title=f"{model.total_ms:.0f} ms from the click to 'Account created'")
             return
-        stop = STEPS[reached_index(trace, p)].id
-        self.verdict = f"the request fails: {outcome(p)}"
-        self.total.value = (f'<b>{html.escape(model.label())}</b>: <b style="color:{_BAD}">'
-                            f"{html.escape(self.verdict)}</b> (stopped at {stop}); no total to compare")
-        self.chart.value = waterfall_svg(model, title=f"Fails at {stop}", stop_step=stop)
+        self.verdict = lo.headline(model.total_ms)
+        self.total.value = f'{label}: <b style="color:{_BAD}">{html.escape(self.verdict)}</b>'
+        first = lo.failures[0]
+        if lo.failed:
+            title = f"Fails: {first.words}; the user waits {first.wait_ms / 1000:.1f} s"
+            self.chart.value = waterfall_svg(model, title=title, stop_step=first.reached, wait_ms=first.wait_ms,
+                                             band_ms=None)
+        else:
+            self.chart.value = waterfall_svg(
+                model, title=f"{lo.success_share * 100:.0f}% succeed in {model.total_ms:.0f} ms; "
+                             f"{(1 - lo.success_share) * 100:.0f}% fail ({first.words})")
 
 
 # ----------------------------------------------------------------------------- the whole lab
