@@ -32,18 +32,15 @@ CULL_IDLE_S = 600
 CULL_INTERVAL_S = 60
 
 
-try:
-    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager as _Base
-except ImportError:  # pragma: no cover - jupyter_server comes with voila
-    _Base = object  # type: ignore[assignment,misc]
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
 
-class FreshPoolKernelManager(_Base):  # type: ignore[misc,valid-type]
+class FreshPoolKernelManager(AsyncMappingKernelManager):
     """Voila's kernel manager base: a pre-heated kernel waiting in the pool counts as active, so
     the page that takes it gets the whole idle timeout to connect (otherwise a kernel pre-heated
     long ago could be culled between the page's request and its websocket connecting)."""
 
-    async def cull_kernels(self) -> None:  # type: ignore[override]
+    async def cull_kernels(self) -> None:
         from jupyter_server._tz import utcnow
 
         for pool in getattr(self, "_pools", {}).values():
@@ -52,7 +49,7 @@ class FreshPoolKernelManager(_Base):  # type: ignore[misc,valid-type]
                     kid = item.result().get("kernel_id") if item.done() else None
                 except Exception:  # a failed pre-heat: Voila drops it itself
                     kid = None
-                if kid in getattr(self, "_kernels", {}):
+                if isinstance(kid, str) and kid in self._kernels:
                     self._kernels[kid].last_activity = utcnow()
         await super().cull_kernels()
 
