@@ -139,7 +139,8 @@ def _sg_check(
     src, dst = (peer.name, ep.name) if direction == "inbound" else (ep.name, peer.name)
     if hits:
         r = hits[0]
-        return Check(flow=flow, leg="request", kind="sg", component=names, direction=direction, src=src, dst=dst, packet=packet, verdict="allow", share=1.0,
+        return Check(flow=flow, leg="request", kind="sg", component=names, direction=direction, src=src, dst=dst,
+                     packet=packet, verdict="allow", share=1.0,
                      rule_ids=tuple(h.id for h in hits),
                      reason=f"{names} {direction}: {r.describe()} allows {protocol} {port} {way} {peer.label or peer.name}")
     off = [r for g in groups for r in g.rules_in(direction, enabled=False)]
@@ -152,7 +153,8 @@ def _sg_check(
         )
     if would:
         detail += f"; switched-off rule {', '.join(would)} would allow it"
-    return Check(flow=flow, leg="request", kind="sg", component=names, direction=direction, src=src, dst=dst, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+    return Check(flow=flow, leg="request", kind="sg", component=names, direction=direction, src=src, dst=dst,
+                 packet=packet, verdict="deny", share=0.0, rule_ids=(),
                  reason=f"{names} {direction}: no rule allows {protocol} {port} {way} {peer.label or peer.name} "
                  f"(security groups only allow; anything not allowed is dropped){detail}",
                  code="ENI_SG_RULES_MISMATCH", would_allow=would)
@@ -175,7 +177,8 @@ def _nacl_check(
                   f" ({purpose})")
         if len(dec.segments) > 1:
             reason += f" [{segs}]"
-        return Check(flow=flow, leg=leg, kind="nacl", component=nacl.name, direction=direction, src=src, dst=dst, packet=packet, verdict="allow", share=1.0, rule_ids=rule_ids, reason=reason,
+        return Check(flow=flow, leg=leg, kind="nacl", component=nacl.name, direction=direction, src=src, dst=dst,
+                     packet=packet, verdict="allow", share=1.0, rule_ids=rule_ids, reason=reason,
                      ports=ports, passing=(ports,))
     # blocked in whole or in part: what decided, what would have allowed, what nearly matched
     would = []
@@ -206,69 +209,85 @@ def _nacl_check(
     )
     deny_ids = tuple(dict.fromkeys(deny_ids))
     passing = tuple(seg.ports for seg in dec.segments if seg.action == "allow")
-    return Check(flow=flow, leg=leg, kind="nacl", component=nacl.name, direction=direction, src=src, dst=dst, packet=packet, verdict=dec.verdict, share=dec.share, rule_ids=deny_ids,
+    return Check(flow=flow, leg=leg, kind="nacl", component=nacl.name, direction=direction, src=src, dst=dst,
+                 packet=packet, verdict=dec.verdict, share=dec.share, rule_ids=deny_ids,
                  reason=reason, code="SUBNET_ACL_RESTRICTION", would_allow=tuple(would), ports=ports, passing=passing)
 
 
 def _route_check(topo: Topology, flow: str, leg: Leg, src: Endpoint, dst: Endpoint, packet: str) -> Check:
     if src.subnet is None:  # from the internet: through the internet gateway
         if topo.internet_gateway is None:
-            return Check(flow=flow, leg=leg, kind="igw", component="internet", direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+            return Check(flow=flow, leg=leg, kind="igw", component="internet", direction="", src=src.name,
+                         dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
                          reason="the VPC has no internet gateway: nothing from the internet can reach it",
                          code="NO_ROUTE_TO_DESTINATION")
         if dst.kind != "alb":
-            return Check(flow=flow, leg=leg, kind="igw", component=topo.internet_gateway, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+            return Check(flow=flow, leg=leg, kind="igw", component=topo.internet_gateway, direction="", src=src.name,
+                         dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
                          reason=f"{dst.name} has no public address: the internet gateway has nothing to translate to",
                          code="NO_ROUTE_TO_DESTINATION")
-        return Check(flow=flow, leg=leg, kind="igw", component=topo.internet_gateway, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
+        return Check(flow=flow, leg=leg, kind="igw", component=topo.internet_gateway, direction="", src=src.name,
+                     dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
                      reason=f"{topo.internet_gateway} translates the node's public address to {dst.ip}")
     sub = topo.subnet(src.subnet)
     rt = topo.route_table(sub.route_table)
     route = rt.lookup(dst.ip)
     if route is None:
-        return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+        return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name,
+                     packet=packet, verdict="deny", share=0.0, rule_ids=(),
                      reason=f"{rt.name} (of {sub.name}) has no route to {dst.ip}: "
                      + ("a private subnet needs a NAT gateway or VPC endpoint to reach the internet"
                         if not dst.in_vpc else "add a route"),
                      code="NO_ROUTE_TO_DESTINATION")
     if route.target == "local":
         if not dst.in_vpc:
-            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name,
+                         dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
                          reason=f"{rt.name}: {dst.ip} matches local but is no address in this VPC", code="NO_ROUTE_TO_DESTINATION")
-        return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(f"{rt.name}:local",),
+        return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name,
+                     packet=packet, verdict="allow", share=1.0, rule_ids=(f"{rt.name}:local",),
                      reason=f"{rt.name}: {route} (longest prefix {route.destination.prefixlen}) keeps it inside the VPC")
     if route.target == topo.internet_gateway:
         if dst.in_vpc:
-            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name,
+                         dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
                          reason=f"{rt.name}: {route} sends a VPC address to the internet gateway, which drops it",
                          code="NO_ROUTE_TO_DESTINATION")
         if src.kind != "alb":
-            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name,
+                         dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
                          reason=f"{rt.name}: {route}, but {src.label or src.name} has no public IPv4 address: the internet "
                          "gateway only translates addresses that have one (a NAT gateway would be needed)",
                          code="NO_ROUTE_TO_DESTINATION")
         if not topo.is_public(src.subnet):
-            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+            return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name,
+                         dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
                          reason=f"{rt.name}: {route} but {sub.name} is not public", code="NO_ROUTE_TO_DESTINATION")
-        return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0,
+        return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name,
+                     packet=packet, verdict="allow", share=1.0,
                      rule_ids=(f"{rt.name}:{route.destination}",), reason=f"{rt.name}: {route} sends it to the internet")
-    return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+    return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name,
+                 packet=packet, verdict="deny", share=0.0, rule_ids=(),
                  reason=f"{rt.name}: {route} leads nowhere in this model", code="NO_ROUTE_TO_DESTINATION")
 
 
 def _listener_check(topo: Topology, flow: str, src: Endpoint, dst: Endpoint, protocol: str, port: int, packet: str) -> Check:
     if protocol == "icmp":
-        return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
+        return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name,
+                     dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
                      reason=f"ICMP needs no listening process: {dst.label or dst.name}'s kernel answers an echo request")
     if dst.kind == "internet" or dst.kind == "address":
-        return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
+        return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name,
+                     dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
                      reason=f"{dst.name} is outside this model: assumed to answer")
     if port in dst.listens:
         what = "listener" if dst.kind == "alb" else "process"
-        return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
+        return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name,
+                     dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
                      reason=f"a {what} on {dst.label or dst.name} accepts {protocol} {port}")
     code = "ELBV2_LISTENERS_MISMATCH" if dst.kind == "alb" else "NOT_LISTENING"
-    return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name, dst=dst.name, packet=packet, verdict="refused", share=0.0, rule_ids=(),
+    return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name,
+                 dst=dst.name, packet=packet, verdict="refused", share=0.0, rule_ids=(),
                  reason=f"the packet reaches {dst.label or dst.name} but nothing listens on {port}: the sender gets a "
                  f"TCP reset ('connection refused'), not a timeout", code=code)
 
@@ -290,7 +309,8 @@ def evaluate_flow(
         checks.append(_sg_check(topo, name, src, dst, "outbound", protocol, port, req))
     if src.subnet is not None:
         if same_subnet:
-            checks.append(Check(flow=name, leg="request", kind="nacl", component=topo.subnet(src.subnet).nacl, direction="outbound", src=src.name, dst=dst.name,
+            checks.append(Check(flow=name, leg="request", kind="nacl", component=topo.subnet(src.subnet).nacl,
+                                direction="outbound", src=src.name, dst=dst.name,
                                 packet=req, verdict="skip", share=1.0, rule_ids=(), reason=f"{src.name} and {dst.name} share {src.subnet}: no NACL is crossed"))
         else:
             checks.append(_nacl_check(topo, name, "request", src.subnet, "outbound", dst.ip, protocol,
@@ -305,7 +325,8 @@ def evaluate_flow(
     # reply: security groups are stateful, NACLs are not
     if dst.sgs or src.sgs:
         names = ", ".join(dict.fromkeys(dst.sgs + src.sgs))
-        checks.append(Check(flow=name, leg="reply", kind="sg", component=names, direction="", src=dst.name, dst=src.name, packet=rep, verdict="stateful", share=1.0, rule_ids=(),
+        checks.append(Check(flow=name, leg="reply", kind="sg", component=names, direction="", src=dst.name,
+                            dst=src.name, packet=rep, verdict="stateful", share=1.0, rule_ids=(),
                             reason=f"the reply belongs to a connection {names} already allowed: security groups are "
                             "stateful, so no outbound rule is needed"))
     if dst.subnet is not None and not same_subnet:

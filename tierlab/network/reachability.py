@@ -71,13 +71,15 @@ def _endpoint(topo: Topology, name: str | Endpoint, os: str) -> Endpoint:
     if isinstance(name, Endpoint):
         return name
     if name == "internet":
-        return Endpoint(name="internet", kind="internet", ip=topo.client_ip, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL[os], label=f"internet ({os})")
+        return Endpoint(name="internet", kind="internet", ip=topo.client_ip, subnet=None, sgs=(), listens=(),
+                        ephemeral=EPHEMERAL[os], label=f"internet ({os})")
     return topo.endpoint(name)
 
 
 def _as_destination(topo: Topology, ep: Endpoint) -> Endpoint:
     if ep.kind == "internet":  # the internet as a destination: some host out there
-        return Endpoint(name="internet", kind="internet", ip=INTERNET_HOST, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL["linux"], label="a host on the internet")
+        return Endpoint(name="internet", kind="internet", ip=INTERNET_HOST, subnet=None, sgs=(), listens=(),
+                        ephemeral=EPHEMERAL["linux"], label="a host on the internet")
     return ep
 
 
@@ -105,7 +107,8 @@ def probe_hosts(topo: Topology) -> tuple[Endpoint, ...]:
     out = []
     for sn in topo.subnets:
         ip = sn.cidr.network_address + 100
-        out.append(Endpoint(name=f"any-host-in-{sn.name}", kind="address", ip=ip, subnet=sn.name, sgs=(), listens=(), ephemeral=EPHEMERAL["linux"],
+        out.append(Endpoint(name=f"any-host-in-{sn.name}", kind="address", ip=ip, subnet=sn.name, sgs=(), listens=(),
+                            ephemeral=EPHEMERAL["linux"],
                             label=f"any host in {sn.name}"))
     return tuple(out)
 

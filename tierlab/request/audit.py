@@ -169,7 +169,8 @@ class _Ctx:
         for ep in topo.endpoints:
             for g in ep.sgs:
                 self.members.setdefault(g, []).append(ep)
-        self.internet = Endpoint(name="internet", kind="internet", ip=topo.client_ip, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL["linux"], label="internet")
+        self.internet = Endpoint(name="internet", kind="internet", ip=topo.client_ip, subnet=None, sgs=(), listens=(),
+                                 ephemeral=EPHEMERAL["linux"], label="internet")
 
     def journey_unchanged(self, what_if: Topology) -> str:
         before = self.trace
@@ -375,7 +376,8 @@ def _flows_of(ctx: _Ctx, group: str, r: SgRule, members: list[Endpoint],
         dests = [e for e in everyone if e.kind != "internet" and e.kind != "address" and peer_ok(e)]
         for m in members:
             if r.peer_cidr is not None and INTERNET_HOST in r.peer_cidr:  # the internet first: what the rule is for
-                host = Endpoint(name="internet", kind="internet", ip=INTERNET_HOST, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL["linux"], label="a host on the internet")
+                host = Endpoint(name="internet", kind="internet", ip=INTERNET_HOST, subnet=None, sgs=(), listens=(),
+                                ephemeral=EPHEMERAL["linux"], label="a host on the internet")
                 for port in ([443] if r.ports.contains(443) else [r.ports.lo] if r.ports.size <= 16 else []):
                     flows.append(evaluate_flow(topo, m, host, port, protocol=proto))
             for d in dests:

@@ -40,19 +40,23 @@ def _dns_check(topo: Topology) -> Check:
     rec = next((r for r in topo.records if r.name == host and not r.private), None)
     pkt = f"DNS query {host} A"
     if rec is None:
-        return Check(flow="dns", leg="request", kind="dns", component="route53", direction="", src="internet", dst=host, packet=pkt, verdict="deny", share=0.0, rule_ids=(),
+        return Check(flow="dns", leg="request", kind="dns", component="route53", direction="", src="internet",
+                     dst=host, packet=pkt, verdict="deny", share=0.0, rule_ids=(),
                      reason=f"no public record for {host}: the browser gets NXDOMAIN and never sends the request",
                      code="DNS_RESOLUTION_FAILED", step="dns")
     if rec.alias and rec.target == topo.alb.dns_name:
         ips = ", ".join(str(n.public_ip) for n in topo.alb.nodes)
-        return Check(flow="dns", leg="request", kind="dns", component="route53", direction="", src="internet", dst=host, packet=pkt, verdict="allow", share=1.0,
+        return Check(flow="dns", leg="request", kind="dns", component="route53", direction="", src="internet",
+                     dst=host, packet=pkt, verdict="allow", share=1.0,
                      rule_ids=(f"record:{rec.name}",),
                      reason=f"{host} is an alias A record for {rec.target}: Route 53 answers with the ALB nodes' "
                      f"addresses {ips} (TTL {rec.ttl_s} s, the ELB's own)", step="dns")
     if rec.type == "CNAME" and rec.target == topo.alb.dns_name:
-        return Check(flow="dns", leg="request", kind="dns", component="route53", direction="", src="internet", dst=host, packet=pkt, verdict="allow", share=1.0, rule_ids=(f"record:{rec.name}",),
+        return Check(flow="dns", leg="request", kind="dns", component="route53", direction="", src="internet",
+                     dst=host, packet=pkt, verdict="allow", share=1.0, rule_ids=(f"record:{rec.name}",),
                      reason=f"{host} is a CNAME to {rec.target}, which resolves to the ALB nodes (one extra lookup)", step="dns")
-    return Check(flow="dns", leg="request", kind="dns", component="route53", direction="", src="internet", dst=host, packet=pkt, verdict="deny", share=0.0, rule_ids=(f"record:{rec.name}",),
+    return Check(flow="dns", leg="request", kind="dns", component="route53", direction="", src="internet", dst=host,
+                 packet=pkt, verdict="deny", share=0.0, rule_ids=(f"record:{rec.name}",),
                  reason=f"{host} points at {rec.target}, not at the load balancer {topo.alb.dns_name}",
                  code="DNS_RESOLUTION_FAILED", step="dns")
 
@@ -65,12 +69,14 @@ def _forward_check(topo: Topology, port: int) -> Check | None:
         return None
     pkt = f"POST /api/users on listener {port}"
     if listener.action != "forward":
-        return Check(flow="alb", leg="request", kind="forward", component=lb.name, direction="", src="internet", dst=lb.name, packet=pkt, verdict="deny", share=0.0,
+        return Check(flow="alb", leg="request", kind="forward", component=lb.name, direction="", src="internet",
+                     dst=lb.name, packet=pkt, verdict="deny", share=0.0,
                      rule_ids=(f"listener:{port}",),
                      reason=f"the {port} listener only redirects (to {listener.redirect_port}), so every POST gets a 301 and "
                      "never reaches a server: a listener must forward to the target group",
                      code="ELBV2_LISTENER_REQUIRES_TG_ACCEPT")
-    return Check(flow="alb", leg="request", kind="forward", component=lb.name, direction="", src="internet", dst=lb.name, packet=pkt, verdict="allow", share=1.0, rule_ids=(f"listener:{port}",),
+    return Check(flow="alb", leg="request", kind="forward", component=lb.name, direction="", src="internet",
+                 dst=lb.name, packet=pkt, verdict="allow", share=1.0, rule_ids=(f"listener:{port}",),
                  reason=f"the {port} listener forwards to {lb.target_group} on port {lb.target_port}")
 
 
@@ -78,7 +84,8 @@ def _no_targets(topo: Topology) -> tuple[Check, ...]:
     lb = topo.alb
     if lb.targets:
         return ()
-    return (Check(flow="alb", leg="request", kind="forward", component=lb.target_group, direction="", src=lb.name, dst=lb.target_group,
+    return (Check(flow="alb", leg="request", kind="forward", component=lb.target_group, direction="", src=lb.name,
+                  dst=lb.target_group,
                   packet=f"POST /api/users to {lb.target_group}", verdict="deny", share=0.0, rule_ids=(f"target-group:{lb.target_group}",),
                   reason=f"the target group {lb.target_group} has no registered targets: the ALB answers "
                   "503 Service Unavailable", code="ELBV2_LISTENER_HAS_NO_TG", step="alb-process"),)
@@ -124,7 +131,8 @@ def journey(topology: Topology, *, os: str = "linux", database: Literal["primary
         raise TopologyError(f"the database has no {database} instance",
                             "a single-AZ database has only a primary; use database='primary'")
     dns = _dns_check(topo)
-    client = Endpoint(name="internet", kind="internet", ip=topo.client_ip, subnet=None, sgs=(), listens=(), ephemeral=EPHEMERAL[os], label=f"internet user ({os})")
+    client = Endpoint(name="internet", kind="internet", ip=topo.client_ip, subnet=None, sgs=(), listens=(),
+                      ephemeral=EPHEMERAL[os], label=f"internet user ({os})")
     db_ep = topo.endpoint(db_inst.name)
     lb = topo.alb
     fronts = _fronts(topo, client)
