@@ -475,11 +475,9 @@ def _key(title: str, trace: Trace | None, groups: tuple[BlockGroup, ...]) -> str
             f'<font color="{COLORS["blocked"]}">&#8212;| blocked (badge = line below)</font>   '
             f'<font color="#9a6700">&#9552; current step (amber, a halo on a blocked hop)</font>'
             '</font></td></tr>')
-    for g in groups:
-        rows.append(f'<tr><td align="left"><table align="left" border="0" cellborder="0" cellspacing="0" cellpadding="1"><tr>'
-                    f'<td bgcolor="{COLORS["blocked"]}" valign="top" width="18" fixedsize="true"><font color="white"><b> {g.number} </b></font></td>'
-                    f'<td align="left"><font point-size="11" color="#6b2200"> {_html(g.text)}</font></td>'
-                    '</tr></table></td></tr>')
+    for g in groups:  # one line per blocked component, led by its badge number (one cell: stays aligned)
+        rows.append(f'<tr><td align="left"><font point-size="11" color="{COLORS["blocked"]}"><b>[{g.number}]</b></font>'
+                    f'<font point-size="11" color="#6b2200"> {_html(g.text)}</font></td></tr>')
     return f'<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">{"".join(rows)}</table>>'
 
 
