@@ -192,10 +192,11 @@ def test_the_subnet_quota_is_two_hundred_per_vpc():
     assert "over the quota of 200 per VPC" in " ".join(loader_messages([("subnets", subnets)]))
 
 
-def test_overlapping_subnets_are_found_in_n_log_n():
-    """4,000 subnets that all overlap a /8 and each other not at all: each overlap found, no pair-by-pair scan."""
-    import time
+def test_every_overlap_among_4000_subnets_is_found():
+    """4,000 subnets that all overlap a /8 and each other not at all: each overlap found, no false one.
 
+    The speed (n log n, not a pair-by-pair scan) is measured by benchmarks/bench_input_limits.py, not here.
+    """
     from tierlab.network.loader import _overlaps
     from tierlab.network.topology import Subnet
 
@@ -204,9 +205,7 @@ def test_overlapping_subnets_are_found_in_n_log_n():
                                           route_table="rt-private", nacl="nacl-private-app"))
 
     many = [sub(f"s{i}", f"10.{i // 256}.{i % 256}.0/24") for i in range(4000)] + [sub("wide", "10.0.0.0/8")]
-    start = time.perf_counter()
     found = _overlaps(many)
-    assert time.perf_counter() - start < 1.0
     assert len(found) == 4000 and all(other.name == "wide" for _, _, other in found)
     assert _overlaps(many[:4000]) == [] and _overlaps([]) == []
 

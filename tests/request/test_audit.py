@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -81,11 +80,11 @@ def test_import_notes_that_may_change_a_verdict_are_info_findings(audits):
     assert any(f.severity == "info" and "NAT gateways" in f.evidence for f in a.findings)
 
 
-def test_an_audit_of_the_largest_project_takes_under_a_second():
-    imp = tl.from_terraform(CORPUS / "three-tier")
-    t = time.perf_counter()
-    tl.audit(imp)
-    assert time.perf_counter() - t < 1.0
+def test_every_finding_of_the_largest_project_has_evidence_and_a_reason():
+    """The speed of this audit is measured by benchmarks/bench_import.py; here only what it answers."""
+    frame = tl.audit(tl.from_terraform(CORPUS / "three-tier")).frame()
+    assert len(frame) > 0
+    assert (frame["evidence"].str.len() > 0).all() and (frame["reason"].str.len() > 0).all()
 
 
 def test_cli_audit(capsys):
