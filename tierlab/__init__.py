@@ -41,6 +41,7 @@ from .network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityG
 from .sim.timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
 from .network.topology import Endpoint, Topology
 from .network.tracking import connection_tracking
+from .course.handout import handout  # tl.handout(dir): the learners' edition, no solutions
 from .course.tables import table as show  # tl.show(frame): long text folded, no global option
 from .course import cheatsheet, drills, exercises, lessons, primer, scenarios, slips, syllabus, tables  # the course modules
 
@@ -60,6 +61,7 @@ __all__ = [
     "connection_tracking", "linux",
     "from_terraform", "from_aws", "Imported", "ImportNote", "audit", "Audit", "Finding",  # issue 15
     "to_terraform", "write_terraform", "terraform_diff", "to_aws_cli",
+    "handout",  # issue 14
 ]
 
 install_ipython_handler()

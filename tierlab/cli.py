@@ -6,6 +6,7 @@
     tierlab rules [-t seed|FILE]
     tierlab reach SRC DST PORT [-t seed|FILE]
     tierlab audit [seed|FILE|TERRAFORM_FOLDER|AWS_JSON_FOLDER] [--json]
+    tierlab handout DIR [--force] [--hub URL --repo URL]
 
 -t and FILE also take a Terraform folder (``-t ./infra``), a ``terraform show -json`` file or a
 folder of AWS describe-*.json outputs.
@@ -128,6 +129,15 @@ def _audit(args: argparse.Namespace) -> int:
     return 1 if any(f.severity in ("critical", "high") for f in a.findings) else 0
 
 
+def _handout(args: argparse.Namespace) -> int:
+    from .course.handout import handout, nbgitpuller_link
+
+    print(handout(args.dir, overwrite=args.force).summary())
+    if args.hub and args.repo:
+        print(f"nbgitpuller link: {nbgitpuller_link(args.hub, args.repo, branch=args.branch)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tierlab", description="The AWS 3-tier Create Account journey, checked as AWS would.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -156,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("topology", nargs="?", default="seed", help="a name, a YAML file, a Terraform folder or AWS JSON folder")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=_audit)
+    h = sub.add_parser("handout", help="write the learners' edition of the course (no solutions) into DIR")
+    h.add_argument("dir")
+    h.add_argument("--force", action="store_true", help="replace a previous handout in DIR")
+    h.add_argument("--hub", help="a JupyterHub URL: print the nbgitpuller link (with --repo)")
+    h.add_argument("--repo", help="the git repository the handout is published to")
+    h.add_argument("--branch", default="main")
+    h.set_defaults(func=_handout)
     return p
 
 
