@@ -736,6 +736,9 @@ class LabApp(_Panel):
         journey_tab = W.VBox([self.steps, self.trace_view])
         tabs = [self.rules, journey_tab] + ([self.latency] if self.latency else []) + [self.checkpoints]
         titles = ["Rules", "Journey"] + (["Latency"] if self.latency else []) + ["Checkpoints"]
+        self._panels = tabs
+        if page:  # the page shows the Rules tab first; the others are put in when first opened (a faster first paint)
+            tabs = [tabs[0]] + [W.Box() for _ in tabs[1:]]
         self.tabs = W.Tab(children=tabs, titles=titles, layout=W.Layout(height="100%"))
         self.tabs.add_class("tl-tabs")
         self._stale: set[str] = set()  # hidden tabs redraw when shown: the first paint stays fast
@@ -780,7 +783,14 @@ class LabApp(_Panel):
 
     def _fresh(self, every: bool = False) -> None:
         """Draw the tables of the tab in view (the others when they are shown; ``every``: all now)."""
-        title = self.tabs.titles[self.tabs.selected_index or 0] if self.tabs.titles else ""
+        i = self.tabs.selected_index or 0
+        if self.tabs.children[i] is not self._panels[i]:
+            kids = list(self.tabs.children)
+            kids[i] = self._panels[i]
+            self.tabs.children = kids
+            if self.tabs.selected_index != i:
+                self.tabs.selected_index = i
+        title = self.tabs.titles[i] if self.tabs.titles else ""
         if every:
             title = "Journey"
             self._fresh_checkpoints()
