@@ -47,3 +47,10 @@ def pytest_collection_modifyitems(config, items):
         if "browser" in item.path.parts and item.get_closest_marker("browser") is None:
             item.add_marker(_db_pytest.mark.browser)
 # ==== end of test tiers block ============================================================
+
+
+# ==== progress (tierlab.course.progress) — owner: class ====================================
+# Grading records progress in the learner's home; the suite grades thousands of answers and must not write
+# the runner's ~/.tierlab (tests of progress set TIERLAB_PROGRESS to a temporary file themselves).
+_db_os.environ.setdefault("TIERLAB_PROGRESS", "off")
+# ==== end of progress block ================================================================

@@ -42,6 +42,7 @@ from .sim.timelines import failover_timeline, health_check_settings, health_chec
 from .network.topology import Endpoint, Topology
 from .network.tracking import connection_tracking
 from .course.handout import handout  # tl.handout(dir): the learners' edition, no solutions
+from .course.progress import progress  # tl.progress(): the learner's own progress
 from .course.tables import table as show  # tl.show(frame): long text folded, no global option
 from .course import cheatsheet, drills, exercises, lessons, primer, scenarios, slips, syllabus, tables  # the course modules
 
@@ -61,7 +62,7 @@ __all__ = [
     "connection_tracking", "linux",
     "from_terraform", "from_aws", "Imported", "ImportNote", "audit", "Audit", "Finding",  # issue 15
     "to_terraform", "write_terraform", "terraform_diff", "to_aws_cli",
-    "handout",  # issue 14
+    "handout", "progress",  # issue 14
 ]
 
 install_ipython_handler()

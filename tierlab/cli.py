@@ -7,6 +7,7 @@
     tierlab reach SRC DST PORT [-t seed|FILE]
     tierlab audit [seed|FILE|TERRAFORM_FOLDER|AWS_JSON_FOLDER] [--json]
     tierlab handout DIR [--force] [--hub URL --repo URL]
+    tierlab progress [HOME|FILE ...]        (the class table; none: your own progress)
 
 -t and FILE also take a Terraform folder (``-t ./infra``), a ``terraform show -json`` file or a
 folder of AWS describe-*.json outputs.
@@ -138,6 +139,19 @@ def _handout(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(args: argparse.Namespace) -> int:
+    from .course.progress import class_progress, progress
+
+    p = class_progress(args.sources) if args.sources else progress()
+    print(p.summary())
+    t = p.table()
+    if len(t):
+        rows = [{"learner": who, **row} for who, row in t.to_dict("index").items()]
+        print(_table(rows, ["learner", *map(str, t.columns)]))
+        print("pass/N: passed at attempt N; fail/N: not yet after N attempts")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tierlab", description="The AWS 3-tier Create Account journey, checked as AWS would.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -173,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--repo", help="the git repository the handout is published to")
     h.add_argument("--branch", default="main")
     h.set_defaults(func=_handout)
+    g = sub.add_parser("progress", help="the class table: learner x exercise, from learners' homes or export files")
+    g.add_argument("sources", nargs="*", metavar="HOME|FILE")
+    g.set_defaults(func=_progress)
     return p
 
 

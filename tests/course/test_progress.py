@@ -1,0 +1,133 @@
+"""Progress (issue 14): every grade is recorded for the learner, never at the cost of the verdict, and the
+instructor reads a class from the learners' homes or the files they hand in."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import tierlab as tl
+from tierlab.cli import main
+from tierlab.course import exercises as E
+from tierlab.course import progress as P
+from tierlab.errors import TierlabError
+
+
+@pytest.fixture
+def mine(tmp_path, monkeypatch) -> Path:
+    f = tmp_path / "home" / ".tierlab" / "progress.jsonl"
+    monkeypatch.setenv(P.ENV, str(f))
+    return f
+
+
+def _lines(f: Path) -> list[dict]:
+    return [json.loads(x) for x in f.read_text().splitlines()]
+
+
+def test_every_grade_is_recorded_with_its_attempt(mine):
+    ex = E.load_exercise("linux-ephemeral")
+    assert not ex.grade(ex.start()).passed
+    assert not ex.grade(ex.start()).passed
+    assert ex.grade(E.solved(ex)).passed
+    recs = _lines(mine)
+    assert [(r["exercise"], r["passed"], r["attempt"]) for r in recs] == [
+        ("linux-ephemeral", False, 1), ("linux-ephemeral", False, 2), ("linux-ephemeral", True, 3)]
+    assert all(r["learner"] and r["time"].endswith("Z") for r in recs)
+    other = E.load_exercise("close-5432")
+    other.grade(other.start())
+    assert _lines(mine)[-1]["attempt"] == 1  # attempts count per exercise
+
+
+def test_a_timed_out_or_odd_answer_is_recorded_too(mine):
+    ex = E.load_exercise("linux-ephemeral")
+    assert not ex.grade("not a topology").passed
+    assert _lines(mine)[-1]["passed"] is False
+
+
+def test_an_unwritable_progress_file_costs_a_warning_never_the_verdict(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv(P.ENV, str(blocker / "sub" / "progress.jsonl"))  # a folder under a file: cannot exist
+    ex = E.load_exercise("linux-ephemeral")
+    with pytest.warns(RuntimeWarning, match="could not record progress"):
+        g = ex.grade(E.solved(ex))
+    assert g.passed
+
+
+def test_off_records_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv(P.ENV, "off")
+    assert P.progress_path() is None
+    ex = E.load_exercise("linux-ephemeral")
+    assert ex.grade(E.solved(ex)).passed
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_torn_line_is_skipped_and_the_rest_counts(mine):
+    mine.parent.mkdir(parents=True)
+    mine.write_text('{"learner": "ada", "exercise": "a", "passed": true, "attempt": 1, "time": "t1"}\n{"learn\n')
+    assert [r["exercise"] for r in P.read(mine)] == ["a"]
+    assert P.record("a", False)["attempt"] == 2
+
+
+def _home(root: Path, who: str, verdicts: list[tuple[str, bool]]) -> Path:
+    f = root / who / ".tierlab" / "progress.jsonl"
+    f.parent.mkdir(parents=True)
+    for i, (ex, ok) in enumerate(verdicts):
+        f.open("a").write(json.dumps({"learner": who, "exercise": ex, "passed": ok, "attempt": i + 1,
+                                      "time": f"2026-12-01T10:{i:02d}:00Z"}) + "\n")
+    return root / who
+
+
+@pytest.fixture
+def klass(tmp_path) -> list[Path]:
+    ada = _home(tmp_path, "ada", [("server3-db", False), ("server3-db", True), ("close-5432", True)])
+    bob = _home(tmp_path, "bob", [("server3-db", False), ("server3-db", False), ("server3-db", False)])
+    carol = tmp_path / "carol.jsonl"  # an export handed in: the records carry the learner
+    carol.write_text(json.dumps({"learner": "carol", "exercise": "close-5432", "passed": True, "attempt": 1,
+                                 "time": "2026-12-01T11:00:00Z"}) + "\n")
+    return [ada, bob, carol, tmp_path / "dave"]
+
+
+def test_the_class_table_is_learner_by_exercise(klass):
+    (klass[3]).mkdir()  # a home where nothing was graded: no row, no error
+    t = P.class_progress(klass).table()
+    assert list(t.index) == ["ada", "bob", "carol"]
+    assert t.loc["ada", "server3-db"] == "pass/2" and t.loc["bob", "server3-db"] == "fail/3"
+    assert t.loc["carol", "server3-db"] == "" and t.loc["carol", "close-5432"] == "pass/1"
+    assert t["passed"].to_dict() == {"ada": 2, "bob": 0, "carol": 1}
+
+
+def test_the_command_line_prints_the_class(klass, capsys):
+    assert main(["progress", *map(str, klass[:3])]) == 0
+    out = capsys.readouterr().out
+    assert "pass/2" in out and "fail/3" in out and "carol" in out
+    assert main(["progress", str(klass[3])]) == 2  # neither a home nor a file
+    assert "no progress at" in capsys.readouterr().err
+
+
+def test_a_learner_sees_their_course(mine):
+    ex = E.load_exercise("close-5432")
+    ex.grade(E.solved(ex))
+    mine_now = tl.progress()
+    c = mine_now.course()
+    assert len(c) == len(E.load_exercises(None))
+    assert c.set_index("exercise").loc["close-5432", "status"] == "passed"
+    assert (c["status"] == "not started").sum() == len(c) - 1
+    assert "1 of" in mine_now._repr_html_()
+
+
+def test_the_chart_draws_one_cell_per_learner_and_exercise(klass):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = P.class_progress(klass[:3]).chart()
+    assert len(ax.patches) == 4  # ada ×2, bob ×1, carol ×1
+    colors = sorted(matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches)
+    assert colors.count("#2e7d32") == 3 and colors.count("#c62828") == 1
+    with pytest.raises(TierlabError):
+        from tierlab.views.progress_chart import progress_chart
+
+        progress_chart(object())

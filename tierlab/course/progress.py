@@ -1,0 +1,200 @@
+"""Progress through the course: every graded check, recorded for the learner who ran it.
+
+``Exercise.grade`` appends one JSON line per verdict to the learner's progress file
+(``~/.tierlab/progress.jsonl``, or ``$TIERLAB_PROGRESS``; ``TIERLAB_PROGRESS=off`` records nothing)::
+
+    {"learner": "ada", "exercise": "linux-ephemeral", "passed": false, "attempt": 1, "time": "2026-12-01T21:50:02Z"}
+
+Recording never stops a grade: a file that cannot be written costs a warning, not the verdict.
+
+    tl.progress()                                    # a learner: my exercises, notebook by notebook
+    tl.course.progress.class_progress(["/home/ada", "/home/bob", "carol.jsonl"]).table()   # the instructor
+    tierlab progress /home/*                         # the same on the command line
+"""
+
+from __future__ import annotations
+
+import getpass
+import html
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
+
+from ..errors import TierlabError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ENV", "progress_path", "record", "recorded", "read", "Progress", "progress", "class_progress"]
+
+ENV = "TIERLAB_PROGRESS"
+FILE = Path(".tierlab") / "progress.jsonl"
+_FIELDS = ("learner", "exercise", "passed", "attempt", "time")
+
+
+class _Verdict(Protocol):
+    exercise: str
+    passed: bool
+
+
+def progress_path() -> Path | None:
+    """The current learner's progress file (``None``: recording is switched off)."""
+    env = os.environ.get(ENV, "")
+    if env.lower() in ("off", "0", "none"):
+        return None
+    return Path(env).expanduser() if env else Path.home() / FILE
+
+
+def _learner() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (e.g. a container without one)
+        return Path.home().name or "learner"
+
+
+def record(exercise: str, passed: bool, *, path: Path | None = None) -> dict[str, Any] | None:
+    """Append one verdict to the progress file; the attempt is the exercise's count so far plus one.
+    Returns the record, or ``None`` (switched off, or not writable: a warning says why)."""
+    target = path if path is not None else progress_path()
+    if target is None:
+        return None
+    try:
+        before = [r for r in _read_file(target) if r["exercise"] == exercise] if target.exists() else []
+        rec = {"learner": _learner(), "exercise": str(exercise), "passed": bool(passed), "attempt": len(before) + 1,
+               "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "a", encoding="utf-8") as f:  # one write per line: appends from two kernels interleave whole
+            f.write(json.dumps(rec) + "\n")
+        return rec
+    except Exception as exc:  # never let bookkeeping cost the learner the verdict
+        warnings.warn(f"tierlab could not record progress in {target}: {exc} (set {ENV} to a writable file, "
+                      f"or {ENV}=off)", RuntimeWarning, stacklevel=3)
+        return None
+
+
+def recorded(grade: _Verdict) -> _Verdict:
+    """The grader's hook: record ``grade`` and hand it back unchanged."""
+    record(grade.exercise, grade.passed)
+    return grade
+
+
+def _read_file(path: Path, learner: str = "") -> list[dict[str, Any]]:
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            r = json.loads(line)
+            if not isinstance(r, dict) or not {"exercise", "passed"} <= r.keys():
+                continue
+        except ValueError:  # a torn or hand-edited line: the others still count
+            continue
+        out.append({"learner": str(r.get("learner") or learner), "exercise": str(r["exercise"]),
+                    "passed": bool(r["passed"]), "attempt": int(r.get("attempt") or 0), "time": str(r.get("time", ""))})
+    return out
+
+
+def read(source: str | Path) -> list[dict[str, Any]]:
+    """The records of one learner: a home folder (its ``.tierlab/progress.jsonl``), a folder holding a
+    ``progress.jsonl``, or an export file a learner handed in."""
+    p = Path(source).expanduser()
+    for candidate in (p / FILE, p / "progress.jsonl", p):
+        if candidate.is_file():
+            return _read_file(candidate, learner=p.name if p.is_dir() else p.stem)
+    if p.is_dir():  # a home where nothing was graded yet
+        return []
+    raise TierlabError(f"no progress at {p}", "give a learner's home folder or a progress .jsonl file they sent")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Every recorded verdict of one learner or a class, as tables."""
+
+    records: tuple[Mapping[str, Any], ...]
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per graded attempt, in time order."""
+        import pandas as pd
+
+        df = pd.DataFrame(list(self.records), columns=list(_FIELDS))
+        return df.sort_values(["time", "learner"], kind="stable").reset_index(drop=True)
+
+    def per_exercise(self) -> "pd.DataFrame":
+        """One row per (learner, exercise): passed yet, attempts, attempts until the first pass, last time."""
+        import pandas as pd
+
+        rows = []
+        for (who, ex), g in self.frame().groupby(["learner", "exercise"], sort=True):
+            flags = [bool(x) for x in g["passed"]]
+            first = flags.index(True) + 1 if any(flags) else None
+            rows.append({"learner": who, "exercise": ex, "passed": any(flags), "attempts": len(g),
+                         "attempts_to_pass": first, "last": g["time"].iloc[-1]})
+        return pd.DataFrame(rows, columns=["learner", "exercise", "passed", "attempts", "attempts_to_pass", "last"])
+
+    def table(self) -> "pd.DataFrame":
+        """The class table: a row per learner, a column per exercise tried; ``pass/2`` passed at the second
+        attempt, ``fail/3`` not yet after three; and how many each learner passed."""
+        per = self.per_exercise()
+        if per.empty:
+            import pandas as pd
+
+            return pd.DataFrame(columns=["passed"])
+        per["cell"] = [f"pass/{int(first)}" if ok else f"fail/{n}"
+                       for ok, first, n in zip(per["passed"], per["attempts_to_pass"], per["attempts"])]
+        t = per.pivot(index="learner", columns="exercise", values="cell").fillna("")
+        t.insert(0, "passed", per.groupby("learner")["passed"].sum().astype(int))
+        t.columns.name = None
+        return t
+
+    def course(self) -> "pd.DataFrame":
+        """For one learner: every graded exercise of the course in order, with its status."""
+        from .exercises import load_exercises
+
+        per = {r.exercise: r for r in self.per_exercise().itertuples()}
+        rows = []
+        for ex in load_exercises(None):
+            r = per.get(ex.id)
+            status = "not started" if r is None else ("passed" if r.passed else "not yet")
+            rows.append({"notebook": ex.notebook, "exercise": ex.id, "title": ex.title, "status": status,
+                         "attempts": 0 if r is None else r.attempts})
+        import pandas as pd
+
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        per = self.per_exercise()
+        learners = per["learner"].nunique()
+        return (f"{learners} learner(s), {len(self.records)} graded attempts, "
+                f"{int(per['passed'].sum())} of {len(per)} (learner, exercise) pairs passed")
+
+    def chart(self, ax: Any = None) -> Any:
+        """The instructor's chart: learner × exercise, green passed, red tried and not yet (views layer)."""
+        from ..views.progress_chart import progress_chart
+
+        return progress_chart(self.per_exercise(), ax=ax)
+
+    def _repr_html_(self) -> str:
+        if len({r["learner"] for r in self.records}) > 1:
+            return f"<p>{html.escape(self.summary())}</p>" + self.table().to_html()
+        c = self.course()
+        done = c.groupby("notebook", sort=False)["status"].agg(lambda s: f"{(s == 'passed').sum()} of {len(s)}")
+        head = "".join(f"<li>{html.escape(str(nb))}: {html.escape(str(v))} passed</li>" for nb, v in done.items())
+        return f"<p>{html.escape(self.summary())}</p><ul>{head}</ul>" + c.to_html(index=False)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def progress(path: str | Path | None = None) -> Progress:
+    """The learner's own progress (their progress file, or ``path``)."""
+    p = Path(path) if path is not None else progress_path()
+    if p is None:
+        raise TierlabError(f"progress recording is off ({ENV}=off)", f"unset {ENV} to record and see progress")
+    return Progress(tuple(_read_file(p))) if p.is_file() else Progress(())
+
+
+def class_progress(sources: Iterable[str | Path]) -> Progress:
+    """A class's progress from the learners' homes or the files they handed in."""
+    return Progress(tuple(r for s in sources for r in read(s)))
