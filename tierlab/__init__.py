@@ -24,7 +24,7 @@ from .errors import (
     explain,
     install_ipython_handler,
 )
-from .network import dns, edge
+from .network import dns, edge, slips
 from .views import edge_charts
 from .network.evaluate import Check, FlowResult, evaluate_flow
 from .views.diagram import Diagram, diagram
@@ -44,7 +44,7 @@ from .network.tracking import connection_tracking
 from .course.handout import handout  # tl.handout(dir): the learners' edition, no solutions
 from .course.progress import progress  # tl.progress(): the learner's own progress
 from .course.tables import table as show  # tl.show(frame): long text folded, no global option
-from .course import cheatsheet, drills, exercises, lessons, primer, scenarios, slips, syllabus, tables  # the course modules
+from .course import cheatsheet, drills, exercises, lessons, primer, scenarios, syllabus, tables  # the course modules
 
 __version__ = "0.1.0"
 

@@ -197,7 +197,7 @@ def test_a_bad_starter_is_a_scenario_error_naming_the_key(tmp_path, monkeypatch)
 def test_slips_replay_is_the_one_way_to_reapply_a_slip():
     err = tl.dns.slip("apex-cname")
     assert isinstance(err, tl.TierlabError) and "CNAME" in str(err)
-    from tierlab.course import slips
+    from tierlab.network import slips
 
     assert isinstance(slips.replay("server-3-in-az2"), tl.TierlabError)
     fixed = slips.replay("apex-cname", then=[["dns.records[0].type", "A"], ["dns.records[0].alias", True]])

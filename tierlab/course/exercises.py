@@ -40,7 +40,7 @@ from ..network.loader import load, read_yaml
 from ..paths import data_path
 from ..network.reachability import can_reach, who_can_reach
 from ..network.rules import EPHEMERAL, NaclRule, PortRange, parse_cidr
-from . import slips
+from ..network import slips
 from .scenarios import WHATIF_KEYS, apply_whatif, check_keys, short_file, topology_for
 from ..network.topology import Topology
 

@@ -264,7 +264,7 @@ def move_alb(topo: Topology, public_ips: Sequence[str] | None = None) -> Topolog
 
 def slip(difference_id: str, topology: str = "seed-as-written") -> Exception:
     """Re-apply one of the seed's slips and return what loading it raises: ``tl.slips.replay`` (kept for ``tl.dns``)."""
-    from ..course.slips import replay  # the one implementation; imported late so network never loads course at import
+    from .slips import replay  # the one implementation (imported late: slips loads topologies through the loader)
 
     return replay(difference_id, topology)  # type: ignore[return-value]
 

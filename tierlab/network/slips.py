@@ -17,14 +17,14 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..errors import TierlabError
-from ..network.loader import apply_patch, load, load_dict, read_yaml
-from ..network.topology import Topology
+from .loader import apply_patch, load, load_dict, read_yaml
+from .topology import Topology
 from ..paths import data_path
 
 __all__ = ["replay", "patch_of"]
 
 
-def patch_of(difference_id: str, topology: str = "seed-as-written") -> list:
+def patch_of(difference_id: str, topology: str = "seed-as-written") -> list[Any]:
     """The ``patch`` of one difference of ``topology`` (TierlabError naming the known ids if unknown or empty)."""
     topo = load(topology)
     diff = next((d for d in topo.differences if d.id == difference_id), None)
