@@ -72,7 +72,7 @@ def waterfall(model: LatencyModel | Any, *, ax: Any = None, hide_zero: bool = Tr
     ax.set_xlim(0, end * 1.15 + 1)
     title = model.label() if isinstance(model, LatencyModel) else "one request"
     ax.set_title(f"{title}: {end:.0f} ms")
-    _component_legend(ax, df["component"].unique())
+    _component_legend(ax, [str(c) for c in df["component"].unique()])
     return ax
 
 
@@ -173,7 +173,7 @@ def failover_chart(tl: FailoverTimeline, *, ax: Any = None) -> Any:
     ax = _axes(ax)
     colors = {"dns": "#2e7d32", "hard-coded-ip": "#c62828", "single-az": "#6d4c41"}
     for i, (client, g) in enumerate(f.groupby("client", sort=False)):
-        ax.step(g["t_s"], g["success_share"] * 100 + i * 1.2, where="post", color=colors.get(client), label=client)
+        ax.step(g["t_s"], g["success_share"] * 100 + i * 1.2, where="post", color=colors.get(str(client)), label=client)
     ax.axvline(tl.t0_s, color="black", lw=1)
     ax.axvspan(tl.t0_s + tl.failover_range_s[0], tl.t0_s + tl.failover_range_s[1], color="#eeeeee", zorder=0,
                label=f"failover {tl.failover_range_s[0]}-{tl.failover_range_s[1]} s")
@@ -280,7 +280,8 @@ def waterfall_svg(model: LatencyModel | Any, *, band_ms: tuple[float, float] | N
     import html as _h
 
     if isinstance(model, LatencyModel):  # straight from the steps: no pandas on the app's hot path
-        every, t = [], 0.0
+        every: list[dict[str, Any]] = []
+        t = 0.0
         for st in model.steps:
             every.append({"step": st.step.id, "title": st.step.title, "component": st.step.latency,
                           "start_ms": t, "duration_ms": st.mean_ms})

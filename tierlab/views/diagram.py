@@ -413,10 +413,10 @@ def diagram(subject: Trace | Topology, *, step: str | None = None, pair: str | N
         back_on = seen(focus, "db", "reply")[0] if on else False
         if (on and back_on) or any(c.blocking for c in rep):
             put(reply_id(db_name, t), safe_id(db_name), safe_id(t), "reply", rep, on and back_on)
-    prim = topo.database.instance("primary")
+    sync_prim = topo.database.instance("primary")
     stby = topo.database.instance("standby")
-    if prim is not None and stby is not None:
-        put(f"sync_{prim.safe_id}__{stby.safe_id}", prim.safe_id, stby.safe_id, "sync", note="sync replication")
+    if sync_prim is not None and stby is not None:
+        put(f"sync_{sync_prim.safe_id}__{stby.safe_id}", sync_prim.safe_id, stby.safe_id, "sync", note="sync replication")
 
     current: tuple[str, ...] = ()
     if step is not None:

@@ -24,7 +24,7 @@ def cache_events(run: CacheRun, ax=None, *, hours: bool = True):
     paths = [f.path for f in SEED_FILES if any(e.path == f.path for e in run.events)]
     row = {p: i for i, p in enumerate(paths)}
     scale = 3600.0 if hours else 1.0
-    groups = {"hit": ([], []), "miss (origin fetch)": ([], []), "stale (old release)": ([], [])}
+    groups: dict[str, tuple[list[float], list[float]]] = {"hit": ([], []), "miss (origin fetch)": ([], []), "stale (old release)": ([], [])}
     for e in run.events:
         key = "stale (old release)" if e.stale else ("hit" if e.result == "hit" else "miss (origin fetch)")
         groups[key][0].append(e.t_s / scale)

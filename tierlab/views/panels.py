@@ -16,14 +16,17 @@ The widgets in :mod:`tierlab.views.widgets` only draw these.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from ..errors import RuleError, TierlabError, TopologyError
 from ..network.evaluate import Check, FlowResult
 from ..request.journey import STEP_IDS, STEPS, PairResult, Step, Trace, journey
-from ..network.rules import NACL_RULE_MAX, NACL_RULE_MIN, PROTOCOLS, NaclRule, SgRule, parse_cidr
+from ..network.rules import NACL_RULE_MAX, NACL_RULE_MIN, PROTOCOLS, Direction, NaclRule, SgRule, parse_cidr
 from ..network.topology import Topology
 from .focus import focus_pair
+
+if TYPE_CHECKING:
+    from ..sim.latency import LatencyModel
 
 __all__ = [
     "RuleRow", "rule_rows", "rule_groups", "rule_css_class", "parse_edit", "EditResult", "Lab",
@@ -79,10 +82,11 @@ def rule_rows(topo: Topology) -> list[RuleRow]:
     rows: list[RuleRow] = []
     for g in topo.security_groups:
         for d in ("inbound", "outbound"):
-            rows += [_row(r, g.name) for r in g.rules_in(d, enabled=None)]  # type: ignore[arg-type]
+            rows += [_row(r, g.name) for r in g.rules_in(d, enabled=None)]
+    directions: tuple[Direction, ...] = ("inbound", "outbound")
     for n in topo.nacls:
-        for d in ("inbound", "outbound"):
-            rows += [_row(r, n.name) for r in n.ordered(d, enabled=None)]  # type: ignore[arg-type]
+        for d in directions:
+            rows += [_row(r, n.name) for r in n.ordered(d, enabled=None)]
     return rows
 
 
@@ -227,7 +231,7 @@ class Lab:
     def edit(self, rule_id: str, **form: object) -> EditResult:
         """Apply a rule-edit form; on bad input nothing changes and the result carries the message."""
         try:
-            changes = parse_edit(self.topology, rule_id, **form)  # type: ignore[arg-type]
+            changes = parse_edit(self.topology, rule_id, **form)
             if not changes:
                 return EditResult(True, rule_id, "nothing to change")
             topo = self.topology.change_rule(rule_id, **changes)
@@ -456,7 +460,7 @@ def latency_verdict(total_ms: float, band_ms: tuple[float, float] | None = None)
     return f"{total_ms:.0f} ms: inside the seed's {lo:.0f}-{hi:.0f} ms"
 
 
-def latency_for(topo: Topology, preset: str = "physics", **knobs: object):
+def latency_for(topo: Topology, preset: str = "physics", **knobs: Any) -> LatencyModel:
     """The latency model for the panel's settings (``seed`` takes none: its knobs are ignored)."""
     from ..sim.latency import latency_model
 
@@ -579,7 +583,7 @@ def knob_options(name: str) -> list[tuple[str, str]]:
     return [(_OPTION_WORDS.get(o, str(o)), _KEY.get(o, str(o)) if not isinstance(o, str) else o) for o in opts]
 
 
-_KEY = {None: "topology", True: "on", False: "off"}
+_KEY: dict[object, str] = {None: "topology", True: "on", False: "off"}
 _UNKEY = {"topology": None, "on": True, "off": False}
 
 
@@ -595,4 +599,4 @@ def knob_value(name: str, key: str) -> object:
 
 def knob_key(name: str, value: object) -> str:
     """A picker's string value for the model's value."""
-    return value if isinstance(value, str) else _KEY.get(value, str(value))  # type: ignore[arg-type]
+    return value if isinstance(value, str) else _KEY.get(value, str(value))

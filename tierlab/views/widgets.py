@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import ipywidgets as W
 
@@ -25,6 +25,9 @@ from ..request.journey import STEPS, Trace
 from .focus import focus_pair
 from .panels import Lab, RuleRow, Stepper, StepView, rule_groups
 from ..network.topology import Topology
+
+if TYPE_CHECKING:
+    from ..sim.latency import LatencyModel
 
 __all__ = ["DiagramView", "TraceView", "RulePanel", "StepperPanel", "LatencyPanel", "LabApp", "lab_app", "trace_html",
            "step_html", "svg_inline", "APP_CSS"]
@@ -90,9 +93,12 @@ def svg_inline(svg: str, opens: dict[str, str] | None = None, *, min_scale: floa
         svg = svg[:m.start()] + f'<svg style="{style}" preserveAspectRatio="xMidYMin meet"' + svg[m.end():]
     for eid, comp in (opens or {}).items():
         label = html.escape(f"open the rules of {comp}", quote=True)
-        svg = re.sub(rf'<g id="{re.escape(eid)}" class="([^"]*)"',
-                     lambda g, c=comp, lab=label: (f'<g id="{eid}" class="{g.group(1)} tl_opens" data-open="{c}" '
-                                                   f'tabindex="0" role="button" aria-label="{lab}"'), svg, count=1)
+
+        def opener(g: re.Match[str], eid: str = eid, c: str = comp, lab: str = label) -> str:
+            return (f'<g id="{eid}" class="{g.group(1)} tl_opens" data-open="{c}" '
+                    f'tabindex="0" role="button" aria-label="{lab}"')
+
+        svg = re.sub(rf'<g id="{re.escape(eid)}" class="([^"]*)"', opener, svg, count=1)
     handler = ""
     if opens:
         js = ("var g=event.target.closest('[data-open]');if(!g||(event.type==='keydown'&&event.key!=='Enter'&&"
@@ -188,7 +194,7 @@ class _Panel(W.VBox):
     def __repr__(self) -> str:  # the default repr would print every child's value (the whole SVG)
         return f"<{type(self).__name__}>"
 
-    def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
+    def _guard(self, fn: Callable[..., object]) -> Callable[..., None]:
         """Run ``fn`` inside ``Output.capture()``: an unexpected error shows in the panel."""
 
         @self.out.capture()
@@ -407,7 +413,7 @@ class RulePanel(_Panel):
         from .panels import parse_edit
 
         try:
-            changes = parse_edit(self.lab.topology, self.pick.value, **self._form())  # type: ignore[arg-type]
+            changes = parse_edit(self.lab.topology, self.pick.value, **self._form())
             self.lab.topology.change_rule(self.pick.value, **changes) if changes else None
         except TierlabError as exc:
             self.message.value = _message(exc)
@@ -600,7 +606,7 @@ class LatencyPanel(_Panel):
         self.total.add_class("tl-latency-total")
         self.chart = W.HTML(layout=W.Layout(width="100%"))
         self.chart.add_class("tl-latency-chart")
-        self.model = None
+        self.model: LatencyModel | None = None
         self.verdict = ""
         self._setting = False  # set() changes several knobs, then redraws once
         for w in [self.preset, *self.knobs.values()]:
@@ -626,6 +632,7 @@ class LatencyPanel(_Panel):
         keys: dict[str, object] = {}
         for name, value in knobs.items():  # check every value first: nothing is half-set
             w = self.knobs[name]
+            key: object
             if hasattr(w, "options"):
                 key = knob_key(name, value)
                 ok = key in [v for _label, v in w.options] and (isinstance(value, (str, bool)) or value is None)
@@ -676,6 +683,7 @@ class LatencyPanel(_Panel):
         from .panels import latency_verdict
 
         model = self.model
+        assert model is not None, "redraw() sets the model before it paints"
         trace = self.lab.trace
         self._ok = trace.ok
         self.outcome = LatencyOutcome.of(trace.outcomes, {st.step.id: st.mean_ms for st in model.steps})
