@@ -252,8 +252,8 @@ def _mutate(topo: Topology, rng: random.Random) -> tuple[str, Topology]:
         return f"{r.id} protocol {proto}", topo.change_rule(r.id, protocol=proto)
     if kind == "route":
         rt = rng.choice([t for t in topo.route_tables if len(t.routes) > 1] or list(topo.route_tables))
-        r = rng.choice([x for x in rt.routes if x.target != "local"] or list(rt.routes))
-        return f"{rt.name} without {r.destination}", topo.without_route(rt.name, str(r.destination))
+        route = rng.choice([x for x in rt.routes if x.target != "local"] or list(rt.routes))
+        return f"{rt.name} without {route.destination}", topo.without_route(rt.name, str(route.destination))
     if kind == "reorder":
         r = rng.choice(nacl_rules)
         num = rng.randint(1, 300)
@@ -275,8 +275,8 @@ def _mutate(topo: Topology, rng: random.Random) -> tuple[str, Topology]:
         if rng.random() < 0.5:
             c = rng.choice(subnets + ["0.0.0.0/0", "10.0.0.0/16", "10.0.2.0/23"])
             return f"{r.id} peer {c}", topo.change_rule(r.id, cidr=c)
-        g = rng.choice([g.name for g in topo.security_groups])
-        return f"{r.id} peer sg {g}", topo.change_rule(r.id, peer_sg=g)
+        peer_sg = rng.choice([x.name for x in topo.security_groups])
+        return f"{r.id} peer sg {peer_sg}", topo.change_rule(r.id, peer_sg=peer_sg)
     g = rng.choice(topo.security_groups)
     d = rng.choice(["inbound", "outbound"])
     p = rng.choice(["22", "443", "3000", "5432", "5433", "all", "1024-65535"])

@@ -249,14 +249,14 @@ class Lab:
                 kind = "connected" if err == 0 else "refused" if err == errno.ECONNREFUSED else "error"
                 results[i] = Outcome(pr, kind, ms, "" if kind != "error" else errno.errorcode.get(err, str(err)))
         pending = [i for i in socks if i not in results]
-        seen = self._syn_seen({socks[i][1].dst for i in pending}) if pending else set()
+        seen = self._syn_seen({socks[i][1].dst for i in pending}) if pending else {}
         for i in pending:
             s, pr, t = socks[i]
-            key = (self._src_ip(pr.src), pr.src_port, pr.port)
+            syn = (self._src_ip(pr.src), pr.src_port, pr.port)
             if pr.dst == "internet":  # seen after the gateway's NAT and the catch-all redirect
                 pub = self.plan.host(pr.src).public_ip if pr.src != "internet" else None
-                key = (str(pub or self._src_ip(pr.src)), pr.src_port, C.INTERNET_ANSWERS)
-            kind = "reply lost" if key in seen.get(pr.dst, set()) else "timed out"  # type: ignore[union-attr]
+                syn = (str(pub or self._src_ip(pr.src)), pr.src_port, C.INTERNET_ANSWERS)
+            kind = "reply lost" if syn in seen.get(pr.dst, set()) else "timed out"
             results[i] = Outcome(pr, kind, timeout_s * 1000)
         for s, _, _ in socks.values():
             s.close()
