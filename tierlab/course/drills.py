@@ -140,9 +140,9 @@ class Puzzle:
             reason = tr.summary() if tr.ok else (broken[0].symptom + " — " + b.reason if b else tr.summary())
             return PuzzleAnswer("journey", facts, reason, tr)
         r = can_reach(topo, self.src, self.dst, self.port, os=self.os)
-        b = r.flow.blocking[0] if r.flow.blocking else None
-        facts = {"ok": r.ok, "component": b.component if b else None, "direction": b.direction if b else None,
-                 "code": b.code if b else None, "codes": sorted({x.code or "" for x in r.flow.blocking}),
+        c = r.flow.blocking[0] if r.flow.blocking else None
+        facts = {"ok": r.ok, "component": c.component if c else None, "direction": c.direction if c else None,
+                 "code": c.code if c else None, "codes": sorted({x.code or "" for x in r.flow.blocking}),
                  "share": round(r.share, 4)}
         return PuzzleAnswer("reach", facts, r.reason, r)
 

@@ -442,7 +442,7 @@ def check_pairs_broken(answer: Any, whatif: Mapping[str, Any] | None = None, top
                        os: str = "linux") -> bool:
     """How many (ALB node, API server) pairs fail after the what-if."""
     _is(answer, (int, float), "a number of pairs")
-    tr = journey(_what_if(topology, whatif), os=os)  # type: ignore[arg-type]
+    tr = journey(_what_if(topology, whatif), os=os)
     bad = sum(not p.ok for p in tr.pairs)
     if answer != bad:
         raise CheckFailed(f"not {answer} of the {len(tr.pairs)} pairs fail",
@@ -458,7 +458,7 @@ def check_failing_oses(answer: Any, whatif: Mapping[str, Any] | None = None, top
     if unknown:
         raise CheckFailed(f"unknown OS {sorted(unknown)[0]!r}", f"name them as {', '.join(OSES)}")
     topo = _what_if(topology, whatif)
-    right = {os for os in OSES if not journey(topo, os=os).ok}  # type: ignore[arg-type]
+    right = {os for os in OSES if not journey(topo, os=os).ok}
     if given != right:
         wrong = sorted(given - right)
         missed = sorted(right - given)
@@ -489,7 +489,7 @@ def check_reach_share(answer: Any, src: str, dst: str, port: int, whatif: Mappin
                       topology: str = "seed", os: str = "linux") -> bool:
     """The share (0 to 1) of ``src``'s connections to ``dst`` on ``port`` that work after the what-if."""
     _is(answer, (int, float), "a share between 0 and 1")
-    right = can_reach(_what_if(topology, whatif), src, dst, port, os=os).share  # type: ignore[arg-type]
+    right = can_reach(_what_if(topology, whatif), src, dst, port, os=os).share
     if abs(float(answer) - right) > 0.01:
         hint = ("a share is between 0 and 1, not a percentage" if float(answer) > 1 else
                 "count the ephemeral ports the rule covers, over the size of the sender's range")
@@ -501,7 +501,7 @@ def check_deciding_rule(answer: Any, src: str, dst: str, port: int, component: s
                         whatif: Mapping[str, Any] | None = None, topology: str = "seed", os: str = "linux") -> bool:
     """Which rule of ``component`` decides ``src``'s first packet to ``dst`` (its rule id)."""
     text = _text(answer, "a rule id, e.g. 'nacl-private-db-in-100'")
-    r = can_reach(_what_if(topology, whatif), src, dst, port, os=os)  # type: ignore[arg-type]
+    r = can_reach(_what_if(topology, whatif), src, dst, port, os=os)
     at = [c for c in r.flow.checks if c.component == component]
     if not at:
         raise CheckFailed(f"the packet never meets {component}", "check the component in the prompt")
@@ -512,7 +512,7 @@ def check_deciding_rule(answer: Any, src: str, dst: str, port: int, component: s
     return True
 
 
-VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
+VALUE_CHECKS: dict[str, Callable[..., bool]] = {
     "edge_ttl_for_95": _ttl_for_95, "edge_private_again": _private_again, "edge_deploy_no_stale": _deploy_no_stale,
     "dns_remaining_ttl": _remaining_ttl, "dns_follow_failover": _follow_failover, "dns_apex_fix": _apex_fix,
     "cidr_size": check_cidr_size, "cidr_members": check_cidr_members, "ephemeral_range": check_ephemeral_range,

@@ -252,7 +252,7 @@ def seed_table_issues() -> "pd.DataFrame":
 
     seed, written = load("seed"), load("seed-as-written")
     cps = journey(written).seed_checkpoints().set_index("checkpoint")
-    no_path = [int(n) for n, v in cps["verdict"].items() if v == "on no path"]
+    no_path = [int(n) for n in cps.index[cps["verdict"] == "on no path"]]
     base = journey(written).success_share
     off_in = journey(written.switch_off("nacl-private-db-in-110")).success_share
     off_out = journey(seed.switch_off("nacl-private-db-out-100")).success_share
@@ -296,7 +296,7 @@ def rule_order(topo: Topology, *, nacl: str = "nacl-private-db", direction: str 
 
     rows = []
     for n in numbers:
-        t = topo.add_nacl_rule(nacl, direction, number=n, action="deny", ports=ports, cidr=cidr)  # type: ignore[arg-type]
+        t = topo.add_nacl_rule(nacl, direction, number=n, action="deny", ports=ports, cidr=cidr)
         r = t.nacl(nacl)
         order = ", ".join(f"#{x.number} {x.action.upper()} {x.ports} {x.cidr}" for x in r.ordered(direction))  # type: ignore[arg-type]
         reach = can_reach(t, src, dst, port)

@@ -22,7 +22,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, TypeVar
 
 from ..errors import TierlabError
 
@@ -37,8 +37,13 @@ _FIELDS = ("learner", "exercise", "passed", "attempt", "time")
 
 
 class _Verdict(Protocol):
-    exercise: str
-    passed: bool
+    @property
+    def exercise(self) -> str: ...
+    @property
+    def passed(self) -> bool: ...
+
+
+_V = TypeVar("_V", bound=_Verdict)
 
 
 def progress_path() -> Path | None:
@@ -76,7 +81,7 @@ def record(exercise: str, passed: bool, *, path: Path | None = None) -> dict[str
         return None
 
 
-def recorded(grade: _Verdict) -> _Verdict:
+def recorded(grade: _V) -> _V:
     """The grader's hook: record ``grade`` and hand it back unchanged."""
     record(grade.exercise, grade.passed)
     return grade

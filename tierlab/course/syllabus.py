@@ -106,12 +106,12 @@ def exercises_in(path: Path) -> list[NotebookExercise]:
                     "metadata", {}).get("tags", []):
                 break
             if cell["cell_type"] == "code":
-                m = GRADED_RE.search(src)
-                if m and ".grade(" in src:
-                    graded = m.group("id")
-                elif m:
+                g = GRADED_RE.search(src)
+                if g and ".grade(" in src:
+                    graded = g.group("id")
+                elif g:
                     later = [c for c in cells[i + 1:end] if c["cell_type"] == "code" and ".grade(" in _src(c)]
-                    graded = m.group("id") if later else graded
+                    graded = g.group("id") if later else graded
             if cell["cell_type"] == "markdown" and "solution" in cell.get("metadata", {}).get("tags", []) \
                     and "<details" in src:
                 folded = True
