@@ -16,6 +16,7 @@ from typing import Any
 
 from ...errors import Problem, TierlabError, TopologyError, ValidationError
 from ..loader import load_dict
+from ..topology import Topology
 from .build import Builder
 from .report import ImportNote, Imported, Notes
 from .terraform import is_project, read_hcl, read_show_json
@@ -23,7 +24,7 @@ from .terraform import is_project, read_hcl, read_show_json
 __all__ = ["from_terraform", "from_aws", "load_any", "Imported", "ImportNote", "finish"]
 
 
-def finish(raw: dict, notes: Notes, origin: dict[str, tuple[str, str]], tiers: dict, resources: list[tuple[str, str, str]],
+def finish(raw: dict[str, Any], notes: Notes, origin: dict[str, tuple[str, str]], tiers: dict[str, Any], resources: list[tuple[str, str, str]],
            source: str, api_host: str = "") -> Imported:
     """Validate the dict with the loader; a problem names the file and resource it came from."""
     try:
@@ -63,7 +64,8 @@ def from_terraform(path: str | Path, *, var_files: list[str | Path] | None = Non
                             "see the import notes of a smaller part of it, or report this file to tierlab") from None
 
 
-def _from_terraform(p: Path, *, var_files, variables, lb, database, name) -> Imported:
+def _from_terraform(p: Path, *, var_files: list[str | Path] | None, variables: dict[str, Any] | None,
+                    lb: str | None, database: str | None, name: str | None) -> Imported:
     notes = Notes()
     if not p.exists():
         raise TopologyError(f"{p}: no such file or folder", "give a folder of .tf files or a terraform show -json file")
@@ -97,7 +99,7 @@ def from_aws(folder: str | Path, **kw: Any) -> Imported:
                             "check that each file is the unchanged JSON of its describe call") from None
 
 
-def load_any(name_or_path: str | Path):
+def load_any(name_or_path: str | Path) -> Topology:
     """A Topology from a name, a YAML file, a Terraform folder/JSON, or a folder of AWS JSON."""
     from ..loader import load
 

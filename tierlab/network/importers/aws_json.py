@@ -42,11 +42,11 @@ FILES = {
 }
 
 
-def _tags(obj: dict) -> dict:
+def _tags(obj: dict[str, Any]) -> dict[Any, Any]:
     return {t.get("Key"): t.get("Value") for t in obj.get("Tags") or [] if isinstance(t, dict)}
 
 
-def _list(v: Any) -> list:
+def _list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else []
 
 
@@ -75,7 +75,7 @@ class _Reader:
                 continue
             self.docs.setdefault(base, []).append((f.name, suffix, items))
 
-    def items(self, base: str) -> Iterable[tuple[str, str, dict]]:
+    def items(self, base: str) -> Iterable[tuple[str, str, dict[str, Any]]]:
         for file, suffix, items in self.docs.get(base, []):
             for it in items:
                 if isinstance(it, dict):
@@ -83,7 +83,8 @@ class _Reader:
                 else:
                     self.notes.add(file, "(file)", "", "partly", f"an entry is not an object: {str(it)[:60]}", "skipped")
 
-    def add(self, rtype: str, rid: str, attrs: dict, file: str) -> None:
+    def add(self, rtype: str, rid: object, attrs: dict[str, Any], file: str) -> None:
+        """``rid`` is whatever the describe output holds (maybe missing); it is kept as given in ``attrs``."""
         self.out.append(Resource(rtype, str(rid), {**attrs, "id": rid}, file, id=str(rid)))
 
     # ------------------------------------------------------------------ network
@@ -128,7 +129,7 @@ class _Reader:
                 elif a.get("SubnetId"):
                     self.add("aws_route_table_association", aid, {"subnet_id": a["SubnetId"], "route_table_id": rid}, file)
         for file, _, n in self.items("describe-network-acls"):
-            entries: dict[str, list] = {"ingress": [], "egress": []}
+            entries: dict[str, list[dict[str, Any]]] = {"ingress": [], "egress": []}
             for e in _list(n.get("Entries")):
                 if not isinstance(e, dict) or e.get("RuleNumber") == 32767:  # the * rule: always there
                     continue
@@ -178,7 +179,7 @@ class _Reader:
                 "name": a.get("AutoScalingGroupName"), "_observed": [x.get("InstanceId") for x in _list(a.get("Instances"))
                                                                      if isinstance(x, dict)],
                 "health_check_type": a.get("HealthCheckType"), "target_group_arns": a.get("TargetGroupARNs")}, file)
-        nodes: dict[str, dict[str, tuple[str, str | None]]] = {}
+        nodes: dict[str, dict[str, tuple[str | None, str | None]]] = {}
         for file, _, eni in self.items("describe-network-interfaces"):
             desc = str(eni.get("Description") or "")
             if desc.startswith("ELB "):  # "ELB app/<name>/<id>": one ENI per load-balancer node
@@ -193,9 +194,9 @@ class _Reader:
                 "subnets": [z.get("SubnetId") for z in _list(lb.get("AvailabilityZones")) if isinstance(z, dict)],
                 "dns_name": lb.get("DNSName"), "_nodes": nodes.get(key, {})}, file)
         for file, _, tg in self.items("describe-target-groups"):
-            arn = tg.get("TargetGroupArn")
-            self.add("aws_lb_target_group", arn, {
-                "arn": arn, "name": tg.get("TargetGroupName"), "port": tg.get("Port"), "protocol": tg.get("Protocol"),
+            tg_arn = tg.get("TargetGroupArn")
+            self.add("aws_lb_target_group", tg_arn, {
+                "arn": tg_arn, "name": tg.get("TargetGroupName"), "port": tg.get("Port"), "protocol": tg.get("Protocol"),
                 "target_type": tg.get("TargetType", "instance"), "health_check": [{
                     "protocol": tg.get("HealthCheckProtocol"), "path": tg.get("HealthCheckPath"),
                     "port": tg.get("HealthCheckPort"), "interval": tg.get("HealthCheckIntervalSeconds"),
@@ -203,16 +204,16 @@ class _Reader:
                     "unhealthy_threshold": tg.get("UnhealthyThresholdCount"), "enabled": tg.get("HealthCheckEnabled", True)}]},
                 file)
         for file, suffix, th in self.items("describe-target-health"):
-            tg = next((r for r in self.out if r.type == "aws_lb_target_group"
-                       and suffix in (r.attrs.get("name"), r.id)), None)
-            if tg is None:
+            group = next((r for r in self.out if r.type == "aws_lb_target_group"
+                          and suffix in (r.attrs.get("name"), r.id)), None)
+            if group is None:
                 self.notes.add(file, "(file)", "", "not understood",
                                "which target group? name the file describe-target-health--<target-group-name>.json",
                                "targets not registered", True)
                 continue
             t = th.get("Target") or {}
-            self.add("aws_lb_target_group_attachment", f"{tg.attrs.get('name')}/{t.get('Id')}", {
-                "target_group_arn": tg.id, "target_id": t.get("Id"), "port": t.get("Port"),
+            self.add("aws_lb_target_group_attachment", f"{group.attrs.get('name')}/{t.get('Id')}", {
+                "target_group_arn": group.id, "target_id": t.get("Id"), "port": t.get("Port"),
                 "_state": _d(th.get("TargetHealth")).get("State")}, file)
         for file, _, l in self.items("describe-listeners"):
             acts = []
@@ -245,8 +246,8 @@ class _Reader:
                 "replicate_source_db": d.get("ReadReplicaSourceDBInstanceIdentifier")}, file)
 
 
-def _perms(perms: Any) -> list[dict]:
-    out = []
+def _perms(perms: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for p in _list(perms):
         if not isinstance(p, dict):
             continue
@@ -286,10 +287,10 @@ def from_aws(folder: str | Path, *, lb: str | None = None, database: str | None 
     return replace(imp, tiers={**imp.tiers, "extras": b.extras})
 
 
-def _d(v):
+def _d(v: Any) -> dict[str, Any]:
     """``v`` if it is a mapping, else an empty one (a malformed file must not crash a reader)."""
     return v if isinstance(v, dict) else {}
 
 
-def _l(v):
+def _l(v: Any) -> list[Any]:
     return v if isinstance(v, list) else []

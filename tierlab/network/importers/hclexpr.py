@@ -57,6 +57,11 @@ def _first_unknown(*vals: Any) -> Unknown | None:
     return None
 
 
+# An expression's syntax tree: (kind, *operands), e.g. ("attr", node, "name"); operands vary by kind.
+Node = tuple[Any, ...]
+# A quoted template's part: literal text, or ("interp" | "directive", source inside the braces).
+TemplatePart = str | tuple[str, str]
+
 # ----------------------------------------------------------------------------- tokens
 
 _TOKEN = re.compile(r"""
@@ -76,9 +81,9 @@ class Tok:
     pos: int
 
 
-def _scan_string(src: str, i: int) -> tuple[list, int]:
+def _scan_string(src: str, i: int) -> tuple[list[TemplatePart], int]:
     """A quoted template starting after the opening quote: parts (str or source of ${...})."""
-    parts: list = []
+    parts: list[TemplatePart] = []
     buf = []
     while i < len(src):
         ch = src[i]
@@ -181,13 +186,13 @@ class _Parser:
         t = self.peek()
         return t.text == text and t.kind in ("op", "ident")
 
-    def parse(self) -> tuple:
+    def parse(self) -> Node:
         node = self.expr()
         if self.peek().kind != "eof":
             raise ExprError(f"unexpected {self.peek().text!r} in {self.src!r}")
         return node
 
-    def expr(self) -> tuple:
+    def expr(self) -> Node:
         cond = self.binary(0)
         if self.at("?"):
             self.take("?")
@@ -197,7 +202,7 @@ class _Parser:
             return ("cond", cond, a, b)
         return cond
 
-    def binary(self, level: int) -> tuple:
+    def binary(self, level: int) -> Node:
         if level == len(_BINARY):
             return self.unary()
         left = self.binary(level + 1)
@@ -207,13 +212,13 @@ class _Parser:
             left = ("bin", op, left, right)
         return left
 
-    def unary(self) -> tuple:
+    def unary(self) -> Node:
         if self.at("!") or self.at("-"):
             op = self.take().text
             return ("un", op, self.unary())
         return self.postfix(self.primary())
 
-    def postfix(self, node: tuple) -> tuple:
+    def postfix(self, node: Node) -> Node:
         while True:
             if self.at("."):
                 self.take(".")
@@ -225,7 +230,7 @@ class _Parser:
                     raise ExprError(f"expected a name after '.' in {self.src!r}")
             elif self.at("[*]") or self.at(".*"):
                 self.take()
-                rest = []
+                rest: list[tuple[str, Any]] = []
                 while self.at(".") or self.at("["):
                     if self.at("."):
                         self.take(".")
@@ -243,7 +248,7 @@ class _Parser:
             else:
                 return node
 
-    def primary(self) -> tuple:
+    def primary(self) -> Node:
         t = self.peek()
         if t.kind == "num":
             self.take()
@@ -283,7 +288,7 @@ class _Parser:
             return self.object_or_for()
         raise ExprError(f"unexpected {t.text or 'end'!r} in {self.src!r}")
 
-    def template(self, parts: list) -> tuple:
+    def template(self, parts: list[TemplatePart]) -> Node:
         nodes = []
         for p in parts:
             if isinstance(p, str):
@@ -296,7 +301,7 @@ class _Parser:
             return nodes[0]
         return ("tmpl", tuple(nodes))
 
-    def list_or_for(self) -> tuple:
+    def list_or_for(self) -> Node:
         self.take("[")
         if self.at("for"):
             self.take("for")
@@ -325,13 +330,13 @@ class _Parser:
         self.take("in")
         return None, a
 
-    def for_if(self) -> tuple | None:
+    def for_if(self) -> Node | None:
         if self.at("if"):
             self.take("if")
             return self.expr()
         return None
 
-    def object_or_for(self) -> tuple:
+    def object_or_for(self) -> Node:
         self.take("{")
         if self.at("for"):
             self.take("for")
@@ -353,7 +358,7 @@ class _Parser:
             t = self.peek()
             if t.kind == "ident" and self.peek(1).text in ("=", ":"):
                 self.take()
-                key: tuple = ("lit", t.text)
+                key = ("lit", t.text)
             else:
                 key = self.expr()
             if self.at("="):
@@ -367,10 +372,10 @@ class _Parser:
         return ("obj", tuple(items))
 
 
-_CACHE: dict[str, tuple] = {}
+_CACHE: dict[str, Node] = {}
 
 
-def parse(src: str) -> tuple:
+def parse(src: str) -> Node:
     """Parse one HCL expression (raises ExprError)."""
     node = _CACHE.get(src)
     if node is None:
@@ -454,7 +459,8 @@ def _to_str(v: Any) -> str:
     if v is None:
         return ""
     if hasattr(v, "tf_str"):
-        return v.tf_str()
+        text: str = v.tf_str()
+        return text
     raise ExprError(f"a {type(v).__name__} cannot be used as a string")
 
 
@@ -474,7 +480,7 @@ def _to_num(v: Any) -> int | float:
 
 def _collection(v: Any) -> list[tuple[Any, Any]]:
     if isinstance(v, Lazy) and hasattr(v, "items"):
-        return list(v.items())  # type: ignore[attr-defined]
+        return list(v.items())
     if isinstance(v, list):
         return list(enumerate(v))
     if isinstance(v, dict):
@@ -482,7 +488,7 @@ def _collection(v: Any) -> list[tuple[Any, Any]]:
     raise ExprError(f"cannot iterate over a {type(v).__name__}")
 
 
-def evaluate(node: tuple, scope: Scope) -> Any:
+def evaluate(node: Node, scope: Scope) -> Any:
     kind = node[0]
     if kind == "lit":
         return node[1]
@@ -514,13 +520,13 @@ def evaluate(node: tuple, scope: Scope) -> Any:
     if kind == "list":
         return [evaluate(n, scope) for n in node[1]]
     if kind == "obj":
-        out: dict = {}
+        obj: dict[str, Any] = {}
         for k, v in node[1]:
             key = evaluate(k, scope)
             if isinstance(key, Unknown):
                 return key
-            out[_to_str(key)] = evaluate(v, scope)
-        return out
+            obj[_to_str(key)] = evaluate(v, scope)
+        return obj
     if kind == "cond":
         c = evaluate(node[1], scope)
         if isinstance(c, Unknown):
@@ -552,7 +558,7 @@ def evaluate(node: tuple, scope: Scope) -> Any:
         c = evaluate(coll, scope)
         if isinstance(c, Unknown):
             return c
-        out_m: dict = {}
+        out_m: dict[Any, Any] = {}
         for key, val in _collection(c):
             s = scope.child(**({k: key} if k else {}), **{v: val})
             if cond is not None and not _truthy(evaluate(cond, s)):
@@ -655,7 +661,7 @@ def _length(v: Any) -> int:
     if isinstance(v, (list, dict, str)):
         return len(v)
     if isinstance(v, Lazy) and hasattr(v, "items"):
-        return len(v.items())  # type: ignore[attr-defined]
+        return len(v.items())
     raise ExprError(f"length: a {type(v).__name__} has no length")
 
 
@@ -696,15 +702,15 @@ def _format(fmt: Any, *args: Any) -> str:
     return "".join(out)
 
 
-def _flatten(v: Any) -> list:
-    out = []
+def _flatten(v: Any) -> list[Any]:
+    out: list[Any] = []
     for x in v:
         out.extend(_flatten(x) if isinstance(x, list) else [x])
     return out
 
 
-def _merge(*ms: Any) -> dict:
-    out: dict = {}
+def _merge(*ms: Any) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
     for m in ms:
         if m is None:
             continue
@@ -714,7 +720,7 @@ def _merge(*ms: Any) -> dict:
     return out
 
 
-def _range(*a: Any) -> list:
+def _range(*a: Any) -> list[int]:
     nums = [int(_to_num(x)) for x in a]
     if len(nums) == 1:
         nums = [0, nums[0]]
@@ -731,8 +737,8 @@ def _coalesce(*a: Any) -> Any:
     raise ExprError("coalesce: every argument is null or empty")
 
 
-def _distinct(lst: Any) -> list:
-    out: list = []
+def _distinct(lst: Any) -> list[Any]:
+    out: list[Any] = []
     for x in lst:
         if x not in out:
             out.append(x)
@@ -771,7 +777,7 @@ _STRUCTURAL = {"concat", "merge", "length", "element", "lookup", "flatten", "tol
                "slice", "keys", "values", "zipmap", "one", "tomap", "coalesce", "reverse", "setproduct"}
 
 
-def _call(node: tuple, scope: Scope) -> Any:
+def _call(node: Node, scope: Scope) -> Any:
     _, name, arg_nodes, expand = node
     if name == "try":
         for a in arg_nodes:
@@ -816,7 +822,7 @@ def _call(node: tuple, scope: Scope) -> Any:
 # ----------------------------------------------------------------------------- python-hcl2 values
 
 
-def source_to_node(text: str) -> tuple:
+def source_to_node(text: str) -> Node:
     """One python-hcl2 leaf string (``"\\"x\\""``, ``"${...}"``, ``"<<EOT..."`` or a bare word) -> node."""
     s = text
     if s.startswith('"<<'):

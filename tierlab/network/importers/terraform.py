@@ -12,6 +12,7 @@ guess.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def _unq(label: str) -> str:
     return label[1:-1] if len(label) >= 2 and label[0] == '"' and label[-1] == '"' else label
 
 
-def _blocks(doc: dict, key: str) -> list[dict]:
+def _blocks(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
     out = doc.get(key) or []
     return out if isinstance(out, list) else [out]
 
@@ -75,12 +76,12 @@ class _Module:
         self.prefix = prefix
         self.rel = rel
         self.inputs = inputs
-        self.variables: dict[str, tuple[dict, str]] = {}
+        self.variables: dict[str, tuple[dict[str, Any], str]] = {}
         self.locals: dict[str, tuple[Any, str]] = {}
-        self.resources: dict[tuple[str, str], tuple[dict, str]] = {}
+        self.resources: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
         self.data: dict[tuple[str, str], str] = {}
-        self.modules: dict[str, tuple[dict, str]] = {}
-        self.outputs: dict[str, tuple[dict, str]] = {}
+        self.modules: dict[str, tuple[dict[str, Any], str]] = {}
+        self.outputs: dict[str, tuple[dict[str, Any], str]] = {}
         self._local_cache: dict[str, Any] = {}
         self._busy: set[str] = set()
         self._groups: dict[tuple[str, str], Any] = {}
@@ -284,7 +285,7 @@ def _no_refs(name: str) -> Any:
 
 
 class _Namespace(Lazy):
-    def __init__(self, fn) -> None:
+    def __init__(self, fn: Callable[[str], Any]) -> None:
         self.fn = fn
 
     def get_attr(self, name: str) -> Any:
@@ -315,7 +316,7 @@ _COMPUTED_REFS = {"default_security_group_id", "default_network_acl_id", "main_r
 class _Instance(Lazy):
     """One resource instance; its attributes evaluate on first use."""
 
-    def __init__(self, module: _Module, rtype: str, rname: str, body: dict, file: str, address: str,
+    def __init__(self, module: _Module, rtype: str, rname: str, body: dict[str, Any], file: str, address: str,
                  names: dict[str, Any]) -> None:
         self.module = module
         self.type = rtype
@@ -353,7 +354,7 @@ class _Instance(Lazy):
             return [self.block(b) for b in raw]
         return _eval_leaf(raw, self.scope)
 
-    def block(self, body: dict, scope: Scope | None = None) -> dict:
+    def block(self, body: dict[str, Any], scope: Scope | None = None) -> dict[str, Any]:
         """A nested block, its attributes evaluated, its own ``dynamic`` blocks expanded."""
         scope = scope or self.scope
         out: dict[str, Any] = {}
@@ -375,7 +376,7 @@ class _Instance(Lazy):
                 out.setdefault(_unq(label), []).extend(self.dynamic(_unq(label), spec, scope))
         return out
 
-    def dynamic(self, label: str, spec: dict, scope: Scope) -> list[dict]:
+    def dynamic(self, label: str, spec: dict[str, Any], scope: Scope) -> list[dict[str, Any]]:
         it = _unq(str(_eval_leaf(spec["iterator"], Scope(lambda n: n)))) if "iterator" in spec else label
         try:
             coll = _eval_leaf(spec.get("for_each"), scope)
@@ -387,14 +388,14 @@ class _Instance(Lazy):
                                          "no block generated", True)
             return []
         pairs = list(coll.items()) if isinstance(coll, dict) else list(enumerate(coll))
-        out = []
+        out: list[dict[str, Any]] = []
         for content in spec.get("content") or []:
             for k, v in pairs:
                 out.append(self.block(content, scope.child(**{it: {"key": k, "value": v}})))
         return out
 
     def attrs(self) -> dict[str, Any]:
-        out = {}
+        out: dict[str, Any] = {}
         for k in self.body:
             if k.startswith("__") or k in ("count", "for_each", "depends_on", "lifecycle", "provider", "provisioner",
                                            "connection", "timeouts"):
@@ -561,7 +562,7 @@ def _module_addr(address: str, target: str) -> str:
     return prefix + target
 
 
-def _config_refs(cfg: dict, prefix: str = "") -> dict[tuple[str, str], list[str]]:
+def _config_refs(cfg: dict[str, Any], prefix: str = "") -> dict[tuple[str, str], list[str]]:
     """(resource, attribute) -> the resources the configuration's expression refers to, in order.
     An indexed reference (``aws_subnet.app[count.index]``) names no single instance: left out."""
     out: dict[tuple[str, str], list[str]] = {}
@@ -593,10 +594,10 @@ def is_project(path: Path) -> bool:
 __all__ += ["is_project", "is_unknown", "Unknown"]
 
 
-def _d(v):
+def _d(v: Any) -> dict[str, Any]:
     """``v`` if it is a mapping, else an empty one (a malformed file must not crash a reader)."""
     return v if isinstance(v, dict) else {}
 
 
-def _l(v):
+def _l(v: Any) -> list[Any]:
     return v if isinstance(v, list) else []
