@@ -24,8 +24,8 @@ from .terraform import is_project, read_hcl, read_show_json
 __all__ = ["from_terraform", "from_aws", "load_any", "Imported", "ImportNote", "finish"]
 
 
-def finish(raw: dict[str, Any], notes: Notes, origin: dict[str, tuple[str, str]], tiers: dict[str, Any], resources: list[tuple[str, str, str]],
-           source: str, api_host: str = "") -> Imported:
+def finish(raw: dict[str, Any], notes: Notes, origin: dict[str, tuple[str, str]], tiers: dict[str, Any],
+           resources: list[tuple[str, str, str]], source: str, api_host: str = "") -> Imported:
     """Validate the dict with the loader; a problem names the file and resource it came from."""
     try:
         topo = load_dict(raw, file=source)

@@ -51,7 +51,7 @@ def _slug(text: str) -> str:
 @dataclass
 class _Rt:
     name: str
-    routes: list[dict] = field(default_factory=list)
+    routes: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Builder:
@@ -71,10 +71,10 @@ class Builder:
                 if isinstance(v, str) and v and k == "arn":
                     self.by_id.setdefault(v, r)
         self.names: dict[str, str] = {}
-        self.used_names: set[str] = set()
+        self.used_names: set[str | tuple[str, str]] = set()  # fixed names, and (namespace, name) pairs
         self.origin: dict[str, tuple[str, str]] = {}
         self.used_ips: set[ipaddress.IPv4Address] = set()
-        self.extras: dict[str, list] = {"nat_gateways": [], "endpoints": [], "auto_scaling": [],
+        self.extras: dict[str, list[Any]] = {"nat_gateways": [], "endpoints": [], "auto_scaling": [],
                                         "public_instances": [], "not_modelled_routes": []}
         self.understood: dict[str, str] = {}
 
@@ -112,7 +112,8 @@ class Builder:
             self.used_names.add(fixed)
             self.names[r.address] = fixed
             return fixed
-        tags = r.attrs.get("tags") if isinstance(r.attrs.get("tags"), dict) else {}
+        raw_tags = r.attrs.get("tags")
+        tags: dict[str, Any] = raw_tags if isinstance(raw_tags, dict) else {}
         cand = [tags.get("Name"), r.attrs.get("identifier"), r.attrs.get("name") if r.type != "aws_instance" else None]
         base = next((c for c in cand if isinstance(c, str) and c and not is_unknown(c) and not c.startswith("aws_")
                      and not c.startswith("module.")), None)
@@ -131,7 +132,7 @@ class Builder:
         self.names[r.address] = n
         return n
 
-    def listify(self, v: Any) -> list:
+    def listify(self, v: Any) -> list[Any]:
         if v is None or isinstance(v, Unknown):
             return []
         return list(v) if isinstance(v, (list, tuple, set)) else [v]
@@ -193,8 +194,8 @@ class Builder:
             return target is vpc or (target is None and v == vpc.id)
         return True  # unknown: keep it, the caller notes it
 
-    def subnets(self, vpc: Resource, vpc_cidr: ipaddress.IPv4Network) -> dict[str, dict]:
-        out: dict[str, dict] = {}
+    def subnets(self, vpc: Resource, vpc_cidr: ipaddress.IPv4Network) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
         self.subnet_res: dict[str, Resource] = {}
         for s in self.of("aws_subnet"):
             if not self.in_vpc(s, vpc):
@@ -272,9 +273,10 @@ class Builder:
         return self.name_of(igws[0]) if igws else None
 
     def route_tables(self, vpc: Resource, vpc_cidr: ipaddress.IPv4Network, igw: str | None,
-                     subnets: dict[str, dict]) -> dict[str, list]:
+                     subnets: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
         tables: dict[str, _Rt] = {}
         main: str | None = None
+        rt: Resource | None
         for rt in self.of("aws_route_table", "aws_default_route_table"):
             if rt.type == "aws_route_table" and not self.in_vpc(rt, vpc):
                 continue
@@ -334,10 +336,10 @@ class Builder:
         for t in tables.values():
             routes = [{"destination": str(vpc_cidr), "target": "local"}]
             seen = {str(vpc_cidr)}
-            for r in t.routes:
-                if r["destination"] not in seen:
-                    routes.append(r)
-                    seen.add(r["destination"])
+            for rte in t.routes:
+                if rte["destination"] not in seen:
+                    routes.append(rte)
+                    seen.add(rte["destination"])
             out[t.name] = routes
         return out
 
@@ -346,7 +348,7 @@ class Builder:
         self.used_names.add(n)
         return n
 
-    def route(self, owner: Resource, rt: _Rt, route: dict, igw: str | None, attr: str) -> None:
+    def route(self, owner: Resource, rt: _Rt, route: dict[str, Any], igw: str | None, attr: str) -> None:
         dest = route.get("cidr_block", route.get("destination_cidr_block"))
         if dest is None or route.get("ipv6_cidr_block") or route.get("destination_ipv6_cidr_block"):
             if route.get("destination_prefix_list_id") or route.get("ipv6_cidr_block") or route.get("destination_ipv6_cidr_block"):
@@ -380,7 +382,7 @@ class Builder:
         self.mark(owner, "partly")
 
     # ---------------------------------------------------------------- network ACLs
-    def nacl_entry(self, owner: Resource, e: dict, attr: str) -> dict | None:
+    def nacl_entry(self, owner: Resource, e: dict[str, Any], attr: str) -> dict[str, Any] | None:
         p = proto(e.get("protocol"))
         number = e.get("rule_no", e.get("rule_number"))
         action = e.get("action", e.get("rule_action"))
@@ -401,8 +403,8 @@ class Builder:
         ports = port_span(p, e.get("from_port", 0), e.get("to_port", 0))
         return {"number": number, "action": str(action).lower(), "protocol": p, "ports": ports, "cidr": cidr}
 
-    def nacls(self, vpc: Resource, subnets: dict[str, dict]) -> dict[str, dict]:
-        out: dict[str, dict] = {}
+    def nacls(self, vpc: Resource, subnets: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
         assoc: dict[str, str] = {}
         by_addr: dict[str, str] = {}
         default_name = None
@@ -412,7 +414,7 @@ class Builder:
             name = self.name_of(n)
             by_addr[n.address] = name
             self.origin[f"nacls.{name}"] = (n.file, n.address)
-            body: dict[str, list] = {"inbound": [], "outbound": []}
+            body: dict[str, list[Any]] = {"inbound": [], "outbound": []}
             for key, direction in (("ingress", "inbound"), ("egress", "outbound")):
                 for i, e in enumerate(self.listify(n.attrs.get(key))):
                     if isinstance(e, dict):
@@ -457,14 +459,14 @@ class Builder:
                 continue
             assoc[sn] = by_addr[acl.address]
             self.mark(a)
-        for sn, body in subnets.items():
+        for sn, sub_body in subnets.items():
             if sn in assoc:
-                body["nacl"] = assoc[sn]
+                sub_body["nacl"] = assoc[sn]
             else:
-                body["nacl"] = default_name or self._default_nacl(out)
+                sub_body["nacl"] = default_name or self._default_nacl(out)
         return out
 
-    def _default_nacl(self, out: dict[str, dict]) -> str:
+    def _default_nacl(self, out: dict[str, dict[str, Any]]) -> str:
         name = "default-nacl"
         if name not in out:
             out[name] = {"default": True, "description": "the VPC's default network ACL (AWS: allow all)"}
@@ -483,7 +485,7 @@ class Builder:
             return "default"
         return self.names.get(r.address)
 
-    def sg_rules(self, owner: Resource, e: dict, attr: str, own: str, kind: str) -> list[dict]:
+    def sg_rules(self, owner: Resource, e: dict[str, Any], attr: str, own: str, kind: str) -> list[dict[str, Any]]:
         """One Terraform rule (inline block, aws_security_group_rule or the newer per-rule resource) -> rules."""
         p = proto(e.get("ip_protocol", e.get("protocol")))
         if p is None:
@@ -505,7 +507,7 @@ class Builder:
         base = {"protocol": p, "ports": ports}
         if isinstance(desc, str) and desc:
             base["description"] = desc
-        out: list[dict] = []
+        out: list[dict[str, Any]] = []
         cidrs = self.listify(e.get("cidr_blocks")) + self.listify(e.get("cidr_ipv4"))
         for c in cidrs:
             if isinstance(c, Unknown):
@@ -536,8 +538,8 @@ class Builder:
             self.note(owner, attr, "partly", "IPv6 peers are not modelled", "ignored (IPv4 verdicts unchanged)")
         return out
 
-    def security_groups(self, vpc: Resource) -> dict[str, dict]:
-        out: dict[str, dict] = {}
+    def security_groups(self, vpc: Resource) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
         self.default_sg_used = False
         by_addr: dict[str, str] = {}
         groups = [g for g in self.of("aws_security_group") if self.in_vpc(g, vpc)]
@@ -586,16 +588,16 @@ class Builder:
             self.mark(r, self.understood.get(r.address, "parsed"))
         return out
 
-    def _aws_default_sg(self) -> dict:
+    def _aws_default_sg(self) -> dict[str, Any]:
         return {"description": "the VPC's default security group (AWS: all from itself in, all out)",
                 "ingress": [{"protocol": "all", "ports": "all", "sg": "default"}],
                 "egress": [{"protocol": "all", "ports": "all", "cidr": "0.0.0.0/0"}]}
 
-    def dedupe(self, sgs: dict[str, dict]) -> None:
+    def dedupe(self, sgs: dict[str, dict[str, Any]]) -> None:
         """AWS refuses a rule identical to another of the same group: the second fails at apply."""
         for name, body in sgs.items():
             for key in ("ingress", "egress"):
-                seen: dict[tuple, int] = {}
+                seen: dict[tuple[Any, ...], int] = {}
                 kept = []
                 for i, r in enumerate(body.get(key) or []):
                     sig = (r.get("protocol"), str(r.get("ports")), r.get("cidr"), r.get("sg"), r.get("prefix_list"))
@@ -632,7 +634,7 @@ class Builder:
             names = ["default"]
         return names
 
-    def place(self, owner: Resource, subnets: dict[str, dict], sn: str, ip: Any) -> str:
+    def place(self, owner: Resource, subnets: dict[str, dict[str, Any]], sn: str, ip: Any) -> str:
         cidr = ipaddress.IPv4Network(subnets[sn]["cidr"])
         if isinstance(ip, str) and ip:
             try:
@@ -646,8 +648,8 @@ class Builder:
                   f"{addr} (any address of {sn} gives the same verdicts unless a rule splits {cidr})")
         return str(addr)
 
-    def instances(self, subnets: dict[str, dict]) -> dict[str, dict]:
-        out: dict[str, dict] = {}
+    def instances(self, subnets: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
         self.inst_names: dict[str, str] = {}
         for i in self.of("aws_instance"):
             sn = self.subnet_name(i.attrs.get("subnet_id"))
@@ -668,7 +670,7 @@ class Builder:
             self.mark(i)
         return out
 
-    def auto_scaling(self, subnets: dict[str, dict], instances: dict[str, dict]) -> dict[str, list[str]]:
+    def auto_scaling(self, subnets: dict[str, dict[str, Any]], instances: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
         """Each ASG as ``desired`` fixed instances spread over its subnets: target group -> names."""
         tg_members: dict[str, list[str]] = {}
         for a in self.of("aws_autoscaling_group"):
@@ -678,8 +680,8 @@ class Builder:
                           f"its {len(names)} running instances as they are; scaling and replacement are not evaluated")
                 self.mark(a, "partly")
                 continue
-            subs = [self.subnet_name(s) for s in self.listify(a.attrs.get("vpc_zone_identifier"))]
-            subs = [s for s in subs if s]
+            named = [self.subnet_name(s) for s in self.listify(a.attrs.get("vpc_zone_identifier"))]
+            subs = [s for s in named if s]
             n = a.attrs.get("desired_capacity", a.attrs.get("min_size", 1))
             if not isinstance(n, int) or isinstance(n, bool):
                 n = 1
@@ -726,16 +728,16 @@ class Builder:
             self.asg_names = getattr(self, "asg_names", {})
             self.asg_names[a.address] = names
         for att in self.of("aws_autoscaling_attachment"):
-            a = self.ref(att.attrs.get("autoscaling_group_name"), "aws_autoscaling_group")
+            asg = self.ref(att.attrs.get("autoscaling_group_name"), "aws_autoscaling_group")
             t = self.ref(att.attrs.get("lb_target_group_arn", att.attrs.get("alb_target_group_arn")),
                          "aws_lb_target_group", "aws_alb_target_group")
-            if a is not None and t is not None:
-                tg_members.setdefault(t.address, []).extend(getattr(self, "asg_names", {}).get(a.address, []))
+            if asg is not None and t is not None:
+                tg_members.setdefault(t.address, []).extend(getattr(self, "asg_names", {}).get(asg.address, []))
                 self.mark(att)
         return tg_members
 
     # ---------------------------------------------------------------- load balancer
-    def _lb_rank(self, lb: Resource) -> tuple:
+    def _lb_rank(self, lb: Resource) -> tuple[Any, ...]:
         app = lb.attrs.get("load_balancer_type", "application") in ("application", None)
         public = lb.attrs.get("internal") is not True
         has443 = any(self.ref(l.attrs.get("load_balancer_arn"), "aws_lb", "aws_alb") is lb
@@ -766,7 +768,7 @@ class Builder:
                 self.mark(l, "partly")
         return best, why
 
-    def health_check(self, tg: Resource, tg_port: int) -> dict:
+    def health_check(self, tg: Resource, tg_port: int) -> dict[str, Any]:
         hcs = self.listify(tg.attrs.get("health_check"))
         h = hcs[0] if hcs and isinstance(hcs[0], dict) else {}
         if h.get("enabled") is False:
@@ -785,8 +787,9 @@ class Builder:
             out[key] = v if isinstance(v, int) and not isinstance(v, bool) else default
         return out
 
-    def load_balancer(self, subnets: dict[str, dict], instances: dict[str, dict], tg_members: dict[str, list[str]],
-                      prefer: str | None) -> tuple[dict | None, list[str]]:
+    def load_balancer(self, subnets: dict[str, dict[str, Any]], instances: dict[str, dict[str, Any]],
+                      tg_members: dict[str, list[str]],
+                      prefer: str | None) -> tuple[dict[str, Any] | None, list[str]]:
         lb, why = self.choose_lb(prefer)
         self.lb_why = why
         if lb is None:
@@ -800,15 +803,16 @@ class Builder:
         if lb.attrs.get("internal") is True:
             self.note(lb, "internal", "partly", "an internal load balancer: the journey from the internet cannot reach it",
                       "evaluated from the internet anyway, as the journey is defined", True)
-        subs = [self.subnet_name(s) for s in self.listify(lb.attrs.get("subnets"))]
+        named = [self.subnet_name(s) for s in self.listify(lb.attrs.get("subnets"))]
         for m in self.listify(lb.attrs.get("subnet_mapping")):
             if isinstance(m, dict):
-                subs.append(self.subnet_name(m.get("subnet_id")))
-        subs = [s for s in dict.fromkeys(subs) if s]
+                named.append(self.subnet_name(m.get("subnet_id")))
+        subs = [s for s in dict.fromkeys(named) if s]
         if not subs:
             self.note(lb, "subnets", "not understood", "none of its subnets is in this VPC", "no nodes", True)
         nodes = []
-        seen_nodes = lb.attrs.get("_nodes") if isinstance(lb.attrs.get("_nodes"), dict) else {}
+        raw_nodes = lb.attrs.get("_nodes")  # AWS import: subnet id -> (private ip, public ip) of the real node
+        seen_nodes: dict[str, Any] = raw_nodes if isinstance(raw_nodes, dict) else {}
         sub_ids = {self.names.get(r.address): r.id for r in self.subnet_res.values()}
         for k, sn in enumerate(subs):
             real = seen_nodes.get(sub_ids.get(sn, ""))
@@ -831,7 +835,8 @@ class Builder:
         tg_name, tg_port, targets, hc = "none", 80, [], {}
         if tg is not None:
             tg_name = self.name_of(tg)
-            tg_port = tg.attrs.get("port") if isinstance(tg.attrs.get("port"), int) else 80
+            port_attr = tg.attrs.get("port")
+            tg_port = port_attr if isinstance(port_attr, int) else 80
             if tg.attrs.get("target_type") not in (None, "instance"):
                 self.note(tg, "target_type", "partly", f"target_type {tg.attrs.get('target_type')!r}: targets matched by address",
                           "targets whose address matches an instance", True)
@@ -864,7 +869,7 @@ class Builder:
                       (f" and the health-check port {hc.get('port')}" if hc.get("port") != tg_port else ""))
         dns = lb.attrs.get("dns_name")
         dns = dns if isinstance(dns, str) and dns.endswith(".amazonaws.com") else f"{name}-1234.{self.region}.elb.amazonaws.com"
-        body = {"name": name, "dns_name": dns, "sgs": sgs, "nodes": nodes,
+        body: dict[str, Any] = {"name": name, "dns_name": dns, "sgs": sgs, "nodes": nodes,
                 "listeners": listeners, "target_group": {"name": tg_name, "port": tg_port, "targets": targets}}
         if hc:
             body["target_group"]["health_check"] = hc
@@ -877,8 +882,8 @@ class Builder:
         self.mark(lb, self.understood.get(lb.address, "parsed"))
         return body, targets
 
-    def listeners(self, lb: Resource) -> tuple[list[dict], Resource | None]:
-        out: list[dict] = []
+    def listeners(self, lb: Resource) -> tuple[list[dict[str, Any]], Resource | None]:
+        out: list[dict[str, Any]] = []
         chosen: Resource | None = None
         for l in self.of("aws_lb_listener", "aws_alb_listener"):
             if self.ref(l.attrs.get("load_balancer_arn"), "aws_lb", "aws_alb") is not lb:
@@ -909,7 +914,7 @@ class Builder:
                     out[-1]["certificate"] = "ACM certificate"
             elif kind == "redirect":
                 red = self.listify(act.get("redirect"))
-                rport = red[0].get("port") if red and isinstance(red[0], dict) else "443"
+                rport: Any = red[0].get("port") if red and isinstance(red[0], dict) else "443"
                 try:
                     rp = int(rport)
                 except (TypeError, ValueError):
@@ -928,7 +933,7 @@ class Builder:
         return out, chosen
 
     # ---------------------------------------------------------------- database
-    def choose_db(self, sgs: dict[str, dict], target_sgs: set[str], prefer: str | None) -> tuple[Resource | None, str]:
+    def choose_db(self, sgs: dict[str, dict[str, Any]], target_sgs: set[str], prefer: str | None) -> tuple[Resource | None, str]:
         dbs = self.of("aws_db_instance")
         for c in self.of("aws_rds_cluster", "aws_rds_cluster_instance"):
             self.note(c, "", "not understood", "Aurora clusters are not modelled", "left out", True)
@@ -951,7 +956,7 @@ class Builder:
             for t in target_sgs:
                 score += sum(1 for r in sgs.get(t, {}).get("egress", []) if r.get("sg") in mine)
             for m in mine:
-                score += sum(1 for r in sgs.get(m, {}).get("ingress", []) if r.get("sg") in target_sgs)
+                score += sum(1 for r in (sgs.get(m, {}) if m is not None else {}).get("ingress", []) if r.get("sg") in target_sgs)
             return score
 
         ranked = sorted(primaries or dbs, key=pointed, reverse=True)
@@ -965,11 +970,11 @@ class Builder:
                 self.note(d, "", "partly", "tierlab follows one database on the journey", f"{self.name_of(best)} is", False)
         return best, why
 
-    def database(self, db: Resource, subnets: dict[str, dict]) -> dict | None:
+    def database(self, db: Resource, subnets: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
         name = self.name_of(db)
         grp = self.ref(db.attrs.get("db_subnet_group_name"), "aws_db_subnet_group")
-        group = [self.subnet_name(s) for s in self.listify(grp.attrs.get("subnet_ids"))] if grp is not None else []
-        group = [s for s in group if s]
+        named = [self.subnet_name(s) for s in self.listify(grp.attrs.get("subnet_ids"))] if grp is not None else []
+        group = [s for s in named if s]
         if grp is not None:
             self.mark(grp)
             self.origin["database.subnet_group"] = (grp.file, grp.address)
@@ -1005,8 +1010,8 @@ class Builder:
         return body
 
     # ---------------------------------------------------------------- DNS
-    def dns(self, lb: dict) -> tuple[dict, str]:
-        zones: dict[str, dict] = {}
+    def dns(self, lb: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        zones: dict[str, dict[str, Any]] = {}
         records = []
         host = ""
         for z in self.of("aws_route53_zone"):
@@ -1014,16 +1019,16 @@ class Builder:
                 zones[z.address] = {"name": z.attrs["name"].rstrip("."), "private": bool(self.listify(z.attrs.get("vpc")))}
                 self.mark(z)
         for r in self.of("aws_route53_record"):
-            z = self.ref(r.attrs.get("zone_id"), "aws_route53_zone")
+            zres = self.ref(r.attrs.get("zone_id"), "aws_route53_zone")
             alias = [a for a in self.listify(r.attrs.get("alias")) if isinstance(a, dict)]
             target = alias[0].get("name") if alias else None
             lbr = self.ref(target, "aws_lb", "aws_alb") if isinstance(target, str) else None
-            if z is None or z.address not in zones or lbr is None or self.names.get(lbr.address) != lb["name"]:
+            if zres is None or zres.address not in zones or lbr is None or self.names.get(lbr.address) != lb["name"]:
                 self.note(r, "", "partly", "only the alias record of the journey's load balancer is read", "ignored")
                 self.mark(r, "partly")
                 continue
             rname = r.attrs.get("name")
-            zone = zones[z.address]["name"]
+            zone = zones[zres.address]["name"]
             if not isinstance(rname, str):
                 continue
             rname = rname.rstrip(".")
@@ -1043,7 +1048,7 @@ class Builder:
         return {"zones": {v["name"]: {"private": v["private"]} for v in zones.values()}, "records": records}, host
 
     # ---------------------------------------------------------------- the whole
-    def build(self, *, lb: str | None = None, database: str | None = None) -> tuple[dict, dict[str, Any], str]:
+    def build(self, *, lb: str | None = None, database: str | None = None) -> tuple[dict[str, Any], dict[str, Any], str]:
         """The topology dict, the tiers chosen for the journey, and the API host name."""
         from ...errors import TopologyError
 
@@ -1129,7 +1134,7 @@ class Builder:
                 self.understood[r.address] = "not understood"
         return raw, tiers, host
 
-    def check_nat_hint(self, route_tables: dict[str, list], subnets: dict[str, dict]) -> None:
+    def check_nat_hint(self, route_tables: dict[str, list[Any]], subnets: dict[str, dict[str, Any]]) -> None:
         """Subnets using the implicit main route table: say so (a classic surprise)."""
         for sn in getattr(self, "implicit_main", []):
             file, addr = self.origin.get(f"subnets.{sn}", ("", sn))
