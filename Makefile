@@ -15,7 +15,7 @@ test: setup-test                ## run the whole test suite (set-up included)
 	$(PY) -m pytest
 
 test-fast: setup-test           ## everything but the heavy tiers and slow tests (no notebooks, so nbval stays unloaded)
-	$(PY) -m pytest -q -p no:nbval -o addopts=-ra -m "not ($(HEAVY))" tests
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -p no:nbval -o addopts=-ra -n auto -m "not ($(HEAVY))" tests
 
 setup:                          ## the lab's packages only, no test tools
 	@bash scripts/setup

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import nbformat
 import pytest
 import yaml
 
@@ -131,6 +130,8 @@ def test_no_solutions_file_folder_or_tagged_cell(built):
 
 
 def test_the_learners_notebooks_still_open(built):
+    import nbformat  # here, not at the top: its JSON-schema stack costs seconds of collection for every run
+
     names = sorted(p.name for p in (built / "notebooks").glob("*.ipynb"))
     assert names == sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     for p in (built / "notebooks").rglob("*.ipynb"):
