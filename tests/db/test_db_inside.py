@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tierlab.db import create_user, explain_email_lookup, users_frame, wal_around_commit
-from tierlab.db.charts import phases_chart, pool_chart
+from tierlab.views.charts import phases_chart, pool_chart
 from tierlab.errors import DatabaseError
 
 pytestmark = pytest.mark.database
