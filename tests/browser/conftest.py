@@ -97,15 +97,26 @@ class Server:
         """A request to this server carrying its token."""
         return urllib.request.Request(self.url + path, headers={"Authorization": f"token {self.token}", **headers})
 
-    def kernels(self) -> list:
-        """The kernel processes this server started (alive)."""
+    def kernels(self) -> list[str]:
+        """The command lines of the kernel processes this server started that are still alive.
+
+        Command lines, not process handles: a kernel can exit (and sit as a zombie) at any moment,
+        and a handle read after that raises instead of answering "gone"."""
         import psutil
 
         try:
             kids = psutil.Process(self.proc.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return []
-        return [k for k in kids if "ipykernel" in " ".join(k.cmdline()) and k.is_running()]
+        alive = []
+        for k in kids:
+            try:  # a kernel can exit (and sit as a zombie) between children() and cmdline()
+                line = " ".join(k.cmdline())
+                if k.status() != psutil.STATUS_ZOMBIE and "ipykernel" in line:
+                    alive.append(line)
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+        return alive
 
     def stop(self) -> None:
         import psutil
