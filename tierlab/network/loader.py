@@ -13,7 +13,7 @@ import copy
 import difflib
 import ipaddress
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -22,6 +22,8 @@ from ..paths import data_path
 from . import limits
 from .readfile import read_yaml
 from .rules import Direction, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule
+from .autoscaling import (DEREGISTRATION_DELAY_BOUNDS, DEREGISTRATION_DELAY_S, AutoScalingGroup, LaunchTemplate,
+                          group_problems)
 from .topology import (
     AlbNode,
     Database,
@@ -50,7 +52,7 @@ IP = ipaddress.IPv4Address
 TOP_KEYS = {
     "name", "description", "region", "vpc", "azs", "internet_gateway", "client", "route_tables",
     "subnets", "security_groups", "nacls", "instances", "load_balancer", "database", "dns", "edge",
-    "differences", "prefix_lists",
+    "differences", "prefix_lists", "auto_scaling_groups",
 }
 REQUIRED_TOP = {"name", "vpc", "azs", "subnets", "route_tables", "security_groups", "nacls", "instances",
                 "load_balancer", "database"}
@@ -65,7 +67,7 @@ LB_KEYS = {"name", "dns_name", "sgs", "nodes", "listeners", "target_group", "cro
 LB_REQUIRED = {"name", "dns_name", "sgs", "nodes", "listeners", "target_group"}
 NODE_KEYS = {"name", "subnet", "ip", "public_ip"}
 LISTENER_KEYS = {"port", "protocol", "action", "redirect_port", "certificate"}
-TG_KEYS = {"name", "port", "targets", "health_check", "protocol"}
+TG_KEYS = {"name", "port", "targets", "health_check", "protocol", "deregistration_delay_s"}
 HC_KEYS = {"protocol", "path", "port", "interval_s", "timeout_s", "healthy_threshold", "unhealthy_threshold"}
 DB_KEYS = {"name", "engine", "version", "endpoint", "port", "sgs", "multi_az", "subnet_group", "instances",
            "failover_s", "endpoint_ttl_s"}
@@ -73,6 +75,10 @@ DB_REQUIRED = {"name", "endpoint", "port", "sgs", "instances", "subnet_group"}
 DBI_KEYS = {"name", "role", "ip", "subnet"}
 RECORD_KEYS = {"zone", "name", "type", "target", "alias", "ttl_s", "purpose"}
 EDGE_KEYS = {"distribution", "domain", "bucket", "origin_access", "default_ttl_s", "bucket_public"}
+ASG_KEYS = {"subnets", "min_size", "max_size", "desired", "health_check_type", "grace_period_s", "target_group",
+            "instances", "launch_template"}
+ASG_REQUIRED = {"subnets", "min_size", "max_size", "desired", "launch_template"}
+TEMPLATE_KEYS = {"name", "sgs", "listens", "os", "pending_s", "boot_s"}
 DIFF_KEYS = {"id", "what", "seed_says", "here", "why", "found_by", "patch"}
 SEED_HINT = "compare with data/topologies/seed.yaml"
 
@@ -666,6 +672,8 @@ def _read_load_balancer(c: _Collector, raw: dict[Any, Any], placer: _Placer, ins
     nodes = _read_alb_nodes(c, lb, placer)
     listeners = _read_listeners(c, lb)
     tg_name, tg_port, targets, hc = _read_target_group(c, lb, instance_names)
+    tg = lb.get("target_group")
+    delay = tg.get("deregistration_delay_s") if isinstance(tg, dict) else None
     return LoadBalancer(
         name=c.text("load_balancer.name", lb.get("name")), dns_name=c.text("load_balancer.dns_name", lb.get("dns_name")),
         sgs=sgs, nodes=tuple(nodes), listeners=tuple(listeners), target_group=tg_name, target_port=tg_port,
@@ -673,7 +681,54 @@ def _read_load_balancer(c: _Collector, raw: dict[Any, Any], placer: _Placer, ins
         idle_timeout_s=c.number("load_balancer.idle_timeout_s", lb.get("idle_timeout_s"), 60,
                                 "load balancer idle_timeout_s", 1, 4000),
         connect_timeout_s=c.number("load_balancer.connect_timeout_s", lb.get("connect_timeout_s"), 10,
-                                   "load balancer connect_timeout_s", 1, 3600))
+                                   "load balancer connect_timeout_s", 1, 3600),
+        deregistration_delay_s=c.number("load_balancer.target_group.deregistration_delay_s", delay,
+                                        DEREGISTRATION_DELAY_S, "target group deregistration_delay_s",
+                                        *DEREGISTRATION_DELAY_BOUNDS))
+
+
+def _read_launch_template(c: _Collector, p: str, t: Any) -> LaunchTemplate | None:
+    if not c.keys(p, t, TEMPLATE_KEYS, {"sgs"}):
+        return None
+    d = LaunchTemplate(sgs=())
+    ports = c.listing(f"{p}.listens", t.get("listens", list(d.listens)))
+    return LaunchTemplate(name=c.text(f"{p}.name", t.get("name"), d.name),
+                          sgs=tuple(_name(g) for g in c.listing(f"{p}.sgs", t.get("sgs"))),
+                          listens=tuple(ports), os=t.get("os", d.os),
+                          pending_s=t.get("pending_s", d.pending_s), boot_s=t.get("boot_s", d.boot_s))
+
+
+def _read_auto_scaling_groups(c: _Collector, raw: dict[Any, Any], subnets: list[Subnet], instances: list[Instance],
+                              sg_names: set[str], alb: LoadBalancer | None) -> list[AutoScalingGroup]:
+    """``auto_scaling_groups: {name: {subnets, min_size, max_size, desired, ...}}``: checked by
+    :func:`autoscaling.group_problems`, the same function ``Topology.with_auto_scaling_group`` calls."""
+    groups: list[AutoScalingGroup] = []
+    taken: dict[str, str] = {}
+    for key, body in c.mapping("auto_scaling_groups", raw.get("auto_scaling_groups")).items():
+        name, path = _name(key), f"auto_scaling_groups.{_name(key)}"
+        if not c.keys(path, body, ASG_KEYS, ASG_REQUIRED):
+            continue
+        template = _read_launch_template(c, f"{path}.launch_template", body.get("launch_template"))
+        if template is None:
+            continue
+        tg = body.get("target_group")
+        g = AutoScalingGroup(
+            name=name, subnets=tuple(_name(s) for s in c.listing(f"{path}.subnets", body.get("subnets"))),
+            min_size=body.get("min_size"), max_size=body.get("max_size"), desired=body.get("desired"),
+            template=template, instances=tuple(_name(i) for i in c.listing(f"{path}.instances", body.get("instances"))),
+            health_check_type=body.get("health_check_type", "EC2"),
+            # left out: the API's default (0 s), as from the CLI, an SDK, CloudFormation or Terraform
+            grace_period_s=body.get("grace_period_s", 0), target_group=None if tg is None else _name(tg))
+        problems = group_problems(g, subnet_azs={s.name: s.az for s in subnets},
+                                  instance_subnets={i.name: i.subnet for i in instances}, sg_names=sg_names,
+                                  target_group=alb.target_group if alb is not None else "", taken=taken)
+        for prob in problems:
+            c.add(f"{path}.{prob.path}", prob.message, prob.hint)
+        taken.update({m: name for m in g.instances})
+        if not problems:  # checked: the ports are ports now
+            groups.append(replace(g, template=replace(template, listens=tuple(
+                limits.single_port(p, "listening port") for p in template.listens))))
+    return groups
 
 
 def _read_db_instances(c: _Collector, db: dict[Any, Any], placer: _Placer, group: tuple[str, ...]) -> list[DbInstance]:
@@ -853,6 +908,10 @@ def _load_dict(raw: Any, file: str = "") -> Topology:
     instances = _read_instances(c, raw, placer)
     instance_names = {i.name for i in instances} | set(map(_name, c.mapping("instances", raw.get("instances"))))
     alb = _read_load_balancer(c, raw, placer, instance_names)
+    groups = _read_auto_scaling_groups(c, raw, subnets, instances, {g.name for g in security_groups}, alb)
+    if alb is not None:  # attaching a target group to a group registers its instances (AWS does the same)
+        joining = tuple(m for g in groups if g.target_group is not None for m in g.instances if m not in alb.targets)
+        alb = replace(alb, targets=alb.targets + joining)
     database = _read_database(c, raw, placer)
     records = _read_dns(c, raw)
     edge = _read_edge(c, raw)
@@ -869,7 +928,7 @@ def _load_dict(raw: Any, file: str = "") -> Topology:
         subnets=tuple(subnets), route_tables=tuple(route_tables), internet_gateway=vpc.igw,
         security_groups=tuple(security_groups), nacls=tuple(nacls), instances=tuple(instances), alb=alb,
         database=database, records=tuple(records), edge=edge, client_ip=client_ip, differences=tuple(differences),
-        source=file,
+        source=file, auto_scaling_groups=tuple(groups),
     )
 
 

@@ -13,7 +13,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal, Mapping, TypeVar
 
 from ..errors import ParameterError, Problem, RuleError, TopologyError
-from . import limits
+from . import autoscaling, limits
+from .autoscaling import AutoScalingGroup, LaunchTemplate
 from .rules import (
     EPHEMERAL,
     NaclRule,
@@ -47,6 +48,8 @@ __all__ = [
     "Difference",
     "Endpoint",
     "Topology",
+    "AutoScalingGroup",
+    "LaunchTemplate",
 ]
 
 T = TypeVar("T")
@@ -185,6 +188,7 @@ class LoadBalancer:
     cross_zone: bool = True
     idle_timeout_s: int = 60
     connect_timeout_s: int = 10
+    deregistration_delay_s: int = autoscaling.DEREGISTRATION_DELAY_S  # a target-group attribute (0-3600 s)
 
     @property
     def listen_ports(self) -> tuple[int, ...]:
@@ -302,6 +306,7 @@ class Topology:
     differences: tuple[Difference, ...] = ()
     source: str = ""
     api_host: str = "api.myapp.com"
+    auto_scaling_groups: tuple[AutoScalingGroup, ...] = ()
 
     # ------------------------------------------------------------------ lookups
     @cached_property
@@ -703,6 +708,38 @@ class Topology:
         if target:
             alb = replace(alb, targets=alb.targets + (instance.name,))
         return replace(self, instances=self.instances + (replace(instance, ip=ip, listens=listens),), alb=alb)
+
+    def auto_scaling_group(self, name: str | None = None) -> AutoScalingGroup:
+        """The Auto Scaling group ``name`` (default: the only one)."""
+        groups = {g.name: g for g in self.auto_scaling_groups}
+        if name is None and len(groups) == 1:
+            return self.auto_scaling_groups[0]
+        if name is None:
+            raise TopologyError(f"topology {self.name!r} has {len(groups) or 'no'} Auto Scaling groups",
+                                f"name one: {', '.join(groups)}" if groups else
+                                "load a topology with one (e.g. tl.load('seed-asg')) or add it with "
+                                "with_auto_scaling_group(...)")
+        return _get(groups, name, "Auto Scaling group")
+
+    def with_auto_scaling_group(self, group: AutoScalingGroup) -> "Topology":
+        """Add (or replace, by name) an Auto Scaling group; its members join the target group when it is
+        attached. The loader's checks (:func:`autoscaling.group_problems`), the same messages."""
+        if not isinstance(group, AutoScalingGroup):
+            raise ParameterError(f"{limits._show(group)} is not an AutoScalingGroup",
+                                 "pass tl.AutoScalingGroup(name=..., subnets=(...), min_size=..., max_size=..., "
+                                 "desired=..., template=tl.LaunchTemplate(sgs=('web-sg',)))")
+        others = tuple(g for g in self.auto_scaling_groups if g.name != group.name)
+        problems = autoscaling.group_problems(
+            group, subnet_azs={s.name: s.az for s in self.subnets},
+            instance_subnets={i.name: i.subnet for i in self.instances}, sg_names=self._sgs,
+            target_group=self.alb.target_group, taken={m: g.name for g in others for m in g.instances})
+        if problems:
+            p = problems[0]
+            raise TopologyError(p.message, p.hint)
+        alb = self.alb
+        if group.target_group is not None:
+            alb = replace(alb, targets=alb.targets + tuple(m for m in group.instances if m not in alb.targets))
+        return replace(self, auto_scaling_groups=others + (group,), alb=alb)
 
     def with_health_check(self, **changes: object) -> "Topology":
         """The target group's health check with ``changes`` (``interval_s=10``); AWS's bounds apply."""
