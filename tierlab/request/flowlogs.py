@@ -1,0 +1,494 @@
+"""VPC Flow Logs: the records AWS would write for a journey or a reachability question.
+
+Default format, version 2 (AWS: "Flow log records", "Flow log record examples",
+https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html and
+https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-records-examples.html)::
+
+    version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
+
+What this module follows, and where it comes from:
+
+* One record per network interface (ENI) per flow per aggregation interval, where a flow is one
+  direction of a connection (its 5-tuple): a TCP connection between two ENIs in the VPC shows as
+  four records, the request and the reply on each ENI. The internet has no ENI: nothing is logged
+  for it. An ALB node has one ENI per subnet and is logged like any other ENI.
+* ``action`` is ACCEPT or REJECT "by the security groups or network ACLs": an ENI's record of a
+  packet it receives is REJECT when its subnet's NACL inbound or its SG inbound drops it; a packet it
+  sends is REJECT when its SG outbound or its subnet's NACL outbound drops it. Replies pass the SGs
+  (stateful) but meet the NACLs again (stateless): AWS's own ICMP example shows a ping ACCEPTed
+  coming in and its reply REJECTed going out by the NACL ("Security group and network ACL rules").
+  A packet that is dropped never reaches the next ENI, which logs nothing.
+* A packet that leaves an ENI and is then dropped by routing (no route, no public address) is an
+  ACCEPT on the sender's ENI and nothing elsewhere: the record's action speaks only of SGs and NACLs.
+  (Modelling choice: AWS documents no REJECT for routing drops.)
+* Some traffic is never logged (AWS: "Flow log limitations",
+  https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-limitations.html): traffic to the Amazon
+  DNS server, Windows license activation, instance metadata 169.254.169.254, Amazon Time Sync
+  169.254.169.123, DHCP, mirrored traffic, the VPC router's reserved address, and traffic between an
+  endpoint ENI and a Network Load Balancer ENI. :func:`never_logged` lists what this topology does of it.
+
+Deterministic: ENI ids are a hash of the endpoint's name and subnet; ephemeral ports a hash of the
+flow's name within the client's range (one connection per way the NACLs treat the range, so a NACL
+that admits only part of it shows both an accepted and a rejected connection); times start at a fixed
+epoch. Packet and byte counts are illustrative sizes of a typical exchange (a SYN is 60 bytes and is
+retransmitted after 1, 2, 4 ... s; an ICMP echo 84 bytes), not measurements: the lesson is in the
+addresses, the ports and the action.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import ipaddress
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Iterable, Literal, Sequence
+
+from ..errors import ParameterError
+from ..network.evaluate import PASSING, Check, FlowResult
+from ..network.reachability import Reach
+from ..network.rules import PortRange
+from ..network.topology import Endpoint, Topology
+from .trace import Trace
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FIELDS", "COLUMNS", "ACCOUNT_ID", "EPOCH_S", "FlowRecord", "FlowLog", "flow_logs", "flow_records",
+           "interface_id", "interfaces", "never_logged", "is_logged", "parse", "NEVER_LOGGED"]
+
+#: The default (version 2) format's fields, as AWS names them, in order.
+FIELDS = ("version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol",
+          "packets", "bytes", "start", "end", "action", "log-status")
+#: The same fields as DataFrame columns (snake_case), then the ``reason`` this lab adds.
+COLUMNS = tuple(f.replace("-", "_") for f in FIELDS) + ("reason",)
+#: The account of AWS's own flow-log examples.
+ACCOUNT_ID = "123456789010"
+#: A fixed start of the capture window (2025-12-01 00:00:00 UTC): records repeat from run to run.
+EPOCH_S = 1_764_547_200
+#: IANA protocol numbers, as the ``protocol`` field writes them.
+PROTOCOL_NUMBER = {"icmp": 1, "tcp": 6, "udp": 17}
+_SYN_BYTES = 60
+_ICMP_ECHO_BYTES = 84  # 20 IP + 8 ICMP + 56 data (ping's default): AWS's ping example logs 4 packets, 336 bytes
+#: (packets, bytes) of a completed exchange by destination port: (request direction, reply direction).
+_EXCHANGE: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {
+    443: ((12, 1_850), (10, 6_200)),    # TLS handshake + POST /api/users, and the 201/200 answer
+    80: ((5, 520), (4, 610)),           # GET, and the 301 redirect
+    3000: ((8, 1_180), (6, 1_020)),     # the ALB's forwarded POST (or a health check) and the answer
+    5432: ((14, 2_140), (12, 1_905)),   # startup, auth, BEGIN/INSERT/COMMIT, and the answers
+}
+_EXCHANGE_DEFAULT = ((5, 420), (4, 300))
+
+Action = Literal["ACCEPT", "REJECT"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlowRecord:
+    """One flow-log record: the 14 default fields, and what this lab knows besides (``reason`` ...)."""
+
+    version: int = 2
+    account_id: str
+    interface_id: str
+    srcaddr: str
+    dstaddr: str
+    srcport: int
+    dstport: int
+    protocol: int
+    packets: int
+    bytes: int
+    start: int
+    end: int
+    action: Action
+    log_status: str = "OK"
+    reason: str
+    endpoint: str = ""          # whose ENI
+    flow: str = ""              # the evaluator's flow name
+    leg: str = ""               # request or reply
+    direction: str = ""         # ingress or egress, seen from the ENI
+    rule_ids: tuple[str, ...] = ()  # the rules that decided (the blocking one(s) for a REJECT)
+
+    def line(self) -> str:
+        """The record as AWS writes it: the 14 fields, space-separated."""
+        return " ".join(str(getattr(self, c)) for c in COLUMNS[:-1])
+
+
+@dataclass(frozen=True)
+class FlowLog:
+    """Flow-log records: ``.frame()`` (v2 columns + ``reason``), ``.text()`` (the log as AWS writes it)."""
+
+    records: tuple[FlowRecord, ...]
+    topology: str = ""
+
+    def frame(self, detail: bool = False) -> "pd.DataFrame":
+        """One row per record: the default format's 14 fields and ``reason``; ``detail`` adds whose ENI,
+        which flow, leg and direction, and the rule ids that decided."""
+        import pandas as pd
+
+        cols = list(COLUMNS) + (["endpoint", "flow", "leg", "direction", "rule_ids"] if detail else [])
+        rows = [{c: (", ".join(r.rule_ids) if c == "rule_ids" else getattr(r, c)) for c in cols} for r in self.records]
+        return pd.DataFrame(rows, columns=cols)
+
+    def text(self) -> str:
+        """The records as AWS writes them: one line per record, fields separated by one space."""
+        return "\n".join(r.line() for r in self.records)
+
+    @property
+    def rejects(self) -> tuple[FlowRecord, ...]:
+        return tuple(r for r in self.records if r.action == "REJECT")
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return (f"<FlowLog {self.topology}: {len(self.records)} records, {len(self.rejects)} REJECT>")
+
+    def _repr_html_(self) -> str:
+        return (f"<div class='tl-flowlog'><b>{html.escape(self.topology)}</b>: {len(self.records)} flow-log "
+                f"records, {len(self.rejects)} REJECT{self.frame().to_html(index=False)}</div>")
+
+
+# ---------------------------------------------------------------------------- identities
+
+
+def _hash(text: str, n: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+def interface_id(ep: Endpoint) -> str | None:
+    """The ENI id of an endpoint inside the VPC (``eni-`` and 17 hex digits, as AWS writes them), derived
+    from its name and subnet, so it stays the same across what-ifs; None for the internet."""
+    if ep.subnet is None:
+        return None
+    return "eni-" + _hash(f"{ep.name}@{ep.subnet}", 17)
+
+
+def interfaces(topo: Topology) -> "pd.DataFrame":
+    """Every ENI of the topology: its id, whose it is, address, subnet, NACL and security groups
+    (what ``aws ec2 describe-network-interfaces`` would tell a learner who holds only the records)."""
+    import pandas as pd
+
+    rows = []
+    for ep in topo.endpoints:
+        eni = interface_id(ep)
+        if eni is None or ep.subnet is None:
+            continue
+        rows.append({"interface_id": eni, "endpoint": ep.name, "kind": ep.kind, "address": str(ep.ip),
+                     "subnet": ep.subnet, "nacl": topo.subnet(ep.subnet).nacl, "security_groups": ", ".join(ep.sgs),
+                     "reason": f"the ENI of {ep.label or ep.name} in {ep.subnet}"})
+    return pd.DataFrame(rows, columns=["interface_id", "endpoint", "kind", "address", "subnet", "nacl",
+                                       "security_groups", "reason"])
+
+
+# ---------------------------------------------------------------------------- one connection
+
+
+def _passes(c: Check, port: int) -> bool:
+    """Whether a check lets the connection that uses ephemeral ``port`` through."""
+    if c.verdict in PASSING:
+        return True
+    if c.verdict == "partial" and c.ports is not None and c.ports.contains(port):
+        return any(r.contains(port) for r in (c.passing or ()))
+    return False
+
+
+def _find(checks: Sequence[Check], leg: str, kind: str, direction: str) -> Check | None:
+    return next((c for c in checks if c.leg == leg and c.kind == kind and c.direction == direction), None)
+
+
+def _syns(window_s: int, give_up_s: float) -> tuple[int, int]:
+    """(packets, seconds from the first to the last) of a SYN retransmitted with a 1 s initial timeout,
+    doubling, until the sender gives up or the aggregation window ends."""
+    t, rto, n, last = 0, 1, 0, 0
+    while t <= min(window_s - 1, give_up_s):
+        n, last = n + 1, t
+        t, rto = t + rto, rto * 2
+    return n, last
+
+
+def _decided(ep: Endpoint, checks: Sequence[Check | None], port: int) -> tuple[Action, str, tuple[str, ...]]:
+    """An ENI's action on one packet: REJECT by the first check that drops it, else ACCEPT and the rules."""
+    for c in checks:
+        if c is not None and not _passes(c, port):
+            rule = ", ".join(c.rule_ids) or "no rule allows it"
+            return "REJECT", f"{c.component} {c.direction} drops it ({rule}): {c.reason}", c.rule_ids
+    by = [f"{c.component} {c.direction or ''} {'(' + ', '.join(c.rule_ids) + ')' if c.rule_ids else c.verdict}".replace("  ", " ")
+          for c in checks if c is not None]
+    return "ACCEPT", "accepted: " + "; ".join(by), tuple(i for c in checks if c is not None for i in c.rule_ids)
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    account_id: str
+    start_s: int
+    window_s: int
+    give_up_s: float
+
+
+def _record(ctx: _Ctx, f: FlowResult, ep: Endpoint, *, leg: str, action: Action, reason: str,
+            rule_ids: tuple[str, ...], sport: int, dport: int, size: tuple[int, int], span_s: int) -> FlowRecord:
+    src, dst = (f.src, f.dst) if leg == "request" else (f.dst, f.src)
+    eni = interface_id(ep) or ""
+    return FlowRecord(account_id=ctx.account_id, interface_id=eni, srcaddr=str(src.ip), dstaddr=str(dst.ip),
+                      srcport=sport, dstport=dport, protocol=PROTOCOL_NUMBER.get(f.protocol, 6), packets=size[0],
+                      bytes=size[1], start=ctx.start_s, end=ctx.start_s + span_s, action=action, reason=reason,
+                      endpoint=ep.name, flow=f.name, leg=leg, direction="egress" if ep is src else "ingress",
+                      rule_ids=rule_ids)
+
+
+def _sizes(f: FlowResult, ctx: _Ctx) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], int]:
+    """(request, reply, a rejected attempt) as (packets, bytes), and how long rejected attempts go on."""
+    if f.protocol == "icmp":
+        echo = (4, 4 * _ICMP_ECHO_BYTES)  # ping's 4 echo requests by default
+        return echo, echo, echo, 3
+    req, rep = _EXCHANGE.get(f.port, _EXCHANGE_DEFAULT)
+    n, last = _syns(ctx.window_s, ctx.give_up_s)
+    return req, rep, (n, n * _SYN_BYTES), last
+
+
+def connection_records(f: FlowResult, port: int, ctx: _Ctx) -> list[FlowRecord]:
+    """The records of one connection of ``f`` from ephemeral ``port``: each ENI it meets, in packet order,
+    until a packet is dropped (a dropped packet reaches no further ENI; a dropped request has no reply)."""
+    c = f.checks
+    icmp = f.protocol == "icmp"
+    sport, dport = (0, 0) if icmp else (port, f.port)
+    req, rep, rejected, tries_s = _sizes(f, ctx)
+    out: list[FlowRecord] = []
+
+    refused = any(x.verdict == "refused" for x in c)
+    # a connection that never completes carries only its (retransmitted) SYNs, or SYN-ACKs, both ways
+    completes = all(_passes(x, port) for x in c if x.kind in ("sg", "nacl", "route", "igw"))
+
+    def add(ep: Endpoint, leg: str, checks: Sequence[Check | None], size: tuple[int, int]) -> bool:
+        action, why, rules = _decided(ep, checks, port)
+        sp, dp = (sport, dport) if leg == "request" else (dport, sport)
+        done = action == "ACCEPT" and completes
+        out.append(_record(ctx, f, ep, leg=leg, action=action, reason=why, rule_ids=rules, sport=sp, dport=dp,
+                           size=size if done else rejected, span_s=(1 if done else tries_s)))
+        return action == "ACCEPT"
+
+    # the request leaves the source ENI: its SG outbound, its subnet's NACL outbound
+    if f.src.subnet is not None and not add(f.src, "request", (_find(c, "request", "sg", "outbound"),
+                                                                _find(c, "request", "nacl", "outbound")),
+                                            (1, _SYN_BYTES) if refused else req):
+        return out
+    route = _find(c, "request", "route", "") or _find(c, "request", "igw", "")
+    if route is not None and not _passes(route, port):
+        if out:
+            out[-1] = replace(out[-1], reason=out[-1].reason + f"; then {route.component} drops it: {route.reason} "
+                              "(a routing drop is no REJECT: no ENI further on sees the packet)")
+        return out
+    # it arrives at the destination ENI: its subnet's NACL inbound, its SG inbound
+    if f.dst.subnet is not None and not add(f.dst, "request", (_find(c, "request", "nacl", "inbound"),
+                                                               _find(c, "request", "sg", "inbound")),
+                                            (1, _SYN_BYTES) if refused else req):
+        return out
+    reply = (1, 40) if refused else rep  # nothing listens: the kernel answers one RST
+    if refused and out:
+        lst = next(x for x in c if x.verdict == "refused")
+        out[-1] = replace(out[-1], reason=out[-1].reason + f"; {lst.reason}")
+    # the reply leaves the destination ENI: stateful SG, its subnet's NACL outbound
+    if f.dst.subnet is not None and not add(f.dst, "reply", (_find(c, "reply", "nacl", "outbound"),), reply):
+        return out
+    route = _find(c, "reply", "route", "")
+    if route is not None and not _passes(route, port):
+        return out
+    if f.src.subnet is not None:
+        add(f.src, "reply", (_find(c, "reply", "nacl", "inbound"),), reply)
+    return out
+
+
+def _representative_ports(f: FlowResult) -> list[int]:
+    """One ephemeral port per way the NACLs treat the client's range (a deterministic pick in each
+    part), so a NACL that admits part of the range shows an accepted and a rejected connection."""
+    eph = f.ephemeral
+    cuts = {eph.lo, eph.hi + 1}
+    for c in f.checks:
+        if c.verdict == "partial" and c.ports == eph:
+            for r in c.passing or ():
+                cuts |= {r.lo, r.hi + 1}
+    edges = sorted(x for x in cuts if eph.lo <= x <= eph.hi + 1)
+    seen: dict[tuple[bool, ...], int] = {}
+    for lo, hi_excl in zip(edges, edges[1:]):
+        part = PortRange(lo, hi_excl - 1)
+        port = part.lo + int(_hash(f.name, 8), 16) % part.size
+        key = tuple(_passes(c, port) for c in f.checks)
+        seen.setdefault(key, port)
+    return list(seen.values())
+
+
+def flow_records(flow: FlowResult | Reach, *, src_port: int | None = None, account_id: str = ACCOUNT_ID,
+                 start_s: int = EPOCH_S, aggregation_s: int = 60, give_up_s: float | None = None) -> FlowLog:
+    """The records of one flow (a ``can_reach`` answer or an evaluator flow): every connection that the
+    NACLs treat differently (or the one from ``src_port``), on every ENI its packets reach."""
+    f = flow.flow if isinstance(flow, Reach) else flow
+    if not isinstance(f, FlowResult):
+        raise ParameterError(f"{type(flow).__name__} is not a flow", "pass tl.can_reach(...) or a journey's flow")
+    _check_window(aggregation_s)
+    ctx = _Ctx(account_id, int(start_s), aggregation_s, float(give_up_s if give_up_s is not None else
+                                                              (10 if f.src.kind == "alb" else 127)))
+    if src_port is not None and not f.ephemeral.contains(src_port):
+        raise ParameterError(f"source port {src_port} is outside {f.src.name}'s ephemeral range {f.ephemeral}",
+                             f"pick a port in {f.ephemeral}")
+    ports = [src_port] if src_port is not None else _representative_ports(f)
+    return FlowLog(tuple(r for p in ports for r in connection_records(f, p, ctx)), f.name)
+
+
+def _check_window(aggregation_s: object) -> None:
+    # AWS: the maximum aggregation interval is 60 s (1 minute) or 600 s (10 minutes, the default)
+    if aggregation_s not in (60, 600):
+        raise ParameterError(f"aggregation interval {aggregation_s!r} s is not one AWS offers",
+                             "use 60 (1 minute, what Nitro instances always use) or 600 (10 minutes)")
+
+
+# ---------------------------------------------------------------------------- a journey's flows
+
+
+def journey_flows(trace: Trace) -> list[FlowResult]:
+    """The journey's flows that really happen: the browser to each ALB node (when DNS answers); each node
+    to each target (its health checks run whatever else fails); each server to the database, when some
+    request reaches that server."""
+    if not trace.dns.passed:
+        return []
+    out: dict[str, FlowResult] = {}
+    for p in trace.pairs:
+        out.setdefault(p.front.name, p.front)
+    for p in trace.pairs:
+        out.setdefault(p.back.name, p.back)
+    for p in trace.pairs:
+        if p.front.share > 0 and p.chosen and p.back.share > 0 and not p.back.refused:
+            out.setdefault(p.db.name, p.db)
+    return list(out.values())
+
+
+def flow_logs(subject: Trace | Reach | FlowResult | Iterable[FlowResult | Reach], *, account_id: str = ACCOUNT_ID,
+              start_s: int = EPOCH_S, aggregation_s: int = 60) -> FlowLog:
+    """The flow-log records AWS would write for a journey (``tl.journey(topo)``), a reachability answer
+    (``tl.can_reach(...)``) or flows: one record per ENI per direction of each connection, ACCEPT or
+    REJECT by the SGs and NACLs, each with the ``reason`` (the rule that decided). Flows start one second
+    apart in one aggregation interval."""
+    _check_window(aggregation_s)
+    if isinstance(subject, Trace):
+        flows: list[FlowResult | Reach] = list(journey_flows(subject))
+        name = subject.topology.name
+    elif isinstance(subject, (Reach, FlowResult)):
+        flows, name = [subject], ""
+    else:
+        flows, name = list(subject), ""
+    records: list[FlowRecord] = []
+    for i, f in enumerate(flows):
+        log = flow_records(f, account_id=account_id, start_s=start_s + i, aggregation_s=aggregation_s)
+        records.extend(log.records)
+        name = name or log.topology
+    return FlowLog(tuple(records), name)
+
+
+# ---------------------------------------------------------------------------- what is never logged
+
+#: AWS's list of traffic flow logs do not capture ("Flow log limitations",
+#: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-limitations.html).
+NEVER_LOGGED: dict[str, str] = {
+    "amazon-dns": "traffic to the Amazon DNS server (the VPC base + 2, or 169.254.169.253); traffic to your own "
+                  "DNS server is logged",
+    "windows-activation": "traffic generated by a Windows instance for Amazon Windows license activation",
+    "metadata": "traffic to and from 169.254.169.254 for instance metadata",
+    "time-sync": "traffic to and from 169.254.169.123 for the Amazon Time Sync Service",
+    "dhcp": "DHCP traffic",
+    "mirrored": "mirrored traffic (Traffic Mirroring copies)",
+    "vpc-router": "traffic to the reserved IP address for the default VPC router (the subnet base + 1)",
+    "endpoint-nlb": "traffic between an endpoint network interface and a Network Load Balancer network interface",
+}
+_METADATA = ipaddress.IPv4Address("169.254.169.254")
+_TIME_SYNC = ipaddress.IPv4Address("169.254.169.123")
+_RESOLVER_LINK_LOCAL = ipaddress.IPv4Address("169.254.169.253")
+#: Amazon's KMS servers for Windows activation (EC2 Windows guide: "activate Windows").
+_WINDOWS_KMS = (ipaddress.IPv4Address("169.254.169.250"), ipaddress.IPv4Address("169.254.169.251"))
+
+
+def is_logged(topo: Topology, dst: str, port: int, protocol: str = "udp") -> tuple[bool, str]:
+    """Whether traffic from an instance to ``dst`` (an address) on ``port`` appears in flow logs, and why
+    not when it does not (AWS's list, :data:`NEVER_LOGGED`)."""
+    try:
+        ip = ipaddress.IPv4Address(dst)
+    except ValueError:
+        raise ParameterError(f"{dst!r} is not an IPv4 address", "e.g. '169.254.169.254'") from None
+    resolver = topo.vpc_cidr.network_address + 2
+    if ip in (resolver, _RESOLVER_LINK_LOCAL) and port == 53:
+        return False, NEVER_LOGGED["amazon-dns"]
+    if ip == _METADATA:
+        return False, NEVER_LOGGED["metadata"]
+    if ip == _TIME_SYNC:
+        return False, NEVER_LOGGED["time-sync"]
+    if ip in _WINDOWS_KMS:
+        return False, NEVER_LOGGED["windows-activation"]
+    if protocol == "udp" and port in (67, 68):
+        return False, NEVER_LOGGED["dhcp"]
+    routers = {s.cidr.network_address + 1 for s in topo.subnets}
+    if ip in routers:
+        return False, NEVER_LOGGED["vpc-router"]
+    return True, "logged: none of AWS's exceptions applies"
+
+
+def never_logged(topo: Topology) -> "pd.DataFrame":
+    """What this topology's servers really send that no flow log shows: their DNS lookups of the RDS
+    endpoint, the instance metadata (IAM credentials), Time Sync, DHCP lease renewals, ... (AWS's list)."""
+    import pandas as pd
+
+    resolver = str(topo.vpc_cidr.network_address + 2)
+    rows = []
+    for i in topo.instances:
+        sub = topo.subnet(i.subnet)
+        router = str(sub.cidr.network_address + 1)
+        wants = [
+            (resolver, 53, "udp", f"looks up {topo.database.endpoint} (the RDS endpoint) at the Amazon DNS server"),
+            (str(_METADATA), 80, "tcp", "reads its IAM role's credentials from instance metadata (IMDS)"),
+            (str(_TIME_SYNC), 123, "udp", "keeps its clock with chrony and the Amazon Time Sync Service"),
+            ("255.255.255.255", 67, "udp", "renews its DHCP lease"),
+            (router, 0, "icmp", "reaches the VPC router's reserved address (the subnet base + 1)"),
+        ]
+        if i.os == "windows":
+            wants.append((str(_WINDOWS_KMS[0]), 1688, "tcp", "activates its Windows license"))
+        for dst, port, proto, what in wants:
+            logged, why = is_logged(topo, dst, port, proto)
+            rows.append({"source": i.name, "srcaddr": str(i.ip), "dstaddr": dst, "dstport": port, "protocol": proto,
+                         "what": what, "logged": logged, "reason": why})
+    return pd.DataFrame(rows, columns=["source", "srcaddr", "dstaddr", "dstport", "protocol", "what", "logged",
+                                       "reason"])
+
+
+# ---------------------------------------------------------------------------- reading records back
+
+
+def parse(text: str) -> "pd.DataFrame":
+    """Flow-log lines (default format) as a table with the v2 columns: what a learner holds when handed
+    only the log. NODATA/SKIPDATA lines keep ``-`` as missing."""
+    import pandas as pd
+
+    rows = []
+    for n, raw in enumerate(str(text).splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("version"):
+            continue
+        parts = line.split()
+        if len(parts) != len(FIELDS):
+            raise ParameterError(f"flow-log line {n} has {len(parts)} fields, not {len(FIELDS)}: {line[:80]!r}",
+                                 "paste records in the default format: " + " ".join(FIELDS))
+        row: dict[str, object] = {}
+        for col, val in zip(COLUMNS, parts):
+            if col in ("version", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end"):
+                row[col] = None if val == "-" else _int(val, col, n)
+            else:
+                row[col] = None if val == "-" else val
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=list(COLUMNS[:-1]))
+    for col in ("version", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end"):
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+def _int(val: str, col: str, line: int) -> int:
+    try:
+        return int(val)
+    except ValueError:
+        raise ParameterError(f"flow-log line {line}: {col} {val!r} is not a number", "check the line") from None
