@@ -8,8 +8,8 @@ APP_PORT ?= 8866
 lab: setup                      ## start JupyterLab on the first notebook (set-up included)
 	$(PY) -m tierlab.launch $(LAB_ARGS)
 
-app: setup                      ## the lab app page with Voila on 127.0.0.1: token required, Host checked, idle kernels culled after 600 s
-	$(PY) -m tierlab.views.serve --port $(APP_PORT)
+app: setup                      ## the lab app page with Voila on 127.0.0.1: token required, Host checked, idle kernels culled after 600 s (REAL_PACKETS=1: toggles also drive nftables, as root)
+	$(PY) -m tierlab.views.serve --port $(APP_PORT) $(if $(REAL_PACKETS),--real-packets)
 
 test: setup-test                ## run the whole test suite (set-up included)
 	$(PY) -m pytest

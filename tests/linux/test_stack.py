@@ -57,6 +57,31 @@ def test_create_account_returns_200_with_a_user_id_and_the_row_exists(stack_lab)
     assert dup.status == 400 and dup.body == {"error": "Email already exists"}
 
 
+def test_the_apps_role_may_insert_and_select_but_not_drop_or_alter(stack_lab):
+    """The API servers log in as a least-privilege role the lab made: SELECT and INSERT on the
+    seed's tables, nothing else; the administrator is for set-up and logs in only from the
+    database's own address."""
+    from tierlab.errors import DatabaseError
+    from tierlab.linux.stack import APP_ROLE
+
+    st = stack_lab.stack
+    assert APP_ROLE in st.db_url("10.0.0.1", 5432) and "postgres:" not in st.db_url("10.0.0.1", 5432)
+    (uid,), = st.run_sql("INSERT INTO users (name, email) VALUES ('Least Privilege', 'lp@example.com') RETURNING id")
+    assert st.run_sql(f"SELECT email FROM users WHERE id = {uid}") == [("lp@example.com",)]
+    refused = {"DROP TABLE users": "must be owner", "ALTER TABLE users ADD COLUMN x int": "must be owner",
+               "ALTER TABLE orders DROP CONSTRAINT orders_user_id_fkey": "must be owner",
+               "DELETE FROM users": "permission denied", "UPDATE users SET name = 'x'": "permission denied",
+               "TRUNCATE users": "permission denied", "CREATE TABLE extra (x int)": "permission denied",
+               "CREATE ROLE sneaky": "permission denied"}
+    for stmt, why in refused.items():
+        with pytest.raises(DatabaseError, match=why):
+            st.run_sql(stmt)
+    with pytest.raises(DatabaseError, match="pg_hba"):
+        st.run_sql("SELECT 1", role="admin", source=stack_lab.topo.alb.targets[0])
+    assert st.run_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user", role="admin") == [(True,)]
+    assert ("lp@example.com" in {e for _, _, e in st.users()})
+
+
 def test_the_redirect_listener_answers_301(stack_lab):
     r = stack_lab.request("GET", "/", port=80, node="alb-node-az2")
     assert r.status == 301 and r.headers["location"].startswith("https://")

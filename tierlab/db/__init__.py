@@ -16,7 +16,8 @@ that died.
 from __future__ import annotations
 
 from .containers import DockerOptions, EngineProbe, docker_engine
-from .embedded import Binaries, find_binaries, reap_stale
+from .embedded import (Binaries, HeldBinaries, ServerAccount, can_run, find_binaries, hold_binaries, reap_stale,
+                       server_account)
 from .inside import QueryPlan, explain_email_lookup, users_frame, wal_around_commit
 from .pool import (PHASE_KEYS, SEED_NEW_CONNECTION_MS, connection_phases, connection_phases_frame, new_connection_ms,
                    pool_lesson)
@@ -29,6 +30,7 @@ from .wire import Phases, open_connection_phases
 __all__ = [
     "Database", "connect", "database", "url_from_env", "parse_url", "read_env_file", "stop_all", "POOL_SIZE",
     "DockerOptions", "EngineProbe", "docker_engine", "Binaries", "find_binaries", "reap_stale",
+    "ServerAccount", "server_account", "can_run", "HeldBinaries", "hold_binaries",
     "TABLES", "apply_schema", "schema_sql",
     "Response", "create_user", "create_order", "validate_user", "validate_order", "health", "deep_health",
     "tables_frame", "find_users", "same_email_race", "answers_frame",

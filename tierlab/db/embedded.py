@@ -57,6 +57,11 @@ from ..errors import DatabaseError
 
 __all__ = [
     "Binaries",
+    "ServerAccount",
+    "HeldBinaries",
+    "server_account",
+    "can_run",
+    "hold_binaries",
     "EmbeddedServer",
     "find_binaries",
     "start_embedded",
@@ -631,6 +636,87 @@ def _reachable(path: Path, uid: int, gid: int) -> bool:
         if not st.st_mode & bit:
             return False
     return True
+
+
+
+# --- for other tierlab packages: the account and binaries a PostgreSQL of their own runs with ------
+
+
+@dataclass(frozen=True)
+class ServerAccount:
+    """The unprivileged account a PostgreSQL started by tierlab runs as when tierlab runs as root
+    (:data:`SERVER_ACCOUNT`, created when missing; never ``postgres``, never root)."""
+
+    uid: int
+    gid: int
+    name: str
+
+    def process_ids(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`subprocess.Popen` that run a program as this account."""
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+
+def server_account() -> ServerAccount | None:
+    """The account to run a PostgreSQL server (and ``initdb``) as: :class:`ServerAccount` when
+    tierlab runs as root, None otherwise (the server then runs as the current user).
+
+    Raises :class:`DatabaseError` when the account exists but is not a dedicated unprivileged one.
+    """
+    ids = _run_as()
+    return None if ids is None else ServerAccount(*ids)
+
+
+def can_run(path: Path, account: ServerAccount | None) -> bool:
+    """Can ``account`` reach and run ``path``? (Every folder above it needs the x bit for it.)
+    ``None`` stands for the current user, who can when the file is executable."""
+    if account is None:
+        return os.access(path, os.X_OK)
+    return _reachable(path, account.uid, account.gid)
+
+
+@dataclass
+class HeldBinaries:
+    """PostgreSQL binaries ``account`` can run, kept from clean-up until :meth:`release`.
+
+    When the account cannot reach the originals (a venv under ``/root``, mode 0700), they are a
+    verified copy in the sessions root's binary cache; ``holder`` is then a session folder of
+    this process that marks the copy in use, so no other start's clean-up removes it while a
+    server runs from it (a dead holder's folder is reaped like any stale session).
+    """
+
+    binaries: Binaries
+    account: ServerAccount | None
+    holder: Path | None = None
+
+    def release(self) -> None:
+        """Let the copy go (the next start's clean-up may then remove it). Idempotent."""
+        if self.holder is not None:
+            shutil.rmtree(self.holder, ignore_errors=True)
+            self.holder = None
+
+    def __enter__(self) -> "HeldBinaries":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def hold_binaries(account: ServerAccount | None, binaries: Binaries | None = None) -> HeldBinaries:
+    """Binaries (``find_binaries()`` unless given) that ``account`` can run, held until released.
+
+    The originals when the account can reach them; otherwise the binary cache's verified copy
+    (made when missing), held in use by a session folder of this process.
+    """
+    binaries = binaries or find_binaries()
+    if account is None or can_run(binaries.postgres, account):
+        return HeldBinaries(binaries, account)
+    holder = _new_session(sessions_root(), (account.uid, account.gid, account.name))
+    try:
+        copy = _relocate(binaries, (account.uid, account.gid, account.name), holder)
+    except BaseException:
+        shutil.rmtree(holder, ignore_errors=True)
+        raise
+    return HeldBinaries(copy, account, holder)
 
 
 # --- the binary cache (root only) ------------------------------------------------------------

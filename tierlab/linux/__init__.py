@@ -13,9 +13,11 @@ from __future__ import annotations
 from . import differential
 from .compile import LIMITS
 from .lab import OUTCOMES, Lab, Outcome, Probe, build
+from .mirror import Comparison, Mirror, unavailable
 from .netns import list_namespaces, reap_stale, skip_reason
 
-__all__ = ["differential", "limits_frame", "LIMITS", "OUTCOMES", "Lab", "Outcome", "Probe", "build", "list_namespaces", "reap_stale", "skip_reason"]
+__all__ = ["differential", "limits_frame", "LIMITS", "OUTCOMES", "Lab", "Outcome", "Probe", "build", "list_namespaces", "reap_stale", "skip_reason",
+           "Mirror", "Comparison", "unavailable"]
 
 
 def limits_frame():

@@ -65,7 +65,8 @@ def _wait_all(procs: Sequence[tuple[str, subprocess.Popen]], what: str) -> None:
 class Lab:
     """The topology in Linux namespaces. Build with :func:`build`; close when done."""
 
-    def __init__(self, topo: Topology, *, listeners: bool = True, services: bool = False) -> None:
+    def __init__(self, topo: Topology, *, listeners: bool = True, services: bool = False, pooled: bool = True,
+                 settings: dict[str, float] | None = None) -> None:
         reason = skip_reason()
         if reason:
             raise TierlabError(f"cannot build the lab here: {reason}", "run on Linux as root, or skip the real packets")
@@ -84,9 +85,9 @@ class Lab:
             self.build_ms = (time.perf_counter() - t0) * 1000
             skip: list[tuple[str, int]] = []
             if services:
-                from .stack import Stack
+                from .stack import LAB_SETTINGS, Stack
 
-                self.stack = Stack(self).start()
+                self.stack = Stack(self, pooled=pooled, settings={**LAB_SETTINGS, **(settings or {})}).start()
                 skip = self.stack.ports()
             if listeners:
                 self.listen(skip)
@@ -369,10 +370,13 @@ class Lab:
         return f"<tierlab.linux.Lab {self.id}: {self.topo.name}, {len(self.plan.keys)} namespaces>"
 
 
-def build(topo: Topology, *, listeners: bool = True, services: bool = False) -> Lab:
+def build(topo: Topology, *, listeners: bool = True, services: bool = False, pooled: bool = True,
+          settings: dict[str, float] | None = None) -> Lab:
     """Build ``topo`` in Linux network namespaces (root on Linux only).
 
-    ``services=True`` also starts PostgreSQL, the API servers and the ALB nodes inside them;
+    ``services=True`` also starts PostgreSQL, the API servers and the ALB nodes inside them
+    (``pooled=False``: the API servers open a new database connection per request; ``settings``
+    overrides the ALB's lab timeouts, :data:`tierlab.linux.stack.LAB_SETTINGS`);
     ``listeners`` puts a plain TCP listener on every other port an endpoint listens on.
     """
-    return Lab(topo, listeners=listeners, services=services)
+    return Lab(topo, listeners=listeners, services=services, pooled=pooled, settings=settings)

@@ -214,7 +214,9 @@ def _api_main(cfg: dict[str, Any]) -> None:
     service = _db_service()
     create_user, health, validate_user = service.create_user, service.health, service.validate_user
 
-    engine = sa.create_engine(cfg["db_url"], pool_size=5, max_overflow=5)  # no connect timeout, like node-postgres
+    # no connect timeout, like node-postgres; unpooled: a new connection (TCP + auth) per request
+    engine = (sa.create_engine(cfg["db_url"], pool_size=5, max_overflow=5) if cfg.get("pooled", True)
+              else sa.create_engine(cfg["db_url"], poolclass=sa.pool.NullPool))
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

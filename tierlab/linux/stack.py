@@ -23,18 +23,40 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import DatabaseError, TierlabError
 from .netns import REGISTRY, enter
 
-__all__ = ["Stack", "HttpResult", "LAB_SETTINGS"]
+__all__ = ["Stack", "HttpResult", "LAB_SETTINGS", "APP_ROLE"]
 
 _SERVICES = str(Path(__file__).with_name("services.py"))  # run as a script: see services.py
 
 #: The lab cluster's administrator (the seed's DB_USER); the cluster is the lab's own, reachable
 #: only at the database's address inside its namespace.
 SUPERUSER = "postgres"
+
+#: The role the API servers log in as: SELECT and INSERT on the schema's tables (and USAGE on the
+#: sequences their ids come from), nothing else; no DROP, ALTER, UPDATE, DELETE, TRUNCATE or CREATE.
+APP_ROLE = "lab_app"
+
+
+def _least_privilege(dbname: str, role: str, password: str) -> list[Any]:
+    """The statements (run by the administrator in ``dbname``) that make ``role``."""
+    from psycopg import sql
+
+    r, d = sql.Identifier(role), sql.Identifier(dbname)
+    return [
+        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+                "NOINHERIT").format(r, sql.Literal(password)),
+        sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(d),
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(d, r),
+        sql.SQL("REVOKE ALL ON SCHEMA public FROM PUBLIC"),
+        sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(r),
+        sql.SQL("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO {}").format(r),
+        sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(r),
+    ]
+
 
 #: How the lab's ALB differs from AWS's defaults (shortened so a lesson takes seconds).
 LAB_SETTINGS = {"idle_timeout_s": 3.0, "connect_timeout_s": 1.0, "health_interval_s": 1.0, "health_timeout_s": 0.5}
@@ -81,7 +103,10 @@ class Stack:
     lab: Any
     settings: dict[str, float] = field(default_factory=lambda: dict(LAB_SETTINGS))
     procs: list[subprocess.Popen] = field(default_factory=list)
-    db_password: str = ""
+    db_password: str = ""  # the administrator's (set-up only)
+    app_password: str = ""  # APP_ROLE's: what the API servers log in with
+    pooled: bool = True  # False: the API servers open a new database connection per request
+    _held: Any = None  # tierlab.db.HeldBinaries: the PostgreSQL binaries the server runs from
     _rr: Any = field(default_factory=itertools.count)
 
     # ------------------------------------------------------------------ start
@@ -109,26 +134,28 @@ class Stack:
                                "see the error above; the lab's services need tierlab importable by sys.executable")
 
     def _start_postgres(self) -> None:
-        from ..db import embedded as E
+        from .. import db
 
         topo = self.lab.topo
         inst = topo.database.instance("primary")
-        binaries = E.find_binaries()
-        run_as = E._run_as()
+        account = db.server_account()
         folder = REGISTRY / self.lab.id / "pg"
         folder.mkdir(parents=True, exist_ok=True)
-        if run_as is not None and not E._reachable(binaries.postgres, run_as[0], run_as[1]):
-            binaries = E._relocate(binaries, run_as, folder)
+        self._held = db.hold_binaries(account)  # released in stop(): no clean-up removes a copy in use
+        binaries = self._held.binaries
         os.chmod(folder, 0o700)
-        if run_as is not None:
+        if account is not None:
             for p in (folder.parent, folder):
-                os.chown(p, run_as[0], run_as[1])
-        ids = dict(user=run_as[0], group=run_as[1], extra_groups=[]) if run_as else {}
-        template, template_pw = self._template(binaries, run_as, ids)
+                os.chown(p, account.uid, account.gid)
+        ids = account.process_ids() if account else {}
+        template, template_pw = self._template(binaries, account, ids)
         data = folder / "data"
         subprocess.run(["cp", "-a", str(template), str(data)], check=True)  # a fresh copy of a cluster made once
-        with open(data / "pg_hba.conf", "a") as f:  # the API servers connect over the VPC
-            f.write(f"host all all {topo.vpc_cidr} scram-sha-256\n")
+        from ..db.embedded import DBNAME
+
+        with open(data / "pg_hba.conf", "a") as f:  # the API servers over the VPC; the administrator from home only
+            f.write(f"host all {SUPERUSER} {inst.ip}/32 scram-sha-256\n"
+                    f"host {DBNAME} {APP_ROLE} {topo.vpc_cidr} scram-sha-256\n")
         log = open(folder / "server.log", "ab")
         self._spawn(inst.name, [str(binaries.postgres), "-D", str(data), "-p", str(topo.database.port),
                                 "-c", f"listen_addresses={inst.ip}", "-c", "unix_socket_directories=",
@@ -151,7 +178,7 @@ class Stack:
         self._create_database(str(inst.ip), topo.database.port, inst.name)
 
     @staticmethod
-    def _template(binaries: Any, run_as: Any, ids: dict[str, Any]) -> tuple[Path, str]:
+    def _template(binaries: Any, account: Any, ids: dict[str, Any]) -> tuple[Path, str]:
         """A cluster made by initdb once per PostgreSQL build (initdb takes seconds; a copy does
         not), kept under /run/tierlab-linux/cache with the password it was made with."""
         import tempfile
@@ -171,9 +198,9 @@ class Stack:
             (tmp / "pw").write_text(pw + "\n")
             os.chmod(tmp, 0o711)
             (tmp / "data").mkdir(mode=0o700)
-            if run_as is not None:
-                os.chown(tmp / "pw", run_as[0], run_as[1])
-                os.chown(tmp / "data", run_as[0], run_as[1])
+            if account is not None:
+                os.chown(tmp / "pw", account.uid, account.gid)
+                os.chown(tmp / "data", account.uid, account.gid)
             init = subprocess.run([str(binaries.initdb), "-D", str(tmp / "data"), "-U", SUPERUSER, f"--pwfile={tmp / 'pw'}",
                                    "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
                                   capture_output=True, text=True, cwd="/", **ids)
@@ -194,6 +221,7 @@ class Stack:
     def _create_database(self, ip: str, port: int, key: str) -> None:
         import psycopg
         import sqlalchemy as sa
+        from psycopg import sql
 
         from ..db.embedded import DBNAME
         from ..db.schema import apply_schema
@@ -202,17 +230,52 @@ class Stack:
         with enter(self.lab.ns(key)):  # from inside the database's own namespace
             with psycopg.connect(host=ip, port=port, user=SUPERUSER, password=self.db_password, dbname="postgres",
                                  sslmode="disable", autocommit=True, connect_timeout=10) as conn:
-                conn.execute(f"ALTER ROLE {SUPERUSER} PASSWORD '{fresh}'")  # this lab's own password
-                conn.execute(f'CREATE DATABASE "{DBNAME}" STRATEGY = FILE_COPY')  # no WAL for the copy
+                conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(SUPERUSER),
+                                                                         sql.Literal(fresh)))  # this lab's own
+                conn.execute(sql.SQL("CREATE DATABASE {} STRATEGY = FILE_COPY").format(sql.Identifier(DBNAME)))
             self.db_password = fresh
-            engine = sa.create_engine(self.db_url(ip, port), poolclass=sa.pool.NullPool)
+            engine = sa.create_engine(self.db_url(ip, port, role="admin"), poolclass=sa.pool.NullPool)
             apply_schema(engine)
             engine.dispose()
+            self.app_password = secrets.token_urlsafe(18)
+            with psycopg.connect(host=ip, port=port, user=SUPERUSER, password=self.db_password, dbname=DBNAME,
+                                 sslmode="disable", autocommit=True, connect_timeout=10) as conn:
+                for stmt in _least_privilege(DBNAME, APP_ROLE, self.app_password):
+                    conn.execute(stmt)
 
-    def db_url(self, ip: str, port: int) -> str:
+    def db_url(self, ip: str, port: int, *, role: Literal["app", "admin"] = "app") -> str:
+        """The database's URL for the app's least-privilege role (the API servers'), or for the
+        administrator (``"admin"``: set-up only, and only from the database's own address)."""
         from ..db.embedded import DBNAME
 
-        return f"postgresql+psycopg://{SUPERUSER}:{self.db_password}@{ip}:{port}/{DBNAME}?sslmode=disable"
+        user, pw = (APP_ROLE, self.app_password) if role == "app" else (SUPERUSER, self.db_password)
+        return f"postgresql+psycopg://{user}:{pw}@{ip}:{port}/{DBNAME}?sslmode=disable"
+
+    def run_sql(self, statement: str, *, role: Literal["app", "admin"] = "app", source: str | None = None
+                ) -> list[tuple[Any, ...]]:
+        """Run one statement as ``role`` from the namespace of ``source`` (default: the first API
+        server for the app's role, the database itself for the administrator); its rows, if any.
+
+        A refusal (a privilege the role lacks, a login pg_hba.conf does not allow) is a
+        :class:`~tierlab.errors.DatabaseError` that quotes PostgreSQL."""
+        import psycopg
+
+        from ..db.embedded import DBNAME
+
+        topo = self.lab.topo
+        inst = topo.database.instance("primary")
+        src = source or (topo.alb.targets[0] if role == "app" else inst.name)
+        user, pw = (APP_ROLE, self.app_password) if role == "app" else (SUPERUSER, self.db_password)
+        try:
+            with enter(self.lab.ns(src)):
+                with psycopg.connect(host=str(inst.ip), port=topo.database.port, user=user, password=pw,
+                                     dbname=DBNAME, sslmode="disable", autocommit=True, connect_timeout=5) as conn:
+                    cur = conn.execute(statement)  # the learner's own statement (psycopg takes a str)
+                    return [tuple(r) for r in cur.fetchall()] if cur.description else []
+        except psycopg.Error as exc:
+            raise DatabaseError(f"the lab's PostgreSQL refused {user!r} from {src}: {str(exc).strip()[:300]}",
+                                f"{APP_ROLE} may SELECT and INSERT on the seed's tables only; "
+                                f"{SUPERUSER} logs in only from the database's own address, for set-up") from None
 
     def _start_apis(self) -> None:
         topo = self.lab.topo
@@ -220,7 +283,7 @@ class Stack:
         url = self.db_url(str(inst.ip), topo.database.port)
         started = []
         for t in topo.alb.targets:
-            cfg = {"name": t, "port": topo.alb.target_port, "db_url": url}
+            cfg = {"name": t, "port": topo.alb.target_port, "db_url": url, "pooled": self.pooled}
             started.append((t, self._spawn(t, [sys.executable, _SERVICES, "api", json.dumps(cfg)],
                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
         for t, p in started:
@@ -306,17 +369,11 @@ class Stack:
         return self.request("GET", "/__tierlab/alb", node=node).body
 
     def users(self) -> list[tuple[int, str, str]]:
-        """The rows of ``users`` in the lab's PostgreSQL (asked from inside its namespace)."""
-        import psycopg
-
-        from ..db.embedded import DBNAME
-
-        topo = self.lab.topo
-        inst = topo.database.instance("primary")
-        with enter(self.lab.ns(inst.name)):
-            with psycopg.connect(host=str(inst.ip), port=topo.database.port, user=SUPERUSER,
-                                 password=self.db_password, dbname=DBNAME, sslmode="disable") as conn:
-                return [tuple(r) for r in conn.execute("SELECT id, name, email FROM users ORDER BY id")]
+        """The rows of ``users`` in the lab's PostgreSQL, read as the app's role (from the database's
+        own namespace, so a what-if that cuts the API servers off does not hide them)."""
+        rows = self.run_sql("SELECT id, name, email FROM users ORDER BY id",
+                            source=self.lab.topo.database.instance("primary").name)
+        return [(int(i), str(n), str(e)) for i, n, e in rows]
 
     def stop_service(self, key: str) -> None:
         """Stop the service in one namespace (an API server, an ALB node): its port then refuses."""
@@ -340,4 +397,7 @@ class Stack:
                 if f:
                     f.close()
         self.procs = []
+        if self._held is not None:
+            self._held.release()
+            self._held = None
         shutil.rmtree(REGISTRY / self.lab.id, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Serve the lab app page (``notebooks/app/lab.ipynb``) with Voila, guarded: what ``make app`` runs.
 
-    python -m tierlab.views.serve [--port 8866] [--token T] [--cull-idle-s 600]
+    python -m tierlab.views.serve [--port 8866] [--token T] [--cull-idle-s 600] [--real-packets]
 
 * **A token is required.** Without ``--token`` (or ``$TIERLAB_APP_TOKEN``) a random one is made;
   the URL printed at start carries it. A request without it is redirected to a login page.
@@ -11,6 +11,10 @@
   checked every 60 s) is shut down, so a day of page loads does not pile up kernels.
 * **A kernel waits ready**: one pre-heated kernel has already run the page, so a page request
   is answered from it (and another is warmed up behind it).
+* **Real packets, on request** (``--real-packets``; ``make app REAL_PACKETS=1``): the page gets a
+  *Real packets* tab where every toggle is also applied to a copy of the VPC in Linux network
+  namespaces and real packets confirm (or not) the evaluator's verdict. Linux as root only; elsewhere
+  the tab says why in one line. Each page's kernel builds its own copy when the tab is first opened.
 * **Nothing leaves the machine**: the page uses tierlab's Voila template (no CDN links) and
   listens on 127.0.0.1 only.
 """
@@ -95,8 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="the page's token (default: $TIERLAB_APP_TOKEN, else a random one)")
     ap.add_argument("--cull-idle-s", type=int, default=CULL_IDLE_S)
     ap.add_argument("--cull-interval-s", type=int, default=CULL_INTERVAL_S)
+    ap.add_argument("--real-packets", action="store_true",
+                    help="add the Real packets tab: toggles also drive nftables in Linux namespaces (root only)")
     ap.add_argument("--notebook", type=Path, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.real_packets:
+        from ..linux.mirror import unavailable
+        from .widgets import REAL_PACKETS_ENV
+
+        os.environ[REAL_PACKETS_ENV] = "1"  # the page's kernels inherit it
+        print(unavailable() or "tierlab app: real packets on (the Real packets tab builds the VPC in namespaces)",
+              flush=True)
     token = a.token or secrets.token_urlsafe(24)
     nb = a.notebook or app_notebook()
     # Voila finds templates under $JUPYTER_PATH/voila/templates: put ours first.

@@ -27,10 +27,14 @@ from .panels import Lab, RuleRow, Stepper, StepView, rule_groups
 from ..network.topology import Topology
 
 if TYPE_CHECKING:
+    from ..linux.mirror import Comparison
     from ..sim.latency import LatencyModel
 
-__all__ = ["DiagramView", "TraceView", "RulePanel", "StepperPanel", "LatencyPanel", "LabApp", "lab_app", "trace_html",
-           "step_html", "svg_inline", "APP_CSS"]
+__all__ = ["DiagramView", "TraceView", "RulePanel", "StepperPanel", "LatencyPanel", "RealPacketsPanel", "LabApp", "lab_app", "trace_html",
+           "step_html", "svg_inline", "comparison_html", "APP_CSS", "REAL_PACKETS_ENV"]
+
+#: ``1`` in the environment turns the app's Real packets tab on (``python -m tierlab.views.serve --real-packets``).
+REAL_PACKETS_ENV = "TIERLAB_APP_REAL_PACKETS"
 
 _OK, _BAD = "#1b7f4a", "#b34700"   # text colours with >= 4.5:1 contrast on white
 
@@ -707,6 +711,104 @@ class LatencyPanel(_Panel):
                              f"{(1 - lo.success_share) * 100:.0f}% fail ({first.words})")
 
 
+# ----------------------------------------------------------------------------- real packets
+
+
+def comparison_html(c: "Comparison") -> str:
+    """A :class:`tierlab.linux.Comparison` as a table: what, model says, Linux says, agree."""
+    head = "<tr><th>what</th><th>model says</th><th>Linux says</th><th></th></tr>"
+    body = []
+    for r in c.rows:
+        mark = {True: "&#10004; agree", False: "&#10006; DISAGREE", None: "n/a"}[r.agree]
+        cls = {True: "tl-v-pass", False: "tl-v-blocked", None: "tl-v-not-reached"}[r.agree]
+        note = f"<br><small>{html.escape(r.note)}</small>" if r.note else ""
+        body.append(f"<tr><td>{html.escape(r.what)}{note}</td><td>{html.escape(r.model)}</td>"
+                    f"<td>{html.escape(r.linux)}</td><td class='{cls}'>{mark}</td></tr>")
+    return f"<table class='tl-table tl-real-table'>{head}{''.join(body)}</table>"
+
+
+class RealPacketsPanel(_Panel):
+    """The app's what-ifs on real packets: the same rules in a namespaced copy of the VPC
+    (:class:`tierlab.linux.Mirror`), and the evaluator's verdict beside what Linux did.
+
+    Built when first shown (a few seconds: PostgreSQL, the API servers, the ALB nodes); from then
+    on every change of the Lab rewrites the kernel's rules at once, and :meth:`check` sends real
+    packets. Where the machine cannot (not Linux, not root), it says why in one line.
+    """
+
+    def __init__(self, lab: Lab, out: W.Output | None = None, *, pair: Callable[[], str | None] = lambda: None) -> None:
+        super().__init__(out=out)
+        from ..linux.mirror import unavailable
+
+        self.lab = lab
+        self.pair = pair
+        self.mirror: Any = None
+        self.comparison: Any = None
+        self.reason: str | None = unavailable()
+        self.status = W.HTML()
+        self.status.add_class("tl-real-status")
+        self.table = W.HTML()
+        self.table.add_class("tl-real-table-box")
+        self.again = W.Button(description="Send again", icon="refresh", disabled=self.reason is not None,
+                              tooltip="probe the hops and send a real Create Account now")
+        self.again.add_class("tl-real-again")
+        self.again.on_click(self._guard(lambda _b: self.check()))
+        intro = W.HTML("<b>Model says / Linux says.</b> Every what-if here is also applied to a copy of this VPC "
+                       "in Linux network namespaces (nftables for the security groups and NACLs), and real packets "
+                       "go through it: one SYN per hop of the followed pair and a real Create Account.")
+        self.children = [intro, self.status, self.again, self.table] + ([self.out] if self.own_out else [])
+        if self.reason:
+            self.status.value = f"<span class='tl-real-off'>{html.escape(self.reason)}</span>"
+
+    def start(self) -> bool:
+        """Build the namespaced copy (once); False, with the reason shown, where it cannot be built."""
+        if self.mirror is not None:
+            return True
+        if self.reason:
+            return False
+        from ..linux.mirror import Mirror
+
+        self.status.value = "building the VPC in Linux namespaces (a few seconds) ..."
+        try:
+            self.mirror = Mirror(self.lab.topology)
+        except TierlabError as exc:
+            self.reason = exc.message
+            self.again.disabled = True
+            self.status.value = _message(exc)
+            return False
+        return True
+
+    def sync(self) -> None:
+        """The Lab changed: the kernel follows at once (no packets sent until :meth:`check`)."""
+        if self.mirror is not None:
+            try:
+                self.mirror.apply(self.lab.topology)
+            except TierlabError as exc:
+                self.status.value = _message(exc)
+
+    def check(self) -> Any:
+        """Apply the Lab's what-if to the kernel, send the real packets, draw both verdicts."""
+        if not self.start():
+            return None
+        self.status.value = "sending real packets ..."
+        try:
+            c = self.mirror.check(self.lab.topology, self.pair(), os=self.lab.os, trace=self.lab.trace)
+        except TierlabError as exc:
+            self.status.value = _message(exc)
+            return None
+        self.comparison = c
+        self.table.value = comparison_html(c)
+        word = "Linux agrees with the model" if c.agree else "Linux DISAGREES with the model"
+        self.status.value = (f"<span class='{'tl-v-pass' if c.agree else 'tl-v-blocked'}'>{word}</span> on "
+                             f"{html.escape(c.pair)} (rules applied to nftables in {c.apply_ms:.0f} ms)")
+        return c
+
+    def close(self) -> None:
+        if self.mirror is not None:
+            self.mirror.close()
+            self.mirror = None
+
+
 # ----------------------------------------------------------------------------- the whole lab
 
 
@@ -719,8 +821,12 @@ class LabApp(_Panel):
     760 px high block in a notebook. Clicking a component on the diagram (a server, ALB node or
     database opens its security group; a subnet its network ACL) opens its rules."""
 
-    def __init__(self, lab: Lab, latency: bool = True, *, page: bool = False) -> None:
+    def __init__(self, lab: Lab, latency: bool = True, *, page: bool = False, real_packets: bool | None = None) -> None:
         super().__init__()
+        if real_packets is None:
+            import os
+
+            real_packets = os.environ.get(REAL_PACKETS_ENV) == "1"
         self.lab = lab
         self.page = page
         self.stepper = Stepper(lab)
@@ -741,9 +847,13 @@ class LabApp(_Panel):
         self.open_bus.observe(self._guard(self._on_open), names="value")
         lab.on_change(self._guard(self._changed))
         self.latency = LatencyPanel(lab, out=self.out) if latency else None
+        self.real = RealPacketsPanel(lab, out=self.out, pair=lambda: self.stepper.pair.name) if real_packets else None
         journey_tab = W.VBox([self.steps, self.trace_view])
         tabs = [self.rules, journey_tab] + ([self.latency] if self.latency else []) + [self.checkpoints]
         titles = ["Rules", "Journey"] + (["Latency"] if self.latency else []) + ["Checkpoints"]
+        if self.real is not None:
+            tabs.append(self.real)
+            titles.append("Real packets")
         self._panels = tabs
         if page:  # the page shows the Rules tab first; the others are put in when first opened (a faster first paint)
             tabs = [tabs[0]] + [W.Box() for _ in tabs[1:]]
@@ -786,7 +896,9 @@ class LabApp(_Panel):
                               f"{mark} {html.escape(line)}</div>")
         self.steps.refresh()
         self._redraw_diagram()
-        self._stale = {"trace", "checkpoints"}
+        self._stale = {"trace", "checkpoints"} | ({"real"} if self.real is not None else set())
+        if self.real is not None:
+            self.real.sync()  # the kernel follows every what-if at once; packets go when the tab shows
         self._fresh(every=not self.page)
 
     def _fresh(self, every: bool = False) -> None:
@@ -808,6 +920,9 @@ class LabApp(_Panel):
             self._stale.discard("trace")
         if title == "Checkpoints":
             self._fresh_checkpoints()
+        if title == "Real packets" and self.real is not None and ("real" in self._stale or self.real.mirror is None):
+            self._stale.discard("real")
+            self.real.check()
 
     def _fresh_checkpoints(self) -> None:
         if "checkpoints" in self._stale:
@@ -817,7 +932,8 @@ class LabApp(_Panel):
 
 
 def lab_app(topology: Topology | str = "seed", *, os: str = "linux", latency: bool = True,
-            page: bool = False) -> LabApp:
+            page: bool = False, real_packets: bool | None = None) -> LabApp:
     """The whole lab on one topology (a name under data/topologies, or a Topology); ``page=True``
-    fills the browser window (the app page)."""
-    return LabApp(Lab(topology, os=os), latency=latency, page=page)
+    fills the browser window (the app page). ``real_packets=True`` adds the Real packets tab
+    (model says / Linux says; Linux as root only); None: on when ``$TIERLAB_APP_REAL_PACKETS=1``."""
+    return LabApp(Lab(topology, os=os), latency=latency, page=page, real_packets=real_packets)
