@@ -832,6 +832,8 @@ class Builder:
             self.note(lb, "security_groups", "partly", "a network load balancer without security groups filters nothing",
                       "an allow-all group nlb-no-security-group stands for 'no group'", False)
         listeners, tg = self.listeners(lb)
+        if tg is None:  # nothing forwards the journey's request: still show the servers behind the ALB
+            tg = self._some_target_group(lb)
         tg_name, tg_port, targets, hc = "none", 80, [], {}
         if tg is not None:
             tg_name = self.name_of(tg)
@@ -882,19 +884,44 @@ class Builder:
         self.mark(lb, self.understood.get(lb.address, "parsed"))
         return body, targets
 
+    def _some_target_group(self, lb: Resource) -> Resource | None:
+        """A target group some rule of ``lb``'s listeners forwards to, else the only one with targets."""
+        mine = {l.address for l in self.of("aws_lb_listener", "aws_alb_listener")
+                if self.ref(l.attrs.get("load_balancer_arn"), "aws_lb", "aws_alb") is lb}
+        for r in self.of("aws_lb_listener_rule", "aws_alb_listener_rule"):
+            owner = self.ref(r.attrs.get("listener_arn"), "aws_lb_listener", "aws_alb_listener")
+            for act in self.listify(r.attrs.get("action")) if owner is not None and owner.address in mine else []:
+                tg = self.ref(act.get("target_group_arn"), "aws_lb_target_group", "aws_alb_target_group") \
+                    if isinstance(act, dict) else None
+                if tg is not None:
+                    self.note(lb, "", "partly", "no listener forwards the journey's request to a target group",
+                              f"the servers of {self.name_of(tg)} (forwarded to by {r.address}) stand behind it", False)
+                    return tg
+        attached = [t for t in self.of("aws_lb_target_group", "aws_alb_target_group")
+                    if any(self.ref(a.attrs.get("target_group_arn"), "aws_lb_target_group", "aws_alb_target_group") is t
+                           for a in self.of("aws_lb_target_group_attachment", "aws_alb_target_group_attachment"))]
+        if len(attached) == 1:
+            self.note(lb, "", "partly", "no listener forwards the journey's request to a target group",
+                      f"the servers of {self.name_of(attached[0])}, the only group with targets, stand behind it", False)
+            return attached[0]
+        return None
+
     def listeners(self, lb: Resource) -> tuple[list[dict[str, Any]], Resource | None]:
+        """The load balancer's listeners; each acts as the journey's POST /api/users meets it (its
+        first matching listener rule, else its default action); the target group of 443 is followed."""
+        from .lbrules import effective_action
+
         out: list[dict[str, Any]] = []
         chosen: Resource | None = None
         for l in self.of("aws_lb_listener", "aws_alb_listener"):
             if self.ref(l.attrs.get("load_balancer_arn"), "aws_lb", "aws_alb") is not lb:
                 continue
             port, protocol = l.attrs.get("port"), l.attrs.get("protocol") or "HTTP"
-            acts = [a for a in self.listify(l.attrs.get("default_action")) if isinstance(a, dict)]
-            act = acts[0] if acts else {}
-            kind = act.get("type")
             if not isinstance(port, int):
                 self.note(l, "port", "partly", "the listener's port is not known offline", "left out", True)
                 continue
+            act, owner, attr = effective_action(self, lb, l)
+            kind = act.get("type")
             if kind == "forward":
                 tg = self.ref(act.get("target_group_arn"), "aws_lb_target_group", "aws_alb_target_group")
                 if tg is None:
@@ -902,7 +929,7 @@ class Builder:
                     groups = self.listify(fw[0].get("target_group")) if fw and isinstance(fw[0], dict) else []
                     tg = self.ref(groups[0].get("arn"), "aws_lb_target_group") if groups and isinstance(groups[0], dict) else None
                     if len(groups) > 1:
-                        self.note(l, "default_action.forward", "partly", "weighted forwarding to several target groups",
+                        self.note(owner, f"{attr}.forward", "partly", "weighted forwarding to several target groups",
                                   "the first group only", True)
                 if tg is not None and (chosen is None or port == 443):
                     if chosen is not None and tg is not chosen:
@@ -921,15 +948,11 @@ class Builder:
                     rp = 443
                 out.append({"port": port, "protocol": str(protocol), "action": "redirect", "redirect_port": rp})
             else:
-                self.note(l, "default_action.type", "partly", f"a {kind} action is not modelled",
+                self.note(owner, f"{attr}.type", "partly", f"a {kind} action is not modelled",
                           "the listener is left out (connections to it are refused)", True)
-                self.mark(l, "partly")
+                self.mark(owner, "partly")
                 continue
             self.mark(l)
-        for r in self.of("aws_lb_listener_rule", "aws_alb_listener_rule"):
-            self.note(r, "", "partly", "listener rules (paths, hosts) are not modelled",
-                      "every request takes the listener's default action", True)
-            self.mark(r, "partly")
         return out, chosen
 
     # ---------------------------------------------------------------- database
@@ -1078,6 +1101,11 @@ class Builder:
         instances = self.instances(subnets)
         tg_members = self.auto_scaling(subnets, instances)
         lb_body, targets = self.load_balancer(subnets, instances, tg_members, lb)
+        for rule in self.of("aws_lb_listener_rule", "aws_alb_listener_rule"):
+            if rule.address not in self.understood:
+                self.note(rule, "listener_arn", "parsed", "a rule of a listener that is not on the journey",
+                          "not evaluated")
+                self.mark(rule)
         target_sgs = {g for t in targets for g in instances[t]["sgs"]}
         db_res, db_why = self.choose_db(sgs, target_sgs, database)
         db_body = self.database(db_res, subnets) if db_res is not None else None

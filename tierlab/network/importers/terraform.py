@@ -192,6 +192,10 @@ class _Module:
         if name not in self.modules:
             raise ExprError(f"no module {name!r}")
         child = self._module(name)
+        if isinstance(child, list):  # count: module.x[0].out
+            return [_Namespace(c.output) for c in child]
+        if isinstance(child, dict):  # for_each: module.x["key"].out
+            return {k: _Namespace(c.output) for k, c in child.items()}
         return _Namespace(child.output) if isinstance(child, _Module) else child
 
     def group(self, rtype: str, rname: str) -> Any:
@@ -256,8 +260,10 @@ class _Module:
             out.extend(g if isinstance(g, list) else g.values() if isinstance(g, dict) else [g])
         for m in self.modules:
             child = self._module(m)
-            if isinstance(child, _Module):
-                out.extend(child.instances())
+            kids = child if isinstance(child, list) else list(child.values()) if isinstance(child, dict) else [child]
+            for kid in kids:
+                if isinstance(kid, _Module):
+                    out.extend(kid.instances())
         return out
 
 
@@ -459,24 +465,57 @@ class _Reader:
                            "its resources are missing; import `terraform show -json` output to include them", True)
             return _Namespace(lambda o: Unknown(f"output {o} of remote module {name}"))
         directory = (parent.dir / source).resolve()
-        self.modules_seen += 1
-        if not directory.is_dir() or self.modules_seen > 50:
+        if not directory.is_dir():
             self.notes.add(file, addr, "source", "not understood", f"module directory {source!r} not found",
                            "its resources are missing", True)
             return _Namespace(lambda o: Unknown(f"output {o} of missing module {name}"))
+        rel = f"{parent.rel}{source.strip('./')}/" if source.startswith("./") else f"{source}/"
         if "count" in body or "for_each" in body:
-            self.notes.add(file, addr, "count", "partly", "count/for_each on a module is not expanded",
-                           "one instance of the module", True)
+            keys = self._module_keys(parent, body, file, addr)
+            if isinstance(keys, list):
+                return [self._instance(parent, body, file, f"{addr}[{i}]", directory, rel, {"count": {"index": i}})
+                        for i in keys]
+            return {k: self._instance(parent, body, file, f'{addr}["{k}"]', directory, rel,
+                                      {"each": {"key": k, "value": v}}) for k, v in keys.items()}
+        return self._instance(parent, body, file, addr, directory, rel, {})
+
+    def _module_keys(self, parent: _Module, body: dict[str, Any], file: str, addr: str) -> list[int] | dict[str, Any]:
+        """The instance keys of a module call with ``count`` (0..n-1) or ``for_each`` (its keys)."""
+        key = "count" if "count" in body else "for_each"
+        try:
+            v = _eval_leaf(body[key], parent.scope)
+        except ExprError as exc:
+            v = Unknown(str(exc))
+        if key == "count" and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 64:
+            return list(range(int(v)))
+        if key == "for_each" and isinstance(v, list) and not is_unknown(v):
+            return {str(x): x for x in v}
+        if key == "for_each" and isinstance(v, dict) and len(v) <= 64:
+            return {str(k): x for k, x in v.items()}
+        from ...errors import TopologyError
+
+        raise TopologyError(f"{file}: {addr}: the {key} of this module call is not known offline ({v})",
+                            f"give {key} a literal or a variable with a default, or import `terraform show -json` "
+                            "of a plan, where Terraform has expanded every module instance")
+
+    def _instance(self, parent: _Module, body: dict[str, Any], file: str, addr: str, directory: Path, rel: str,
+                  names: dict[str, Any]) -> Any:
+        """One instance of a module call: its inputs evaluated with ``count.index`` / ``each`` of that instance."""
+        self.modules_seen += 1
+        if self.modules_seen > 50:
+            self.notes.add(file, addr, "source", "not understood", "more than 50 module instances",
+                           "the rest are missing", True)
+            return _Namespace(lambda o: Unknown(f"output {o} of module {addr}"))
+        scope = parent.scope.child(**names) if names else parent.scope
         inputs: dict[str, Any] = {}
         for k, v in body.items():
             if k.startswith("__") or k in ("source", "version", "providers", "count", "for_each", "depends_on"):
                 continue
             try:
-                inputs[k] = _eval_leaf(v, parent.scope)
+                inputs[k] = _eval_leaf(v, scope)
             except ExprError as exc:
                 self.notes.add(file, addr, k, "partly", str(exc), "unknown", True)
                 inputs[k] = Unknown(str(exc))
-        rel = f"{parent.rel}{source.strip('./')}/" if source.startswith("./") else f"{source}/"
         return _Module(self, directory, f"{addr}.", inputs, rel)
 
 
@@ -498,93 +537,10 @@ def read_hcl(path: Path, notes: Notes, *, var_files: list[Path] | None = None,
 
 
 def read_show_json(doc: Any, file: str, notes: Notes) -> list[Resource]:
-    """Resources of ``terraform show -json`` output: a state (``values``) or a plan (``planned_values``).
+    """Resources of ``terraform show -json`` output (a state or a plan): see :mod:`.showjson`."""
+    from .showjson import read_show_json as _read
 
-    In a plan, a value known only after apply is absent from ``planned_values`` and true in
-    ``after_unknown``; where the configuration says which resource it refers to, the reference
-    is used instead (that is how a subnet finds its VPC before either exists)."""
-    if not isinstance(doc, dict) or "format_version" not in doc:
-        notes.add(file, "(file)", "", "not understood",
-                  "not the output of `terraform show -json` (no format_version)", "nothing imported", True)
-        return []
-    values = _d(doc.get("planned_values") or doc.get("values"))
-    refs = _config_refs(_d(doc.get("configuration")))
-    unknown = {rc.get("address"): _d(rc.get("change")).get("after_unknown") or {}
-               for rc in _l(doc.get("resource_changes")) if isinstance(rc, dict)}
-    out: list[Resource] = []
-
-    def walk(module: Any) -> None:
-        if not isinstance(module, dict):
-            return
-        for r in _l(module.get("resources")):
-            if not isinstance(r, dict) or r.get("mode", "managed") != "managed":
-                if isinstance(r, dict) and r.get("mode") == "data":
-                    notes.add(file, str(r.get("address")), "", "partly", "a data source: its values are as read then",
-                              "taken as recorded")
-                continue
-            addr = str(r.get("address", ""))
-            attrs = dict(_d(r.get("values")))
-            cfg_key = _config_key(addr)
-            for k, is_unknown in _d(unknown.get(addr)).items():
-                targets = refs.get((cfg_key, k)) or []
-                if is_unknown is True and k not in attrs:
-                    attrs[k] = _module_addr(addr, targets[0]) if len(targets) == 1 else Unknown(f"{addr}.{k} is known after apply")
-                elif isinstance(is_unknown, list) and all(x is True for x in is_unknown) and not attrs.get(k):
-                    if len(targets) == len(is_unknown):
-                        attrs[k] = [_module_addr(addr, t) for t in targets]
-                    else:
-                        attrs[k] = Unknown(f"{addr}.{k} is known after apply")
-                if isinstance(attrs.get(k), Unknown):
-                    notes.add(file, addr, k, "partly", "known only after apply, and the plan's configuration does not "
-                              "say which resource it refers to", "unknown", True)
-            for (ck, k), targets in refs.items():
-                if ck == cfg_key and attrs.get(k) is None and len(targets) == 1 and k in (
-                        "vpc_id", "subnet_id", "route_table_id", "security_group_id", "network_acl_id"):
-                    attrs[k] = _module_addr(addr, targets[0])
-            rid = str(attrs.get("id") or addr)
-            out.append(Resource(str(r.get("type", "")), addr, attrs, file, id=rid))
-        for child in _l(module.get("child_modules")):
-            walk(child)
-
-    walk(_d(values.get("root_module")))
-    return out
-
-
-def _config_key(address: str) -> str:
-    """``module.net.aws_subnet.app[0]`` -> ``module.net.aws_subnet.app`` (the configuration's address)."""
-    import re
-
-    return re.sub(r"\[[^\]]*\]", "", address)
-
-
-def _module_addr(address: str, target: str) -> str:
-    prefix = address[: address.rfind("aws_")] if "aws_" in address else ""
-    return prefix + target
-
-
-def _config_refs(cfg: dict[str, Any], prefix: str = "") -> dict[tuple[str, str], list[str]]:
-    """(resource, attribute) -> the resources the configuration's expression refers to, in order.
-    An indexed reference (``aws_subnet.app[count.index]``) names no single instance: left out."""
-    out: dict[tuple[str, str], list[str]] = {}
-    mod = _d(cfg.get("root_module", cfg)) if isinstance(cfg, dict) else {}
-    for r in _l(mod.get("resources")):
-        if not isinstance(r, dict):
-            continue
-        for attr, expr in _d(r.get("expressions")).items():
-            if isinstance(expr, dict):
-                found: list[str] = []
-                for ref in _l(expr.get("references")):
-                    parts = str(ref).split(".")
-                    if len(parts) >= 2 and parts[0].startswith("aws_") and "[" not in parts[1]:
-                        base = ".".join(parts[:2])
-                        if base not in found:
-                            found.append(base)
-                if found:
-                    out[(prefix + str(r.get("address")), attr)] = found
-    for name, call in _d(mod.get("module_calls")).items():
-        if isinstance(call, dict):
-            out.update(_config_refs(call.get("module") or {}, f"{prefix}module.{name}."))
-    return out
+    return _read(doc, file, notes)
 
 
 def is_project(path: Path) -> bool:
