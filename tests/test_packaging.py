@@ -162,9 +162,28 @@ import tierlab as tl
 from tierlab.cli import main
 trace = tl.journey(tl.load("seed"))
 status = main(["check", "seed", "seed-as-written"])
+# a learner's exercises grade without any answer file: every one gives feedback on the unsolved state
+graded = {}
+for ex in tl.exercises.load_exercises(None):
+    g = ex.grade(tl.exercises.unsolved(ex))
+    graded[ex.id] = [g.passed, g.message]
+try:
+    tl.exercises.load_solutions()
+    no_answers = ""
+except tl.TierlabError as exc:
+    no_answers = str(exc)
 print(json.dumps({"file": tl.__file__, "data_dir": str(tl.data_dir()), "ok": trace.ok, "check": status,
+                  "graded": graded, "no_answers": no_answers,
                   "data_read": sorted({p for p in opened if p.endswith((".yaml", ".sql"))})}))
 """
+
+
+def _solution_lines() -> list[str]:
+    """Every line of the instructors' answers and notes long enough to be theirs alone (not a shared phrase)."""
+    doc = yaml.safe_load((ROOT / "data/exercises/solutions.yaml").read_text())
+    text = "\n".join(f"{s.get('code', '')}\n{s.get('value', '')}\n{s['notes']}" for s in doc["solutions"].values())
+    lines = {" ".join(line.split()) for line in text.splitlines()}
+    return sorted(line for line in lines if len(line) >= 32)
 
 
 @pytest.mark.wheel
@@ -181,7 +200,7 @@ def test_a_non_editable_install_works_from_any_directory(fresh_venv, how, tmp_pa
     site = _site_packages(fresh_venv)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("TIERLAB_DATA", "PYTHONPATH")}
+    env = {k: v for k, v in os.environ.items() if k not in ("TIERLAB_DATA", "TIERLAB_SOLUTIONS", "PYTHONPATH")}
 
     def run(*cmd: str | Path) -> subprocess.CompletedProcess:
         return subprocess.run(list(cmd), cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
@@ -203,4 +222,16 @@ def test_a_non_editable_install_works_from_any_directory(fresh_venv, how, tmp_pa
     shipped = {p.relative_to(site / "tierlab" / "data") for p in (site / "tierlab" / "data").rglob("*.*")
                if "__pycache__" not in p.parts}
     in_checkout = {p.relative_to(ROOT / "data") for p in (ROOT / "data").rglob("*.*") if "__pycache__" not in p.parts}
-    assert shipped == in_checkout, "every data file ships in the wheel"
+    answers = Path("exercises/solutions.yaml")
+    assert shipped == in_checkout - {answers}, "every data file but the instructors' answers ships in the wheel"
+    # a learner's install: no solutions file, no answer text in any installed file, and every exercise still grades
+    assert not (site / "tierlab" / "data" / answers).exists()
+    installed = "\n".join(" ".join(p.read_text(errors="ignore").split()) for p in (site / "tierlab").rglob("*")
+                          if p.is_file() and p.suffix in (".py", ".yaml", ".sql", ".json", ".md", ".tf", ".typed"))
+    needles = _solution_lines()
+    assert len(needles) > 50
+    leaks = [n for n in needles if n in installed]
+    assert not leaks, f"answer text in the installed package: {leaks[:3]}"
+    assert len(seen["graded"]) > 20
+    assert all(not passed and message for passed, message in seen["graded"].values()), seen["graded"]
+    assert "no solutions file" in seen["no_answers"] and "TIERLAB_SOLUTIONS" in seen["no_answers"]

@@ -145,7 +145,20 @@ def test_with_the_handouts_data_every_exercise_grades_and_no_answer_loads(built,
     assert len(every) == len(E.exercise_files(None)) > 20
     ex = E.load_exercise("linux-ephemeral")
     assert not ex.grade(ex.start()).passed
-    with pytest.raises(TierlabError):
+    with pytest.raises(TierlabError, match="TIERLAB_SOLUTIONS"):
+        E.load_solutions()
+    with pytest.raises(TierlabError, match="instructors"):
+        E.solved(ex)
+
+
+def test_an_instructor_points_at_the_answers_with_an_environment_variable(built, monkeypatch):
+    """A learner's install (here the handout's data) has no answers; $TIERLAB_SOLUTIONS brings the checkout's."""
+    monkeypatch.setenv("TIERLAB_DATA", str(built / "data"))
+    monkeypatch.setenv(E.SOLUTIONS_ENV, str(ROOT / "data/exercises/solutions.yaml"))
+    ex = E.load_exercise("linux-ephemeral")
+    assert ex.grade(E.solved(ex)).passed
+    monkeypatch.setenv(E.SOLUTIONS_ENV, str(built / "nowhere.yaml"))
+    with pytest.raises(TierlabError, match="nowhere.yaml"):
         E.load_solutions()
 
 

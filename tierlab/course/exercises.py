@@ -26,6 +26,7 @@ import inspect
 import ipaddress
 import math
 import numbers
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,7 @@ __all__ = [
     "assert_journey_ok", "assert_blocked_at", "assert_can_reach", "assert_cannot_reach", "assert_least_privilege",
     "assert_nacl_scoped", "assert_sg_scoped", "assert_function_agrees", "ephemeral_share", "ASSERTS", "REFERENCES", "VALUE_CHECKS",
     "WORKSHOP", "notebooks",
-    "Exercise", "Grade", "Solution", "load_exercise", "load_exercises", "load_solutions", "solved", "unsolved", "solutions_frame", "exercise_files", "overview",
+    "Exercise", "Grade", "Solution", "load_exercise", "load_exercises", "load_solutions", "solutions_path", "SOLUTIONS_ENV", "solved", "unsolved", "solutions_frame", "exercise_files", "overview",
 ]
 
 
@@ -892,9 +893,27 @@ class Solution:
     value: str = ""  # a value exercise's answer, as a Python expression (names: tl, topo, reqs)
 
 
+#: Points at the instructors' ``solutions.yaml`` where the data folder has none (a learner's wheel).
+SOLUTIONS_ENV = "TIERLAB_SOLUTIONS"
+
+
+def solutions_path() -> Path:
+    """The instructors' solutions file: ``$TIERLAB_SOLUTIONS``, else ``data/exercises/solutions.yaml`` (a checkout
+    has it; the wheel and a handout do not, so a learner's install carries no answers)."""
+    env = os.environ.get(SOLUTIONS_ENV)
+    path = Path(env).expanduser() if env else data_path("exercises", "solutions.yaml")
+    if not path.is_file():
+        where = f"${SOLUTIONS_ENV} = {env}" if env else f"{path} (the learners' install ships no answers)"
+        raise ScenarioError(f"no solutions file at {where}",
+                            f"instructors: work from a checkout of the tierlab repository, or set {SOLUTIONS_ENV} "
+                            "to its data/exercises/solutions.yaml; learners: ex.grade(answer) needs no solutions")
+    return path
+
+
 def load_solutions() -> dict[str, Solution]:
-    """``data/exercises/solutions.yaml``: per exercise id, the fix (a what-if or code) and instructor notes."""
-    path = data_path("exercises", "solutions.yaml")
+    """The instructors' ``solutions.yaml`` (see :func:`solutions_path`): per exercise id, the fix (a what-if or
+    code) and instructor notes. Grading never reads it: ``Exercise.grade`` checks an answer against its checks."""
+    path = solutions_path()
     file = short_file(path)
     doc = check_keys(read_yaml(path), ("solutions",), ("solutions",), file=file, path="")
     out = {}
