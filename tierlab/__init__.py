@@ -40,6 +40,7 @@ from .network.reachability import Reach, can_reach, what_opens, who_can_reach, w
 from .network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
 from .sim.timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
 from .network.topology import Endpoint, Topology
+from .network.gateways import NAT_COST, EndpointEni, NatGateway, PrefixList, VpcEndpoint
 from .network.tracking import connection_tracking
 from .course.handout import handout  # tl.handout(dir): the learners' edition, no solutions
 from .course.progress import progress  # tl.progress(): the learner's own progress
@@ -63,6 +64,7 @@ __all__ = [
     "from_terraform", "from_aws", "Imported", "ImportNote", "audit", "Audit", "Finding",  # issue 15
     "to_terraform", "write_terraform", "terraform_diff", "to_aws_cli",
     "handout", "progress",  # issue 14
+    "NatGateway", "VpcEndpoint", "EndpointEni", "PrefixList", "NAT_COST",  # issue 13
 ]
 
 install_ipython_handler()

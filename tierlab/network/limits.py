@@ -26,7 +26,7 @@ __all__ = [
     "SUBNETS_PER_VPC", "PORT_MIN", "PORT_MAX", "PROTOCOLS", "HEALTH_CHECK_BOUNDS", "TTL_MAX", "RESERVED_HINT",
     "printable", "Action", "Direction", "ProtocolName", "cidr", "address", "port_bounds", "single_port", "protocol", "direction", "nacl_rule_number", "nacl_action",
     "nacl_rule_count", "entry_count", "nacl_number_taken", "sg_rule_duplicate", "sg_rule_count", "sgs_per_eni", "subnet_count", "is_reserved", "not_reserved",
-    "in_subnet", "whole_number", "seconds", "ttl", "health_check_problems", "health_check", "os_name", "tier", "OsName", "Tier", "origin_access",
+    "in_subnet", "endpoint_service", "GATEWAY_SERVICES", "INTERFACE_SERVICES", "whole_number", "seconds", "ttl", "health_check_problems", "health_check", "os_name", "tier", "OsName", "Tier", "origin_access",
 ]
 
 Action = Literal["allow", "deny"]
@@ -277,6 +277,30 @@ def subnet_count(count: int) -> int:
         raise TopologyError(f"the VPC has {count} subnets, over the quota of {SUBNETS_PER_VPC} per VPC",
                             "use fewer, larger subnets (the quota can be raised on request)")
     return count
+
+
+# --------------------------------------------------------------------------- VPC endpoints
+
+#: Services with a *gateway* endpoint ("Gateway endpoints": only Amazon S3 and DynamoDB have one).
+GATEWAY_SERVICES: Final[tuple[str, ...]] = ("s3", "dynamodb")
+#: The interface-endpoint services this lab knows (AWS has many more: "AWS services that integrate with
+#: AWS PrivateLink"). Session Manager needs ssm, ssmmessages and ec2messages; ECR needs ecr.api, ecr.dkr
+#: and the S3 gateway endpoint for image layers.
+INTERFACE_SERVICES: Final[tuple[str, ...]] = ("ssm", "ssmmessages", "ec2messages", "secretsmanager", "ecr.api",
+                                              "ecr.dkr", "logs", "monitoring", "sts", "kms")
+
+
+def endpoint_service(kind: object, service: object, who: str) -> str:
+    """A service a VPC endpoint of ``kind`` (gateway or interface) can serve."""
+    if kind not in ("gateway", "interface"):
+        raise TopologyError(f"{who}: type {_show(kind)} is unknown", "use gateway (S3, DynamoDB) or interface")
+    known = GATEWAY_SERVICES if kind == "gateway" else INTERFACE_SERVICES
+    if service not in known:
+        other = INTERFACE_SERVICES if kind == "gateway" else GATEWAY_SERVICES
+        hint = (f"{service} is served by {'an interface' if kind == 'gateway' else 'a gateway'} endpoint"
+                if service in other else f"known {kind} services: {', '.join(known)}")
+        raise TopologyError(f"{who}: no {kind} endpoint for service {_show(service)}", hint)
+    return str(service)
 
 
 # --------------------------------------------------------------------------- numbers and settings

@@ -24,6 +24,7 @@ from .readfile import read_yaml
 from .rules import Direction, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule
 from .autoscaling import (DEREGISTRATION_DELAY_BOUNDS, DEREGISTRATION_DELAY_S, AutoScalingGroup, LaunchTemplate,
                           group_problems)
+from .gateways import EndpointEni, NatGateway, PrefixList, VpcEndpoint, gateway_problems
 from .topology import (
     AlbNode,
     Database,
@@ -52,7 +53,7 @@ IP = ipaddress.IPv4Address
 TOP_KEYS = {
     "name", "description", "region", "vpc", "azs", "internet_gateway", "client", "route_tables",
     "subnets", "security_groups", "nacls", "instances", "load_balancer", "database", "dns", "edge",
-    "differences", "prefix_lists", "auto_scaling_groups",
+    "differences", "prefix_lists", "auto_scaling_groups", "nat_gateways", "vpc_endpoints",
 }
 REQUIRED_TOP = {"name", "vpc", "azs", "subnets", "route_tables", "security_groups", "nacls", "instances",
                 "load_balancer", "database"}
@@ -79,6 +80,11 @@ ASG_KEYS = {"subnets", "min_size", "max_size", "desired", "health_check_type", "
             "instances", "launch_template"}
 ASG_REQUIRED = {"subnets", "min_size", "max_size", "desired", "launch_template"}
 TEMPLATE_KEYS = {"name", "sgs", "listens", "os", "pending_s", "boot_s"}
+NAT_KEYS = {"subnet", "elastic_ip", "private_ip", "description"}
+VPCE_KEYS = {"service", "type", "route_tables", "prefix_list", "subnets", "sgs", "private_dns", "description"}
+ENI_KEYS = {"subnet", "ip"}
+PL_KEYS = {"service", "cidrs", "description"}
+VPC_KEYS = {"cidr", "dns_support", "dns_hostnames"}
 DIFF_KEYS = {"id", "what", "seed_says", "here", "why", "found_by", "patch"}
 SEED_HINT = "compare with data/topologies/seed.yaml"
 
@@ -261,6 +267,8 @@ class _Vpc:
     cidr: Net | None
     azs: tuple[str, ...]
     igw: str | None
+    dns_support: bool = True
+    dns_hostnames: bool = False
 
 
 def _read_vpc(c: _Collector, raw: dict[Any, Any], file: str) -> _Vpc:
@@ -269,7 +277,13 @@ def _read_vpc(c: _Collector, raw: dict[Any, Any], file: str) -> _Vpc:
     if not isinstance(vpc, dict):
         c.add("vpc", f"expected a mapping, found {type(vpc).__name__}", "write vpc: {cidr: 10.0.0.0/16}")
         vpc = {}
+    c.keys("vpc", vpc, VPC_KEYS)
     cidr = c.attempt("vpc.cidr", lambda: limits.cidr(vpc.get("cidr"), "VPC CIDR"))
+    # AWS's defaults for a VPC you create ("DNS attributes for your VPC"): support on, hostnames off
+    dns = {k: vpc.get(k, d) for k, d in (("dns_support", True), ("dns_hostnames", False))}
+    for k, v in dns.items():
+        if not isinstance(v, bool):
+            c.add(f"vpc.{k}", f"{k} {limits._show(v)} is not true or false", f"write {k}: true")
     azs_raw = raw.get("azs") or []
     if not isinstance(azs_raw, list):
         c.add("azs", f"expected a list of availability zones, found {limits._show(azs_raw)}",
@@ -279,7 +293,7 @@ def _read_vpc(c: _Collector, raw: dict[Any, Any], file: str) -> _Vpc:
     if len(azs) < 2:
         c.add("azs", f"only {len(azs)} availability zone(s)", "an ALB and an RDS subnet group each need two AZs")
     igw = raw.get("internet_gateway")
-    return _Vpc(name, cidr, azs, _name(igw) if igw else None)
+    return _Vpc(name, cidr, azs, _name(igw) if igw else None, dns["dns_support"] is True, dns["dns_hostnames"] is True)
 
 
 def _read_routes(c: _Collector, path: str, rt_name: str, routes: Any, vpc: _Vpc) -> list[Route]:
@@ -292,15 +306,7 @@ def _read_routes(c: _Collector, path: str, rt_name: str, routes: Any, vpc: _Vpc)
         if not c.keys(rp, r, {"destination", "target"}, {"destination", "target"}):
             continue
         dest = c.attempt(f"{rp}.destination", lambda: limits.cidr(r.get("destination"), "route destination"))
-        target = _name(r.get("target"))
-        if target != "local" and target != vpc.igw:
-            c.add(f"{rp}.target", f"route target {target!r} is not in this topology",
-                  f"use local or the internet gateway {vpc.igw!r}")
-        elif (target != "local" and dest is not None and vpc.cidr is not None and dest.prefixlen > 0
-              and dest.subnet_of(vpc.cidr)):
-            c.add(f"{rp}.destination", f"route {dest} -> {target} points VPC addresses at the internet gateway",
-                  "traffic inside the VPC follows the local route; AWS refuses an internet gateway as the target "
-                  "of a route to VPC addresses")
+        target = _name(r.get("target"))  # what a target may be: gateways.route_target_problems (one place)
         if dest is not None:
             parsed.append(Route(dest, target))
     if vpc.cidr is not None and not any(r.target == "local" and r.destination == vpc.cidr for r in parsed):
@@ -317,14 +323,73 @@ def _read_route_tables(c: _Collector, raw: dict[Any, Any], vpc: _Vpc) -> list[Ro
     return tables
 
 
-def _read_prefix_lists(c: _Collector, raw: dict[Any, Any]) -> dict[str, tuple[Net, ...]]:
-    """Named sets of CIDRs a security-group rule can refer to."""
-    out: dict[str, tuple[Net, ...]] = {}
-    for pl_name, cidrs in c.mapping("prefix_lists", raw.get("prefix_lists")).items():
-        path = f"prefix_lists.{_name(pl_name)}"
-        parsed = [c.attempt(f"{path}[{i}]", lambda: limits.cidr(v, f"prefix list {_name(pl_name)} entry"))
-                  for i, v in enumerate(c.listing(path, cidrs))]
-        out[_name(pl_name)] = tuple(x for x in parsed if x is not None)
+def _read_prefix_lists(c: _Collector, raw: dict[Any, Any]) -> dict[str, PrefixList]:
+    """Named sets of CIDRs that security-group rules and gateway endpoints refer to: a list of CIDRs, or
+    ``{service: s3, cidrs: [...]}`` for an AWS-managed list."""
+    out: dict[str, PrefixList] = {}
+    for pl_name, body in c.mapping("prefix_lists", raw.get("prefix_lists")).items():
+        path, name = f"prefix_lists.{_name(pl_name)}", _name(pl_name)
+        service = ""
+        if isinstance(body, dict):
+            if not c.keys(path, body, PL_KEYS, {"cidrs"}):
+                continue
+            service = c.text(f"{path}.service", body.get("service"))
+            body, path = body.get("cidrs"), f"{path}.cidrs"
+        parsed = [c.attempt(f"{path}[{i}]", lambda: limits.cidr(v, f"prefix list {name} entry"))
+                  for i, v in enumerate(c.listing(path, body))]
+        out[name] = PrefixList(name=name, cidrs=tuple(x for x in parsed if x is not None), service=service)
+    return out
+
+
+def _read_nat_gateways(c: _Collector, raw: dict[Any, Any]) -> list[NatGateway]:
+    """The ``nat_gateways:`` section: shapes here; where a NAT may live, in gateways.gateway_problems."""
+    out: list[NatGateway] = []
+    for key, body in c.mapping("nat_gateways", raw.get("nat_gateways")).items():
+        name, path = _name(key), f"nat_gateways.{_name(key)}"
+        if not c.keys(path, body, NAT_KEYS, {"subnet", "private_ip"}):
+            continue
+        who = f"NAT gateway {name!r}"
+        eip = body.get("elastic_ip")
+        eip_addr = c.attempt(f"{path}.elastic_ip", lambda: limits.address(eip, f"{who} Elastic IP")) if eip else None
+        private = c.attempt(f"{path}.private_ip", lambda: limits.address(body.get("private_ip"), f"{who} private_ip"))
+        if private is None or (eip and eip_addr is None):
+            continue
+        out.append(NatGateway(name=name, subnet=_name(body.get("subnet")), elastic_ip=eip_addr, private_ip=private))
+    return out
+
+
+def _read_endpoint_enis(c: _Collector, path: str, who: str, value: Any) -> list[EndpointEni]:
+    out: list[EndpointEni] = []
+    for i, e in enumerate(c.listing(path, value)):
+        if not c.keys(f"{path}[{i}]", e, ENI_KEYS, ENI_KEYS):
+            continue
+        ip = c.attempt(f"{path}[{i}].ip", lambda: limits.address(e.get("ip"), f"{who} ENI address"))
+        if ip is not None:
+            out.append(EndpointEni(subnet=_name(e.get("subnet")), ip=ip))
+    return out
+
+
+def _read_vpc_endpoints(c: _Collector, raw: dict[Any, Any]) -> list[VpcEndpoint]:
+    """The ``vpc_endpoints:`` section (gateway: route_tables + prefix_list; interface: subnets + sgs)."""
+    out: list[VpcEndpoint] = []
+    for key, body in c.mapping("vpc_endpoints", raw.get("vpc_endpoints")).items():
+        name, path = _name(key), f"vpc_endpoints.{_name(key)}"
+        if not c.keys(path, body, VPCE_KEYS, {"service", "type"}):
+            continue
+        kind = body.get("type")
+        if kind not in ("gateway", "interface"):
+            c.add(f"{path}.type", f"VPC endpoint {name!r}: type {limits._show(kind)} is unknown",
+                  "use gateway (S3, DynamoDB) or interface")
+            continue
+        dns = body.get("private_dns", True)
+        if not isinstance(dns, bool):
+            c.add(f"{path}.private_dns", f"private_dns {limits._show(dns)} is not true or false", "write private_dns: true")
+        out.append(VpcEndpoint(
+            name=name, service=c.text(f"{path}.service", body.get("service")), type=kind,
+            route_tables=tuple(map(_name, c.listing(f"{path}.route_tables", body.get("route_tables")))),
+            prefix_list=c.text(f"{path}.prefix_list", body.get("prefix_list")),
+            enis=tuple(_read_endpoint_enis(c, f"{path}.subnets", f"VPC endpoint {name!r}", body.get("subnets"))),
+            sgs=tuple(map(_name, c.listing(f"{path}.sgs", body.get("sgs")))), private_dns=dns is not False))
     return out
 
 
@@ -332,7 +397,7 @@ def _read_prefix_lists(c: _Collector, raw: dict[Any, Any]) -> dict[str, tuple[Ne
 class _SgContext:
     group: str
     sg_names: set[str]
-    prefix_lists: dict[str, tuple[Net, ...]]
+    prefix_lists: dict[str, PrefixList]
     seen_ids: set[str] = field(default_factory=set)
     seen_sig: dict[tuple[object, ...], SgRule] = field(default_factory=dict)
 
@@ -385,7 +450,7 @@ def _read_sg_rule(c: _Collector, rp: str, r: Any, direction: Direction, ctx: _Sg
         peer_sg=_name(r["sg"]) if "sg" in r else None, description=c.text(f"{rp}.description", r.get("description")),
         enabled=bool(r.get("enabled", True)), seed_checkpoint=checkpoint,
         peer_prefix_list=_name(r["prefix_list"]) if "prefix_list" in r else None,
-        prefix_cidrs=ctx.prefix_lists.get(_name(r.get("prefix_list")), ())))
+        prefix_cidrs=ctx.prefix_lists[_name(r["prefix_list"])].cidrs if "prefix_list" in r else ()))
     if rule is None:
         return None
     sig = (rule.direction, rule.protocol, rule.ports, rule.peer)
@@ -397,7 +462,7 @@ def _read_sg_rule(c: _Collector, rp: str, r: Any, direction: Direction, ctx: _Sg
     return rule
 
 
-def _read_security_groups(c: _Collector, raw: dict[Any, Any], prefix_lists: dict[str, tuple[Net, ...]]
+def _read_security_groups(c: _Collector, raw: dict[Any, Any], prefix_lists: dict[str, PrefixList]
                           ) -> list[SecurityGroup]:
     sg_raw = c.mapping("security_groups", raw.get("security_groups"), ("security groups in the VPC", limits.SGS_PER_VPC))
     sg_names = set(map(_name, sg_raw))  # names first: rules may refer to groups defined later
@@ -901,7 +966,8 @@ def _load_dict(raw: Any, file: str = "") -> Topology:
     c.keys("", raw, TOP_KEYS, REQUIRED_TOP)
     vpc = _read_vpc(c, raw, file)
     route_tables = _read_route_tables(c, raw, vpc)
-    security_groups = _read_security_groups(c, raw, _read_prefix_lists(c, raw))
+    prefix_lists = _read_prefix_lists(c, raw)
+    security_groups = _read_security_groups(c, raw, prefix_lists)
     nacls = _read_nacls(c, raw)
     subnets = _read_subnets(c, raw, vpc, {r.name for r in route_tables}, {n.name for n in nacls})
     placer = _Placer(c, subnets, {g.name for g in security_groups})
@@ -919,6 +985,12 @@ def _load_dict(raw: Any, file: str = "") -> Topology:
     client_ip = c.attempt("client.ip", lambda: limits.address(
         client.get("ip", "203.0.113.10") if isinstance(client, dict) else client, "client address"))
     differences = _read_differences(c, raw)
+    nats, endpoints = _read_nat_gateways(c, raw), _read_vpc_endpoints(c, raw)
+    for prob in gateway_problems(  # the same checks Topology makes on construction
+            vpc_cidr=vpc.cidr, subnets={s.name: s for s in subnets}, route_tables={r.name: r.routes for r in route_tables},
+            igw=vpc.igw, nats=nats, endpoints=endpoints, prefix_lists=prefix_lists,
+            sg_names={g.name for g in security_groups}, taken=placer.used):
+        c.add(prob.path, prob.message, prob.hint)
     if c.problems:
         raise ValidationError(c.all_problems(), file)
     assert vpc.cidr is not None and alb is not None and database is not None and client_ip is not None
@@ -929,6 +1001,8 @@ def _load_dict(raw: Any, file: str = "") -> Topology:
         security_groups=tuple(security_groups), nacls=tuple(nacls), instances=tuple(instances), alb=alb,
         database=database, records=tuple(records), edge=edge, client_ip=client_ip, differences=tuple(differences),
         source=file, auto_scaling_groups=tuple(groups),
+        nat_gateways=tuple(nats), vpc_endpoints=tuple(endpoints), prefix_lists=tuple(prefix_lists.values()),
+        dns_support=vpc.dns_support, dns_hostnames=vpc.dns_hostnames,
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, Mapping, TypeVar
 from ..errors import ParameterError, Problem, RuleError, TopologyError
 from . import autoscaling, limits
 from .autoscaling import AutoScalingGroup, LaunchTemplate
+from .gateways import EndpointEni, NatGateway, PrefixList, Route, RouteTable, VpcEndpoint, gateway_problems
 from .rules import (
     EPHEMERAL,
     NaclRule,
@@ -50,6 +51,10 @@ __all__ = [
     "Topology",
     "AutoScalingGroup",
     "LaunchTemplate",
+    "NatGateway",
+    "VpcEndpoint",
+    "EndpointEni",
+    "PrefixList",
 ]
 
 T = TypeVar("T")
@@ -79,29 +84,6 @@ class Subnet:
 
 #: The hint for an address AWS keeps for itself.
 RESERVED_HINT = limits.RESERVED_HINT
-
-
-@dataclass(frozen=True)
-class Route:
-    destination: Net
-    target: str  # "local", or the name of a gateway
-
-    def __str__(self) -> str:
-        return f"{self.destination} -> {self.target}"
-
-
-@dataclass(frozen=True)
-class RouteTable:
-    name: str
-    routes: tuple[Route, ...]
-
-    def lookup(self, ip: IP) -> Route | None:
-        """Longest prefix wins; ``None`` when no route matches."""
-        best: Route | None = None
-        for r in self.routes:
-            if ip in r.destination and (best is None or r.destination.prefixlen > best.destination.prefixlen):
-                best = r
-        return best
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,7 +250,7 @@ class Endpoint:
     """Anything a packet leaves or reaches: the internet user, an ALB node, a server, a DB."""
 
     name: str
-    kind: Literal["internet", "alb", "server", "db", "address"]
+    kind: Literal["internet", "alb", "server", "db", "address", "vpce"]
     ip: IP
     subnet: str | None
     sgs: tuple[str, ...]
@@ -307,6 +289,34 @@ class Topology:
     source: str = ""
     api_host: str = "api.myapp.com"
     auto_scaling_groups: tuple[AutoScalingGroup, ...] = ()
+    #: NAT gateways, VPC endpoints and the prefix lists they (and SG rules) name: see :mod:`.gateways`.
+    nat_gateways: tuple[NatGateway, ...] = ()
+    vpc_endpoints: tuple[VpcEndpoint, ...] = ()
+    prefix_lists: tuple[PrefixList, ...] = ()
+    #: The VPC's DNS attributes (``enableDnsSupport``, ``enableDnsHostnames``), AWS's defaults for a VPC
+    #: you create ("DNS attributes for your VPC"); private DNS of an interface endpoint needs both.
+    dns_support: bool = True
+    dns_hostnames: bool = False
+    #: Availability Zones that are down (a what-if: :meth:`with_zone_down`); a NAT gateway there is down too.
+    zones_down: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """The same checks the loader makes (one function, :func:`gateway_problems`): a what-if that builds a
+        topology with a NAT in a private subnet, a route to an unknown target... raises here."""
+        problems = self.gateway_problems()
+        if problems:
+            raise TopologyError(problems[0].message, problems[0].hint)
+
+    def gateway_problems(self) -> list[Problem]:
+        """Problems of the NAT gateways, VPC endpoints and route targets (empty: none)."""
+        taken: dict[IP, str] = {i.ip: f"instance {i.name!r}" for i in self.instances}
+        taken.update((n.ip, f"ALB node {n.name!r}") for n in self.alb.nodes)
+        taken.update((d.ip, f"database instance {d.name!r}") for d in self.database.instances)
+        return gateway_problems(
+            vpc_cidr=self.vpc_cidr, subnets={s.name: s for s in self.subnets},
+            route_tables={r.name: r.routes for r in self.route_tables}, igw=self.internet_gateway,
+            nats=self.nat_gateways, endpoints=self.vpc_endpoints, prefix_lists={p.name: p for p in self.prefix_lists},
+            sg_names={g.name for g in self.security_groups}, taken=taken)
 
     # ------------------------------------------------------------------ lookups
     @cached_property
@@ -344,6 +354,56 @@ class Topology:
                                    ephemeral=EPHEMERAL["linux"], label=f"RDS {d.role}")
         return eps
 
+    @cached_property
+    def _service_enis(self) -> dict[str, Endpoint]:
+        """Interface endpoints' ENIs, named ``<endpoint>@<subnet>``: they answer HTTPS (443) and never start
+        a connection, so they are destinations only (kept out of :attr:`endpoints`)."""
+        out: dict[str, Endpoint] = {}
+        for e in self.vpc_endpoints:
+            for eni in e.enis:
+                name = f"{e.name}@{eni.subnet}"
+                out[name] = Endpoint(name=name, kind="vpce", ip=eni.ip, subnet=eni.subnet, sgs=e.sgs, listens=(443,),
+                                     ephemeral=EPHEMERAL["linux"], label=f"{e.service} endpoint in {eni.subnet}")
+        return out
+
+    @cached_property
+    def _effective_routes(self) -> dict[str, RouteTable]:
+        extra: dict[str, list[Route]] = {}
+        pls = {p.name: p for p in self.prefix_lists}
+        for e in self.vpc_endpoints:
+            if e.type == "gateway" and e.prefix_list in pls:
+                for rt in e.route_tables:
+                    extra.setdefault(rt, []).extend(Route(c, e.name, e.prefix_list) for c in pls[e.prefix_list].cidrs)
+        return {r.name: (replace(r, routes=r.routes + tuple(extra[r.name])) if r.name in extra else r)
+                for r in self.route_tables}
+
+    def routes_of(self, table: str) -> RouteTable:
+        """A route table as AWS evaluates it: its own routes plus those its gateway endpoints add (one per CIDR
+        of the endpoint's prefix list, marked with ``prefix_list``)."""
+        self.route_table(table)
+        return self._effective_routes[table]
+
+    def nat_gateway(self, name: str) -> NatGateway:
+        return _get({n.name: n for n in self.nat_gateways}, name, "NAT gateway")
+
+    def vpc_endpoint(self, name: str) -> VpcEndpoint:
+        return _get({e.name: e for e in self.vpc_endpoints}, name, "VPC endpoint")
+
+    def prefix_list(self, name: str) -> PrefixList:
+        return _get({p.name: p for p in self.prefix_lists}, name, "prefix list")
+
+    def zone_of(self, subnet: str) -> str:
+        return self.subnet(subnet).az
+
+    def is_up(self, subnet: str | None) -> bool:
+        """Whether a subnet's zone is up (the internet, ``None``, always is)."""
+        return subnet is None or self.subnet(subnet).az not in self.zones_down
+
+    @property
+    def service_enis(self) -> tuple[Endpoint, ...]:
+        """Every interface endpoint's ENI, as a destination (``vpce-ssm@private-app-az1``)."""
+        return tuple(self._service_enis.values())
+
     def subnet(self, name: str) -> Subnet:
         return _get(self._subnets, name, "subnet")
 
@@ -366,6 +426,8 @@ class Topology:
         """An endpoint by name: ``internet``, an ALB node, a server, a DB instance, or an address."""
         if isinstance(name, str) and name in self._endpoints:
             return self._endpoints[name]
+        if isinstance(name, str) and name in self._service_enis:
+            return self._service_enis[name]
         try:
             if not isinstance(name, str):
                 raise ValueError(name)
@@ -375,7 +437,7 @@ class Topology:
                 f"no endpoint named {limits._show(name)}",
                 f"use one of {', '.join(self._endpoints)} or an IPv4 address",
             ) from None
-        for ep in self._endpoints.values():
+        for ep in (*self._endpoints.values(), *self._service_enis.values()):
             if ep.ip == ip or (ep.kind == "alb" and self._node_public(ep.name) == ip):
                 return ep
         sub = self.subnet_of_ip(ip) if ip in self.vpc_cidr else None
@@ -680,6 +742,81 @@ class Topology:
         upd = replace(rt, routes=tuple(r for r in rt.routes if r.destination != dest))
         return replace(self, route_tables=tuple(upd if r.name == table else r for r in self.route_tables))
 
+    def with_route(self, table: str, destination: str, target: str) -> "Topology":
+        """Add a route, or replace the one to the same destination (``0.0.0.0/0 -> nat-az1``); the target must
+        be ``local``, the internet gateway or a NAT gateway (checked as the loader checks it)."""
+        rt = self.route_table(table)
+        dest = parse_cidr(destination, "route destination")
+        if not isinstance(target, str) or not target:
+            raise RuleError(f"route target {limits._show(target)} is not a name", "e.g. target='nat-az1'")
+        if dest == self.vpc_cidr and any(r.target == "local" and r.destination == dest for r in rt.routes):
+            raise RuleError(f"route table {table}: the local route {dest} cannot be replaced here",
+                            "every route table keeps a local route for the VPC CIDR")
+        routes = tuple(r for r in rt.routes if r.destination != dest) + (Route(dest, target),)
+        upd = replace(rt, routes=routes)
+        return replace(self, route_tables=tuple(upd if r.name == table else r for r in self.route_tables))
+
+    def with_zone_down(self, *azs: str) -> "Topology":
+        """The same topology with whole Availability Zones down: their NAT gateways and endpoint ENIs with them."""
+        for az in azs:
+            if az not in self.azs:
+                raise TopologyError(f"no availability zone {limits._show(az)}", f"known: {', '.join(self.azs)}")
+        return replace(self, zones_down=tuple(dict.fromkeys(self.zones_down + azs)))
+
+    def with_nat_gateway(self, nat: NatGateway) -> "Topology":
+        """Add (or replace, by name) a NAT gateway; routes to it are added with :meth:`with_route`."""
+        if not isinstance(nat, NatGateway):
+            raise ParameterError(f"{limits._show(nat)} is not a NatGateway",
+                                 "pass tl.NatGateway(name=..., subnet=..., elastic_ip=..., private_ip=...)")
+        nat = replace(nat, private_ip=limits.address(nat.private_ip, f"NAT gateway {nat.name!r} private_ip"),
+                      elastic_ip=None if nat.elastic_ip is None else limits.address(nat.elastic_ip, "Elastic IP"))
+        return replace(self, nat_gateways=tuple(n for n in self.nat_gateways if n.name != nat.name) + (nat,))
+
+    def without_nat_gateway(self, name: str) -> "Topology":
+        """Delete a NAT gateway (AWS leaves routes to it 'blackhole'; here they must go first)."""
+        self.nat_gateway(name)
+        users = [r.name for r in self.route_tables if any(x.target == name for x in r.routes)]
+        if users:
+            raise TopologyError(f"route tables {', '.join(users)} still send traffic to NAT gateway {name!r}",
+                                "remove or replace those routes first (topo.without_route / topo.with_route)")
+        return replace(self, nat_gateways=tuple(n for n in self.nat_gateways if n.name != name))
+
+    def with_vpc_endpoint(self, endpoint: VpcEndpoint) -> "Topology":
+        """Add (or replace, by name) a VPC endpoint."""
+        if not isinstance(endpoint, VpcEndpoint):
+            raise ParameterError(f"{limits._show(endpoint)} is not a VpcEndpoint",
+                                 "pass tl.VpcEndpoint(name=..., service=..., type='gateway' or 'interface', ...)")
+        return replace(self, vpc_endpoints=tuple(e for e in self.vpc_endpoints if e.name != endpoint.name) + (endpoint,))
+
+    def without_vpc_endpoint(self, name: str) -> "Topology":
+        """Delete a VPC endpoint (and, for a gateway endpoint, the routes it added)."""
+        self.vpc_endpoint(name)
+        return replace(self, vpc_endpoints=tuple(e for e in self.vpc_endpoints if e.name != name))
+
+    def change_vpc_endpoint(self, name: str, **changes: object) -> "Topology":
+        """Change fields of an endpoint: ``private_dns``, ``sgs``, ``route_tables``."""
+        old = self.vpc_endpoint(name)
+        allowed = {"private_dns", "sgs", "route_tables"}
+        unknown = sorted(map(str, set(changes) - allowed))
+        if unknown:
+            raise ParameterError(f"VPC endpoint {name!r}: cannot change {', '.join(unknown)}",
+                                 f"changeable: {', '.join(sorted(allowed))}")
+        if "private_dns" in changes and not isinstance(changes["private_dns"], bool):
+            raise ParameterError(f"private_dns={limits._show(changes['private_dns'])} is not True or False",
+                                 "write private_dns=False")
+        new = replace(old, private_dns=bool(changes.get("private_dns", old.private_dns)),
+                      sgs=_names(changes.get("sgs", old.sgs), "sgs"),
+                      route_tables=_names(changes.get("route_tables", old.route_tables), "route_tables"))
+        return self.with_vpc_endpoint(new)
+
+    def with_vpc_dns(self, *, support: bool | None = None, hostnames: bool | None = None) -> "Topology":
+        """The VPC's DNS attributes switched (``enableDnsSupport``, ``enableDnsHostnames``)."""
+        for v in (support, hostnames):
+            if v is not None and not isinstance(v, bool):
+                raise ParameterError(f"{limits._show(v)} is not True or False", "write hostnames=True")
+        return replace(self, dns_support=self.dns_support if support is None else support,
+                       dns_hostnames=self.dns_hostnames if hostnames is None else hostnames)
+
     def with_instance(self, instance: Instance, *, target: bool = True) -> "Topology":
         """Add an API server (and register it with the target group): the loader's checks, one by one."""
         if not isinstance(instance, Instance):
@@ -755,6 +892,12 @@ class Topology:
 
 def _direction(value: object) -> Direction:
     return limits.direction(value)
+
+
+def _names(value: object, what: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ParameterError(f"{what} {limits._show(value)} is not a list of names", f"write {what}=('name', ...)")
+    return tuple(value)
 
 
 def _known(table: Mapping[str, object], name: object) -> bool:
