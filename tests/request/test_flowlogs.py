@@ -223,3 +223,42 @@ def test_bad_input_is_a_tierlab_error():
         fl.parse("2 123 eni-1 too few")
     with pytest.raises(ParameterError):
         fl.is_logged(SEED, "not-an-ip", 53)
+
+
+# ---------------------------------------------------------------------------- diagnosis from the records alone
+
+SCENARIO_RULES = [s["rule"] for s in tl.read_yaml(tl.data_path("scenarios", "checkpoints-off.yaml"))["scenarios"]]
+
+
+@pytest.mark.parametrize("rule", SCENARIO_RULES)
+def test_diagnose_finds_each_checkpoint_from_the_text_alone(rule):
+    """Handed only the log's text (no reason column) and the topology, ``diagnose`` names the switched-off
+    rule: as the missing SG rule, or as the NACL rule that now decides and the one that would allow it."""
+    topo = SEED.switch_off(rule)
+    text = fl.flow_logs(tl.journey(topo)).text()
+    assert "accepted:" not in text and "drops it" not in text  # no reasons leak into the records
+    d = fl.diagnose(text, topo)
+    assert len(d) > 0 and (d["reason"].str.len() > 0).all()
+    named = set(d["rule_id"]) | {rid for why in d["reason"] for rid in SCENARIO_RULES if f"rule {rid} would" in why}
+    assert rule in named, d[["endpoint", "kind", "rule_id", "reason"]].to_string()
+    blocks = {rid for b in tl.journey(topo).blocks for rid in (*b.rule_ids, *b.would_allow)}
+    assert set(d[d["kind"].isin(["sg", "nacl"]) & d["rule_id"].str.contains("-")]["rule_id"]) <= blocks | {rule}
+
+
+def test_diagnose_a_reply_blames_only_the_nacl():
+    """A REJECTed reply: SGs are stateful, so the only candidate is the NACL on the reply's own ports."""
+    topo = SEED.switch_off("nacl-private-db-out-100")
+    d = fl.diagnose(fl.flow_logs(tl.journey(topo)), topo)
+    assert set(d["kind"]) == {"nacl"} and set(d["rule_id"]) == {"nacl-private-db-out-star"}
+    assert d["reason"].str.contains("nacl-private-db-out-100 would allow").all()
+
+
+def test_diagnose_takes_a_frame_or_text_and_refuses_other_tables():
+    topo = SEED.switch_off("web-sg-in-3000")
+    log = fl.flow_logs(tl.journey(topo))
+    a = fl.diagnose(log.frame(), topo)
+    b = fl.diagnose(fl.parse(log.text()), topo)
+    assert a.equals(b) and set(a["rule_id"]) == {"web-sg-in-3000"}
+    import pandas as pd
+    with pytest.raises(ParameterError):
+        fl.diagnose(pd.DataFrame({"x": [1]}), topo)

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pandas is imported lazily where a table is built
 
 __all__ = [
     "assert_journey_ok", "assert_blocked_at", "assert_can_reach", "assert_cannot_reach", "assert_least_privilege",
-    "assert_nacl_scoped", "assert_sg_scoped", "assert_function_agrees", "ephemeral_share", "ASSERTS", "REFERENCES", "VALUE_CHECKS",
+    "assert_nacl_scoped", "assert_sg_scoped", "assert_function_agrees", "ephemeral_share", "check_flowlog_rule", "ASSERTS", "REFERENCES", "VALUE_CHECKS",
     "WORKSHOP", "notebooks",
     "Exercise", "Grade", "Solution", "load_exercise", "load_exercises", "load_solutions", "solutions_path", "SOLUTIONS_ENV", "solved", "unsolved", "solutions_frame", "exercise_files", "overview",
 ]
@@ -513,13 +513,37 @@ def check_deciding_rule(answer: Any, src: str, dst: str, port: int, component: s
     return True
 
 
+def check_flowlog_rule(answer: Any, whatif: Mapping[str, Any] | None = None, topology: str = "seed",
+                       os: str = "linux") -> bool:
+    """Handed only the flow-log records of the journey under ``whatif`` (``tl.flowlogs.flow_logs(tl.journey(
+    ex.start())).text()``), the learner names the rule that drops the packets: the rule that decides a
+    REJECT (a NACL's DENY or ``*``, or the SG rule that is missing) or the switched-off rule that would let
+    them through. Checked against the evaluator's blocking points."""
+    from ..request import flowlogs
+
+    text = _text(answer, "a rule id, e.g. 'nacl-private-db-out-100'")
+    topo = _what_if(topology, whatif)
+    tr = journey(topo, os=os)
+    right = {rid for b in tr.blocks for rid in (*b.rule_ids, *b.would_allow)}
+    if not right:
+        raise CheckFailed("nothing blocks this journey: its flow log has no REJECT", "check the exercise's what-if")
+    if text in right:
+        return True
+    rejects = flowlogs.flow_logs(tr).rejects
+    where = sorted({f"{r.interface_id} ({r.endpoint}) {r.direction}" for r in rejects})
+    raise CheckFailed(f"{answer!r} does not drop the REJECTed packets",
+                      "read the REJECT lines: whose ENI (tl.flowlogs.interfaces(topo)), packet in or out, request "
+                      "or reply (a reply goes back to an ephemeral port: only a NACL can drop it); "
+                      f"REJECTs at: {', '.join(where[:3])}")
+
+
 VALUE_CHECKS: dict[str, Callable[..., bool]] = {
     "edge_ttl_for_95": _ttl_for_95, "edge_private_again": _private_again, "edge_deploy_no_stale": _deploy_no_stale,
     "dns_remaining_ttl": _remaining_ttl, "dns_follow_failover": _follow_failover, "dns_apex_fix": _apex_fix,
     "cidr_size": check_cidr_size, "cidr_members": check_cidr_members, "ephemeral_range": check_ephemeral_range,
     "browser_sees": check_browser_sees, "pairs_broken": check_pairs_broken, "failing_oses": check_failing_oses,
     "blocked_component": check_blocked_component, "reach_share": check_reach_share,
-    "deciding_rule": check_deciding_rule,
+    "deciding_rule": check_deciding_rule, "flowlog_rule": check_flowlog_rule,
 }
 
 

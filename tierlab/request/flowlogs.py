@@ -41,12 +41,12 @@ import hashlib
 import html
 import ipaddress
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from ..errors import ParameterError
 from ..network.evaluate import PASSING, Check, FlowResult
 from ..network.reachability import Reach
-from ..network.rules import PortRange
+from ..network.rules import Direction, PortRange, default_rule_id, nacl_decide, sg_matches
 from ..network.topology import Endpoint, Topology
 from .trace import Trace
 
@@ -54,7 +54,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["FIELDS", "COLUMNS", "ACCOUNT_ID", "EPOCH_S", "FlowRecord", "FlowLog", "flow_logs", "flow_records",
-           "interface_id", "interfaces", "never_logged", "is_logged", "parse", "NEVER_LOGGED"]
+           "interface_id", "interfaces", "never_logged", "is_logged", "parse", "NEVER_LOGGED", "diagnose",
+           "journey_flows"]
 
 #: The default (version 2) format's fields, as AWS names them, in order.
 FIELDS = ("version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol",
@@ -492,3 +493,111 @@ def _int(val: str, col: str, line: int) -> int:
         return int(val)
     except ValueError:
         raise ParameterError(f"flow-log line {line}: {col} {val!r} is not a number", "check the line") from None
+
+
+# ---------------------------------------------------------------------------- diagnosis from the records alone
+
+_PROTOCOL_NAME = {v: k for k, v in PROTOCOL_NUMBER.items()}
+_DIAG_COLUMNS = ["interface_id", "endpoint", "direction", "packet", "kind", "component", "rule_id", "reason"]
+
+
+def _as_rows(records: "FlowLog | pd.DataFrame | str") -> list[dict[str, Any]]:
+    if isinstance(records, FlowLog):
+        return [{c: getattr(r, c) for c in COLUMNS[:-1]} for r in records.records]
+    if isinstance(records, str):
+        records = parse(records)
+    missing = [c for c in COLUMNS[:-1] if c not in getattr(records, "columns", ())]
+    if missing:
+        raise ParameterError(f"the records have no column {missing[0]!r}",
+                             "pass a FlowLog, its .frame(), tl.flowlogs.parse(text) or the text itself")
+    return [{str(k): v for k, v in r.items()} for r in records.to_dict("records")]
+
+
+def _nacl_candidate(topo: Topology, ep: Endpoint, way: Direction, proto: str, peer: ipaddress.IPv4Address,
+                    port: int) -> tuple[str, str] | None:
+    """The NACL rule that drops this packet at ``ep``'s subnet, or None when its NACL lets it through."""
+    assert ep.subnet is not None
+    nacl = topo.nacl_of(ep.subnet)
+    dec = nacl_decide(nacl, way, proto, peer, PortRange(port, port))
+    if dec.verdict == "allow":
+        return None
+    seg = dec.segments[0]
+    rid = seg.rule.id if seg.rule is not None else default_rule_id(nacl.name, way)
+    what = f"rule #{seg.rule.number} DENY" if seg.rule is not None else "no numbered rule matches, so * DENY"
+    would = [o.id for o in nacl.ordered(way, enabled=False)
+             if nacl_decide(nacl, way, proto, peer, PortRange(port, port), extra=o).verdict == "allow"]
+    return rid, (f"{nacl.name} {way}: {what} for {proto} port {port} {'from' if way == 'inbound' else 'to'} {peer} "
+                 "(NACLs are stateless: replies are checked on their own ports)"
+                 + (f"; switched-off rule {', '.join(would)} would allow it" if would else ""))
+
+
+def _sg_candidate(topo: Topology, ep: Endpoint, way: Direction, proto: str, peer: ipaddress.IPv4Address,
+                  port: int) -> tuple[str, str] | None:
+    """None when ``ep``'s security groups allow the packet; else what would have had to allow it."""
+    peer_ep = topo.endpoint(str(peer)) if peer in topo.vpc_cidr or peer == topo.client_ip else None
+    peer_sgs = frozenset(peer_ep.sgs) if peer_ep is not None else frozenset()
+    groups = [topo.security_group(g) for g in ep.sgs]
+    if not groups or sg_matches([r for g in groups for r in g.rules_in(way)], proto, port, peer, peer_sgs):
+        return None
+    off = sg_matches([r for g in groups for r in g.rules_in(way, enabled=False)], proto, port, peer, peer_sgs)
+    names = ", ".join(ep.sgs)
+    why = (f"{names} {way}: no rule allows {proto} {port} {'from' if way == 'inbound' else 'to'} {peer}"
+           + (f"; switched-off rule {', '.join(r.id for r in off)} would" if off else ""))
+    return (off[0].id if off else names), why
+
+
+def diagnose(records: "FlowLog | pd.DataFrame | str", topo: Topology) -> "pd.DataFrame":
+    """Candidate blocking rules, found from flow-log records alone and the topology's rules: for every
+    REJECT, whose ENI it is (``interfaces``), whether it is a reply (the reverse 5-tuple was ACCEPTed
+    on that ENI, or the ENI sent from a port it listens on: SGs are stateful, so only its NACL can drop it),
+    and which NACL rule or missing SG rule drops that packet; for an ACCEPT leaving an ENI toward an ENI
+    that never logs it, the route tables. One row per candidate, each with a ``reason``."""
+    import pandas as pd
+
+    rows_in = _as_rows(records)
+    by_eni = {interface_id(e): e for e in topo.endpoints if e.subnet is not None}
+    seen = {(r["interface_id"], r["srcaddr"], r["dstaddr"], r["srcport"], r["dstport"], r["action"]) for r in rows_in}
+    out: list[dict[str, Any]] = []
+    for r in rows_in:
+        ep = by_eni.get(r["interface_id"])
+        if ep is None or ep.subnet is None:
+            continue
+        inbound = r["dstaddr"] == str(ep.ip)
+        way: Direction = "inbound" if inbound else "outbound"
+        peer = ipaddress.IPv4Address(r["srcaddr"] if inbound else r["dstaddr"])
+        proto = _PROTOCOL_NAME.get(int(r["protocol"]), "tcp")
+        port = int(r["dstport"] or 0)
+        pkt = f"{proto} {r['srcaddr']}:{r['srcport']} -> {r['dstaddr']}:{r['dstport']}"
+        base = {"interface_id": r["interface_id"], "endpoint": ep.name, "direction": "ingress" if inbound else "egress",
+                "packet": pkt}
+        if r["action"] == "ACCEPT":
+            dst_eni = next((e for e in by_eni.values() if str(e.ip) == r["dstaddr"]), None)
+            if not inbound and dst_eni is not None and dst_eni is not ep and not any(
+                    (interface_id(dst_eni), r["srcaddr"], r["dstaddr"], r["srcport"], r["dstport"], a) in seen
+                    for a in ("ACCEPT", "REJECT")):
+                rt = topo.subnet(ep.subnet).route_table
+                out.append({**base, "kind": "route", "component": rt, "rule_id": rt,
+                            "reason": f"accepted leaving {ep.name} but never logged at {dst_eni.name}'s ENI: "
+                                      f"look at {rt}'s routes (a routing drop leaves no REJECT)"})
+            continue
+        reply = ((r["interface_id"], r["dstaddr"], r["srcaddr"], r["dstport"], r["srcport"], "ACCEPT") in seen
+                 or (not inbound and int(r["srcport"] or 0) in ep.listens))
+        same_subnet = topo.subnet_of_ip(peer) is not None and getattr(topo.subnet_of_ip(peer), "name", "") == ep.subnet
+        found = False
+        if not same_subnet:
+            hit = _nacl_candidate(topo, ep, way, proto, peer, port)
+            if hit is not None:
+                out.append({**base, "kind": "nacl", "component": topo.subnet(ep.subnet).nacl, "rule_id": hit[0],
+                            "reason": hit[1]})
+                found = True
+        if not reply:
+            hit = _sg_candidate(topo, ep, way, proto, peer, port)
+            if hit is not None:
+                out.append({**base, "kind": "sg", "component": ", ".join(ep.sgs), "rule_id": hit[0],
+                            "reason": hit[1]})
+                found = True
+        if not found:
+            out.append({**base, "kind": "unknown", "component": "", "rule_id": "",
+                        "reason": "neither this ENI's NACL nor its SGs drop this packet under the current rules"})
+    df = pd.DataFrame(out, columns=_DIAG_COLUMNS)
+    return df.drop_duplicates(subset=["interface_id", "direction", "kind", "rule_id"]).reset_index(drop=True)
