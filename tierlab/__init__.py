@@ -74,7 +74,8 @@ install_ipython_handler()
 _LAZY = {"lab_app": ("views.widgets", "lab_app"), "database": ("db", "database")}
 _LAZY_MODULES = {"db": "db", "charts": "views.charts", "panels": "views.panels", "widgets": "views.widgets",
                  "latency": "sim.latency", "timelines": "sim.timelines", "tracking": "network.tracking",
-                 "linux": "linux", "flowlogs": "request.flowlogs", "metrics": "sim.metrics"}
+                 "linux": "linux", "flowlogs": "request.flowlogs", "metrics": "sim.metrics",
+                 "metric_charts": "views.metric_charts"}
 
 
 def __getattr__(name: str) -> Any:

@@ -262,3 +262,12 @@ def test_diagnose_takes_a_frame_or_text_and_refuses_other_tables():
     import pandas as pd
     with pytest.raises(ParameterError):
         fl.diagnose(pd.DataFrame({"x": [1]}), topo)
+
+
+def test_with_no_target_the_browsers_still_reach_the_alb_nodes():
+    from dataclasses import replace
+
+    empty = replace(SEED, alb=replace(SEED.alb, targets=()))
+    log = fl.flow_logs(tl.journey(empty))
+    assert {r.endpoint for r in log.records} == {n.name for n in SEED.alb.nodes}
+    assert all(r.action == "ACCEPT" for r in log.records)

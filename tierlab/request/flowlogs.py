@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 from ..errors import ParameterError
 from ..network.evaluate import PASSING, Check, FlowResult
 from ..network.reachability import Reach
-from ..network.rules import Direction, PortRange, default_rule_id, nacl_decide, sg_matches
+from ..network.rules import EPHEMERAL, Direction, PortRange, default_rule_id, nacl_decide, sg_matches
 from ..network.topology import Endpoint, Topology
 from .trace import Trace
 
@@ -165,13 +165,22 @@ def interface_id(ep: Endpoint) -> str | None:
     return "eni-" + _hash(f"{ep.name}@{ep.subnet}", 17)
 
 
+def _enis(topo: Topology) -> list[Endpoint]:
+    """Every ENI of the topology: the endpoints inside the VPC, interface endpoints' ENIs, NAT gateways'."""
+    out = [e for e in topo.endpoints if e.subnet is not None] + list(getattr(topo, "service_enis", ()))
+    for nat in getattr(topo, "nat_gateways", ()):
+        out.append(Endpoint(name=nat.name, kind="address", ip=nat.private_ip, subnet=nat.subnet, sgs=(), listens=(),
+                            ephemeral=PortRange(1024, 65535), label=f"NAT gateway {nat.name}"))
+    return out
+
+
 def interfaces(topo: Topology) -> "pd.DataFrame":
     """Every ENI of the topology: its id, whose it is, address, subnet, NACL and security groups
     (what ``aws ec2 describe-network-interfaces`` would tell a learner who holds only the records)."""
     import pandas as pd
 
     rows = []
-    for ep in topo.endpoints:
+    for ep in _enis(topo):
         eni = interface_id(ep)
         if eni is None or ep.subnet is None:
             continue
@@ -353,6 +362,12 @@ def journey_flows(trace: Trace) -> list[FlowResult]:
     if not trace.dns.passed:
         return []
     out: dict[str, FlowResult] = {}
+    if not trace.pairs:  # no target: browsers still connect to every ALB node, which answers 503 itself
+        from .journey import _fronts
+
+        client = Endpoint(name="internet", kind="internet", ip=trace.topology.client_ip, subnet=None, sgs=(),
+                          listens=(), ephemeral=EPHEMERAL[trace.os], label=f"internet user ({trace.os})")
+        return list(_fronts(trace.topology, client).values())
     for p in trace.pairs:
         out.setdefault(p.front.name, p.front)
     for p in trace.pairs:
@@ -555,7 +570,7 @@ def diagnose(records: "FlowLog | pd.DataFrame | str", topo: Topology) -> "pd.Dat
     import pandas as pd
 
     rows_in = _as_rows(records)
-    by_eni = {interface_id(e): e for e in topo.endpoints if e.subnet is not None}
+    by_eni = {interface_id(e): e for e in _enis(topo)}
     seen = {(r["interface_id"], r["srcaddr"], r["dstaddr"], r["srcport"], r["dstport"], r["action"]) for r in rows_in}
     out: list[dict[str, Any]] = []
     for r in rows_in:
