@@ -1,0 +1,234 @@
+"""The exported AWS CLI script really runs: bash executes it unchanged, every ``aws`` command goes
+through the real AWS CLI (awscli's driver) to moto's server on 127.0.0.1, and what the describe
+calls then return is the topology: the same subnets, routes, NACL entries, security-group rules,
+servers, load balancer and database, and, imported back with ``tl.from_aws``, the same verdicts."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tierlab as tl
+from tierlab.network.exporters import to_aws_cli
+
+pytest.importorskip("awscli", reason="the AWS CLI (pip install awscli) runs the exported script")
+pytest.importorskip("flask_cors", reason="moto's server needs flask and flask-cors")
+
+pytestmark = pytest.mark.slow
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from awscli_runner import SHIM  # noqa: E402
+SEED = tl.load("seed")
+_PROTO = {"tcp": "6", "udp": "17", "icmp": "1", "all": "-1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _env(url: str, region: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_DEFAULT_REGION=region, AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+               AWS_PAGER="")
+    return env
+
+
+def _clients(url: str, region: str) -> dict:
+    import boto3
+
+    kw = {"endpoint_url": url, "region_name": region, "aws_access_key_id": "testing",
+          "aws_secret_access_key": "testing"}
+    return {n: boto3.client(n, **kw) for n in ("ec2", "elbv2", "rds", "acm")}
+
+
+def run_exported(topo: tl.Topology, url: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``to_aws_cli(topo)`` with bash as a user would (AMI and certificate given), every ``aws`` real."""
+    c = _clients(url, topo.region)
+    env = _env(url, topo.region)
+    runner = subprocess.Popen([sys.executable, str(HERE / "awscli_runner.py")], env=env, stdout=subprocess.PIPE,
+                              stderr=open(tmp / "aws.log", "w"), text=True)
+    port = runner.stdout.readline().strip() if runner.stdout else ""
+    try:
+        assert port.isdigit(), (tmp / "aws.log").read_text()[-3000:]
+        (tmp / "shim.sh").write_text(SHIM)
+        (tmp / "create.sh").write_text(to_aws_cli(topo))
+        env.update(BASH_ENV=str(tmp / "shim.sh"), TL_AWS_RUNNER_PORT=port,
+                   AMI=c["ec2"].describe_images(Owners=["amazon"])["Images"][0]["ImageId"],
+                   CERTIFICATE_ARN=c["acm"].request_certificate(DomainName="*.myapp.com")["CertificateArn"])
+        done = subprocess.run(["bash", str(tmp / "create.sh")], env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        if port.isdigit():
+            with socket.create_connection(("127.0.0.1", int(port))) as s:
+                s.sendall(b"1\0__quit__\0")
+        try:
+            runner.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            runner.kill()
+            runner.wait()
+    assert done.returncode == 0, (done.stderr[-2000:], (tmp / "aws.log").read_text()[-4000:])
+    return done
+
+
+def _name(tags: list | None) -> str:
+    return next((t["Value"] for t in tags or [] if t["Key"] == "Name"), "")
+
+
+def read_back(url: str, topo: tl.Topology) -> dict:
+    """What AWS (moto) now holds for the VPC named ``topo.name``, in tierlab's terms."""
+    c = _clients(url, topo.region)
+    ec2 = c["ec2"]
+    vpc = next(v for v in ec2.describe_vpcs()["Vpcs"] if _name(v.get("Tags")) == topo.name)["VpcId"]
+    only = [{"Name": "vpc-id", "Values": [vpc]}]
+    subnets = {s["SubnetId"]: s for s in ec2.describe_subnets(Filters=only)["Subnets"]}
+    sname = {sid: _name(s.get("Tags")) for sid, s in subnets.items()}
+    groups = ec2.describe_security_groups(Filters=only)["SecurityGroups"]
+    gname = {g["GroupId"]: g["GroupName"] for g in groups}
+    out: dict = {"subnets": {sname[i]: (s["CidrBlock"], s["AvailabilityZone"]) for i, s in subnets.items()},
+                 "routes": {}, "route_assoc": {}, "nacl_entries": {}, "nacl_assoc": {}, "sg_rules": {}}
+    for rt in ec2.describe_route_tables(Filters=only)["RouteTables"]:
+        if not _name(rt.get("Tags")):
+            continue  # the VPC's own main route table: nothing of the topology's is in it
+        out["routes"][_name(rt["Tags"])] = sorted(
+            (r["DestinationCidrBlock"], "local" if r.get("GatewayId") == "local" else "igw")
+            for r in rt["Routes"] if "DestinationCidrBlock" in r)
+        for a in rt.get("Associations", []):
+            if a.get("SubnetId"):
+                out["route_assoc"][sname[a["SubnetId"]]] = _name(rt["Tags"])
+    for n in ec2.describe_network_acls(Filters=only)["NetworkAcls"]:
+        if n.get("IsDefault"):
+            continue
+        name = _name(n.get("Tags"))
+        out["nacl_entries"][name] = sorted(
+            ("outbound" if e["Egress"] else "inbound", e["RuleNumber"], e["Protocol"], e["RuleAction"], e["CidrBlock"],
+             (e["PortRange"]["From"], e["PortRange"]["To"]) if "PortRange" in e else None)
+            for e in n["Entries"] if e["RuleNumber"] != 32767)
+        for a in n["Associations"]:
+            out["nacl_assoc"][sname[a["SubnetId"]]] = name
+    for g in groups:
+        rules = []
+        for key, direction in (("IpPermissions", "inbound"), ("IpPermissionsEgress", "outbound")):
+            for p in g[key]:
+                ports = (p.get("FromPort"), p.get("ToPort")) if p["IpProtocol"] in ("tcp", "udp", "6", "17") else None
+                rules += [(direction, p["IpProtocol"], ports, r["CidrIp"]) for r in p.get("IpRanges", [])]
+                rules += [(direction, p["IpProtocol"], ports, "sg:" + gname[r["GroupId"]])
+                          for r in p.get("UserIdGroupPairs", [])]
+        out["sg_rules"][g["GroupName"]] = sorted(rules, key=str)
+    out["instances"] = {_name(i.get("Tags")): (sname[i["SubnetId"]], i["PrivateIpAddress"],
+                                               sorted(gname[g["GroupId"]] for g in i["SecurityGroups"]))
+                        for r in ec2.describe_instances(Filters=only)["Reservations"] for i in r["Instances"]}
+    out["vpc"] = vpc
+    return out
+
+
+def expected(topo: tl.Topology) -> dict:
+    """The same view, from the model: only what the script creates (switched-off rules are not)."""
+    out: dict = {"subnets": {s.name: (str(s.cidr), s.az) for s in topo.subnets},
+                 "routes": {rt.name: sorted((str(r.destination), "local" if r.target == "local" else "igw")
+                                            for r in rt.routes) for rt in topo.route_tables},
+                 "route_assoc": {s.name: s.route_table for s in topo.subnets},
+                 "nacl_entries": {n.name: sorted((r.direction, r.number, _PROTO[r.protocol], r.action, str(r.cidr),
+                                                  (r.ports.lo, r.ports.hi) if r.protocol in ("tcp", "udp") else None)
+                                                 for r in n.rules if r.enabled) for n in topo.nacls},
+                 "nacl_assoc": {s.name: s.nacl for s in topo.subnets}, "sg_rules": {}}
+    for g in topo.security_groups:
+        rules = [(r.direction, "-1" if r.protocol == "all" else r.protocol,
+                  (r.ports.lo, r.ports.hi) if r.protocol in ("tcp", "udp") else None,
+                  str(r.peer_cidr) if r.peer_cidr is not None else f"sg:{r.peer_sg}")
+                 for r in g.rules if r.enabled]
+        out["sg_rules"][g.name] = sorted(rules, key=str)
+    out["instances"] = {i.name: (i.subnet, str(i.ip), sorted(i.sgs)) for i in topo.instances}
+    return out
+
+
+@pytest.fixture(scope="module")
+def seed_in_moto(moto_url, tmp_path_factory):
+    topo = SEED.switch_off("web-sg-in-22")  # a switched-off rule is left out of the script
+    run_exported(topo, moto_url, tmp_path_factory.mktemp("awscli"))
+    return topo, read_back(moto_url, topo)
+
+
+@pytest.mark.parametrize("part", ["subnets", "routes", "route_assoc", "nacl_entries", "nacl_assoc", "instances"])
+def test_what_the_script_created_is_the_topology(seed_in_moto, part):
+    topo, got = seed_in_moto
+    assert got[part] == expected(topo)[part]
+
+
+def test_security_groups_hold_exactly_the_enabled_rules_and_no_default_egress(seed_in_moto):
+    topo, got = seed_in_moto
+    want = expected(topo)["sg_rules"]
+    for name, rules in want.items():
+        assert got["sg_rules"][name] == rules, name
+    assert not any(r[0] == "inbound" and r[2] == (22, 22) for r in got["sg_rules"]["web-sg"])  # switched off
+
+
+def test_the_load_balancer_and_database_are_wired_as_in_the_model(seed_in_moto, moto_url):
+    topo, got = seed_in_moto
+    c = _clients(moto_url, topo.region)
+    lb = c["elbv2"].describe_load_balancers(Names=[topo.alb.name[:32]])["LoadBalancers"][0]
+    assert lb["Scheme"] == "internet-facing" and lb["VpcId"] == got["vpc"]
+    listeners = c["elbv2"].describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    assert sorted((l["Port"], l["DefaultActions"][0]["Type"]) for l in listeners) == \
+        sorted((l.port, l.action) for l in topo.alb.listeners)
+    tg = c["elbv2"].describe_target_groups(Names=[topo.alb.target_group[:32]])["TargetGroups"][0]
+    assert (tg["Port"], tg["HealthCheckPath"]) == (topo.alb.target_port, topo.alb.health_check.path)
+    health = c["elbv2"].describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]
+    ids = {i["InstanceId"]: _name(i.get("Tags")) for r in c["ec2"].describe_instances()["Reservations"]
+           for i in r["Instances"]}
+    assert sorted(ids[h["Target"]["Id"]] for h in health) == sorted(topo.alb.targets)
+    db = c["rds"].describe_db_instances(DBInstanceIdentifier=topo.database.name)["DBInstances"][0]
+    assert (db["Engine"], db["MultiAZ"], db["Endpoint"]["Port"] if "Endpoint" in db else db.get("DbInstancePort")) == \
+        (topo.database.engine, topo.database.multi_az, topo.database.port)
+    subnet_names = {s["SubnetIdentifier"] for s in db["DBSubnetGroup"]["Subnets"]}
+    assert len(subnet_names) == len(topo.database.subnet_group)
+
+
+def test_imported_back_from_the_describe_outputs_it_gives_the_same_verdicts(seed_in_moto, moto_url, tmp_path):
+    topo, got = seed_in_moto
+    c = _clients(moto_url, topo.region)
+    ec2, elb, rds = c["ec2"], c["elbv2"], c["rds"]
+    only = [{"Name": "vpc-id", "Values": [got["vpc"]]}]
+    lb = elb.describe_load_balancers(Names=[topo.alb.name[:32]])
+    arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+    tgs = elb.describe_target_groups(LoadBalancerArn=arn)
+    docs = {"describe-vpcs": ec2.describe_vpcs(VpcIds=[got["vpc"]]), "describe-subnets": ec2.describe_subnets(Filters=only),
+            "describe-route-tables": ec2.describe_route_tables(Filters=only),
+            "describe-internet-gateways": ec2.describe_internet_gateways(
+                Filters=[{"Name": "attachment.vpc-id", "Values": [got["vpc"]]}]),
+            "describe-security-groups": ec2.describe_security_groups(Filters=only),
+            "describe-network-acls": ec2.describe_network_acls(Filters=only),
+            "describe-instances": ec2.describe_instances(Filters=only),
+            "describe-network-interfaces": ec2.describe_network_interfaces(Filters=only),
+            "describe-load-balancers": lb, "describe-target-groups": tgs,
+            "describe-listeners": elb.describe_listeners(LoadBalancerArn=arn),
+            "describe-db-instances": rds.describe_db_instances(DBInstanceIdentifier=topo.database.name)}
+    for tg in tgs["TargetGroups"]:
+        docs[f"describe-target-health--{tg['TargetGroupName']}"] = elb.describe_target_health(
+            TargetGroupArn=tg["TargetGroupArn"])
+    for name, resp in docs.items():
+        resp.pop("ResponseMetadata", None)
+        (tmp_path / f"{name}.json").write_text(json.dumps(resp, default=str))
+    back = tl.from_aws(tmp_path).topology
+    for os_name in tl.OSES:
+        a, b = tl.journey(topo, os=os_name), tl.journey(back, os=os_name)
+        assert (a.ok, round(a.success_share, 6)) == (b.ok, round(b.success_share, 6)), os_name
+        assert sorted((x.component, x.step) for x in a.blocks) == sorted((x.component, x.step) for x in b.blocks)
