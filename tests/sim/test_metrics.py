@@ -149,3 +149,21 @@ def test_bad_input_is_a_tierlab_error():
         M.alb_metrics(SEED, duration_s=10)
     with pytest.raises(ParameterError):
         M.whatif_metrics(SEED, SEED, at_s=900, duration_s=600)
+
+
+def test_failure_signatures_tell_the_course_failures_apart():
+    """Each failure's signature: in front of the ALB no request datapoint; a crash 502s with connection errors
+    and an unhealthy host; a host down 504s with connection errors; the database unreachable 504s with every
+    host healthy and no connection error; a broken /health no 5XX at all, one unhealthy host; a failover 504s."""
+    df = M.failure_signatures().set_index("failure")
+    assert df.loc["checkpoint 1 off", "RequestCount"] is None or math.isnan(df.loc["checkpoint 1 off", "RequestCount"])
+    crash = df.loc["crash of node-api-1"]
+    assert crash["HTTPCode_ELB_502_Count"] > 0 and crash["TargetConnectionErrorCount"] > 0
+    down = df.loc["host-down of node-api-1"]
+    assert down["HTTPCode_ELB_504_Count"] > 0 and down["TargetConnectionErrorCount"] > 0
+    db = df.loc["db-unreachable of node-api-1"]
+    assert db["HTTPCode_ELB_504_Count"] > 0 and _missing(db["TargetConnectionErrorCount"]) and db["UnHealthyHostCount"] == 0
+    broken = df.loc["check-only of node-api-1"]
+    assert _missing(broken["HTTPCode_ELB_5XX_Count"]) and broken["UnHealthyHostCount"] == 1 and not broken["alb-5xx fires"]
+    assert df.loc["RDS Multi-AZ failover", "HTTPCode_ELB_504_Count"] > 0
+    assert df.loc["checkpoint 5 off", "UnHealthyHostCount"] == 3  # every target out: fail open

@@ -54,7 +54,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["METRICS", "CATEGORIES", "Traffic", "AlbMetrics", "Alarm", "AlarmResult", "TREAT_MISSING",
-           "traffic_of", "alb_metrics", "whatif_metrics", "health_metrics", "failover_metrics", "scenario_metrics"]
+           "traffic_of", "alb_metrics", "whatif_metrics", "health_metrics", "failover_metrics", "scenario_metrics",
+           "failure_signatures", "default_alarms"]
 
 #: What happened to one browser request, and which metrics it moves.
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -544,3 +545,53 @@ def _scenario_reason(row: Mapping[str, Any]) -> str:
     if not row["UnHealthyHostCount"] and row["HTTPCode_ELB_5XX_Count"]:
         bits.append("every target healthy (the shallow /health passes): only the 5XX show it")
     return "; ".join(bits) or "no visible change"
+
+
+_SIGNATURE = ("RequestCount", "HTTPCode_ELB_5XX_Count", "HTTPCode_ELB_502_Count", "HTTPCode_ELB_504_Count",
+              "HTTPCode_Target_5XX_Count", "TargetConnectionErrorCount", "HealthyHostCount", "UnHealthyHostCount")
+
+
+def _worst_minute(m: AlbMetrics) -> "pd.Series[Any]":
+    """The minute with the most 5XX (the last one when none has any)."""
+    f = m.frame()
+    bad = f["HTTPCode_ELB_5XX_Count"].fillna(0) + f["HTTPCode_Target_5XX_Count"].fillna(0)
+    return f.iloc[int(bad.to_numpy().argmax())] if bad.max() > 0 else f.iloc[-1]
+
+
+def failure_signatures(topo: Topology | None = None, *, requests_per_s: float = 10.0) -> "pd.DataFrame":
+    """Each failure of the course as the ALB's metrics show it: every checkpoint of ``checkpoints-off``
+    switched off (the last minute, once the health checks have settled), in its worst minute each health-check failure of one target (crash, host
+    down, database unreachable, a broken /health) and an RDS failover; which default alarm fires."""
+    import pandas as pd
+
+    from ..network.loader import load
+
+    base = topo if topo is not None else load("seed")
+    runs: list[tuple[str, str, AlbMetrics]] = []
+    from ..network.loader import read_yaml
+    from ..paths import data_path
+
+    for sc in read_yaml(data_path("scenarios", "checkpoints-off.yaml"))["scenarios"]:
+        runs.append((f"checkpoint {sc['checkpoint']} off", str(sc["rule"]),
+                     whatif_metrics(base, base.switch_off(str(sc["rule"])), requests_per_s=requests_per_s)))
+    from .health import health_check_timeline
+    from .failover import failover_timeline
+
+    for failure in ("crash", "host-down", "db-unreachable", "check-only"):
+        hc = health_check_timeline(base, failure=failure, t0_s=90, duration_s=600)
+        runs.append((f"{failure} of {hc.failed[0]}", "health-check timeline",
+                     health_metrics(hc, base, requests_per_s=requests_per_s)))
+    if base.database.multi_az:
+        fo = failover_timeline(base, t0_s=90, duration_s=600)
+        runs.append(("RDS Multi-AZ failover", "failover timeline", failover_metrics(fo, base, requests_per_s=requests_per_s)))
+    rows = []
+    for name, source, m in runs:
+        w = m.frame().iloc[-1] if source not in ("health-check timeline", "failover timeline") else _worst_minute(m)
+        row: dict[str, Any] = {"failure": name, "source": source, "minute_s": int(w["t_s"])}
+        for k in _SIGNATURE:
+            row[k] = None if math.isnan(float(w[k])) else float(w[k])
+        for a in default_alarms():
+            row[f"{a.name} fires"] = a.evaluate(m).fired
+        row["reason"] = _scenario_reason(row)
+        rows.append(row)
+    return pd.DataFrame(rows)
