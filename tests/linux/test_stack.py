@@ -82,6 +82,23 @@ def test_the_apps_role_may_insert_and_select_but_not_drop_or_alter(stack_lab):
     assert ("lp@example.com" in {e for _, _, e in st.users()})
 
 
+def test_443_is_real_tls_with_the_labs_own_certificate(stack_lab):
+    """The HTTPS listener terminates TLS with a certificate made at lab start for the API's name
+    and the nodes' public addresses; plain HTTP sent to 443 gets no HTTP answer."""
+    import subprocess
+
+    st = stack_lab.stack
+    r = stack_lab.request("GET", "/health", node="alb-node-az2")
+    assert r.status == 200 and r.tls.startswith("TLSv1."), r
+    text = subprocess.run(["openssl", "x509", "-in", str(st.cafile), "-noout", "-text"], capture_output=True,
+                          text=True, check=True).stdout
+    assert f"DNS:{stack_lab.topo.api_host}" in text
+    assert all(f"IP Address:{n.public_ip}" in text for n in stack_lab.topo.alb.nodes)
+    assert st.tls_ports() == [443]
+    bad = stack_lab.request("GET", "/health", node="alb-node-az2", tls=False, timeout_s=3)
+    assert bad.status is None and bad.error in ("closed without an HTTP answer", "connection reset"), bad
+
+
 def test_the_redirect_listener_answers_301(stack_lab):
     r = stack_lab.request("GET", "/", port=80, node="alb-node-az2")
     assert r.status == 301 and r.headers["location"].startswith("https://")

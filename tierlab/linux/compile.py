@@ -54,7 +54,8 @@ LIMITS: tuple[tuple[str, str], ...] = (
                         "outside the guest"),
     ("untracked flows", "AWS leaves flows allowed from 0.0.0.0/0 both ways untracked (a removed rule cuts them at "
                         "once); Linux tracks every flow here (`notrack` could express it)"),
-    ("TLS", "the ALB nodes speak plain HTTP on their 443 listener: no certificate, no handshake"),
+    ("TLS", "the ALB nodes terminate TLS on their 443 listener with a self-signed certificate made at lab start "
+            "(ACM's on AWS); only the browser's namespace trusts it"),
     ("internet", "one namespace holds the user and the internet gateway's 1:1 NAT; other internet addresses "
                  "are silently dropped"),
     ("idle timeout", "the ALB's 60 s idle timeout is shortened in the lab so a hung request ends in seconds"),

@@ -101,7 +101,7 @@ class Comparison:
 def _http_words(r: HttpResult) -> str:
     if r.status is None:
         return f"{r.error} after {r.elapsed_ms / 1000:.1f} s"
-    return f"{r.status} after {r.elapsed_ms / 1000:.1f} s"
+    return f"{r.status} after {r.elapsed_ms / 1000:.1f} s" + (f" (over {r.tls})" if r.tls else "")
 
 
 class Mirror:

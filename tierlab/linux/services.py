@@ -113,6 +113,7 @@ class AlbNode:
             state = {"node": self.cfg["name"], "healthy": self.healthy, "fail_open": not any(self.healthy.values())}
             writer.write(_response(200, state))
         else:
+            headers["x-forwarded-proto"] = "https" if writer.get_extra_info("ssl_object") is not None else "http"
             writer.write(await self.forward(method, path, headers, body, t0))
         try:
             await writer.drain()
@@ -167,7 +168,16 @@ class AlbNode:
 
 async def _alb_main(cfg: dict[str, Any]) -> None:
     node = AlbNode(cfg)
-    servers = [await asyncio.start_server(node.handle, "0.0.0.0", p, backlog=1024) for p in cfg["forward_ports"]]
+    tls = None
+    if cfg.get("tls_ports"):  # the HTTPS listener terminates TLS here, as the ALB does
+        import ssl
+
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2  # as ELBSecurityPolicy-TLS13-1-2-2021-06
+        tls.load_cert_chain(cfg["tls_cert"], cfg["tls_key"])
+    servers = [await asyncio.start_server(node.handle, "0.0.0.0", p, backlog=1024,
+                                          ssl=tls if p in cfg.get("tls_ports", []) else None)
+               for p in cfg["forward_ports"]]
 
     async def redirect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

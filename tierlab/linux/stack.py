@@ -4,6 +4,10 @@
     r = lab.create_account("John Doe", "john@example.com")
     r.status, r.body["userId"], r.timing       # 200, 1, {'alb': 4.1, 'validate': 0.02, ...}
 
+TLS: the ALB's HTTPS listener (443) terminates TLS with a self-signed certificate made at lab start
+for the API's host name and the nodes' public addresses (ACM's certificate on AWS); the browser's
+namespace trusts that certificate alone. Behind the ALB it is plain HTTP, as with an HTTP target group.
+
 Lab settings (said so wherever they show): the ALB's idle timeout is ``idle_timeout_s`` (3 s
 here; 60 s on AWS), its connect timeout 1 s (10 s on AWS), health checks every 1 s (30 s in
 the seed) with a 0.5 s timeout; thresholds are the topology's.
@@ -18,6 +22,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -72,6 +77,7 @@ class HttpResult:
     elapsed_ms: float
     node: str
     error: str = ""
+    tls: str = ""  # the TLS version the browser and the ALB node agreed ("" over plain HTTP)
 
     @property
     def timing(self) -> dict[str, float]:
@@ -106,12 +112,15 @@ class Stack:
     db_password: str = ""  # the administrator's (set-up only)
     app_password: str = ""  # APP_ROLE's: what the API servers log in with
     pooled: bool = True  # False: the API servers open a new database connection per request
+    cafile: Path | None = None  # the ALB's self-signed certificate (what the browser trusts)
+    tls_reason: str = ""  # why the HTTPS listeners are plain HTTP, when they are
     _held: Any = None  # tierlab.db.HeldBinaries: the PostgreSQL binaries the server runs from
     _rr: Any = field(default_factory=itertools.count)
 
     # ------------------------------------------------------------------ start
     def start(self) -> "Stack":
         t0 = time.perf_counter()
+        self._make_certificate()
         self._start_postgres()
         self._start_apis()
         self._start_albs()
@@ -132,6 +141,30 @@ class Stack:
         if line.strip() != b"ready":
             raise TierlabError(f"{what} did not start: {line!r} {p.stderr.read()[-500:] if p.stderr else ''}",
                                "see the error above; the lab's services need tierlab importable by sys.executable")
+
+    def _make_certificate(self) -> None:
+        """A self-signed certificate for the API's host name and every ALB node's public address,
+        made for this lab (openssl, about 20 ms); the browser's namespace trusts it and nothing else.
+        Without openssl the HTTPS listeners stay plain HTTP, and ``tls_reason`` says so."""
+        topo = self.lab.topo
+        folder = REGISTRY / self.lab.id / "tls"
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            self.tls_reason = "no openssl on this machine: the ALB's HTTPS listeners speak plain HTTP"
+            return
+        names = [f"DNS:{topo.api_host}"] + [f"IP:{n.public_ip}" for n in topo.alb.nodes]
+        key, cert = folder / "alb.key", folder / "alb.crt"
+        out = subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                              "-nodes", "-days", "2", "-subj", f"/CN={topo.api_host}",
+                              "-addext", "subjectAltName=" + ",".join(names), "-addext", "basicConstraints=CA:FALSE",
+                              "-keyout", str(key), "-out", str(cert)], capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            raise TierlabError(f"openssl could not make the lab's certificate: {out.stderr.strip()[-300:]}",
+                               "check `openssl version`; the lab needs OpenSSL 1.1.1 or newer")
+        os.chmod(key, 0o600)
+        self.cafile = cert
 
     def _start_postgres(self) -> None:
         from .. import db
@@ -301,6 +334,8 @@ class Stack:
                    "healthy_threshold": hc.healthy_threshold, "unhealthy_threshold": hc.unhealthy_threshold,
                    "connect_timeout_s": s["connect_timeout_s"], "idle_timeout_s": s["idle_timeout_s"],
                    "forward_ports": [l.port for l in lb.listeners if l.action == "forward"],
+                   "tls_ports": self.tls_ports(),
+                   "tls_cert": str(self.cafile or ""), "tls_key": str(self.cafile.with_suffix(".key") if self.cafile else ""),
                    "redirect_ports": [l.port for l in lb.listeners if l.action == "redirect"],
                    "redirect_to": next((l.redirect_port for l in lb.listeners if l.action == "redirect"), 443),
                    "client": str(topo.client_ip)}
@@ -308,6 +343,12 @@ class Stack:
                                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
         for name, p in started:
             self._wait_ready(p, f"ALB node {name}")
+
+    def tls_ports(self) -> list[int]:
+        """The ALB's listener ports that terminate TLS (HTTPS listeners; none without a certificate)."""
+        if self.cafile is None:
+            return []
+        return [l.port for l in self.lab.topo.alb.listeners if l.action == "forward" and l.protocol.upper() == "HTTPS"]
 
     def ports(self) -> list[tuple[str, int]]:
         """(namespace key, port) of every service, so the lab's plain listeners leave them be."""
@@ -319,9 +360,11 @@ class Stack:
 
     # ------------------------------------------------------------------ the browser
     def request(self, method: str, path: str, body: Any = None, *, node: str | None = None,
-                port: int = 443, timeout_s: float = 10.0) -> HttpResult:
+                port: int = 443, timeout_s: float = 10.0, tls: bool | None = None) -> HttpResult:
         """One HTTP request from the internet namespace to an ALB node's public address (DNS
-        round robin over the nodes unless ``node`` is given)."""
+        round robin over the nodes unless ``node`` is given); over TLS on an HTTPS listener
+        (``tls``: None), checked against the lab's own certificate for the API's host name.
+        ``tls=False`` sends plain HTTP whatever the listener is (to see what a TLS port does with it)."""
         nodes = self.lab.topo.alb.nodes
         n = next((x for x in nodes if x.name == node), None) if node else nodes[next(self._rr) % len(nodes)]
         if n is None:
@@ -330,25 +373,40 @@ class Stack:
         req = (f"{method} {path} HTTP/1.1\r\nHost: {self.lab.topo.api_host}\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data
         t0 = time.perf_counter()
+
+        def failed(error: str) -> HttpResult:
+            return HttpResult(None, None, {}, (time.perf_counter() - t0) * 1000, n.name, error)
         with enter(self.lab.ns("internet")):
-            s = socket.socket()
+            s: socket.socket = socket.socket()
         s.settimeout(timeout_s)
+        version = ""
         try:
             s.connect((str(n.public_ip), port))
+            if tls if tls is not None else port in self.tls_ports():  # HTTPS: the handshake, verified against the lab's certificate
+                ctx = ssl.create_default_context(cafile=str(self.cafile))
+                s = ctx.wrap_socket(s, server_hostname=self.lab.topo.api_host)
+                version = s.version() or ""
             s.sendall(req)
             chunks = []
             while chunk := s.recv(65536):
                 chunks.append(chunk)
         except (socket.timeout, TimeoutError):
-            return HttpResult(None, None, {}, (time.perf_counter() - t0) * 1000, n.name, "timed out")
+            return failed("timed out")
         except ConnectionRefusedError:
-            return HttpResult(None, None, {}, (time.perf_counter() - t0) * 1000, n.name, "connection refused")
+            return failed("connection refused")
+        except ssl.SSLError as exc:
+            return failed(f"TLS handshake failed: {exc.reason or exc}")
+        except ConnectionResetError:
+            return failed("connection reset")
         finally:
             s.close()
         raw = b"".join(chunks)
         head, _, rest = raw.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ")[1])
+        first = lines[0].split(" ")
+        if len(first) < 2 or not first[1].isdigit():
+            return failed("closed without an HTTP answer")
+        status = int(first[1])
         headers: dict[str, str] = {}
         for line in lines[1:]:
             k, _, v = line.partition(":")
@@ -358,7 +416,7 @@ class Stack:
             parsed: Any = json.loads(rest or b"null")
         except ValueError:
             parsed = rest.decode(errors="replace")
-        return HttpResult(status, parsed, headers, (time.perf_counter() - t0) * 1000, n.name)
+        return HttpResult(status, parsed, headers, (time.perf_counter() - t0) * 1000, n.name, tls=version)
 
     def create_account(self, name: str, email: str, **kw: Any) -> HttpResult:
         """The seed's Create Account: ``POST /api/users`` through the ALB, the API and PostgreSQL."""
