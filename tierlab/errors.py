@@ -140,6 +140,10 @@ def _ipython_handler(shell: Any, etype: type[BaseException], value: BaseExceptio
 
 def install_ipython_handler() -> bool:
     """In IPython/Jupyter, show TierlabError as message + hint. Returns True when installed."""
+    import sys
+
+    if "IPython" not in sys.modules:  # no shell is running: importing IPython (0.2-0.4 s) would be wasted
+        return False
     try:
         from IPython import get_ipython
     except ImportError:

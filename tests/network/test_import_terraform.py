@@ -252,3 +252,22 @@ def test_one_tf_file_is_read_alone(tmp_path):
     with pytest.raises(tl.TierlabError, match="no aws_vpc"):
         from_terraform(CORPUS / "three-tier" / "variables.tf")
     assert from_terraform(CORPUS / "port-mismatch" / "main.tf").topology.alb.name == "notes"
+
+
+def test_parses_kept_on_disk_are_the_parses_and_a_broken_cache_is_ignored(tmp_path, monkeypatch):
+    """A new process reads earlier parses from the cache instead of loading python-hcl2's parser;
+    what it reads is exactly what python-hcl2 returns, and a damaged cache file is parsed again."""
+    import hcl2
+
+    from tierlab.network.importers import terraform as tfmod
+
+    monkeypatch.setenv("TIERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    text = (CORPUS / "three-tier" / "main.tf").read_text()
+    assert tfmod.parse_text(text) == hcl2.loads(text)  # written
+    (entry,) = (tmp_path / "cache" / "hcl").glob("*.json")
+    assert tfmod.parse_text(text) == hcl2.loads(text)  # read back
+    entry.write_text("{not json")
+    assert tfmod.parse_text(text) == hcl2.loads(text)  # damaged: parsed again
+    monkeypatch.setenv("TIERLAB_CACHE_DIR", "off")
+    tfmod.parse_text(text + "\n# another text\n")
+    assert len(list((tmp_path / "cache" / "hcl").glob("*.json"))) == 1  # off: nothing new is written

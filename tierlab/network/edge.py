@@ -27,7 +27,6 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Iterable, Literal, Mapping, Sequence
 
-import numpy as np
 
 from ..errors import ParameterError, TierlabError, TopologyError
 from . import limits
@@ -204,6 +203,8 @@ def page_loads(topo: Topology, *, pages: int = 200, duration_s: float = 4 * 3600
         "index.html", "app.js", "styles.css", "manifest.json", "images/logo.svg"]
     for p in page_paths:
         _file(p)
+    import numpy as np  # here, not at import: `import tierlab` needs no numpy
+
     rng = np.random.default_rng(seed)
     times = np.sort(rng.uniform(0, duration_s, pages))
     hero = rng.random(pages) < 1 / 3

@@ -49,11 +49,10 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Mapping
-
-import numpy as np
 
 from ..errors import ParameterError
 from ..network.topology import Topology
@@ -188,7 +187,7 @@ class LatencyModel:
 
     def simulate(self, n: int = 10_000, seed: int = 0) -> "Simulation":
         """``n`` requests, each step drawn from its distribution; seeded and repeatable."""
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
             raise ParameterError(f"simulate(n={n!r}): n must be a whole number >= 1", "e.g. simulate(10_000, seed=0)")
         if n > 5_000_000:
             raise ParameterError(f"simulate(n={n}): more than 5,000,000 requests would need gigabytes",

@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
-
 from .params import PhysicsParams
 from .presets import StepTime
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from .latency import LatencyModel
@@ -28,6 +27,7 @@ def _one_decimal(x: float) -> str:
 def draw_samples(steps: Sequence[StepTime], params: PhysicsParams | None, n: int, seed: int) -> np.ndarray:
     """``samples[i, j]``: request i's time in step j. Each part is scaled by a log-normal factor of
     its kind (mean 1) or drawn from its range; a step with branches takes one per request."""
+    import numpy as np
     p = params or PhysicsParams()
     sig = {"net": p.rtt_jitter_frac, "vpc": p.vpc_jitter_frac, "work": p.work_jitter_frac}
     stream_id = {"net": 0, "vpc": 1, "work": 2, "range": 3, "branch": 4}
@@ -93,10 +93,12 @@ class Simulation:
         return self.samples_ms[:, self.step_ids.index(self.model.step(step_id).step.id)]
 
     def percentile(self, q: float) -> float:
+        import numpy as np
         return float(np.percentile(self.totals_ms, q))
 
     def percentiles(self, qs: tuple[float, ...] = (50, 95, 99)) -> pd.DataFrame:
         """The total's percentiles (p50, p95, p99 by default), with what each means."""
+        import numpy as np
         import pandas as pd
 
         vals = np.percentile(self.totals_ms, qs)
@@ -107,6 +109,7 @@ class Simulation:
 
     def spread(self) -> dict[str, float]:
         """Mean, percentiles and the spread (p95 - p5, max - min) of the total."""
+        import numpy as np
         t = self.totals_ms
         p5, p50, p95, p99 = np.percentile(t, (5, 50, 95, 99))
         return {"mean_ms": float(t.mean()), "min_ms": float(t.min()), "p5_ms": float(p5), "p50_ms": float(p50),
@@ -115,6 +118,7 @@ class Simulation:
 
     def frame(self) -> pd.DataFrame:
         """Per step: mean, p50, p95, p99 and share of the mean total, with the step's reason."""
+        import numpy as np
         import pandas as pd
 
         s = self.samples_ms
@@ -131,6 +135,7 @@ class Simulation:
         return df
 
     def histogram(self, bins: int = 60) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
         return np.histogram(self.totals_ms, bins=bins)
 
     def _repr_html_(self) -> str:

@@ -12,6 +12,7 @@ guess.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,13 +92,11 @@ class _Module:
 
     # -------------------------------------------------------------- files
     def _read_files(self) -> None:
-        import hcl2
-
         files = [self.only] if self.only is not None else sorted(self.dir.glob("*.tf"))
         for f in files:
             name = f"{self.rel}{f.name}"
             try:
-                doc = _parse_cached(f, hcl2)
+                doc = _parse_cached(f)
             except Exception as exc:  # python-hcl2 raises lark errors of many kinds: all mean "not HCL"
                 msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
                 self.reader.notes.add(name, "(file)", "", "not understood", f"not valid HCL: {msg}",
@@ -270,7 +269,7 @@ class _Module:
 _PARSED: dict[tuple[str, int, int], Any] = {}
 
 
-def _parse_cached(f: Path, hcl2: Any) -> Any:
+def _parse_cached(f: Path) -> Any:
     """python-hcl2's parse of ``f``, kept per (path, mtime, size) for the life of the process
     (a notebook that imports the same project again does not parse it again). Read-only."""
     st = f.stat()
@@ -278,8 +277,55 @@ def _parse_cached(f: Path, hcl2: Any) -> Any:
     if key not in _PARSED:
         if len(_PARSED) > 512:
             _PARSED.clear()
-        _PARSED[key] = hcl2.loads(f.read_text())
+        _PARSED[key] = parse_text(f.read_text())
     return _PARSED[key]
+
+
+def cache_dir() -> Path | None:
+    """Where parses of .tf files are kept between processes: ``$TIERLAB_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/tierlab`` (``~/.cache/tierlab``); ``TIERLAB_CACHE_DIR=off`` keeps none."""
+    import os
+
+    env = os.environ.get("TIERLAB_CACHE_DIR", "")
+    if env.lower() in ("off", "0", "none"):
+        return None
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tierlab"
+
+
+def parse_text(text: str) -> Any:
+    """``hcl2.loads(text)``, or the same result read back from the cache (keyed by the text and the
+    python-hcl2 version): a new process then needs neither python-hcl2 nor its parser, which take
+    most of a first import (the parse itself is the same JSON either way)."""
+    import hashlib
+
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        hv = version("python-hcl2")
+    except PackageNotFoundError:  # pragma: no cover - installed with tierlab
+        hv = "?"
+    digest = hashlib.sha256(f"{hv}\0{text}".encode()).hexdigest()
+    folder = cache_dir()
+    path = folder / "hcl" / f"{digest}.json" if folder is not None else None
+    if path is not None:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+    import hcl2
+
+    doc = hcl2.loads(text)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(doc))
+            tmp.replace(path)  # atomic: a parallel reader sees the whole file or none
+        except (OSError, TypeError, ValueError):
+            pass  # a cache that cannot be written is only slower
+    return doc
 
 
 class _Busy:
@@ -436,14 +482,12 @@ class _Reader:
         return _Module(self, self.root, "", inputs, "", self.only)
 
     def _tfvars(self, f: Path) -> dict[str, Any]:
-        import hcl2
-
         name = f.name if f.parent == self.root else str(f)
         try:
             if f.suffix == ".json":
                 doc = json.loads(f.read_text())
                 return doc if isinstance(doc, dict) else {}
-            doc = hcl2.loads(f.read_text())
+            doc = parse_text(f.read_text())
             return {k: _eval_leaf(v, Scope(_no_refs)) for k, v in doc.items() if not k.startswith("__")}
         except FileNotFoundError:
             self.notes.add(name, "(file)", "", "not understood", "the .tfvars file does not exist", "ignored", True)
