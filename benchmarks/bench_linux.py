@@ -5,7 +5,9 @@ Prints:
   2. a rule toggle applied to nftables incrementally (target < 50 ms), per kind of chain;
   3. one real Create Account through ALB node -> API server -> PostgreSQL, with its Server-Timing;
   4. Create Account requests/s through the whole stack, beside pooled create_user rows/s
-     measured from the API server's namespace against the same PostgreSQL.
+     measured from the API server's namespace against the same PostgreSQL;
+  5. one toggle of the lab app's Real packets tab (tierlab.linux.Mirror): the rewrite, the three
+     hops' SYNs, and the real Create Account (over TLS), model and Linux side by side.
 
     .venv/bin/python benchmarks/bench_linux.py [--requests 300] [--threads 8]
 """
@@ -114,6 +116,33 @@ def main() -> None:
     build_figures(args.builds)
     toggle_figures(10)
     stack_figures(args.requests, args.threads)
+    mirror_figures()
+
+
+def mirror_figures() -> None:
+    seed = tl.load("seed")
+    t0 = time.perf_counter()
+    with linux.Mirror(seed) as m:
+        up_s = time.perf_counter() - t0
+        m.check(seed)  # warm: every API server has answered once
+        print(f"== 5. the app's Real packets tab: its lab up in {up_s:.1f} s; per toggle (median of 5):")
+        for rid in ("nacl-public-in-100", "database-sg-in-5432", "web-sg-in-3000"):
+            off = seed.switch_off(rid)
+            hops, full, agree = [], [], True
+            for _ in range(5):
+                t = time.perf_counter()
+                c = m.check(off, request=False)
+                hops.append((time.perf_counter() - t) * 1000)
+                m.check(seed, request=False)
+                t = time.perf_counter()
+                c = m.check(off)
+                full.append((time.perf_counter() - t) * 1000)
+                agree = agree and c.agree
+                m.check(seed, request=False)
+            http = c.row("Create Account")
+            print(f"  {rid:<22} rewrite {c.apply_ms:4.1f} ms, rewrite + 3 hops {statistics.median(hops):5.0f} ms, "
+                  f"with the real request {statistics.median(full):5.0f} ms; model {http.model!r}, Linux "
+                  f"{http.linux!r}; {'agree' if agree else 'DISAGREE'}")
 
 
 if __name__ == "__main__":
