@@ -8,6 +8,7 @@
     tierlab audit [seed|FILE|TERRAFORM_FOLDER|AWS_JSON_FOLDER] [--json]
     tierlab handout DIR [--force] [--hub URL --repo URL]
     tierlab progress [HOME|FILE ...]        (the class table; none: your own progress)
+    tierlab hub [--learners N | --names a,b] [--port 8000] [--data DIR] [--db-url URL]
 
 -t and FILE also take a Terraform folder (``-t ./infra``), a ``terraform show -json`` file or a
 folder of AWS describe-*.json outputs.
@@ -152,6 +153,23 @@ def _progress(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hub(args: argparse.Namespace) -> int:
+    from .hub import ClassHub
+
+    learners = [n for n in args.names.split(",") if n.strip()] if args.names else args.learners
+    hub = ClassHub(learners, data=args.data, port=args.port, db_url=args.db_url, cull_idle_s=args.cull_idle_s,
+                   isolation="shared-account" if args.shared_account else "auto")
+    print(f"tierlab hub: preparing {hub.data} (the course, accounts, one database per learner)", flush=True)
+    try:
+        hub.start()
+    except KeyboardInterrupt:
+        hub.stop()
+        return 130
+    print(hub.summary(), flush=True)
+    print("Ctrl-C stops the hub and every learner's server (their files stay).", flush=True)
+    return hub.wait()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tierlab", description="The AWS 3-tier Create Account journey, checked as AWS would.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -190,6 +208,18 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("progress", help="the class table: learner x exercise, from learners' homes or export files")
     g.add_argument("sources", nargs="*", metavar="HOME|FILE")
     g.set_defaults(func=_progress)
+    k = sub.add_parser("hub", help="a JupyterHub for a class on this machine (127.0.0.1): accounts, homes, "
+                                   "one database per learner, idle servers culled")
+    k.add_argument("--learners", type=int, default=30, help="accounts tierlab-01 .. tierlab-N (default 30)")
+    k.add_argument("--names", help="comma-separated learner names instead (accounts tierlab-NAME)")
+    k.add_argument("--port", type=int, default=8000, help="where the hub listens on 127.0.0.1 (default 8000)")
+    k.add_argument("--data", help="the class folder (default: .tierlab-hub/ in the checkout)")
+    k.add_argument("--db-url", help="an admin URL of the class's PostgreSQL (CREATEROLE, CREATEDB); "
+                                    "default: tierlab starts one")
+    k.add_argument("--cull-idle-s", type=int, default=1800, help="stop servers idle this long (default 1800)")
+    k.add_argument("--shared-account", action="store_true",
+                   help="run every learner's server as this account (no per-learner uid)")
+    k.set_defaults(func=_hub)
     return p
 
 

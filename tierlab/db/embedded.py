@@ -1177,9 +1177,13 @@ def _launch(binaries: Binaries, folder: Path, run_as, settings: dict[str, str], 
 
 
 def start_embedded(
-    binaries: Binaries | None = None, *, tls: bool | None = None, timeout_s: float = 60.0
+    binaries: Binaries | None = None, *, tls: bool | None = None, timeout_s: float = 60.0,
+    max_connections: int = 100,
 ) -> EmbeddedServer:
-    """Start a fresh PostgreSQL on 127.0.0.1 at a free port; reaps stale sessions first."""
+    """Start a fresh PostgreSQL on 127.0.0.1 at a free port; reaps stale sessions first.
+
+    ``max_connections``: 100 for one learner; a class's shared server (``tierlab hub``) asks for
+    room for every learner's pool."""
     t0 = time.perf_counter()
     binaries = binaries or find_binaries()
     root = sessions_root()
@@ -1198,7 +1202,7 @@ def start_embedded(
             "listen_addresses": "127.0.0.1",
             "unix_socket_directories": "",  # TCP only: the lesson is port 5432 over the network
             "dynamic_shared_memory_type": "mmap",  # in the data folder, removed with it
-            "max_connections": "100",
+            "max_connections": str(int(max_connections)),
             "logging_collector": "off",
         }
         if tls_on:

@@ -1,0 +1,219 @@
+"""The classroom hub (issue 14): five learners on one JupyterHub, each with their own database.
+
+One hub for the module: five accounts, their servers started at once through the hub's REST API
+with the instructor's token, one database cell run in every learner's kernel at once. Then the laws:
+
+* every learner's row lands in their own database, and no other learner sees it;
+* B's role cannot connect to A's database, and B's password does not open A's role;
+* B's token does not open A's server (JupyterHub's own authorisation);
+* everything the class listens on is 127.0.0.1;
+* the instructor's progress table lists every learner;
+* stopping the hub leaves no process and no database server behind.
+
+No sleeps as synchronisation: every wait polls a real state (the hub's API, /proc) with a bound.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+pytestmark = [pytest.mark.hub, pytest.mark.slow]
+
+N = 5
+CELL = """
+import os, tierlab as tl
+from tierlab.course.progress import record
+db = tl.database(verbose=False)
+me = os.environ["USER"]
+tl.db.create_user(db.engine, me, f"{me}@example.com")
+with db.engine.connect() as conn:
+    emails = [r[0] for r in conn.exec_driver_sql("SELECT email FROM users ORDER BY email")]
+record("hub-first-user", True)
+print("EMAILS", ",".join(emails))
+print("DB", db.dbname, db.backend)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator:
+    pytest.importorskip("jupyterhub")
+    from tierlab.hub import ClassHub
+
+    root = Path(tempfile.mkdtemp(prefix="tierlab-hub-test-", dir="/tmp"))
+    os.chmod(root, 0o711)  # learners' uids pass through to their homes
+    h = ClassHub(N, data=root / "class", port=_free_port(), cull_idle_s=600)
+    try:
+        h.start(timeout_s=180)
+        names = h.learners
+        for n in names:  # all at once: the hub spawns them concurrently
+            h.start_server(n)
+        for n in names:
+            h.wait_ready(n, timeout_s=300)
+        with ThreadPoolExecutor(N) as pool:
+            outs = dict(zip(names, pool.map(lambda n: h.run_code(n, CELL, timeout_s=300), names)))
+        yield h, outs
+    finally:
+        h.stop()
+        leftovers = _pids_under(root)
+        shutil.rmtree(root, ignore_errors=True)
+        assert not leftovers, f"processes left in the class folder: {leftovers}"
+
+
+def _pids_under(root: Path) -> list[int]:
+    from tierlab.hub.classroom import _processes_under
+
+    return [pid for pid, _ in _processes_under(root)]
+
+
+def _line(out: str, key: str) -> str:
+    return next(line.split(" ", 1)[1] for line in out.splitlines() if line.startswith(key + " "))
+
+
+def test_each_learner_sees_only_their_own_row(hub) -> None:
+    h, outs = hub
+    assert len(outs) == N
+    for name, out in outs.items():
+        assert _line(out, "EMAILS") == f"{name}@example.com", out  # one row: theirs, nobody else's
+        assert _line(out, "DB") == f"{name.replace('-', '_')} url", out
+
+
+def test_b_cannot_connect_to_a_database(hub) -> None:
+    h, _ = hub
+    a, b = h.learners[0], h.learners[1]
+    a_db = a.replace("-", "_")
+    probe = f"""
+import os, psycopg
+from sqlalchemy.engine import make_url
+u = make_url(os.environ["TIERLAB_DATABASE_URL"])
+kw = dict(host=u.host, port=u.port, connect_timeout=10, **dict(u.query))
+for label, args in (("own-role-other-db", dict(user=u.username, password=u.password, dbname={a_db!r})),
+                    ("other-role-own-password", dict(user={a_db!r}, password=u.password, dbname={a_db!r}))):
+    try:
+        psycopg.connect(**kw, **args).close()
+        print(label, "CONNECTED")
+    except psycopg.Error as exc:
+        print(label, "REFUSED", " | ".join(str(exc).strip().splitlines()))
+"""
+    out = h.run_code(b, probe, timeout_s=120)
+    assert "CONNECTED" not in out, out
+    assert "does not have CONNECT privilege" in _line(out, "own-role-other-db"), out
+    assert "password authentication failed" in _line(out, "other-role-own-password"), out
+
+
+def test_b_token_does_not_open_a_server(hub) -> None:
+    import urllib.error
+    import urllib.request
+
+    h, _ = hub
+    a, b = h.learners[0], h.learners[1]
+    token = h.api("POST", f"/users/{b}/tokens", {"note": "hub test", "expires_in": 600})["token"]
+
+    def status(user: str) -> int:
+        req = urllib.request.Request(f"{h.url}/user/{user}/api/status", headers={"Authorization": f"token {token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    assert status(b) == 200  # the token works: on B's own server
+    assert status(a) in (403, 404), "B's token must not open A's server"
+    from tierlab.errors import TierlabError
+
+    with pytest.raises(TierlabError, match="refused to start a kernel"):
+        h.run_code(a, "print(1)", token=token, timeout_s=60)
+
+
+def test_everything_listens_on_loopback_only(hub) -> None:
+    h, _ = hub
+    conf = json.loads((h.data / "state" / "hub.json").read_text())
+    ours = {conf["port"], conf["hub_port"], conf["proxy_api_port"]}
+    listening = _listening()
+    assert ours <= {port for _, port in listening}, (ours, listening)
+    servers = h.server_pids()
+    assert set(servers) == set(h.learners)
+    for port in ours | {p for pid in servers.values() for p in _ports_of(pid)}:
+        addrs = {addr for addr, p in listening if p == port}
+        assert addrs == {"127.0.0.1"}, f"port {port} listens on {addrs}"
+
+
+def test_instructor_sees_every_learner_progress(hub) -> None:
+    from tierlab.course.progress import class_progress
+
+    h, _ = hub
+    table = class_progress(sorted((h.data / "homes").glob("tierlab-*"))).table()
+    assert set(h.learners) <= set(table.index), table
+    assert all(str(table.loc[n, "hub-first-user"]).startswith("pass") for n in h.learners), table
+
+
+def test_homes_are_private_when_learners_have_uids(hub) -> None:
+    h, _ = hub
+    if h.isolation != "uid":
+        pytest.skip(f"learners share the instructor's account here: {h.isolation_reason}")
+    a, b = h.learners[0], h.learners[1]
+    out = h.run_code(b, f"""
+try:
+    open({str(h.home(a) / 'notebooks' / '00-start-here.ipynb')!r}).read(1); print("READ")
+except PermissionError:
+    print("DENIED")
+""")
+    assert out.strip() == "DENIED"
+
+
+def _listening() -> set[tuple[str, int]]:
+    """(address, port) of every IPv4/IPv6 TCP socket in LISTEN state (from /proc/net)."""
+    out = set()
+    for table, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if f[3] != "0A":
+                continue
+            addr, port = f[1].split(":")
+            out.add((_addr(addr, v6), int(port, 16)))
+    return out
+
+
+def _addr(hexaddr: str, v6: bool) -> str:
+    if not v6:
+        return socket.inet_ntop(socket.AF_INET, bytes.fromhex(hexaddr)[::-1])
+    raw = b"".join(bytes.fromhex(hexaddr[i:i + 8])[::-1] for i in range(0, 32, 8))
+    text = socket.inet_ntop(socket.AF_INET6, raw)
+    return text.removeprefix("::ffff:") if text.startswith("::ffff:") else text
+
+
+def _ports_of(pid: int) -> set[int]:
+    """The ports a process listens on (its sockets' inodes matched against /proc/net/tcp*)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            f = line.split()
+            if f[3] == "0A" and f[9] in inodes:
+                ports.add(int(f[1].split(":")[1], 16))
+    return ports

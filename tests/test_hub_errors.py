@@ -1,0 +1,82 @@
+"""`tierlab hub`'s clear errors (issue 14): a port in use, no proxy, a database that is down.
+
+Each is a TierlabError naming the thing and the fix, raised before any JupyterHub process starts.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tierlab.cli import main
+from tierlab.errors import DatabaseError, TierlabError
+from tierlab.hub import ClassHub, learner_names
+from tierlab.hub.classroom import check_port, find_proxy
+
+
+def _listening_port() -> socket.socket:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    return s
+
+
+def test_a_port_in_use_is_named_with_the_fix() -> None:
+    with _listening_port() as s:
+        port = s.getsockname()[1]
+        with pytest.raises(TierlabError, match=f"port {port} on 127.0.0.1 is in use") as info:
+            check_port(port)
+        assert "--port" in info.value.hint
+
+
+def test_the_cli_says_so_without_a_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with _listening_port() as s:
+        code = main(["hub", "--learners", "2", "--port", str(s.getsockname()[1]), "--data", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "is in use" in err and "Traceback" not in err
+
+
+def test_a_missing_proxy_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TIERLAB_HUB_PROXY", str(tmp_path / "no-such-proxy"))
+    with pytest.raises(TierlabError, match="configurable-http-proxy") as info:
+        find_proxy()
+    assert "make hub" in info.value.hint
+
+
+def test_a_database_that_is_down_is_a_database_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("jupyterhub")
+    pytest.importorskip("jupyterhub_idle_culler")
+    monkeypatch.setenv("TIERLAB_HUB_PROXY", "/bin/true")  # found; never started: the database fails first
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    root = Path(tempfile.mkdtemp(prefix="tierlab-hub-err-", dir="/tmp"))
+    os.chmod(root, 0o711)
+    hub = ClassHub(2, data=root / "c", port=_free(), db_url=f"postgresql://admin:pw@127.0.0.1:{dead}/postgres",
+                   isolation="shared-account")
+    with pytest.raises(DatabaseError, match=f"127.0.0.1:{dead} is down") as info:
+        hub.start(timeout_s=30)
+    assert "--db-url" in info.value.hint
+    assert hub.proc is None  # no JupyterHub was started
+
+
+def test_learner_names() -> None:
+    assert learner_names(3) == ("tierlab-01", "tierlab-02", "tierlab-03")
+    assert learner_names(["Ada", "tierlab-bob"]) == ("tierlab-ada", "tierlab-bob")
+    with pytest.raises(TierlabError, match="not a short lowercase name"):
+        learner_names(["a b"])
+    with pytest.raises(TierlabError, match="repeat"):
+        learner_names(["ada", "ada"])
+    with pytest.raises(TierlabError, match="outside 1..999"):
+        learner_names(0)
+
+
+def _free() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

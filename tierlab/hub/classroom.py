@@ -1,0 +1,604 @@
+"""The instructor's side of ``tierlab hub``: prepare a class folder, a database, then run JupyterHub.
+
+The class folder (``DATA``, ``.tierlab-hub/`` in the checkout by default)::
+
+    DATA/                 0711 root    (learners may pass through, not list)
+      passwords.txt       0600         one ``account password`` line per learner: hand them out
+      api-token           0600         an admin token for the hub's REST API (scripts, the test, the benchmark)
+      hub.json            0600         what jupyterhub_config.py reads (ports, accounts, uids, database URLs)
+      state/              0700         jupyterhub_config.py, jupyterhub.sqlite, the cookie secret, jupyterhub.log
+      course/             0755         the learners' edition (``tierlab handout``): notebooks and data, no answers
+      homes/              0711
+        tierlab-01/       0700 uid 61000   notebooks/ (copied at first start), .tierlab/progress.jsonl, ...
+
+Nothing here imports JupyterHub: ``tierlab.hub.jh`` (loaded by the hub process) does.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import hashlib
+import hmac
+import importlib.util
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+from ..errors import DatabaseError, TierlabError
+
+__all__ = ["ClassHub", "LEARNER_PREFIX", "learner_names", "find_proxy", "DEFAULT_PORT", "UID_BASE"]
+
+LEARNER_PREFIX = "tierlab-"
+#: Learners' numeric uids start here (above Debian's dynamic range 1000-59999, below nobody's 65534).
+UID_BASE = 61000
+DEFAULT_PORT = 8000
+#: A learner's pool is 10 connections (the seed's max: 10); a few more for the notebooks' one-off connections.
+CONNECTIONS_PER_LEARNER = 15
+ROOT = Path(__file__).resolve().parent.parent.parent
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,30}$")
+_PR_SET_PDEATHSIG = 1
+Isolation = Literal["uid", "shared-account"]
+
+
+def learner_names(learners: int | Iterable[str]) -> tuple[str, ...]:
+    """``30`` -> ``tierlab-01 .. tierlab-30``; ``["ada", "bob"]`` -> ``tierlab-ada, tierlab-bob``."""
+    if isinstance(learners, int):
+        if not 1 <= learners <= 999:
+            raise TierlabError(f"a class of {learners} learners is outside 1..999", "pass --learners N with 1 <= N <= 999")
+        width = max(2, len(str(learners)))
+        return tuple(f"{LEARNER_PREFIX}{i:0{width}d}" for i in range(1, learners + 1))
+    out = []
+    for raw in learners:
+        name = raw.strip().lower().removeprefix(LEARNER_PREFIX)
+        if not _NAME.match(name):
+            raise TierlabError(f"learner name {raw!r} is not a short lowercase name",
+                               "use letters, digits and _ (e.g. --names ada,bob_2), at most 31 characters")
+        out.append(LEARNER_PREFIX + name)
+    if not out or len(set(out)) != len(out):
+        raise TierlabError(f"learner names {list(learners)!r} are empty or repeat a name", "give each learner once")
+    return tuple(out)
+
+
+def db_name(learner: str) -> str:
+    """A learner's PostgreSQL role and database: ``tierlab-01`` -> ``tierlab_01``."""
+    return learner.replace("-", "_")
+
+
+def find_proxy() -> Path:
+    """configurable-http-proxy: ``$TIERLAB_HUB_PROXY``, else the checkout's ``node_modules`` (set-up puts it there)."""
+    env = os.environ.get("TIERLAB_HUB_PROXY", "").strip()
+    candidates = [Path(env)] if env else [ROOT / "node_modules" / ".bin" / "configurable-http-proxy"]
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            if shutil.which("node") is None:
+                raise TierlabError("JupyterHub's proxy needs Node.js, and `node` is not on PATH",
+                                   "install Node.js (apt-get install nodejs npm), then run `make hub` again")
+            return c
+    raise TierlabError(f"JupyterHub's proxy (configurable-http-proxy) is not installed at {candidates[-1]}",
+                       "run `make hub` (or `bash scripts/setup --hub`): it installs it with npm into the checkout's "
+                       "node_modules/; or set TIERLAB_HUB_PROXY to its path")
+
+
+def check_port(port: int, what: str = "the hub") -> None:
+    """A clear error when something already listens on 127.0.0.1:port."""
+    if not 1 <= port <= 65535:
+        raise TierlabError(f"port {port} for {what} is not a TCP port", "pick a port between 1024 and 65535")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the proxy will: TIME_WAIT is no conflict
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen(1)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise TierlabError(f"port {port} on 127.0.0.1 is in use, so {what} cannot listen there",
+                                   f"stop what listens there (ss -ltnp 'sport = :{port}' names it) or pick another "
+                                   "port: tierlab hub --port N, make hub HUB_PORT=N") from None
+            raise TierlabError(f"cannot listen on 127.0.0.1:{port} for {what}: {exc.strerror}",
+                               "pick a port above 1024: tierlab hub --port N") from None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _private(path: Path, mode: int, text: str | None = None) -> Path:
+    """A file (text given) or folder with exactly ``mode``, made so before anything is written into it."""
+    if text is None:
+        path.mkdir(parents=True, exist_ok=True)
+    else:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def _derive(secret: str, purpose: str, learner: str, n: int) -> str:
+    """A password that only the class folder's secret can recompute (so restarts keep the same ones)."""
+    digest = hmac.new(secret.encode(), f"{purpose}:{learner}".encode(), hashlib.sha256).digest()
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread on a slip of paper
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:n])
+
+
+def _pdeathsig() -> Any:
+    """A preexec function: the hub gets SIGTERM (and cleans up) when the launcher dies, even by SIGKILL."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+    def set_it() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+
+    return set_it
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassDatabase:
+    """The class's PostgreSQL as the launcher sees it: where it is and how tierlab administers it."""
+
+    host: str
+    port: int
+    admin: dict[str, Any] = field(repr=False)  # psycopg keyword arguments of the administrator role
+    sslmode: str
+    sslrootcert: str | None
+    where: str  # one line for the instructor
+    stop: Any = field(default=None, repr=False)
+
+    def learner_url(self, learner: str, password: str) -> str:
+        from urllib.parse import quote
+
+        query = f"sslmode={self.sslmode}" + (f"&sslrootcert={quote(self.sslrootcert)}" if self.sslrootcert else "")
+        name = db_name(learner)
+        return f"postgresql://{name}:{quote(password, safe='')}@{self.host}:{self.port}/{name}?{query}"
+
+
+class ClassHub:
+    """A JupyterHub for a class on this machine: accounts, homes, one database per learner, culling.
+
+    ``learners``: a number (``tierlab-01`` ..) or names; ``data``: the class folder; ``port``: where the
+    proxy listens on 127.0.0.1; ``db_url``: an administrator URL of the class's PostgreSQL (a role with
+    CREATEROLE and CREATEDB), else tierlab starts its own; ``cull_idle_s``: servers idle that long are
+    stopped; ``isolation``: ``"auto"`` (separate uids when root and possible), or ``"shared-account"``.
+    """
+
+    def __init__(self, learners: int | Iterable[str] = 30, *, data: str | Path | None = None,
+                 port: int = DEFAULT_PORT, db_url: str | None = None, cull_idle_s: int = 1800,
+                 isolation: Literal["auto", "shared-account"] = "auto", admin: str = "instructor") -> None:
+        self.learners = learner_names(learners)
+        self.data = Path(data).expanduser().resolve() if data is not None else ROOT / ".tierlab-hub"
+        self.port = int(port)
+        self.db_url = db_url
+        if cull_idle_s < 60:
+            raise TierlabError(f"cull_idle_s={cull_idle_s} would stop servers while learners read",
+                               "use 60 s or more (the default is 1800 s)")
+        self.cull_idle_s = int(cull_idle_s)
+        self.admin_name = admin
+        self.want_isolation = isolation
+        self.isolation: Isolation = "shared-account"
+        self.isolation_reason = ""
+        self.uids: dict[str, int] = {}
+        self.token = ""
+        self.db: ClassDatabase | None = None
+        self.proc: subprocess.Popen | None = None
+        self.db_urls: dict[str, str] = {}
+
+    # --- paths -------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data / "state" / "jupyterhub.log"
+
+    @property
+    def passwords_file(self) -> Path:
+        return self.data / "passwords.txt"
+
+    def home(self, learner: str) -> Path:
+        return self.data / "homes" / learner
+
+    # --- start --------------------------------------------------------------------------------
+    def start(self, *, timeout_s: float = 120.0) -> "ClassHub":
+        """Check, prepare and start; returns once the hub's REST API answers through the proxy."""
+        check_port(self.port)
+        proxy = find_proxy()
+        for module, pkg in (("jupyterhub", "jupyterhub"), ("jupyterhub_idle_culler", "jupyterhub-idle-culler")):
+            if importlib.util.find_spec(module) is None:
+                raise TierlabError(f"{pkg} is not installed in {sys.prefix}",
+                                   "run `make hub` (or `bash scripts/setup --hub`), which installs it")
+        if self.db_url:  # the instructor's server: a wrong or dead one is told before anything else is done
+            self.db = _given_database(self.db_url)
+            provision(self.db.admin, [], lock_others=False)
+        secret = self._prepare_folder()
+        self._choose_isolation()
+        self._assign_uids()
+        if self.db is None:
+            self.db = self._start_database()
+        try:
+            self._provision_databases(secret)
+            self._write_config(secret, proxy)
+            self._launch(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _prepare_folder(self) -> str:
+        for part in ("/root", str(Path.home())):
+            if os.geteuid() == 0 and (self.data == Path(part) or Path(part) in self.data.parents) and part != "/":
+                raise TierlabError(f"the class folder {self.data} is inside {part}, which learners cannot enter",
+                                   "pass --data DIR outside /root (e.g. /srv/tierlab-class)")
+        _private(self.data, 0o711)
+        _private(self.data / "state", 0o700)
+        _private(self.data / "homes", 0o711)
+        secret_file = self.data / "state" / "secret"
+        if not secret_file.exists():
+            _private(secret_file, 0o600, secrets.token_hex(32))
+        secret = secret_file.read_text().strip()
+        course = self.data / "course"
+        if not (course / "notebooks").is_dir():
+            from ..course.handout import handout
+
+            handout(course, overwrite=True)
+        for p in [course, *course.rglob("*")]:
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        os.chmod(course.parent, 0o711)
+        return secret
+
+    def _choose_isolation(self) -> None:
+        if self.want_isolation == "shared-account":
+            self.isolation, self.isolation_reason = "shared-account", "asked for"
+        elif os.geteuid() != 0:
+            self.isolation, self.isolation_reason = "shared-account", "not root, so learners cannot get uids of their own"
+        else:
+            problem = _probe_as(UID_BASE - 1, self.data / "course" / "data")
+            if problem:
+                self.isolation, self.isolation_reason = "shared-account", problem
+            else:
+                self.isolation, self.isolation_reason = "uid", f"one uid per learner from {UID_BASE}, homes 0700"
+
+    def _assign_uids(self) -> None:
+        """Stable numeric uids (kept in DATA/state/uids.json), none that the machine's account database knows."""
+        import pwd
+
+        path = self.data / "state" / "uids.json"
+        known: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+        used = set(known.values())
+        nxt = UID_BASE
+        for name in (*self.learners, self.admin_name):
+            if name in known:
+                continue
+            while True:
+                try:
+                    pwd.getpwuid(nxt)
+                except KeyError:
+                    if nxt not in used:
+                        break
+                nxt += 1
+            known[name] = nxt
+            used.add(nxt)
+        _private(path, 0o600, json.dumps(known, indent=1))
+        self.uids = {n: known[n] for n in (*self.learners, self.admin_name)}
+
+    def _start_database(self) -> ClassDatabase:
+        if self.db_url:
+            return _given_database(self.db_url)
+        from ..db import embedded
+
+        n = len(self.learners) + 1
+        server = embedded.start_embedded(max_connections=max(100, CONNECTIONS_PER_LEARNER * n + 10))
+        cafile = None
+        if server.cafile is not None:  # the server's folder is private to its account: a public copy
+            cafile = str(_private(self.data / "class-db-ca.crt", 0o644, server.cafile.read_text()))
+        return ClassDatabase(
+            host=server.host, port=server.port, sslmode="verify-full" if server.tls else "disable", sslrootcert=cafile,
+            admin=dict(host=server.host, port=server.port, user=server.admin_user, password=server.admin_password,
+                       dbname="template1", sslmode="disable" if not server.tls else "require"),
+            where=f"embedded PostgreSQL {server.binaries.version} on {server.host}:{server.port} (pid {server.pid}), "
+                  "started for this class; its rows go when the hub stops",
+            stop=server.stop,
+        )
+
+    def _provision_databases(self, secret: str) -> None:
+        assert self.db is not None
+        names = (*self.learners, self.admin_name)
+        self.db_urls = {}
+        try:
+            provision(self.db.admin, [(db_name(n), _derive(secret, "db", n, 24)) for n in names],
+                      lock_others=self.db_url is None)
+        except DatabaseError:
+            raise
+        for n in names:
+            self.db_urls[n] = self.db.learner_url(n, _derive(secret, "db", n, 24))
+
+    def _write_config(self, secret: str, proxy: Path) -> None:
+        token_file = self.data / "api-token"
+        if not token_file.exists():
+            _private(token_file, 0o600, secrets.token_hex(32))
+        self.token = token_file.read_text().strip()
+        passwords = {n: _derive(secret, "login", n, 10) for n in (*self.learners, self.admin_name)}
+        _private(self.passwords_file, 0o600,
+                 "# tierlab hub: one account and its password a line; hand each learner theirs\n"
+                 + "".join(f"{n} {p}\n" for n, p in passwords.items()))
+        venv_bin = Path(sys.executable).parent
+        conf = {
+            "data": str(self.data), "port": self.port, "hub_port": free_port(), "proxy_api_port": free_port(),
+            "proxy": str(proxy), "learners": list(self.learners), "admin": self.admin_name,
+            "uids": self.uids if self.isolation == "uid" else {}, "isolation": self.isolation,
+            "passwords": passwords, "db_urls": self.db_urls, "api_token": self.token, "cull_idle_s": self.cull_idle_s,
+            "python": sys.executable, "singleuser": str(venv_bin / "jupyterhub-singleuser"),
+            "course": str(self.data / "course"),
+        }
+        _private(self.data / "state" / "hub.json", 0o600, json.dumps(conf, indent=1))
+        _private(self.data / "state" / "jupyterhub_config.py", 0o600,
+                 "# written by `tierlab hub`: the configuration lives in tierlab/hub/jh.py\n"
+                 "from tierlab.hub.jh import configure\n\n"
+                 f"configure(c, {str(self.data / 'state' / 'hub.json')!r})  # noqa: F821 (c: JupyterHub's config)\n")
+
+    def _launch(self, timeout_s: float) -> None:
+        state = self.data / "state"
+        log = open(self.log_file, "ab")
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(state / "jupyterhub_config.py")],
+            cwd=state, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            preexec_fn=_pdeathsig())
+        log.close()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise TierlabError(f"JupyterHub exited with status {self.proc.returncode} while starting:\n"
+                                   f"{self.log_tail()}", f"see {self.log_file}")
+            try:
+                self.api("GET", "/")
+                return
+            except (OSError, TierlabError):
+                time.sleep(0.2)  # polling the API until it answers, bounded by the deadline
+        raise TierlabError(f"JupyterHub did not answer on {self.url} within {timeout_s:g} s:\n{self.log_tail()}",
+                           f"see {self.log_file}")
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    # --- the REST API -----------------------------------------------------------------------------
+    def api(self, method: str, path: str, body: Any = None, *, token: str | None = None,
+            timeout_s: float = 30.0) -> Any:
+        """Call the hub's REST API (``/hub/api`` + path) with the admin token; JSON in and out."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"{self.url}/hub/api{path}", data=data, method=method,
+                                     headers={"Authorization": f"token {token or self.token}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:300]
+            raise TierlabError(f"hub API {method} {path} answered {exc.code}: {detail}", f"see {self.log_file}") from None
+        return json.loads(raw) if raw else None
+
+    def start_server(self, learner: str) -> None:
+        """Ask the hub to start a learner's server (returns at once; :meth:`wait_ready` waits)."""
+        self.api("POST", f"/users/{learner}/server")
+
+    def wait_ready(self, learner: str, *, timeout_s: float = 180.0) -> float:
+        """Wait until the learner's server is ready; the seconds waited."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout_s:
+            user = self.api("GET", f"/users/{learner}")
+            server = (user.get("servers") or {}).get("")
+            if server and server.get("ready"):
+                return time.monotonic() - t0
+            if not server and not user.get("pending"):
+                raise TierlabError(f"the server of {learner} stopped while starting:\n{self.log_tail()}",
+                                   f"see {self.log_file}")
+            time.sleep(0.25)  # polling the hub's own state, bounded by timeout_s
+        raise TierlabError(f"the server of {learner} was not ready within {timeout_s:g} s", f"see {self.log_file}")
+
+    def stop_server(self, learner: str, *, timeout_s: float = 60.0) -> None:
+        self.api("DELETE", f"/users/{learner}/server")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout_s:
+            user = self.api("GET", f"/users/{learner}")
+            if not user.get("servers") and not user.get("pending"):
+                return
+            time.sleep(0.25)
+        raise TierlabError(f"the server of {learner} did not stop within {timeout_s:g} s", f"see {self.log_file}")
+
+    def run_code(self, learner: str, code: str, *, timeout_s: float = 120.0, token: str | None = None,
+                 shutdown: bool = True) -> str:
+        """Run ``code`` in a new kernel of the learner's server; its printed output (a TierlabError if it raised).
+        ``shutdown=False`` leaves the kernel running."""
+        from .client import run_code
+
+        return run_code(self.url, learner, token or self.token, code, timeout_s=timeout_s, shutdown=shutdown)
+
+    def server_pids(self) -> dict[str, int]:
+        """The pid of each running learner's server (the jupyterhub-singleuser process working in their home)."""
+        out = {}
+        for pid, cwd in _processes_under(self.data / "homes"):
+            name = cwd.relative_to(self.data / "homes").parts[0]
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"jupyterhub-singleuser" in cmd:
+                out[name] = pid
+        return out
+
+    # --- stop -----------------------------------------------------------------------------------
+    def stop(self, *, timeout_s: float = 45.0) -> None:
+        """Stop the hub (it stops the learners' servers), anything left in the homes, then the database."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+        _end_processes_under(self.data / "homes")
+        if self.db is not None and self.db.stop is not None:
+            self.db.stop()
+        self.db = None
+
+    def wait(self) -> int:
+        """Block until the hub exits (Ctrl-C stops it); its exit status."""
+        assert self.proc is not None
+        try:
+            return self.proc.wait()
+        except KeyboardInterrupt:
+            print("\ntierlab hub: stopping (the learners' servers too)", flush=True)
+            return 0
+        finally:
+            self.stop()
+
+    def __enter__(self) -> "ClassHub":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def summary(self) -> str:
+        assert self.db is not None
+        return "\n".join([
+            f"tierlab hub: {self.url}/ (127.0.0.1 only) for {len(self.learners)} learners "
+            f"({self.learners[0]} .. {self.learners[-1]}) and the admin {self.admin_name!r}",
+            f"  passwords: {self.passwords_file} (hand each learner their line)",
+            f"  isolation: {self.isolation} ({self.isolation_reason})",
+            f"  database: {self.db.where}; one role and database per learner",
+            f"  idle servers stopped after {self.cull_idle_s} s; hub log: {self.log_file}",
+            f"  progress: tierlab progress {self.data / 'homes'}/*",
+        ])
+
+
+def _probe_as(uid: int, data: Path) -> str:
+    """'' when a process with ``uid`` (no account) can run the environment and read the course; else why not."""
+    def become() -> None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+    code = f"import jupyterhub, jupyter_server, tierlab.paths; open({str(data / 'exercises' / 'exercises.yaml')!r}).close()"
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "TIERLAB_DATA": str(data)}
+    try:
+        r = subprocess.run([sys.executable, "-c", code], preexec_fn=become, cwd="/", env=env,
+                           capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"a learner's uid cannot start Python ({exc})"
+    if r.returncode != 0:
+        last = (r.stderr.strip().splitlines() or ["?"])[-1]
+        return (f"a learner's uid cannot use the environment {sys.prefix} or the course ({last}); every learner runs "
+                "as this account instead: keep the checkout outside /root to get one uid per learner")
+    return ""
+
+
+def _given_database(url: str) -> ClassDatabase:
+    from ..db.provider import parse_url
+
+    u = parse_url(url, source="--db-url")
+    q = {k: str(v) for k, v in u.query.items()}
+    admin = dict(host=u.host, port=u.port or 5432, user=u.username, password=u.password or None,
+                 dbname=u.database or "postgres", **q)
+    return ClassDatabase(host=u.host or "localhost", port=u.port or 5432, admin=admin,
+                         sslmode=q.get("sslmode", "prefer"), sslrootcert=q.get("sslrootcert"),
+                         where=f"the class's PostgreSQL at {u.host}:{u.port or 5432} (--db-url)")
+
+
+def provision(admin: dict[str, Any], learners: list[tuple[str, str]], *, lock_others: bool) -> None:
+    """Each learner's role (LOGIN, no other rights) and database (owned by it, CONNECT for it alone).
+
+    Idempotent: an existing role gets its password set again, an existing database is kept.
+    ``lock_others``: on tierlab's own server, nobody but the administrator connects to the other databases.
+    """
+    import psycopg
+    from psycopg import sql
+
+    from ..db.guard import GuardedConnection
+
+    where = f"{admin.get('host')}:{admin.get('port')}"
+    try:
+        with GuardedConnection.connect(autocommit=True, connect_timeout=10, **admin) as conn:
+            roles = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
+            dbs = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+            for name, password in learners:
+                verb = "ALTER" if name in roles else "CREATE"
+                conn.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                                     "NOREPLICATION CONNECTION LIMIT {}").format(
+                    sql.Identifier(name), sql.Literal(password), sql.Literal(CONNECTIONS_PER_LEARNER)))
+                if name not in dbs:
+                    conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(name)))
+                conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+                conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+                    sql.Identifier(name), sql.Identifier(name)))
+            if lock_others:
+                mine = {n for n, _ in learners}
+                for other in sorted(dbs - mine - {"template0"}):
+                    conn.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(other)))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise DatabaseError(f"the role {admin.get('user')!r} at {where} may not create learners' roles and databases "
+                            f"({exc.diag.message_primary})",
+                            "give --db-url a role WITH CREATEROLE CREATEDB (or a superuser)") from None
+    except psycopg.OperationalError as exc:
+        last = (str(exc).strip().splitlines() or ["?"])[-1]
+        raise DatabaseError(f"the class's PostgreSQL at {where} is down or refused tierlab ({last})",
+                            "start it, or check --db-url's host, port and password; without --db-url tierlab "
+                            "starts its own") from None
+
+
+def _processes_under(folder: Path) -> list[tuple[int, Path]]:
+    """(pid, cwd) of every process whose working directory is inside ``folder``."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = Path(os.readlink(entry / "cwd"))
+        except OSError:
+            continue
+        if folder == cwd or folder in cwd.parents:
+            out.append((int(entry.name), cwd))
+    return out
+
+
+def _end_processes_under(folder: Path, timeout_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL, what still runs in the class's homes (servers and kernels the hub started)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        left = [pid for pid, _ in _processes_under(folder)]
+        for pid in left:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout_s
+        while left and time.monotonic() < deadline:
+            left = [pid for pid, _ in _processes_under(folder) if _alive(pid)]
+            time.sleep(0.1)
+        if not left:
+            return
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return False
