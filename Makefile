@@ -1,8 +1,8 @@
 # The two commands of the README. Everything else here is their set-up.
 PY := .venv/bin/python
-.PHONY: lab app hub test test-fast setup setup-test setup-hub bench clean
+.PHONY: lab app hub test test-fast setup setup-test setup-hub bench book clean
 # The heavy tiers (markers registered in pyproject.toml) that test-fast leaves out.
-HEAVY := browser or database or notebook or wheel or fuzz or hub or netns or slow
+HEAVY := browser or database or notebook or wheel or fuzz or hub or netns or book or slow
 APP_PORT ?= 8866
 HUB_PORT ?= 8000
 
@@ -32,6 +32,10 @@ setup-hub:                      ## the lab's packages, JupyterHub and its proxy 
 
 bench: setup-hub                ## print the benchmark figures (bench_hub.py starts a hub)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+book: setup                     ## the static edition of the course: build/book/_build/html, from the executed notebooks, offline, no answers
+	@$(PY) -c "import jupyter_book" 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check -e '.[book]'
+	.venv/bin/tierlab book build/book --force
 
 clean:
 	rm -rf .venv .tierlab-setup-* build *.egg-info node_modules

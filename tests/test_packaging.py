@@ -107,7 +107,7 @@ def test_the_lab_installs_no_test_tools():
 def test_every_heavy_tier_has_a_registered_marker_that_make_test_fast_leaves_out():
     registered = {m.split(":")[0] for m in tomllib.loads((ROOT / "pyproject.toml").read_text())
                   ["tool"]["pytest"]["ini_options"]["markers"]}
-    heavy = {"browser", "database", "notebook", "wheel", "fuzz", "hub", "netns", "slow"}
+    heavy = {"browser", "database", "notebook", "wheel", "fuzz", "hub", "netns", "book", "slow"}
     assert heavy <= registered
     make = (ROOT / "Makefile").read_text()
     left_out = set(re.search(r"^HEAVY := (.*)$", make, re.M).group(1).split(" or "))

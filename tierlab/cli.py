@@ -7,6 +7,7 @@
     tierlab reach SRC DST PORT [-t seed|FILE]
     tierlab audit [seed|FILE|TERRAFORM_FOLDER|AWS_JSON_FOLDER] [--json]
     tierlab handout DIR [--force] [--hub URL --repo URL]
+    tierlab book [DIR] [--force]            (the static edition: HTML built offline, Jupyter Book 1.x)
     tierlab progress [HOME|FILE ...]        (the class table; none: your own progress)
     tierlab hub [--learners N | --names a,b] [--port 8000] [--data DIR] [--db-url URL]
 
@@ -140,6 +141,13 @@ def _handout(args: argparse.Namespace) -> int:
     return 0
 
 
+def _book(args: argparse.Namespace) -> int:
+    from .course.book import build
+
+    print(build(args.dir, overwrite=args.force).summary())
+    return 0
+
+
 def _progress(args: argparse.Namespace) -> int:
     from .course.progress import class_progress, progress
 
@@ -205,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--repo", help="the git repository the handout is published to")
     h.add_argument("--branch", default="main")
     h.set_defaults(func=_handout)
+    b = sub.add_parser("book", help="build the static edition of the course (HTML, offline, no answers) into DIR")
+    b.add_argument("dir", nargs="?", default="build/book")
+    b.add_argument("--force", action="store_true", help="replace a previous build in DIR")
+    b.set_defaults(func=_book)
     g = sub.add_parser("progress", help="the class table: learner x exercise, from learners' homes or export files")
     g.add_argument("sources", nargs="*", metavar="HOME|FILE")
     g.set_defaults(func=_progress)
