@@ -167,3 +167,19 @@ def test_failure_signatures_tell_the_course_failures_apart():
     assert _missing(broken["HTTPCode_ELB_5XX_Count"]) and broken["UnHealthyHostCount"] == 1 and not broken["alb-5xx fires"]
     assert df.loc["RDS Multi-AZ failover", "HTTPCode_ELB_504_Count"] > 0
     assert df.loc["checkpoint 5 off", "UnHealthyHostCount"] == 3  # every target out: fail open
+
+
+def test_an_auto_scaling_crash_shows_502s_then_a_replacement():
+    """An instance of the group crashes: its 502s (with connection errors) show until the ALB takes it out;
+    by the end the group has replaced it and every host is healthy again."""
+    A = pytest.importorskip("tierlab.sim.autoscaling")  # lands with the asg branch
+    topo = tl.load("seed-asg")
+    asg = A.instance_failure_timeline(topo, failure="crash", t0_s=30, duration_s=900)
+    df = M.autoscaling_metrics(asg).frame()
+    assert (df["HTTPCode_ELB_502_Count"].fillna(0) > 0).any()
+    assert (df["TargetConnectionErrorCount"].fillna(0) == df["HTTPCode_ELB_502_Count"].fillna(0)).all()
+    last = df.iloc[-1]
+    assert _missing(last["HTTPCode_ELB_5XX_Count"]) and last["UnHealthyHostCount"] == 0
+    assert last["HealthyHostCount"] == asg.snapshots[-1].healthy > 0
+    with pytest.raises(ParameterError):
+        M.autoscaling_metrics(object())

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = ["METRICS", "CATEGORIES", "Traffic", "AlbMetrics", "Alarm", "AlarmResult", "TREAT_MISSING",
            "traffic_of", "alb_metrics", "whatif_metrics", "health_metrics", "failover_metrics", "scenario_metrics",
-           "failure_signatures", "default_alarms"]
+           "failure_signatures", "default_alarms", "autoscaling_metrics"]
 
 #: What happened to one browser request, and which metrics it moves.
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -99,6 +99,7 @@ class Traffic:
     health: tuple[tuple[str, str, bool], ...]   # (node, target, healthy at that node)
     azs: tuple[tuple[str, str], ...]            # (target, its AZ)
     reason: str
+    hosts: tuple[tuple[str, str, float], ...] = ()  # (metric, AZ or "", count): given counts instead of ``health``
 
     def share(self, category: str) -> float:
         return sum(s for c, s in self.parts if c == category)
@@ -252,6 +253,8 @@ class AlbMetrics:
 
 def _host_counts(tr: Traffic) -> dict[tuple[str, str], float]:
     """Healthy/unhealthy targets, whole group and per AZ, from the worst ALB node's view."""
+    if tr.hosts:
+        return {(m, az): v for m, az, v in tr.hosts}
     nodes = sorted({n for n, _, _ in tr.health})
     az = dict(tr.azs)
     out: dict[tuple[str, str], float] = {}
@@ -383,6 +386,41 @@ def failover_metrics(fo: FailoverTimeline, topo: Topology, *, client: str = "dns
 
     return AlbMetrics(topo.name, at, fo.duration_s, float(requests_per_s), float(target_response_s),
                       events=((fo.t0_s, "failover"),))
+
+
+_ASG_CATEGORY = {"502": "elb_502", "503": "elb_503", "504": "elb_504_connect"}
+
+
+def autoscaling_metrics(asg: Any, *, requests_per_s: float = 10.0, target_response_s: float = 0.05) -> AlbMetrics:
+    """An Auto Scaling timeline (``tl.timelines.auto_scaling_timeline(...)``: instance failures, zone outages,
+    rolling deploys) as ALB metrics: each second's failing share answered with the timeline's status (502
+    refused, 503 no target in rotation, 504 no answer, counted as a connection error), host counts per zone
+    from its snapshots (initial targets count as unhealthy, as AWS counts them until their first checks pass;
+    draining ones as neither)."""
+    snaps = getattr(asg, "snapshots", None)
+    if not snaps:
+        raise ParameterError("autoscaling_metrics() needs an Auto Scaling timeline",
+                             "pass tl.timelines.auto_scaling_timeline(topo, ...)")
+    duration = float(getattr(asg, "duration_s", len(snaps)))
+    _rate(requests_per_s, duration, target_response_s)
+    step = float(getattr(asg, "step_s", 1.0))
+    name = str(getattr(getattr(asg, "topology", None), "name", "auto scaling"))
+
+    def at(t: float) -> Traffic:
+        s = snaps[min(int(t / step), len(snaps) - 1)]
+        bad = _ASG_CATEGORY.get(str(s.status), "elb_504_connect")
+        if s.status == "503" and s.failing_share >= 1.0:
+            parts: tuple[tuple[str, float], ...] = (("elb_503", 1.0),)
+        else:
+            parts = (("ok", 1.0 - s.failing_share), (bad, s.failing_share))
+        hosts = [("HealthyHostCount", "", float(s.healthy)), ("UnHealthyHostCount", "", float(s.unhealthy + s.initial))]
+        for z in s.zones:
+            hosts += [("HealthyHostCount", z.az, float(z.healthy)), ("UnHealthyHostCount", z.az, float(z.unhealthy))]
+        return Traffic(parts, (), (), str(s.reason), tuple(hosts))
+
+    return AlbMetrics(name, at, duration, float(requests_per_s), float(target_response_s),
+                      events=tuple((float(getattr(h, "t0_s", getattr(h, "t_s", 0.0))), type(h).__name__)
+                                   for h in getattr(asg, "happenings", ())))
 
 
 # ---------------------------------------------------------------------------- alarms
