@@ -16,8 +16,8 @@ changed), then asks both judges about the followed (ALB node, server) pair:
   answer for the (node, server) pair the lab's ALB really chose, beside the status Linux gave.
 
 The lab differs from AWS in its timeouts only (said in every row that waits): the ALB's idle
-timeout is 2 s (60 s on AWS), its connect timeout 1 s (10 s on AWS), and the browser gives up
-after ``browser_timeout_s``, 4 s (a Linux browser waits 127 s), so the ALB's 504 always comes
+timeout is 3 s (60 s on AWS), its connect timeout 1 s (10 s on AWS), and the browser gives up
+after ``browser_timeout_s``, 5 s (a Linux browser waits 127 s), so the ALB's 504 always comes
 before the browser gives up. The API servers open a new database
 connection per request (no pool), as the journey's steps assume: a pooled connection opened
 before a security-group rule went off would go on working (connection tracking), and the lab
@@ -111,7 +111,7 @@ class Mirror:
     there raises :class:`~tierlab.errors.TierlabError` with the same reason).
     """
 
-    def __init__(self, topo: Topology, *, browser_timeout_s: float = 4.0, idle_timeout_s: float = 2.0,
+    def __init__(self, topo: Topology, *, browser_timeout_s: float = 5.0, idle_timeout_s: float = 3.0,
                  hop_timeout_s: float = 0.3, recheck_timeout_s: float = 1.5) -> None:
         reason = unavailable()
         if reason:
@@ -161,10 +161,10 @@ class Mirror:
             apply_ms = self._apply(lab, topo)
             trace = trace if trace is not None else journey(topo, os=os)
             p = self._pair(trace, pair)
-            rows = list(self._hops(lab, topo, p))
+            rows = list(self._hops(lab, topo, p, os))
             http = None
             if request:
-                row, http = self._request(lab, topo, trace, p)
+                row, http = self._request(lab, topo, trace, p, os)
                 rows.append(row)
             return Comparison(p.name, tuple(rows), apply_ms, http)
 
@@ -181,14 +181,14 @@ class Mirror:
                                "pairs: " + ", ".join(p.name for p in trace.pairs))
         return next((p for p in trace.pairs if not p.ok), trace.pairs[0])
 
-    def _hops(self, lab: Lab, topo: Topology, p: PairResult) -> list[Row]:
+    def _hops(self, lab: Lab, topo: Topology, p: PairResult, os: str) -> list[Row]:
         lb, db = topo.alb, topo.database
         port443 = next((l.port for l in lb.listeners if l.action == "forward"), lb.listeners[0].port)
         hops = [("internet", p.node, port443, "browser"), (p.node, p.target, lb.target_port, p.node),
                 (p.target, p.database, db.port, p.target)]
         probes = []
         for src, dst, port, _ in hops:
-            eph = C.EPHEMERAL["linux"] if src == "internet" else lab.plan.host(src).ephemeral
+            eph = C.EPHEMERAL.get(os, C.EPHEMERAL["linux"]) if src == "internet" else lab.plan.host(src).ephemeral
             probes.append(Probe(src, dst, port, lab.free_port(src, dst, port, eph.lo, eph.hi)))
         got = lab.probe(probes, timeout_s=self.hop_timeout_s)
         rows = []
@@ -201,13 +201,16 @@ class Mirror:
                             f"one SYN from client port {o.probe.src_port}"))
         return rows
 
-    def _request(self, lab: Lab, topo: Topology, trace: Trace, p: PairResult) -> tuple[Row, HttpResult]:
+    def _request(self, lab: Lab, topo: Topology, trace: Trace, p: PairResult, os: str) -> tuple[Row, HttpResult]:
         stack = lab.stack
         assert stack is not None
         self._n += 1
         email = f"app-{self._n}-{secrets.token_hex(3)}@example.com"
         port443 = next((l.port for l in topo.alb.listeners if l.action == "forward"), 443)
-        r = stack.create_account("App User", email, node=p.node, port=port443, timeout_s=self.browser_timeout_s)
+        eph = C.EPHEMERAL.get(os, C.EPHEMERAL["linux"])  # the learner's browser's OS picks the client port
+        sport = lab.free_port("internet", p.node, port443, eph.lo, eph.hi)
+        r = stack.create_account("App User", email, node=p.node, port=port443, timeout_s=self.browser_timeout_s,
+                                 src_port=sport)
         served = r.headers.get("x-tierlab-target", "")
         by_addr = {f"{topo.endpoint(t).ip}:{topo.alb.target_port}": t for t in topo.alb.targets}
         target = by_addr.get(served, p.target)  # the ALB chose it (round robin over healthy targets)

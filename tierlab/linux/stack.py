@@ -360,11 +360,13 @@ class Stack:
 
     # ------------------------------------------------------------------ the browser
     def request(self, method: str, path: str, body: Any = None, *, node: str | None = None,
-                port: int = 443, timeout_s: float = 10.0, tls: bool | None = None) -> HttpResult:
+                port: int = 443, timeout_s: float = 10.0, tls: bool | None = None,
+                src_port: int | None = None) -> HttpResult:
         """One HTTP request from the internet namespace to an ALB node's public address (DNS
         round robin over the nodes unless ``node`` is given); over TLS on an HTTPS listener
         (``tls``: None), checked against the lab's own certificate for the API's host name.
-        ``tls=False`` sends plain HTTP whatever the listener is (to see what a TLS port does with it)."""
+        ``tls=False`` sends plain HTTP whatever the listener is (to see what a TLS port does with it);
+        ``src_port``: the browser's client port (else the kernel picks one in its Linux range)."""
         nodes = self.lab.topo.alb.nodes
         n = next((x for x in nodes if x.name == node), None) if node else nodes[next(self._rr) % len(nodes)]
         if n is None:
@@ -381,6 +383,9 @@ class Stack:
         s.settimeout(timeout_s)
         version = ""
         try:
+            if src_port is not None:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((str(self.lab.plan.client_ip), src_port))
             s.connect((str(n.public_ip), port))
             if tls if tls is not None else port in self.tls_ports():  # HTTPS: the handshake, verified against the lab's certificate
                 ctx = ssl.create_default_context(cafile=str(self.cafile))
