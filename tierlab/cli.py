@@ -4,7 +4,8 @@
                     [--database primary|standby] [--json]
     tierlab check FILE [FILE ...]
     tierlab rules [-t seed|FILE]
-    tierlab reach SRC DST PORT [-t seed|FILE]
+    tierlab reach SRC DST [PORT] [-t seed|FILE] [--zone-down AZ ...] [--checks]
+                    (DST may be an AWS service: ssm, s3, ... or internet; PORT defaults to 443)
     tierlab audit [seed|FILE|TERRAFORM_FOLDER|AWS_JSON_FOLDER] [--json]
     tierlab handout DIR [--force] [--hub URL --repo URL]
     tierlab book [DIR] [--force]            (the static edition: HTML built offline, Jupyter Book 1.x)
@@ -113,8 +114,13 @@ def _rules(args: argparse.Namespace) -> int:
 
 def _reach(args: argparse.Namespace) -> int:
     topo = load(args.topology)
+    if args.zone_down:
+        topo = topo.with_zone_down(*args.zone_down)
     r = can_reach(topo, args.src, args.dst, args.port, os=args.os)
     _print(r.reason)
+    if args.checks:
+        _print(_table(r.frame().to_dict("records"), ["leg", "kind", "component", "direction", "verdict", "code", "reason"],
+                      {"reason": 90}))
     return 0 if r.ok else 1
 
 
@@ -195,12 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rules", help="list every rule id")
     r.add_argument("-t", "--topology", default="seed")
     r.set_defaults(func=_rules)
-    q = sub.add_parser("reach", help="can SRC reach DST on PORT?")
+    q = sub.add_parser("reach", help="can SRC reach DST on PORT? (DST: an endpoint, internet, or an AWS service such as ssm)")
     q.add_argument("src")
     q.add_argument("dst")
-    q.add_argument("port", type=int)
+    q.add_argument("port", type=int, nargs="?", default=443)
     q.add_argument("-t", "--topology", default="seed")
     q.add_argument("--os", default="linux", choices=OSES)
+    q.add_argument("--zone-down", action="append", default=[], metavar="AZ", help="an Availability Zone that is down")
+    q.add_argument("--checks", action="store_true", help="print every check with its reason")
     q.set_defaults(func=_reach)
     a = sub.add_parser("audit", help="findings with evidence, the fix as a what-if, Security Hub controls")
     a.add_argument("topology", nargs="?", default="seed", help="a name, a YAML file, a Terraform folder or AWS JSON folder")

@@ -8,6 +8,18 @@ initiator's ephemeral ports (NACLs are stateless), while the security groups let
 (they are stateful). Traffic that stays inside one subnet meets no NACL.
 
 Every check is a row with a verdict, the rule that decided it and a ``reason``.
+
+Leaving the VPC from a private subnet (AWS: "NAT gateways", "Gateway endpoints"; see
+:mod:`tierlab.network.gateways`): when the route (longest prefix, :meth:`Topology.routes_of`) sends
+the packet to a NAT gateway, the flow also meets the NAT subnet's NACL inbound and outbound, the
+NAT's translation to its Elastic IP and a source port in 1024-65535, the NAT subnet's route to the
+internet gateway; the reply meets the NAT subnet's NACL inbound on the NAT's ports 1024-65535 (not
+the server's range), the translation back, the NAT subnet's NACL outbound and the server's own NACL
+inbound on the server's ephemeral range, from the remote address (the NAT rewrites only the
+server's side). Those checks carry ``at=<NAT name>``; checks on the two ends carry ``at=""``. A NAT
+in a zone that is down (``Topology.zones_down``) drops everything routed to it. A route to a gateway
+endpoint (its prefix list's CIDRs) keeps the flow inside AWS: no NAT, no security group on the
+endpoint, only the caller's NACLs on the prefix list's CIDRs.
 """
 
 from __future__ import annotations
@@ -16,16 +28,17 @@ import ipaddress
 from dataclasses import dataclass, replace
 from typing import Iterable, Literal
 
+from .gateways import NAT_PORTS, NatGateway, Route
 from .rules import EPHEMERAL, Direction, NaclRule, PortRange, SgRule, default_rule_id, nacl_decide, sg_matches
 from .topology import Endpoint, Topology
 
-__all__ = ["Check", "FlowResult", "evaluate_flow", "CODES", "PASSING"]
+__all__ = ["Check", "FlowResult", "evaluate_flow", "nat_on_path", "CODES", "PASSING"]
 
 Verdict = Literal["allow", "deny", "partial", "stateful", "skip", "refused"]
 Leg = Literal["request", "reply"]
 #: What decided: a security group, a network ACL, a route table, the internet gateway, a listener (or a process
 #: listening), DNS, or the ALB forwarding to its target group (``forward``, used by the journey).
-Kind = Literal["sg", "nacl", "route", "igw", "listener", "dns", "forward"]
+Kind = Literal["sg", "nacl", "route", "igw", "listener", "dns", "forward", "nat"]
 PASSING = ("allow", "stateful", "skip")
 
 #: Explanation codes, in the spirit of VPC Reachability Analyzer.
@@ -37,6 +50,8 @@ CODES = {
     "NOT_LISTENING": "the packet arrives but no process listens on the port: connection refused",
     "DNS_RESOLUTION_FAILED": "the name does not resolve to the load balancer",
     "ELBV2_LISTENER_HAS_NO_TG": "the listener's target group has no targets",
+    "NAT_GATEWAY_UNAVAILABLE": "the route's NAT gateway is down with its Availability Zone",
+    "ZONE_DOWN": "the destination's Availability Zone is down",
 }
 
 
@@ -62,6 +77,7 @@ class Check:
     pair: str = ""
     ports: PortRange | None = None  # NACL checks: the destination-port range evaluated
     passing: tuple[PortRange, ...] | None = None  # NACL checks: the parts of ``ports`` that pass
+    at: str = ""  # a middlebox the check belongs to (a NAT gateway's name); "" for the flow's two ends
 
     @property
     def passed(self) -> bool:
@@ -230,7 +246,7 @@ def _route_check(topo: Topology, flow: str, leg: Leg, src: Endpoint, dst: Endpoi
                      dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
                      reason=f"{topo.internet_gateway} translates the node's public address to {dst.ip}")
     sub = topo.subnet(src.subnet)
-    rt = topo.route_table(sub.route_table)
+    rt = topo.routes_of(sub.route_table)
     route = rt.lookup(dst.ip)
     if route is None:
         return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name,
@@ -266,9 +282,115 @@ def _route_check(topo: Topology, flow: str, leg: Leg, src: Endpoint, dst: Endpoi
         return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name,
                      packet=packet, verdict="allow", share=1.0,
                      rule_ids=(f"{rt.name}:{route.destination}",), reason=f"{rt.name}: {route} sends it to the internet")
+    if route.target in {n.name for n in topo.nat_gateways} or route.prefix_list:
+        return _egress_route(topo, flow, leg, src, dst, packet, rt.name, route)
     return Check(flow=flow, leg=leg, kind="route", component=rt.name, direction="", src=src.name, dst=dst.name,
                  packet=packet, verdict="deny", share=0.0, rule_ids=(),
                  reason=f"{rt.name}: {route} leads nowhere in this model", code="NO_ROUTE_TO_DESTINATION")
+
+
+def _egress_route(topo: Topology, flow: str, leg: Leg, src: Endpoint, dst: Endpoint, packet: str, rt: str,
+                  route: Route) -> Check:
+    """A route out of the VPC through a NAT gateway or a gateway endpoint (longest prefix already chose it)."""
+    sub = topo.subnet(src.subnet or "")
+    rid = (f"{rt}:{route.prefix_list}" if route.prefix_list else f"{rt}:{route.destination}",)
+    base = dict(flow=flow, leg=leg, kind="route", component=rt, direction="", src=src.name, dst=dst.name, packet=packet)
+    if route.prefix_list:  # a gateway endpoint's route (AWS: "Gateway endpoints"; "How route priority works")
+        return Check(**base, verdict="allow", share=1.0, rule_ids=rid,  # type: ignore[arg-type]
+                     reason=f"{rt}: {route} (longest prefix /{route.destination.prefixlen}, ahead of any 0.0.0.0/0 route) "
+                     f"sends it to gateway endpoint {route.target}, which carries it to the service inside AWS's network: "
+                     f"no NAT, no security group on the endpoint, but {sub.nacl} must allow {route.destination} both ways "
+                     "(NACL rules cannot name a prefix list); the endpoint policy (default: full access) is not modelled")
+    nat = topo.nat_gateway(route.target)
+    nat_az = topo.subnet(nat.subnet).az
+    if nat_az in topo.zones_down:
+        return Check(**base, verdict="deny", share=0.0, rule_ids=rid,  # type: ignore[arg-type]
+                     reason=f"{rt}: {route}, but {nat.name} lives in {nat.subnet} in {nat_az}, which is down: a NAT "
+                     f"gateway is zonal, so every subnet whose route points at it loses its way out"
+                     + ("" if sub.az == nat_az else f" ({sub.name} is in {sub.az}, which is up: it needs its own "
+                        "zone's NAT gateway)"), code="NAT_GATEWAY_UNAVAILABLE")
+    cross = "" if sub.az == nat_az else (f"; {sub.name} is in {sub.az} but {nat.name} in {nat_az}: this subnet's egress "
+                                         f"depends on {nat_az} too, and pays inter-AZ data transfer")
+    return Check(**base, verdict="allow", share=1.0, rule_ids=rid,  # type: ignore[arg-type]
+                 reason=f"{rt}: {route} (longest prefix /{route.destination.prefixlen}) sends it to NAT gateway "
+                 f"{nat.name} in {nat.subnet}{cross}")
+
+
+def nat_on_path(topo: Topology, src: Endpoint, dst: Endpoint) -> NatGateway | None:
+    """The NAT gateway a flow from ``src`` to ``dst`` goes through (its route's target), if any."""
+    if src.subnet is None or dst.in_vpc or not topo.nat_gateways:
+        return None
+    route = topo.routes_of(topo.subnet(src.subnet).route_table).lookup(dst.ip)
+    if route is None or route.prefix_list:
+        return None
+    return next((n for n in topo.nat_gateways if n.name == route.target), None)
+
+
+def _nat_request(topo: Topology, flow: str, nat: NatGateway, src: Endpoint, dst: Endpoint, protocol: str,
+                 port: int, eph: PortRange) -> list[Check]:
+    """What the request meets at and after the NAT gateway: its subnet's NACL in, the translation, its subnet's
+    NACL out, its subnet's route to the internet gateway."""
+    nat_ports = PortRange(*NAT_PORTS)
+    req = f"{protocol} {src.ip}:{eph} -> {dst.ip}:{port}"
+    out_pkt = f"{protocol} {nat.elastic_ip}:{nat_ports} -> {dst.ip}:{port}"
+    same = src.subnet == nat.subnet
+    out: list[Check] = []
+    if same:
+        out.append(Check(flow=flow, leg="request", kind="nacl", component=topo.subnet(nat.subnet).nacl,
+                         direction="inbound", src=src.name, dst=nat.name, packet=req, verdict="skip", share=1.0,
+                         rule_ids=(), reason=f"{src.name} and {nat.name} share {nat.subnet}: no NACL is crossed", at=nat.name))
+    else:
+        out.append(replace(_nacl_check(topo, flow, "request", nat.subnet, "inbound", src.ip, protocol, PortRange(port, port),
+                                       src.name, nat.name, req, f"the request entering {nat.name}'s subnet"), at=nat.name))
+    out.append(Check(flow=flow, leg="request", kind="nat", component=nat.name, direction="", src=src.name, dst=dst.name,
+                     packet=out_pkt, verdict="allow", share=1.0, rule_ids=(), at=nat.name,
+                     reason=f"{nat.name} rewrites the source {src.ip} to its Elastic IP {nat.elastic_ip} and a source port "
+                     f"in {nat_ports}; it has no security group (only {topo.subnet(nat.subnet).nacl} filters it)"))
+    out.append(replace(_nacl_check(topo, flow, "request", nat.subnet, "outbound", dst.ip, protocol, PortRange(port, port),
+                                   nat.name, dst.name, out_pkt, f"the request leaving {nat.name}'s subnet"), at=nat.name))
+    rt = topo.routes_of(topo.subnet(nat.subnet).route_table)
+    route = rt.lookup(dst.ip)
+    base = dict(flow=flow, leg="request", kind="route", component=rt.name, direction="", src=nat.name, dst=dst.name,
+                packet=out_pkt, at=nat.name)
+    if route is not None and route.target == topo.internet_gateway:
+        out.append(Check(**base, verdict="allow", share=1.0, rule_ids=(f"{rt.name}:{route.destination}",),  # type: ignore[arg-type]
+                         reason=f"{rt.name}: {route}: {nat.name}'s Elastic IP {nat.elastic_ip} is public, so "
+                         f"{topo.internet_gateway} carries it to the internet"))
+    else:
+        out.append(Check(**base, verdict="deny", share=0.0, rule_ids=(),  # type: ignore[arg-type]
+                         reason=f"{rt.name} (of {nat.name}'s subnet {nat.subnet}) sends {dst.ip} to "
+                         f"{route.target if route else 'nowhere'}, not to the internet gateway: the NAT cannot reach the "
+                         "internet", code="NO_ROUTE_TO_DESTINATION"))
+    return out
+
+
+def _nat_reply(topo: Topology, flow: str, nat: NatGateway, src: Endpoint, dst: Endpoint, protocol: str,
+               port: int, eph: PortRange) -> list[Check]:
+    """The reply at the NAT gateway: its subnet's NACL in on the NAT's ports 1024-65535, the translation back,
+    its subnet's NACL out on the server's ephemeral range, the local route back to the server."""
+    nat_ports = PortRange(*NAT_PORTS)
+    back = f"{protocol} {dst.ip}:{port} -> {nat.elastic_ip}:{nat_ports}"
+    rep = f"{protocol} {dst.ip}:{port} -> {src.ip}:{eph}"
+    nacl = topo.subnet(nat.subnet).nacl
+    out = [replace(_nacl_check(topo, flow, "reply", nat.subnet, "inbound", dst.ip, protocol, nat_ports, dst.name, nat.name,
+                               back, f"the reply to {nat.name}'s own source ports {nat_ports} (not the server's range)"),
+                   at=nat.name),
+           Check(flow=flow, leg="reply", kind="nat", component=nat.name, direction="", src=dst.name, dst=src.name,
+                 packet=rep, verdict="allow", share=1.0, rule_ids=(), at=nat.name,
+                 reason=f"{nat.name} maps the reply back to {src.ip}:{eph} (the remote address {dst.ip} stays the source)")]
+    if src.subnet == nat.subnet:
+        out.append(Check(flow=flow, leg="reply", kind="nacl", component=nacl, direction="outbound", src=nat.name,
+                         dst=src.name, packet=rep, verdict="skip", share=1.0, rule_ids=(), at=nat.name,
+                         reason=f"{nat.name} and {src.name} share {nat.subnet}: no NACL is crossed"))
+    else:
+        out.append(replace(_nacl_check(topo, flow, "reply", nat.subnet, "outbound", src.ip, protocol, eph, nat.name,
+                                       src.name, rep, f"the reply to {src.label or src.name}'s ephemeral ports {eph}"),
+                           at=nat.name))
+    rt = topo.routes_of(topo.subnet(nat.subnet).route_table).name
+    out.append(Check(flow=flow, leg="reply", kind="route", component=rt, direction="", src=nat.name, dst=src.name,
+                     packet=rep, verdict="allow", share=1.0, rule_ids=(f"{rt}:local",), at=nat.name,
+                     reason=f"{rt}: the local route {topo.vpc_cidr} takes the reply from {nat.name} to {src.ip}"))
+    return out
 
 
 def _listener_check(topo: Topology, flow: str, src: Endpoint, dst: Endpoint, protocol: str, port: int, packet: str) -> Check:
@@ -280,6 +402,11 @@ def _listener_check(topo: Topology, flow: str, src: Endpoint, dst: Endpoint, pro
         return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name,
                      dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
                      reason=f"{dst.name} is outside this model: assumed to answer")
+    if dst.kind == "vpce" and not topo.is_up(dst.subnet):
+        return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name,
+                     dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
+                     reason=f"{dst.label or dst.name} is down with its zone {topo.subnet(dst.subnet or '').az}",
+                     code="ZONE_DOWN")
     if port in dst.listens:
         what = "listener" if dst.kind == "alb" else "process"
         return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name,
@@ -316,6 +443,9 @@ def evaluate_flow(
             checks.append(_nacl_check(topo, name, "request", src.subnet, "outbound", dst.ip, protocol,
                                       PortRange(port, port), src.name, dst.name, req, f"the request, {purpose}"))
     checks.append(_route_check(topo, name, "request", src, dst, req))
+    nat = nat_on_path(topo, src, dst)
+    if nat is not None:
+        checks += _nat_request(topo, name, nat, src, dst, protocol, port, eph)
     if dst.subnet is not None and not same_subnet:
         checks.append(_nacl_check(topo, name, "request", dst.subnet, "inbound", src.ip, protocol,
                                   PortRange(port, port), src.name, dst.name, req, f"the request, {purpose}"))
@@ -334,6 +464,8 @@ def evaluate_flow(
                                   dst.name, src.name, rep, f"the reply to {src.label or src.name}'s ephemeral ports {eph}"))
     if dst.subnet is not None:
         checks.append(_route_check(topo, name, "reply", dst, src, rep))
+    if nat is not None:
+        checks += _nat_reply(topo, name, nat, src, dst, protocol, port, eph)
     if src.subnet is not None and not same_subnet:
         checks.append(_nacl_check(topo, name, "reply", src.subnet, "inbound", dst.ip, protocol, eph,
                                   dst.name, src.name, rep, f"the reply to {src.label or src.name}'s ephemeral ports {eph}"))

@@ -46,7 +46,7 @@ from . import limits
 from .rules import safe_id
 
 __all__ = ["Route", "RouteTable", "NatGateway", "PrefixList", "EndpointEni", "VpcEndpoint", "NAT_COST",
-           "NAT_PORTS", "gateway_problems", "route_target_problems", "SubnetLike"]
+           "NAT_PORTS", "SERVICE_ADDRESSES", "SESSION_MANAGER", "gateway_problems", "route_target_problems", "SubnetLike"]
 
 IP = ipaddress.IPv4Address
 Net = ipaddress.IPv4Network
@@ -59,6 +59,19 @@ NAT_PORTS: Final = (1024, 65535)
 #: zone's NAT. Prices change and differ by Region: check the page before quoting them.
 NAT_COST: Final[Mapping[str, float]] = {"per_hour_usd": 0.045, "per_gb_processed_usd": 0.045,
                                          "cross_az_per_gb_usd": 0.01}
+#: Where a service's public regional name (``ssm.us-east-1.amazonaws.com``) resolves without an interface
+#: endpoint. S3's address lies in the S3 ranges of seed-vpc's prefix list (52.216.0.0/15, from AWS's
+#: ip-ranges.json), so a gateway endpoint's route can catch it; the others are documentation addresses
+#: (198.51.100.0/24, RFC 5737) standing for the service's public addresses, which change.
+SERVICE_ADDRESSES: Final[Mapping[str, IP]] = {
+    "s3": IP("52.216.8.10"), "dynamodb": IP("198.51.100.40"), "ssm": IP("198.51.100.31"),
+    "ssmmessages": IP("198.51.100.32"), "ec2messages": IP("198.51.100.33"), "secretsmanager": IP("198.51.100.34"),
+    "ecr.api": IP("198.51.100.35"), "ecr.dkr": IP("198.51.100.36"), "logs": IP("198.51.100.37"),
+    "monitoring": IP("198.51.100.38"), "sts": IP("198.51.100.39"), "kms": IP("198.51.100.41"),
+}
+#: What the SSM agent must reach on 443 for Session Manager ("Step 6: (Optional) Use AWS PrivateLink to set up a
+#: VPC endpoint for Systems Manager"): no inbound rule, no bastion, no SSH.
+SESSION_MANAGER: Final = ("ssm", "ssmmessages", "ec2messages")
 _PRIVATE_RANGES: Final = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 

@@ -3,6 +3,10 @@
 * ``can_reach(topo, "node-api-1", "internet", 443)`` — can A reach B on P?
 * ``who_can_reach(topo, "rds-primary", 5432)`` — every source that can, and where the rest stop.
 * ``what_opens(topo, "database-sg-in-5432")`` — which connections exist only because of a rule.
+* ``can_reach(topo, "node-api-1", "ssm")`` — an AWS service by name (port 443): its name resolved as
+  the VPC's DNS would (an interface endpoint's ENI with private DNS, else the public address), then
+  the flow hop by hop (through a NAT gateway or a gateway endpoint when the route says so).
+* ``outbound(topo)`` — every server to the internet and to each AWS service: one row each, with a reason.
 
 This is how a learner sees what an over-permissive rule (0.0.0.0/0 on 5432) exposes.
 """
@@ -16,14 +20,21 @@ from typing import TYPE_CHECKING, Mapping
 
 from ..errors import TierlabError, TopologyError
 from . import limits
-from .evaluate import FlowResult, evaluate_flow
+from dataclasses import replace
+
+from .evaluate import Check, FlowResult, evaluate_flow
+from .gateways import SERVICE_ADDRESSES, SESSION_MANAGER
 from .rules import EPHEMERAL, NaclRule, PortRange
 from .topology import Endpoint, Topology
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Reach", "can_reach", "who_can_reach", "who_can_reach_compare", "what_opens", "probe_hosts", "INTERNET_HOST"]
+__all__ = ["Reach", "can_reach", "who_can_reach", "who_can_reach_compare", "what_opens", "probe_hosts", "INTERNET_HOST",
+           "outbound", "session_manager", "SESSION_MANAGER", "SERVICES"]
+
+#: The AWS services a question may name as its destination (``can_reach(topo, "node-api-1", "ssm")``).
+SERVICES = tuple(SERVICE_ADDRESSES)
 
 #: A documentation address standing for "somewhere on the internet".
 INTERNET_HOST = ipaddress.IPv4Address("198.51.100.20")
@@ -73,7 +84,11 @@ def _endpoint(topo: Topology, name: str | Endpoint, os: str) -> Endpoint:
     if name == "internet":
         return Endpoint(name="internet", kind="internet", ip=topo.client_ip, subnet=None, sgs=(), listens=(),
                         ephemeral=EPHEMERAL[os], label=f"internet ({os})")
-    return topo.endpoint(name)
+    try:
+        return topo.endpoint(name)
+    except TopologyError as exc:
+        raise TopologyError(exc.message, f"{exc.hint}; or, as a destination, an AWS service: "
+                            f"{', '.join(SERVICES)}") from None
 
 
 def _as_destination(topo: Topology, ep: Endpoint) -> Endpoint:
@@ -83,9 +98,32 @@ def _as_destination(topo: Topology, ep: Endpoint) -> Endpoint:
     return ep
 
 
-def can_reach(topo: Topology, src: str | Endpoint, dst: str | Endpoint, port: int, *,
+def _service(topo: Topology, name: object) -> str | None:
+    """The service a destination names (``ssm`` or ``ssm.us-east-1.amazonaws.com``), else None."""
+    if not isinstance(name, str):
+        return None
+    if name in SERVICE_ADDRESSES:
+        return name
+    suffix = f".{topo.region}.amazonaws.com"
+    short = name[: -len(suffix)] if name.endswith(suffix) else None
+    return short if short in SERVICE_ADDRESSES else None
+
+
+def _dns_check(topo: Topology, s: Endpoint, service: str, port: int, protocol: str) -> tuple[Check, Endpoint | None]:
+    ep, why = topo.resolve_service(service, s.subnet)
+    host = topo.service_host(service)
+    chk = Check(flow=f"{s.name}->{service}:{port}", leg="request", kind="dns", component="Route 53 Resolver",
+                direction="", src=s.name, dst=host, packet=f"DNS {host} A?", verdict="allow" if ep else "deny",
+                share=1.0 if ep else 0.0, rule_ids=(), reason=why, code=None if ep else "DNS_RESOLUTION_FAILED")
+    return chk, ep
+
+
+def can_reach(topo: Topology, src: str | Endpoint, dst: str | Endpoint, port: int = 443, *,
               protocol: str = "tcp", os: str = "linux") -> Reach:
-    """Can ``src`` open a connection to ``dst`` on ``port`` (and get the reply)?"""
+    """Can ``src`` open a connection to ``dst`` on ``port`` (and get the reply)?
+
+    ``dst`` may name an AWS service (``"ssm"``, ``"s3"``, ``"ssm.us-east-1.amazonaws.com"``): the answer then
+    starts with a ``dns`` check saying where the name resolves (:meth:`Topology.resolve_service`)."""
     if protocol == "icmp":  # ICMP has no ports: the number only labels the flow
         port = limits.whole_number(port, "port", 0, limits.PORT_MAX)
     else:
@@ -95,10 +133,68 @@ def can_reach(topo: Topology, src: str | Endpoint, dst: str | Endpoint, port: in
     if os not in ("linux", "windows", "macos"):
         raise TopologyError(f"unknown client OS {os!r}", "use linux, windows or macos")
     s = _endpoint(topo, src, os)
+    service = _service(topo, dst) if not isinstance(dst, Endpoint) else None
+    if service is not None:
+        if s.kind == "internet":
+            raise TopologyError(f"the internet asking for {service}", "ask from a server: can_reach(topo, 'node-api-1', "
+                                f"{service!r})")
+        dns, ep = _dns_check(topo, s, service, port, protocol)
+        name = dns.flow
+        if ep is None:
+            unresolved = Endpoint(name=service, kind="internet", ip=SERVICE_ADDRESSES[service], subnet=None, sgs=(),
+                                  listens=(), ephemeral=s.ephemeral, label=topo.service_host(service))
+            return Reach(FlowResult(name=name, src=s, dst=unresolved, protocol=protocol, port=port,
+                                    ephemeral=s.ephemeral, checks=(dns,)))
+        f = evaluate_flow(topo, s, ep, port, protocol=protocol, name=name)
+        return Reach(replace(f, checks=(dns,) + f.checks))
     d = _as_destination(topo, _endpoint(topo, dst, os))
     if s.kind == "internet" and d.kind == "internet":
         raise TopologyError("both ends are the internet", "pick an endpoint inside the topology for one end")
     return Reach(evaluate_flow(topo, s, d, port, protocol=protocol))
+
+
+def outbound(topo: Topology, sources: str | tuple[str, ...] | list[str] | None = None,
+             destinations: str | tuple[str, ...] | list[str] | None = None, port: int = 443) -> "pd.DataFrame":
+    """Every source (default: the API servers) to every destination (default: the internet and each service the
+    topology has an endpoint for, plus s3): one row each with ``reaches``, ``via`` (the route's target),
+    ``blocked_at``, ``code`` and a ``reason``. ``tl.can_reach(topo, src, dst).frame()`` shows one row's checks."""
+    import pandas as pd
+
+    srcs = [sources] if isinstance(sources, str) else list(sources or [i.name for i in topo.servers()])
+    if destinations is None:
+        dests = ["internet", "s3"] + [e.service for e in topo.vpc_endpoints if e.service != "s3"]
+    else:
+        dests = [destinations] if isinstance(destinations, str) else list(destinations)
+    rows = []
+    for s in srcs:
+        for d in dict.fromkeys(dests):
+            r = can_reach(topo, s, d, port)
+            b = r.flow.blocking[0] if not r.ok else None
+            route = next((c for c in r.flow.checks if c.kind == "route" and c.leg == "request" and not c.at), None)
+            via = _via(topo, route)
+            rows.append({"source": s, "destination": d, "address": str(r.flow.dst.ip), "via": via, "reaches": r.ok,
+                         "share": round(r.share, 4), "blocked_at": b.component if b else "",
+                         "code": (b.code or "") if b else "", "reason": r.reason})
+    return pd.DataFrame(rows, columns=["source", "destination", "address", "via", "reaches", "share", "blocked_at",
+                                       "code", "reason"])
+
+
+def _via(topo: Topology, route: Check | None) -> str:
+    if route is None or not route.rule_ids:
+        return ""
+    rid = route.rule_ids[0]
+    table, _, dest = rid.partition(":")
+    if dest == "local":
+        return "local"
+    rt = topo.routes_of(table)
+    r = next((x for x in rt.routes if (x.prefix_list or str(x.destination)) == dest), None)
+    return r.target if r else ""
+
+
+def session_manager(topo: Topology, server: str) -> "pd.DataFrame":
+    """Can ``server`` be managed with Session Manager (no inbound rule, no SSH)? The SSM agent must reach
+    ssm, ssmmessages and ec2messages on 443 (through interface endpoints, or a NAT gateway)."""
+    return outbound(topo, server, SESSION_MANAGER)
 
 
 def probe_hosts(topo: Topology) -> tuple[Endpoint, ...]:

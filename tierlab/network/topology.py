@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Literal, Mapping, TypeVar
 from ..errors import ParameterError, Problem, RuleError, TopologyError
 from . import autoscaling, limits
 from .autoscaling import AutoScalingGroup, LaunchTemplate
-from .gateways import EndpointEni, NatGateway, PrefixList, Route, RouteTable, VpcEndpoint, gateway_problems
+from .gateways import (SERVICE_ADDRESSES, EndpointEni, NatGateway, PrefixList, Route, RouteTable, VpcEndpoint,
+                       gateway_problems)
 from .rules import (
     EPHEMERAL,
     NaclRule,
@@ -398,6 +399,52 @@ class Topology:
     def is_up(self, subnet: str | None) -> bool:
         """Whether a subnet's zone is up (the internet, ``None``, always is)."""
         return subnet is None or self.subnet(subnet).az not in self.zones_down
+
+    def service_host(self, service: str) -> str:
+        """The service's public regional name, e.g. ``ssm.us-east-1.amazonaws.com``."""
+        return f"{service}.{self.region}.amazonaws.com"
+
+    def resolve_service(self, service: str, subnet: str | None) -> tuple[Endpoint | None, str]:
+        """Where the service's name resolves for a caller in ``subnet``, and why (AWS: "Access an AWS service
+        using an interface VPC endpoint", "DNS attributes for your VPC").
+
+        With an interface endpoint whose private DNS is on, and the VPC's DNS support and hostnames on, the
+        name resolves to the endpoint's ENIs (this lab picks the one in the caller's zone, else another that
+        is up); otherwise to the service's public address. ``None``: nothing answers (DNS support off)."""
+        host = self.service_host(service)
+        if service not in SERVICE_ADDRESSES:
+            raise TopologyError(f"no AWS service named {limits._show(service)}",
+                                f"known: {', '.join(SERVICE_ADDRESSES)}")
+        if not self.dns_support:
+            return None, (f"the VPC's DNS support (enableDnsSupport) is off: the Amazon DNS server does not answer, "
+                          f"so {host} does not resolve")
+        eps = [e for e in self.vpc_endpoints if e.type == "interface" and e.service == service]
+        why = ""
+        for e in eps:
+            if not e.private_dns:
+                why = (f"; {e.name} exists but its private DNS is off, so the public name still resolves to the public "
+                       f"address (only the endpoint's own vpce-... name reaches it)")
+            elif not self.dns_hostnames:
+                why = (f"; {e.name} has private DNS on, but the VPC's DNS hostnames (enableDnsHostnames) are off: "
+                       "private DNS needs both VPC attributes")
+            else:
+                az = self.subnet(subnet).az if subnet is not None else None
+                enis = sorted((x for x in self._service_enis.values() if x.name.startswith(f"{e.name}@")),
+                              key=lambda x: (self.subnet(x.subnet or "").az != az, not self.is_up(x.subnet), x.name))
+                if enis:
+                    eni = enis[0]
+                    return eni, (f"{host} resolves to {eni.ip}, {e.name}'s ENI in {eni.subnet} (private DNS on; the VPC "
+                                 "has DNS support and hostnames)")
+        if not eps and service not in ("s3", "dynamodb"):
+            why = f"; no interface endpoint for {service} in this VPC"
+        pub = SERVICE_ADDRESSES[service]
+        if service in ("s3", "dynamodb"):
+            pl = next((p for p in self.prefix_lists if p.service == service and p.cidrs), None)
+            if pl is not None and pub not in pl:
+                pub = pl.cidrs[0].network_address + 10
+        ep = Endpoint(name=service, kind="internet", ip=pub, subnet=None, sgs=(), listens=(443,),
+                      ephemeral=EPHEMERAL["linux"], label=host)
+        return ep, f"{host} resolves to its public address {pub}{why}"
 
     @property
     def service_enis(self) -> tuple[Endpoint, ...]:

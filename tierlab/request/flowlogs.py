@@ -204,7 +204,8 @@ def _passes(c: Check, port: int) -> bool:
 
 
 def _find(checks: Sequence[Check], leg: str, kind: str, direction: str) -> Check | None:
-    return next((c for c in checks if c.leg == leg and c.kind == kind and c.direction == direction), None)
+    """The check of the flow's two ends (``at == ""``); a NAT gateway's own checks carry ``at=<NAT name>``."""
+    return next((c for c in checks if c.leg == leg and c.kind == kind and c.direction == direction and not c.at), None)
 
 
 def _syns(window_s: int, give_up_s: float) -> tuple[int, int]:
@@ -304,6 +305,8 @@ def connection_records(f: FlowResult, port: int, ctx: _Ctx) -> list[FlowRecord]:
     route = _find(c, "reply", "route", "")
     if route is not None and not _passes(route, port):
         return out
+    if not all(_passes(x, port) for x in c if x.leg == "reply" and x.at):
+        return out  # a NAT gateway's subnet dropped the reply: it never reaches the source's ENI
     if f.src.subnet is not None:
         add(f.src, "reply", (_find(c, "reply", "nacl", "inbound"),), reply)
     return out
