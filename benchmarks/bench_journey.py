@@ -3,6 +3,10 @@
 Prints the median over many runs of `tl.journey(topology)` for every (ALB node, target) pair,
 for `seed` and `seed-as-written`, and the same after a rule toggle (a new frozen topology); then
 what a redraw also asks for: where every pair's packet stops (`pair.steps`) and the outcomes.
+Then `seed-vpc` (NAT gateway per zone, S3 gateway endpoint, four interface endpoints): its journey, and
+its outbound flows (every API server to the internet through its NAT, to S3 through the gateway
+endpoint, to each interface endpoint through private DNS: `outbound(topo)`), plain and after a what-if
+(a zone outage).
 """
 
 from __future__ import annotations
@@ -34,6 +38,19 @@ def main() -> None:
 
         w = median_ms(walked, repeat=300)
         print(f"{name:16s} toggle + journey + every pair's steps and the outcomes: median {w:.2f} ms")
+    vpc = tl.load("seed-vpc")
+    m = median_ms(lambda: tl.journey(vpc), repeat=300)
+    print(f"{'seed-vpc':16s} journey: median {m:.2f} ms")
+    from tierlab.network.reachability import outbound
+
+    n = len(outbound(vpc))
+    flows = median_ms(lambda: [tl.can_reach(vpc, s, d) for s in ("node-api-1", "node-api-2", "node-api-3")
+                               for d in ("internet", "s3", "ssm", "ssmmessages", "ec2messages", "secretsmanager")],
+                      repeat=100)
+    print(f"{'seed-vpc':16s} outbound flows ({n}: 3 servers x internet/NAT, S3/gateway endpoint, 4 interface "
+          f"endpoints): median {flows:.2f} ms ({flows / n:.2f} ms a flow)")
+    table = median_ms(lambda: outbound(vpc.with_zone_down("us-east-1a")), repeat=50)
+    print(f"{'seed-vpc':16s} zone outage what-if + outbound(topo) table: median {table:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -193,3 +193,15 @@ def test_law_the_public_nacl_must_admit_the_nats_ports_not_the_servers(lo, hi):
     assert nat_in.verdict == ("allow" if r.ok else "partial")
     own = next(c for c in r.flow.checks if c.leg == "reply" and not c.at and c.kind == "nacl")
     assert own.verdict == "allow"  # the server's own NACL admits its range either way: the NAT hop breaks it
+
+
+def test_frames_of_nat_gateways_and_endpoints_have_a_reason():
+    one_nat = VPC.with_route("rt-private-az2", "0.0.0.0/0", "nat-az1")
+    f = one_nat.nat_gateways_frame()
+    row = f.set_index("nat_gateway").loc["nat-az1"]
+    assert row["route_tables"] == "rt-private-az1, rt-private-az2" and "us-east-1b" in row["reason"]
+    assert not one_nat.with_zone_down("us-east-1a").nat_gateways_frame().set_index("nat_gateway").loc["nat-az1", "up"]
+    e = VPC.vpc_endpoints_frame().set_index("endpoint")
+    assert e.loc["vpce-s3", "type"] == "gateway" and "52.216.0.0/15" in e.loc["vpce-s3", "reason"]
+    assert e.loc["vpce-ssm", "service"] == "com.amazonaws.us-east-1.ssm"
+    assert "nat-az1 10.0.1.20" in VPC.subnets_frame().set_index("subnet").loc["public-az1", "holds"]

@@ -519,6 +519,10 @@ class Topology:
             lives[i.subnet].append(f"{i.name} {i.ip}")
         for d in self.database.instances:
             lives[d.subnet].append(f"{d.name} {d.ip}")
+        for nat in self.nat_gateways:
+            lives[nat.subnet].append(f"{nat.name} {nat.private_ip}")
+        for eni in self._service_enis.values():
+            lives[eni.subnet or ""].append(f"{eni.name} {eni.ip}")
         return pd.DataFrame([
             {"subnet": s.name, "cidr": str(s.cidr), "az": s.az, "tier": s.tier, "route_table": s.route_table,
              "nacl": s.nacl, "public": self.is_public(s.name), "holds": ", ".join(lives[s.name])}
@@ -562,6 +566,44 @@ class Topology:
             "public_ip": str(n.public_ip),
             "reason": f"AWS puts one node in each enabled AZ's public subnet; {n.public_ip} is assigned by AWS and "
                       "can change, so clients find it through DNS"} for n in self.alb.nodes])
+
+    def nat_gateways_frame(self) -> "pd.DataFrame":
+        """One row per NAT gateway: zone, subnet, addresses, which route tables send traffic to it, and why."""
+        import pandas as pd
+
+        rows = []
+        for n in self.nat_gateways:
+            az = self.subnet(n.subnet).az
+            users = [r.name for r in self.route_tables if any(x.target == n.name for x in r.routes)]
+            other = sorted({s.az for s in self.subnets if s.route_table in users} - {az})
+            rows.append({"nat_gateway": n.name, "az": az, "subnet": n.subnet, "elastic_ip": str(n.elastic_ip),
+                         "private_ip": str(n.private_ip), "route_tables": ", ".join(users), "up": az not in self.zones_down,
+                         "reason": f"zonal: an outage of {az} cuts every subnet routed here"
+                                   + (f", including subnets in {', '.join(other)} (cross-zone, and billed as inter-AZ "
+                                      "traffic)" if other else "")})
+        return pd.DataFrame(rows, columns=["nat_gateway", "az", "subnet", "elastic_ip", "private_ip", "route_tables", "up",
+                                           "reason"])
+
+    def vpc_endpoints_frame(self) -> "pd.DataFrame":
+        """One row per VPC endpoint: type, service, where it is (route tables or ENIs), SGs, private DNS, and why."""
+        import pandas as pd
+
+        rows = []
+        for e in self.vpc_endpoints:
+            if e.type == "gateway":
+                pl = next((p for p in self.prefix_lists if p.name == e.prefix_list), None)
+                where = ", ".join(e.route_tables)
+                why = (f"routes {e.prefix_list} ({', '.join(map(str, pl.cidrs)) if pl else '?'}) to the service; no SG, "
+                       "so the callers' NACLs must allow those CIDRs")
+            else:
+                where = ", ".join(f"{x.subnet} {x.ip}" for x in e.enis)
+                why = (f"{self.service_host(e.service)} resolves to these ENIs" if e.private_dns and self.dns_support
+                       and self.dns_hostnames else "the service's name does not resolve to these ENIs (private DNS "
+                       "or the VPC's DNS attributes are off)")
+            rows.append({"endpoint": e.name, "type": e.type, "service": e.service_name(self.region), "where": where,
+                         "sgs": ", ".join(e.sgs), "private_dns": e.private_dns if e.type == "interface" else None,
+                         "reason": why})
+        return pd.DataFrame(rows, columns=["endpoint", "type", "service", "where", "sgs", "private_dns", "reason"])
 
     def differences_frame(self) -> "pd.DataFrame":
         """Where this topology departs from the seed (or reproduces its slips), and why."""
