@@ -26,9 +26,12 @@ def _scenario_topologies() -> list[tuple[str, tl.Topology]]:
     for path in sorted(Path(tl.data_path("scenarios")).glob("*.yaml")):
         doc = tl.read_yaml(path)
         base = tl.load(doc.get("topology", "seed"))
-        for i, sc in enumerate(doc["scenarios"]):
+        for i, sc in enumerate(doc.get("scenarios") or []):
             spec = sc.get("whatif") or {"switch_off": [sc["rule"]]}
             out.append((f"{path.stem}[{i}]", apply_whatif(base, spec)))
+    from tierlab.course import egress  # files of `mistakes:` (patches of seed-vpc), e.g. egress-mistakes.yaml
+
+    out += [(f"egress-mistakes[{m.id}]", m.topology) for m in egress.load_mistakes()]
     return out
 
 
