@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pandas is imported lazily where a table is built
 
 __all__ = [
     "assert_journey_ok", "assert_blocked_at", "assert_can_reach", "assert_cannot_reach", "assert_least_privilege",
-    "assert_nacl_scoped", "assert_sg_scoped", "assert_function_agrees", "ephemeral_share", "check_flowlog_rule", "ASSERTS", "REFERENCES", "VALUE_CHECKS",
+    "assert_nacl_scoped", "assert_sg_scoped", "assert_function_agrees", "ephemeral_share", "check_flowlog_rule", "check_alarms_fired", "ASSERTS", "REFERENCES", "VALUE_CHECKS",
     "WORKSHOP", "notebooks",
     "Exercise", "Grade", "Solution", "load_exercise", "load_exercises", "load_solutions", "solutions_path", "SOLUTIONS_ENV", "solved", "unsolved", "solutions_frame", "exercise_files", "overview",
 ]
@@ -537,6 +537,33 @@ def check_flowlog_rule(answer: Any, whatif: Mapping[str, Any] | None = None, top
                       f"REJECTs at: {', '.join(where[:3])}")
 
 
+def check_alarms_fired(answer: Any, whatif: Mapping[str, Any] | None = None, topology: str = "seed",
+                       at_s: float = 120.0, duration_s: float = 600.0) -> bool:
+    """Which of the two default alarms (``tl.metrics.default_alarms()``) reach ALARM when the what-if happens at
+    ``at_s``: a list of alarm names (``[]``: none). Checked against the metrics the model publishes."""
+    from ..sim import metrics
+
+    if isinstance(answer, str):
+        answer = [answer]
+    _is(answer, (list, tuple, set), "a list of alarm names, e.g. ['alb-5xx']")
+    names = {a.name for a in metrics.default_alarms()}
+    unknown = sorted(str(a) for a in answer if a not in names)
+    if unknown:
+        raise CheckFailed(f"no default alarm named {', '.join(unknown)}", f"the alarms are {', '.join(sorted(names))}")
+    base = topology_for(topology)
+    m = metrics.whatif_metrics(base, _what_if(topology, whatif), at_s=at_s, duration_s=duration_s)
+    fired = {a.name for a in metrics.default_alarms() if a.evaluate(m).fired}
+    if set(answer) != fired:
+        missing, extra = sorted(fired - set(answer)), sorted(set(answer) - fired)
+        what = "; ".join(x for x in (f"also fires: {', '.join(missing)}" if missing else "",
+                                     f"stays quiet: {', '.join(extra)}" if extra else "") if x)
+        raise CheckFailed(f"{sorted(answer)} is not the set of alarms that fire ({what})",
+                          "a drop in front of the ALB publishes no datapoint at all: how does each alarm treat "
+                          "missing data (treat_missing_data)?")
+    return True
+
+
+
 VALUE_CHECKS: dict[str, Callable[..., bool]] = {
     "edge_ttl_for_95": _ttl_for_95, "edge_private_again": _private_again, "edge_deploy_no_stale": _deploy_no_stale,
     "dns_remaining_ttl": _remaining_ttl, "dns_follow_failover": _follow_failover, "dns_apex_fix": _apex_fix,
@@ -544,6 +571,7 @@ VALUE_CHECKS: dict[str, Callable[..., bool]] = {
     "browser_sees": check_browser_sees, "pairs_broken": check_pairs_broken, "failing_oses": check_failing_oses,
     "blocked_component": check_blocked_component, "reach_share": check_reach_share,
     "deciding_rule": check_deciding_rule, "flowlog_rule": check_flowlog_rule,
+    "alarms_fired": check_alarms_fired,
 }
 
 
