@@ -238,8 +238,21 @@ def test_ttls_are_never_negative():
 
 
 @pytest.mark.parametrize("spec", [{"add_sg": True}, {"add_nacl": 5}, {"without_route": "x"}, {"change": [1]},
-                                  {"switch_off": 7}, {True: 1}])
+                                  {"switch_off": 7}, {True: 1}, {"with_route": [{"table": "rt-public"}]},
+                                  {"with_route": [{"table": "rt-public", "destination": "0.0.0.0/0", "target": "nat-x"}]},
+                                  {"zones_down": ["us-east-9z"]}, {"zones_down": 3}])
 def test_a_what_if_spec_of_the_wrong_shape_is_a_scenario_error(spec):
     with pytest.raises(tl.ScenarioError) as exc:
         apply_whatif(SEED, spec, file="ex.yaml", path="whatif")
     assert exc.value.hint and "ex.yaml" in exc.value.message
+
+
+def test_route_and_zone_what_ifs_are_the_topologys_own_methods():
+    """Written as data (exercises, puzzles) or called in Python, a route change and a zone outage are one thing."""
+    vpc = tl.load("seed-vpc")
+    spec = {"with_route": [{"table": "rt-private-az2", "destination": "0.0.0.0/0", "target": "nat-az1"}],
+            "zones_down": ["us-east-1a"]}
+    by_hand = vpc.with_route("rt-private-az2", "0.0.0.0/0", "nat-az1").with_zone_down("us-east-1a")
+    assert apply_whatif(vpc, spec) == by_hand
+    assert not tl.can_reach(by_hand, "node-api-2", "internet", 443).ok
+    assert tl.can_reach(vpc.with_zone_down("us-east-1a"), "node-api-2", "internet", 443).ok

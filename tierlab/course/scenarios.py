@@ -9,6 +9,8 @@ A what-if spec is a small mapping applied to a topology, in this order::
     add_nacl: [{nacl: nacl-public, direction: inbound, number: 105, action: allow, ports: 80, cidr: 0.0.0.0/0}]
     add_sg: [{group: database-sg, direction: inbound, ports: 5432, cidr: 0.0.0.0/0}]
     without_route: [{table: rt-public, destination: 0.0.0.0/0}]
+    with_route: [{table: rt-private-az2, destination: 0.0.0.0/0, target: nat-az1}]   # add or replace a route
+    zones_down: [us-east-1a]                       # whole Availability Zones down (last: after every change)
 
 Every problem becomes a ``ScenarioError`` naming the file and the YAML key path, so a typo in a
 data file says where it is instead of failing deep inside a what-if.
@@ -27,7 +29,8 @@ from ..network.topology import Topology
 
 __all__ = ["WHATIF_KEYS", "apply_whatif", "check_keys", "need", "topology_for", "short_file"]
 
-WHATIF_KEYS = ("remove", "switch_off", "switch_on", "change", "add_nacl", "add_sg", "without_route")
+WHATIF_KEYS = ("remove", "switch_off", "switch_on", "change", "add_nacl", "add_sg", "without_route", "with_route",
+               "zones_down")
 _ADD_NACL_KEYS = ("nacl", "direction", "number", "action", "ports", "cidr", "protocol", "description")
 _ADD_SG_KEYS = ("group", "direction", "ports", "cidr", "sg", "protocol", "description", "rule_id")
 
@@ -140,6 +143,12 @@ def apply_whatif(topo: Topology, spec: Mapping[str, Any] | None, *, file: str = 
             route = check_keys(route, ("table", "destination"), ("table", "destination"), file=file,
                                path=f"{at('without_route')}[{i}]")
             t = t.without_route(route["table"], route["destination"])
+        for i, route in enumerate(_entries(spec.get("with_route"), file=file, path=at("with_route"))):
+            route = check_keys(route, ("table", "destination", "target"), ("table", "destination", "target"),
+                               file=file, path=f"{at('with_route')}[{i}]")
+            t = t.with_route(route["table"], route["destination"], route["target"])  # the loader's checks
+        zones = spec.get("zones_down", [])
+        t = t.with_zone_down(*_ids(zones, file=file, path=at("zones_down"))) if zones else t
     except ScenarioError:
         raise
     except TierlabError as exc:
