@@ -123,9 +123,13 @@ def test_clicking_a_security_group_on_the_diagram_opens_its_rules(app_page):
 
 
 def test_controls_have_names_states_and_a_visible_focus_ring(app_page):
+    from playwright.sync_api import expect
+
     page = app_page
-    for label in ("Play", ):
-        assert page.locator(f"{APP} .tl-play button[aria-label='{label}']").count() == 1
+    _journey_tab(page)  # the page builds the Journey tab when it is first opened
+    for label in ("Play", "Stop"):
+        expect(page.locator(f"{APP} .tl-play button[aria-label='{label}']")).to_have_count(1)
+    page.locator(f"{APP} .lm-TabBar-tab:has-text('Rules')").click()
     assert page.locator(f"{APP} .tl-rule[aria-pressed]").count() == page.locator(f"{APP} .tl-rule").count()
     page.locator(f"{APP} .tl-rule").first.focus()
     ring = page.evaluate("""() => { const s = getComputedStyle(document.activeElement);

@@ -91,3 +91,24 @@ def test_stepping_the_journey_moves_the_highlight(lab_page):
     page.locator(f"{APP} .tl-step-back").click()
     expect(current).to_have_attribute("id", "hop_internet__route53")
     shot(page, "jupyterlab-stepper")
+
+
+def test_controls_have_the_same_names_and_states_as_on_the_app_page(lab_page):
+    """The accessible names and states come with the widgets, not with the app page's template:
+    JupyterLab gets aria-pressed on every toggle and named Play/Stop controls too."""
+    from playwright.sync_api import expect
+
+    page = lab_page
+    page.locator(f"{APP} .lm-TabBar-tab:has-text('Rules')").first.click()
+    rules = page.locator(f"{APP} .tl-rule")
+    expect(rules.first).to_have_attribute("aria-pressed", re.compile("^(true|false)$"))
+    assert page.locator(f"{APP} .tl-rule[aria-pressed]").count() == rules.count() > 10
+    toggle = page.locator(f"{APP} .tl-rule-web-sg-in-3000")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    page.locator(f"{APP} .lm-TabBar-tab:has-text('Journey')").first.click()
+    for name in ("Play", "Stop"):
+        expect(page.locator(f"{APP} .tl-play button[aria-label='{name}']")).to_have_count(1)

@@ -81,6 +81,8 @@ def voila_argv(notebook: Path, *, port: int, token: str, cull_idle_s: int = CULL
         # one kernel kept ready with the app already built: a page is interactive in well under 2 s
         # (Voila never culls a pooled kernel; it culls the one a closed page leaves behind)
         "--preheat_kernel=True", "--pool_size=1",
+        # only the widget managers: the page needs no other JupyterLab extension (their scripts delay it)
+        "--VoilaConfiguration.extension_allowlist=['@jupyter-widgets/jupyterlab-manager', '@voila-dashboards/widgets-manager8']",
         "--VoilaConfiguration.multi_kernel_manager_class=tierlab.views.serve.FreshPoolKernelManager",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_s}",
         f"--MappingKernelManager.cull_interval={cull_interval_s}",

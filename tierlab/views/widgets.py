@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..sim.latency import LatencyModel
 
 __all__ = ["DiagramView", "TraceView", "RulePanel", "StepperPanel", "LatencyPanel", "RealPacketsPanel", "LabApp", "lab_app", "trace_html",
-           "step_html", "svg_inline", "comparison_html", "APP_CSS", "REAL_PACKETS_ENV"]
+           "step_html", "svg_inline", "comparison_html", "APP_CSS", "REAL_PACKETS_ENV", "A11Y_JS", "a11y_html"]
 
 #: ``1`` in the environment turns the app's Real packets tab on (``python -m tierlab.views.serve --real-packets``).
 REAL_PACKETS_ENV = "TIERLAB_APP_REAL_PACKETS"
@@ -75,6 +75,46 @@ APP_CSS = """
 .tl-app .tl-end { margin-top: 6px; padding: 6px 8px; border: 2px solid #1a1a1a; border-radius: 4px; }
 .tl-app .widget-label, .tl-app .widget-dropdown > select { max-width: none; }
 """
+
+
+#: Accessible names and states that ipywidgets does not set: ``aria-pressed`` on toggle buttons
+#: (ipywidgets marks a pressed one only with the class ``mod-active``) and names for the icon-only
+#: Play controls. It travels with the app (see :func:`a11y_html`), so JupyterLab and the app page get
+#: the same; it watches only the app's own subtree and writes only attributes other than ``class``,
+#: so it never triggers itself.
+A11Y_JS = """(function (img) {
+  var NAMES = {"fa-play": "Play", "fa-pause": "Pause", "fa-stop": "Stop", "fa-retweet": "Loop", "fa-repeat": "Loop"};
+  function fix(root) {
+    root.querySelectorAll('button[class*="toggle-button"], [class*="toggle-buttons"] button').forEach(function (b) {
+      var v = b.classList.contains("mod-active") ? "true" : "false";
+      if (b.getAttribute("aria-pressed") !== v) b.setAttribute("aria-pressed", v);
+    });
+    root.querySelectorAll('[class*="widget-play"] button').forEach(function (b) {
+      var i = b.querySelector("i"), name = "";
+      if (i) for (var k in NAMES) if (i.classList.contains(k)) name = NAMES[k];
+      if (name && b.getAttribute("aria-label") !== name) { b.setAttribute("aria-label", name); b.title = name; }
+    });
+  }
+  function attach(tries) {
+    var root = img.closest(".tl-app");
+    if (!root) { if (tries < 200) setTimeout(function () { attach(tries + 1); }, 50); return; }
+    if (root.__tlA11y) return;
+    root.__tlA11y = true;
+    fix(root);
+    new MutationObserver(function () { fix(root); }).observe(root,
+      {subtree: true, childList: true, attributes: true, attributeFilter: ["class"]});
+  }
+  attach(0);
+})(this)"""
+
+
+def a11y_html() -> str:
+    """HTML that runs :data:`A11Y_JS` where it is shown, inside an element of class ``tl-app``.
+
+    An HTML widget's ``<script>`` never runs (the value is set as innerHTML), but an element's event
+    handler does, in JupyterLab and in Voila alike: an image that cannot load calls it once."""
+    js = html.escape(" ".join(line.strip() for line in A11Y_JS.splitlines()), quote=True)
+    return f'<img src="data:," alt="" hidden onerror="{js}">'
 
 
 def svg_inline(svg: str, opens: dict[str, str] | None = None, *, min_scale: float = 0.0, fill: bool = False) -> str:
@@ -830,7 +870,7 @@ class LabApp(_Panel):
         self.lab = lab
         self.page = page
         self.stepper = Stepper(lab)
-        self.style_sheet = W.HTML(f"<style>{APP_CSS}</style>", layout=W.Layout(display="none"))
+        self.style_sheet = W.HTML(f"<style>{APP_CSS}</style>{a11y_html()}", layout=W.Layout(display="none"))
         self.summary = W.HTML(layout=W.Layout(width="100%"))
         self.summary.add_class("tl-summary")
         self.diagram_view = DiagramView(fill=True, min_scale=0.62, clickable=True)
@@ -839,24 +879,27 @@ class LabApp(_Panel):
         self.checkpoints = W.HTML()
         self.checkpoints.add_class("tl-checkpoints")
         self.rules = RulePanel(lab, out=self.out)
-        self.steps = StepperPanel(self.stepper, out=self.out)
-        self.steps.on_move(self._guard(self._redraw_diagram))
         self.open_bus = W.Text(layout=W.Layout(display="none"), continuous_update=True,
                                description="open component")
         self.open_bus.add_class("tl-open-bus")
         self.open_bus.observe(self._guard(self._on_open), names="value")
         lab.on_change(self._guard(self._changed))
-        self.latency = LatencyPanel(lab, out=self.out) if latency else None
         self.real = RealPacketsPanel(lab, out=self.out, pair=lambda: self.stepper.pair.name) if real_packets else None
-        journey_tab = W.VBox([self.steps, self.trace_view])
-        tabs = [self.rules, journey_tab] + ([self.latency] if self.latency else []) + [self.checkpoints]
-        titles = ["Rules", "Journey"] + (["Latency"] if self.latency else []) + ["Checkpoints"]
+        # The page builds the Journey and Latency panels when first opened (or first asked for): a
+        # third fewer widget models for the browser to fetch and create before it is interactive.
+        self._steps: StepperPanel | None = None
+        self._latency: LatencyPanel | None = None
+        self._want_latency = latency
+        titles = ["Rules", "Journey"] + (["Latency"] if latency else []) + ["Checkpoints"]
+        builders: list[Callable[[], W.Widget]] = [lambda: self.rules, lambda: W.VBox([self.steps, self.trace_view])]
+        builders += ([lambda: self.latency] if latency else []) + [lambda: self.checkpoints]
         if self.real is not None:
-            tabs.append(self.real)
+            real = self.real
+            builders.append(lambda: real)
             titles.append("Real packets")
-        self._panels = tabs
-        if page:  # the page shows the Rules tab first; the others are put in when first opened (a faster first paint)
-            tabs = [tabs[0]] + [W.Box() for _ in tabs[1:]]
+        self._builders = builders
+        self._panels: list[W.Widget | None] = [None] * len(builders)
+        tabs = [self._panel(i) if i == 0 or not page else W.Box() for i in range(len(builders))]
         self.tabs = W.Tab(children=tabs, titles=titles, layout=W.Layout(height="100%"))
         self.tabs.add_class("tl-tabs")
         self._stale: set[str] = set()  # hidden tabs redraw when shown: the first paint stays fast
@@ -867,6 +910,28 @@ class LabApp(_Panel):
         self.add_class("tl-page" if page else "tl-notebook")
         self.children = [self.style_sheet, self.grid, self.open_bus, self.out]
         self._changed(lab)
+
+    @property
+    def steps(self) -> StepperPanel:
+        """The journey stepper (built on first use on the app page)."""
+        if self._steps is None:
+            self._steps = StepperPanel(self.stepper, out=self.out)
+            self._steps.on_move(self._guard(self._redraw_diagram))
+        return self._steps
+
+    @property
+    def latency(self) -> LatencyPanel | None:
+        """The latency panel (None when the app was made with ``latency=False``; built on first use)."""
+        if self._latency is None and self._want_latency:
+            self._latency = LatencyPanel(self.lab, out=self.out)
+        return self._latency
+
+    def _panel(self, i: int) -> W.Widget:
+        """The content of tab ``i``, built the first time it is needed."""
+        panel = self._panels[i]
+        if panel is None:
+            panel = self._panels[i] = self._builders[i]()
+        return panel
 
     def _redraw_diagram(self) -> None:
         self.diagram_view.show(diagram(self.lab.trace, step=STEPS[self.stepper.index].id,
@@ -894,7 +959,8 @@ class LabApp(_Panel):
         mark = "&#10004;" if ok else "&#10006;"
         self.summary.value = (f'<div class="tl-verdict {"tl-ok" if ok else "tl-bad"}" role="status">'
                               f"{mark} {html.escape(line)}</div>")
-        self.steps.refresh()
+        if self._steps is not None:
+            self._steps.refresh()
         self._redraw_diagram()
         self._stale = {"trace", "checkpoints"} | ({"real"} if self.real is not None else set())
         if self.real is not None:
@@ -904,9 +970,9 @@ class LabApp(_Panel):
     def _fresh(self, every: bool = False) -> None:
         """Draw the tables of the tab in view (the others when they are shown; ``every``: all now)."""
         i = self.tabs.selected_index or 0
-        if self.tabs.children[i] is not self._panels[i]:
+        if self.tabs.children[i] is not self._panel(i):
             kids = list(self.tabs.children)
-            kids[i] = self._panels[i]
+            kids[i] = self._panel(i)
             self.tabs.children = kids
             if self.tabs.selected_index != i:
                 self.tabs.selected_index = i
