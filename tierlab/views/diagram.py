@@ -501,7 +501,10 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
         title += ": the request gets through" if trace.ok else (
             f": blocked, {trace.success_share * 100:.0f}% of requests succeed")
     d.lines.insert(0, "digraph tierlab {")
-    d.add("graph" + _attrs(id="tierlab", rankdir="TB", newrank="true", nodesep="0.15", ranksep="0.35",
+    # mclimit: (almost) no crossing-minimisation passes, so the columns keep the order they are
+    # declared in (the AZs sorted by name): otherwise a blocked hop's badge or a reply not drawn lets
+    # the layout swap the AZ columns between two clicks (1b left of 1a)
+    d.add("graph" + _attrs(id="tierlab", rankdir="TB", newrank="true", mclimit="0.01", nodesep="0.15", ranksep="0.35",
                            fontname=_FONT, fontsize="11", labelloc="t", labeljust="l", pad="0.05", size="9.3,30"))
     d.add(f"graph [label={_key(title, trace, groups)}];")
     d.add("node" + _attrs(shape="box", style="rounded,filled", fillcolor="white", fontname=_FONT,
@@ -533,7 +536,7 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
              shape="box", fillcolor="#eceff1")
     tier_order = {"public": 0, "app": 1, "db": 2}
     anchors: dict[str, str] = {}
-    for az in topo.azs:
+    for az in _az_columns(topo):
         subnets = sorted((s for s in topo.subnets if s.az == az), key=lambda s: tier_order.get(s.tier, 3))
         if not subnets:
             continue
@@ -571,7 +574,7 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
     d.close()
 
     # --- keep each AZ's subnets in tier order (public, app, db) even where no hop joins them
-    for az in topo.azs:
+    for az in _az_columns(topo):
         prev = None
         for s in sorted((s for s in topo.subnets if s.az == az), key=lambda s: tier_order.get(s.tier, 3)):
             first = anchors.get(s.name)
@@ -587,6 +590,11 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
             d.add(f"{h.src} -> {h.dst}{_attrs(**style)}{_label(badge.get(h.id))}")
     d.lines.append("}")
     return "\n".join(d.lines) + "\n", tuple(node_ids)
+
+
+def _az_columns(topo: Topology) -> list[str]:
+    """The AZs that hold a subnet, sorted by name: the diagram's columns, left to right."""
+    return sorted({s.az for s in topo.subnets})
 
 
 def _label(number: int | None) -> str:
