@@ -98,3 +98,14 @@ def test_what_ifs_on_nat_and_endpoints():
     assert VPC.with_zone_down("us-east-1a").zones_down == ("us-east-1a",)
     with pytest.raises(tl.TopologyError, match="no NAT gateway named"):
         VPC.nat_gateway("nat-az3")
+
+
+def test_exporters_write_nat_gateways_and_endpoints_not_internet_gateway_routes():
+    tf = tl.to_terraform(VPC)
+    assert 'resource "aws_nat_gateway" "nat_az1"' in tf and "nat_gateway_id         = aws_nat_gateway.nat_az1.id" in tf
+    assert "aws_internet_gateway.nat_az1" not in tf
+    assert 'service_name      = "com.amazonaws.us-east-1.s3"' in tf and "private_dns_enabled = true" in tf
+    cli = tl.to_aws_cli(VPC)
+    assert "--nat-gateway-id $NAT_NAT_AZ2" in cli and "create-nat-gateway --subnet-id $SUBNET_PUBLIC_AZ2" in cli
+    assert "--vpc-endpoint-type Interface --service-name com.amazonaws.us-east-1.ssm" in cli
+    assert tl.to_terraform(tl.load("seed")).count("aws_nat_gateway") == 0

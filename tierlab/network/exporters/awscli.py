@@ -57,13 +57,24 @@ def to_aws_cli(topo: Topology) -> str:
         v = _var("SUBNET", s.name)
         L += [f"{v}=$(aws ec2 create-subnet --vpc-id $VPC --cidr-block {s.cidr} --availability-zone {s.az} "
               f"--query Subnet.SubnetId --output text)", f"aws ec2 create-tags --resources ${v} --tags {_tag(s.name)}"]
+    if topo.nat_gateways:
+        L.append("\n# NAT gateways: an Elastic IP each, in a public subnet (zonal; USD 0.045/hour + 0.045/GB in us-east-1)")
+    for nat in topo.nat_gateways:
+        v = _var("NAT", nat.name)
+        L += [f"{v}_EIP=$(aws ec2 allocate-address --domain vpc --query AllocationId --output text)",
+              f"{v}=$(aws ec2 create-nat-gateway --subnet-id ${_var('SUBNET', nat.subnet)} --allocation-id ${v}_EIP "
+              f"--private-ip-address {nat.private_ip} --query NatGateway.NatGatewayId --output text)",
+              f"aws ec2 wait nat-gateway-available --nat-gateway-ids ${v}"]
     L.append("\n# route tables (the local route is implicit)")
     for rt in topo.route_tables:
         v = _var("RT", rt.name)
         L += [f"{v}=$(aws ec2 create-route-table --vpc-id $VPC --query RouteTable.RouteTableId --output text)",
               f"aws ec2 create-tags --resources ${v} --tags {_tag(rt.name)}"]
         for route in rt.routes:
-            if route.target != "local":
+            if route.target in {n.name for n in topo.nat_gateways}:
+                L.append(f"aws ec2 create-route --route-table-id ${v} --destination-cidr-block {route.destination} "
+                         f"--nat-gateway-id ${_var('NAT', route.target)}")
+            elif route.target != "local":
                 L.append(f"aws ec2 create-route --route-table-id ${v} --destination-cidr-block {route.destination} "
                          "--gateway-id $IGW")
         for s in topo.subnets:
@@ -101,6 +112,22 @@ def to_aws_cli(topo: Topology) -> str:
                 continue
             verb = "authorize-security-group-ingress" if r.direction == "inbound" else "authorize-security-group-egress"
             L.append(f"aws ec2 {verb} --group-id ${v} --ip-permissions {_perm(r)}  # {r.id}")
+    if topo.vpc_endpoints:
+        L.append("\n# VPC endpoints: gateway (routes to the service's prefix list) and interface (ENIs + SGs + private DNS)")
+        if topo.dns_hostnames:
+            L.append("aws ec2 modify-vpc-attribute --vpc-id $VPC --enable-dns-hostnames '{\"Value\":true}'")
+    for e in topo.vpc_endpoints:
+        svc = e.service_name(topo.region)
+        if e.type == "gateway":
+            tables = " ".join("$" + _var("RT", r) for r in e.route_tables)
+            L.append(f"aws ec2 create-vpc-endpoint --vpc-id $VPC --vpc-endpoint-type Gateway --service-name {svc} "
+                     f"--route-table-ids {tables}  # {e.name}")
+        else:
+            subnets = " ".join("$" + _var("SUBNET", x.subnet) for x in e.enis)
+            sgs = " ".join("$" + _var("SG", g) for g in e.sgs)
+            L.append(f"aws ec2 create-vpc-endpoint --vpc-id $VPC --vpc-endpoint-type Interface --service-name {svc} "
+                     f"--subnet-ids {subnets} --security-group-ids {sgs} "
+                     f"{'--private-dns-enabled' if e.private_dns else '--no-private-dns-enabled'}  # {e.name}")
     L.append("\n# servers")
     for i in topo.instances:
         v = _var("I", i.name)

@@ -67,8 +67,11 @@ def to_terraform(topo: Topology, *, ami: str = "ami-0123456789abcdef0") -> str:
         _block("provider", ("aws",), [("region", _q(topo.region))]),
         _block("variable", ("ami",), [("type", "string"), ("default", _q(ami))],
                comment="the servers' image (the model does not depend on it)"),
-        _block("resource", ("aws_vpc", "main"), [("cidr_block", _q(topo.vpc_cidr)), ("enable_dns_support", "true"),
-                                                 ("enable_dns_hostnames", "true"), ("tags", f"{{ Name = {_q(topo.name)} }}")]),
+        _block("resource", ("aws_vpc", "main"), [("cidr_block", _q(topo.vpc_cidr)),
+                                                 ("enable_dns_support", "true" if topo.dns_support else "false"),
+                                                 ("enable_dns_hostnames", "true" if topo.dns_hostnames or not
+                                                  topo.vpc_endpoints else "false"),
+                                                 ("tags", f"{{ Name = {_q(topo.name)} }}")]),
     ]
     igw = topo.internet_gateway
     if igw:
@@ -78,6 +81,7 @@ def to_terraform(topo: Topology, *, ami: str = "ami-0123456789abcdef0") -> str:
         out.append(_block("resource", ("aws_subnet", tf_id(s.name)), [
             ("vpc_id", "aws_vpc.main.id"), ("cidr_block", _q(s.cidr)), ("availability_zone", _q(s.az)),
             ("tags", f"{{ Name = {_q(s.name)}, Tier = {_q(s.tier)} }}")]))
+    out += _gateways(topo)
     out += _routes(topo)
     out += _nacls(topo)
     out += _security_groups(topo)
@@ -97,6 +101,40 @@ def _sg_ref(name: str) -> str:
     return "aws_default_security_group.default.id" if name == "default" else f"aws_security_group.{tf_id(name)}.id"
 
 
+def _gateways(topo: Topology) -> list[str]:
+    """NAT gateways (each with its Elastic IP), prefix lists of your own, VPC endpoints."""
+    out = []
+    for n in topo.nat_gateways:
+        out.append(_block("resource", ("aws_eip", tf_id(f"{n.name}_eip")), [("domain", _q("vpc")),
+                          ("tags", f"{{ Name = {_q(str(n.name) + '-eip')} }}")],
+                          comment=f"the Elastic IP of {n.name} ({n.elastic_ip} in the model; AWS assigns the real one)"))
+        out.append(_block("resource", ("aws_nat_gateway", tf_id(n.name)), [
+            ("allocation_id", f"aws_eip.{tf_id(f'{n.name}_eip')}.id"), ("subnet_id", f"aws_subnet.{tf_id(n.subnet)}.id"),
+            ("private_ip", _q(n.private_ip)), ("tags", f"{{ Name = {_q(n.name)} }}")],
+            comment=f"zonal NAT gateway of {topo.subnet(n.subnet).az} (USD 0.045/hour + 0.045/GB in us-east-1)"))
+    managed = {e.prefix_list for e in topo.vpc_endpoints if e.type == "gateway"}
+    for e in topo.vpc_endpoints:
+        attrs = [("vpc_id", "aws_vpc.main.id"), ("service_name", _q(e.service_name(topo.region))),
+                 ("vpc_endpoint_type", _q("Gateway" if e.type == "gateway" else "Interface"))]
+        if e.type == "gateway":
+            attrs.append(("route_table_ids", _list([f"aws_route_table.{tf_id(r)}.id" for r in e.route_tables])))
+            comment = f"adds routes to {e.prefix_list} (AWS's managed list for {e.service}) in each table"
+        else:
+            attrs += [("subnet_ids", _list([f"aws_subnet.{tf_id(x.subnet)}.id" for x in e.enis])),
+                      ("security_group_ids", _list([_sg_ref(g) for g in e.sgs])),
+                      ("private_dns_enabled", "true" if e.private_dns else "false")]
+            comment = (f"ENIs at {', '.join(str(x.ip) for x in e.enis)} in the model (AWS assigns the addresses unless "
+                       "given per subnet)")
+        out.append(_block("resource", ("aws_vpc_endpoint", tf_id(e.name)), attrs + [("tags", f"{{ Name = {_q(e.name)} }}")],
+                          comment=comment))
+    for pl in topo.prefix_lists:
+        if pl.name not in managed and not pl.service:
+            out.append(_block("resource", ("aws_ec2_managed_prefix_list", tf_id(pl.name)), [
+                ("name", _q(pl.name)), ("address_family", _q("IPv4")), ("max_entries", str(max(1, len(pl.cidrs))))],
+                [f"entry {{\n  cidr = {_q(c)}\n}}" for c in pl.cidrs]))
+    return out
+
+
 def _routes(topo: Topology) -> list[str]:
     out = []
     for rt in topo.route_tables:
@@ -107,8 +145,10 @@ def _routes(topo: Topology) -> list[str]:
         for r in rt.routes:
             if r.target == "local":
                 continue
+            nat = r.target in {n.name for n in topo.nat_gateways}
             out.append(_block("resource", ("aws_route", tf_id(f"{rt.name}_{r.destination}")), [
                 ("route_table_id", f"aws_route_table.{rid}.id"), ("destination_cidr_block", _q(r.destination)),
+                ("nat_gateway_id", f"aws_nat_gateway.{tf_id(r.target)}.id") if nat else
                 ("gateway_id", f"aws_internet_gateway.{tf_id(r.target)}.id")]))
     for s in topo.subnets:
         out.append(_block("resource", ("aws_route_table_association", tf_id(s.name)), [
