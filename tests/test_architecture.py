@@ -107,3 +107,13 @@ def test_importing_tierlab_changes_no_pandas_or_matplotlib_option():
     assert seen["n"] > 50  # the snapshot really read pandas' options
     assert seen["changed"] == {"pandas": [], "matplotlib": []}
     assert seen["handler"] == ["<class 'tierlab.errors.TierlabError'>"]  # the friendly display of errors stays
+
+
+def test_no_two_test_modules_share_a_name():
+    """tests/ has no __init__.py files, so pytest imports each test module by its bare name: two files with the
+    same name in different folders stop the whole suite at collection ("import file mismatch")."""
+    from collections import Counter
+    from pathlib import Path
+
+    names = Counter(p.name for p in Path(__file__).parent.rglob("test_*.py"))
+    assert [n for n, k in names.items() if k > 1] == []
