@@ -9,6 +9,7 @@ an answer and is not searched for.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -51,6 +52,7 @@ def _lines(text: str) -> list[str]:
     return [n for n in (_norm(line.lstrip("- ")) for line in text.splitlines()) if len(n) >= MIN_CHARS]
 
 
+@functools.cache
 def _answers() -> tuple[list[str], int]:
     """(every solution line to search for, how many were dropped as shared with the course's other text)."""
     doc = yaml.safe_load((ROOT / "data/exercises/solutions.yaml").read_text())

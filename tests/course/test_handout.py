@@ -58,13 +58,40 @@ def test_no_solutions_file_folder_or_tagged_cell(built):
         assert not any(_is_solution(c) for c in json.loads(p.read_text())["cells"]), p.name
 
 
-def test_the_learners_notebooks_still_open(built):
-    import nbformat  # here, not at the top: its JSON-schema stack costs seconds of collection for every run
+def _nbformat_schema(minor: int):
+    """nbformat's own v4.N schema, compiled by fastjsonschema: what ``nbformat.validate`` runs by default, without
+    ``import nbformat``, whose jsonschema stack builds an IRI grammar at import (2-3 s of CPU per test worker)."""
+    import importlib.util
 
+    import fastjsonschema
+
+    spec = importlib.util.find_spec("nbformat")
+    assert spec is not None and spec.submodule_search_locations, "nbformat is a test dependency"
+    schema = Path(spec.submodule_search_locations[0]) / "v4" / f"nbformat.v4.{minor}.schema.json"
+    return fastjsonschema.compile(json.loads(schema.read_text()))
+
+
+def test_the_learners_notebooks_still_open(built):
     names = sorted(p.name for p in (built / "notebooks").glob("*.ipynb"))
     assert names == sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    validators: dict[int, object] = {}
     for p in (built / "notebooks").rglob("*.ipynb"):
-        nbformat.validate(nbformat.read(p, as_version=nbformat.NO_CONVERT))
+        nb = json.loads(p.read_text(encoding="utf-8"))
+        assert nb["nbformat"] == 4, p.name
+        minor = nb["nbformat_minor"]
+        validate = validators.setdefault(minor, _nbformat_schema(minor))
+        validate(nb)  # raises JsonSchemaValueException naming the bad field
+        ids = [c["id"] for c in nb["cells"] if "id" in c]
+        assert len(ids) == len(set(ids)), f"{p.name}: duplicate cell ids"
+
+
+def test_the_schema_check_refuses_a_broken_notebook(built):
+    import fastjsonschema
+
+    nb = json.loads((built / "notebooks" / "00-start-here.ipynb").read_text())
+    nb["cells"][0]["cell_type"] = "prose"
+    with pytest.raises(fastjsonschema.JsonSchemaValueException):
+        _nbformat_schema(nb["nbformat_minor"])(nb)
 
 
 def test_with_the_handouts_data_every_exercise_grades_and_no_answer_loads(built, monkeypatch):
