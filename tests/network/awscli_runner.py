@@ -1,6 +1,8 @@
 """The real AWS CLI (awscli's own driver, the code behind the ``aws`` command) for a bash script,
-in one Python process, so that a script of a hundred commands does not start a hundred
-interpreters on a busy machine.
+without starting a hundred interpreters on a busy machine: this process loads the CLI, its plugins
+and the service models once, then forks one child per command, so that each command starts from
+the same clean state a new ``aws`` process has (the CLI keeps per-command state in its session:
+one command's handlers must not see the next command's arguments).
 
 Started by tests/network/test_export_awscli_moto.py; prints its loopback port, then serves one
 command per connection: the bash function ``aws`` (see ``SHIM``) sends ``argc\\0arg\\0...`` and
@@ -70,27 +72,35 @@ def main() -> None:
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.bind(("127.0.0.1", 0))
     srv.listen(8)
-    driver = create_clidriver()
+    driver = create_clidriver()  # the plugins, the service models and the command tables, loaded once
+    for service in ("ec2", "elbv2", "rds"):  # warm what every child needs, before forking
+        driver.session.create_client(service, region_name="us-east-1")
+        driver._get_command_table()[service]._get_command_table()
     print(srv.getsockname()[1], flush=True)
     while True:
         conn, _ = srv.accept()
         with conn:
             argv = _read_argv(conn)
-            if argv == ["__quit__"] or not argv:
-                if argv:
-                    break
+            if argv == ["__quit__"]:
+                break
+            if not argv:
                 continue
             if os.environ.get("AWS_ENDPOINT_URL") and "--endpoint-url" not in argv:
                 argv = [*argv, "--endpoint-url", os.environ["AWS_ENDPOINT_URL"]]
-            out, err = io.StringIO(), io.StringIO()
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                try:
-                    rc = driver.main(argv)
-                except SystemExit as exc:  # argparse errors exit like the real command
-                    rc = exc.code if isinstance(exc.code, int) else 1
-            sys.stderr.write(f"$ aws {' '.join(argv)}\n  -> {rc}\n{err.getvalue()}")
-            sys.stderr.flush()
-            conn.sendall(f"{rc}\n".encode() + out.getvalue().encode())
+            pid = os.fork()
+            if pid == 0:  # the command, in a child that starts from the warm, untouched parent
+                out, err = io.StringIO(), io.StringIO()
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                    try:
+                        rc = driver.main(argv)  # the parent's driver, untouched: each child gets its copy
+                    except SystemExit as exc:  # argparse errors exit like the real command
+                        rc = exc.code if isinstance(exc.code, int) else 1
+                sys.stderr.write(f"$ aws {' '.join(argv)}\n  -> {rc}\n{err.getvalue()}")
+                sys.stderr.flush()
+                conn.sendall(f"{rc}\n".encode() + out.getvalue().encode())
+                conn.close()
+                os._exit(0)
+            os.waitpid(pid, 0)
 
 
 if __name__ == "__main__":

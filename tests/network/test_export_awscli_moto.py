@@ -1,7 +1,9 @@
 """The exported AWS CLI script really runs: bash executes it unchanged, every ``aws`` command goes
 through the real AWS CLI (awscli's driver) to moto's server on 127.0.0.1, and what the describe
-calls then return is the topology: the same subnets, routes, NACL entries, security-group rules,
-servers, load balancer and database, and, imported back with ``tl.from_aws``, the same verdicts."""
+calls then return is the topology (seed-vpc: the seed plus a NAT gateway per zone and gateway and
+interface endpoints): the same subnets, routes, NAT gateways, endpoints, NACL entries,
+security-group rules, servers, load balancer and database, and, imported back with
+``tl.from_aws``, the same verdicts."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from awscli_runner import SHIM  # noqa: E402
-SEED = tl.load("seed")
+SEED = tl.load("seed-vpc")
 _PROTO = {"tcp": "6", "udp": "17", "icmp": "1", "all": "-1"}
 
 
@@ -105,11 +107,13 @@ def read_back(url: str, topo: tl.Topology) -> dict:
     gname = {g["GroupId"]: g["GroupName"] for g in groups}
     out: dict = {"subnets": {sname[i]: (s["CidrBlock"], s["AvailabilityZone"]) for i, s in subnets.items()},
                  "routes": {}, "route_assoc": {}, "nacl_entries": {}, "nacl_assoc": {}, "sg_rules": {}}
+    nat_name = {n["NatGatewayId"]: _name(n.get("Tags")) for n in ec2.describe_nat_gateways(Filters=only)["NatGateways"]}
     for rt in ec2.describe_route_tables(Filters=only)["RouteTables"]:
         if not _name(rt.get("Tags")):
             continue  # the VPC's own main route table: nothing of the topology's is in it
         out["routes"][_name(rt["Tags"])] = sorted(
-            (r["DestinationCidrBlock"], "local" if r.get("GatewayId") == "local" else "igw")
+            (r["DestinationCidrBlock"], "local" if r.get("GatewayId") == "local" else
+             nat_name.get(r.get("NatGatewayId", ""), "igw"))
             for r in rt["Routes"] if "DestinationCidrBlock" in r)
         for a in rt.get("Associations", []):
             if a.get("SubnetId"):
@@ -136,6 +140,17 @@ def read_back(url: str, topo: tl.Topology) -> dict:
     out["instances"] = {_name(i.get("Tags")): (sname[i["SubnetId"]], i["PrivateIpAddress"],
                                                sorted(gname[g["GroupId"]] for g in i["SecurityGroups"]))
                         for r in ec2.describe_instances(Filters=only)["Reservations"] for i in r["Instances"]}
+    out["nat_gateways"] = {_name(n.get("Tags")): sname[n["SubnetId"]]  # moto picks its own addresses
+                           for n in ec2.describe_nat_gateways(Filters=only)["NatGateways"]}
+    rtname = {rt["RouteTableId"]: _name(rt.get("Tags")) for rt in ec2.describe_route_tables(Filters=only)["RouteTables"]}
+    enis = {i["NetworkInterfaceId"]: (sname[i["SubnetId"]], i["PrivateIpAddress"])
+            for i in ec2.describe_network_interfaces(Filters=only)["NetworkInterfaces"]}
+    out["endpoints"] = {_name(e.get("Tags")): (
+        e["VpcEndpointType"].lower(), e["ServiceName"].rsplit(".", 1)[-1], sorted(rtname[r] for r in e.get("RouteTableIds", [])),
+        sorted(enis[i][0] for i in e.get("NetworkInterfaceIds", []) if i in enis),
+        sorted(gname[g["GroupId"]] for g in e.get("Groups", [])),
+        e.get("PrivateDnsEnabled", False) if e["VpcEndpointType"] == "Interface" else False)  # moto says True for S3
+        for e in ec2.describe_vpc_endpoints(Filters=only)["VpcEndpoints"]}
     out["vpc"] = vpc
     return out
 
@@ -143,7 +158,8 @@ def read_back(url: str, topo: tl.Topology) -> dict:
 def expected(topo: tl.Topology) -> dict:
     """The same view, from the model: only what the script creates (switched-off rules are not)."""
     out: dict = {"subnets": {s.name: (str(s.cidr), s.az) for s in topo.subnets},
-                 "routes": {rt.name: sorted((str(r.destination), "local" if r.target == "local" else "igw")
+                 "routes": {rt.name: sorted((str(r.destination), r.target if r.target == "local" or r.target in
+                                             {n.name for n in topo.nat_gateways} else "igw")
                                             for r in rt.routes) for rt in topo.route_tables},
                  "route_assoc": {s.name: s.route_table for s in topo.subnets},
                  "nacl_entries": {n.name: sorted((r.direction, r.number, _PROTO[r.protocol], r.action, str(r.cidr),
@@ -157,6 +173,10 @@ def expected(topo: tl.Topology) -> dict:
                  for r in g.rules if r.enabled]
         out["sg_rules"][g.name] = sorted(rules, key=str)
     out["instances"] = {i.name: (i.subnet, str(i.ip), sorted(i.sgs)) for i in topo.instances}
+    out["nat_gateways"] = {n.name: n.subnet for n in topo.nat_gateways}
+    out["endpoints"] = {e.name: (e.type, e.service, sorted(e.route_tables), sorted(x.subnet for x in e.enis),
+                                 sorted(e.sgs), e.private_dns if e.type == "interface" else False)
+                        for e in topo.vpc_endpoints}
     return out
 
 
@@ -167,7 +187,8 @@ def seed_in_moto(moto_url, tmp_path_factory):
     return topo, read_back(moto_url, topo)
 
 
-@pytest.mark.parametrize("part", ["subnets", "routes", "route_assoc", "nacl_entries", "nacl_assoc", "instances"])
+@pytest.mark.parametrize("part", ["subnets", "routes", "route_assoc", "nacl_entries", "nacl_assoc", "instances",
+                                  "nat_gateways", "endpoints"])
 def test_what_the_script_created_is_the_topology(seed_in_moto, part):
     topo, got = seed_in_moto
     assert got[part] == expected(topo)[part]
@@ -218,12 +239,26 @@ def test_imported_back_from_the_describe_outputs_it_gives_the_same_verdicts(seed
             "describe-network-acls": ec2.describe_network_acls(Filters=only),
             "describe-instances": ec2.describe_instances(Filters=only),
             "describe-network-interfaces": ec2.describe_network_interfaces(Filters=only),
+            "describe-nat-gateways": ec2.describe_nat_gateways(Filters=only),
+            "describe-vpc-endpoints": ec2.describe_vpc_endpoints(Filters=only),
             "describe-load-balancers": lb, "describe-target-groups": tgs,
             "describe-listeners": elb.describe_listeners(LoadBalancerArn=arn),
             "describe-db-instances": rds.describe_db_instances(DBInstanceIdentifier=topo.database.name)}
     for tg in tgs["TargetGroups"]:
         docs[f"describe-target-health--{tg['TargetGroupName']}"] = elb.describe_target_health(
             TargetGroupArn=tg["TargetGroupArn"])
+    # moto ignores --private-ip-address (NAT) and --subnet-configurations (endpoints) and invents addresses
+    # outside the subnet; AWS honours both, so the addresses the script asked for are put back here
+    asked = {n.name: str(n.private_ip) for n in topo.nat_gateways}
+    for n in docs["describe-nat-gateways"]["NatGateways"]:
+        n["NatGatewayAddresses"][0]["PrivateIp"] = asked[_name(n.get("Tags"))]
+    eni_ip = {(e.name, x.subnet): str(x.ip) for e in topo.vpc_endpoints for x in e.enis}
+    sname = {s["SubnetId"]: _name(s.get("Tags")) for s in docs["describe-subnets"]["Subnets"]}
+    vpce_of = {i: _name(e.get("Tags")) for e in docs["describe-vpc-endpoints"]["VpcEndpoints"]
+               for i in e.get("NetworkInterfaceIds", [])}
+    for i in docs["describe-network-interfaces"]["NetworkInterfaces"]:
+        if i["NetworkInterfaceId"] in vpce_of:
+            i["PrivateIpAddress"] = eni_ip[(vpce_of[i["NetworkInterfaceId"]], sname[i["SubnetId"]])]
     for name, resp in docs.items():
         resp.pop("ResponseMetadata", None)
         (tmp_path / f"{name}.json").write_text(json.dumps(resp, default=str))
@@ -232,3 +267,7 @@ def test_imported_back_from_the_describe_outputs_it_gives_the_same_verdicts(seed
         a, b = tl.journey(topo, os=os_name), tl.journey(back, os=os_name)
         assert (a.ok, round(a.success_share, 6)) == (b.ok, round(b.success_share, 6)), os_name
         assert sorted((x.component, x.step) for x in a.blocks) == sorted((x.component, x.step) for x in b.blocks)
+    assert [(n.name, n.subnet, n.private_ip) for n in back.nat_gateways] == \
+        [(n.name, n.subnet, n.private_ip) for n in topo.nat_gateways]
+    assert [(e.name, e.type, e.route_tables, e.enis, e.sgs) for e in back.vpc_endpoints] == \
+        [(e.name, e.type, e.route_tables, e.enis, e.sgs) for e in topo.vpc_endpoints]

@@ -99,3 +99,29 @@ def test_aws_cli_script_names_every_enabled_rule_and_parses():
             assert (f"# {r.id}" in text) is True
     assert "create-network-acl-entry" in text and text.count("create-network-acl-entry") == len(
         [r for n in topo.nacls for r in n.rules if r.enabled]) + len([r for n in topo.nacls for r in n.rules if not r.enabled])
+
+
+def test_nat_gateways_and_endpoints_survive_export_and_import(tmp_path):
+    """seed-vpc (a NAT per zone, an S3 gateway endpoint, four interface endpoints) through main.tf and
+    back: the same verdicts, NATs, endpoints (ENI addresses pinned by subnet_configuration), routes to
+    the NATs and VPC DNS attributes; only the Elastic IPs are AWS's to choose."""
+    topo = tl.load("seed-vpc")
+    write_terraform(topo, tmp_path)
+    imp = tl.from_terraform(tmp_path)
+    back = imp.topology
+    assert verdicts(back) == verdicts(topo)
+    assert [(n.name, n.subnet, n.private_ip) for n in back.nat_gateways] == \
+        [(n.name, n.subnet, n.private_ip) for n in topo.nat_gateways]
+    assert back.vpc_endpoints == topo.vpc_endpoints
+    routes = {rt.name: sorted(map(str, rt.routes)) for rt in topo.route_tables}
+    assert {rt.name: sorted(map(str, rt.routes)) for rt in back.route_tables if rt.name in routes} == routes
+    assert (back.dns_support, back.dns_hostnames) == (topo.dns_support, topo.dns_hostnames)
+    assert any("prefix list are read from the account" in n.message and n.affects_verdicts for n in imp.notes)
+
+
+def test_aws_cli_script_creates_nat_gateways_and_endpoints_in_order():
+    text = to_aws_cli(tl.load("seed-vpc"))
+    order = [text.index(k) for k in ("create-subnet", "create-nat-gateway", "--nat-gateway-id", "create-security-group",
+                                     "--vpc-endpoint-type Interface")]
+    assert order == sorted(order)  # a NAT needs its subnet, a route its NAT, an interface endpoint its SGs
+    assert text.count("create-vpc-endpoint") == 5 and text.count("allocate-address") == 2

@@ -271,3 +271,23 @@ def test_parses_kept_on_disk_are_the_parses_and_a_broken_cache_is_ignored(tmp_pa
     monkeypatch.setenv("TIERLAB_CACHE_DIR", "off")
     tfmod.parse_text(text + "\n# another text\n")
     assert len(list((tmp_path / "cache" / "hcl").glob("*.json"))) == 1  # off: nothing new is written
+
+
+def test_nat_gateways_eips_and_endpoints_join_the_topology():
+    """public-targets: a NAT per zone (aws_eip by count.index), each zone's route table sending 0.0.0.0/0 to
+    its own NAT, an S3 gateway endpoint on those tables and an SSM interface endpoint with no group
+    (AWS gives it the VPC's default security group)."""
+    imp = from_terraform(CORPUS / "public-targets")
+    topo = imp.topology
+    nats = {n.name: n for n in topo.nat_gateways}
+    assert sorted(nats) == ["nat-0", "nat-1"]
+    assert [nats[n].subnet for n in sorted(nats)] == ["public-a", "public-b"]
+    for rt in topo.route_tables:
+        targets = {r.target for r in rt.routes if str(r.destination) == "0.0.0.0/0"}
+        assert targets <= {"nat-0", "nat-1", topo.internet_gateway}
+    assert {r.target for rt in topo.route_tables for r in rt.routes} >= {"nat-0", "nat-1"}
+    s3, ssm = (next(e for e in topo.vpc_endpoints if e.service == s) for s in ("s3", "ssm"))
+    assert s3.type == "gateway" and len(s3.route_tables) == 2 and s3.prefix_list == "pl-s3"
+    assert ssm.type == "interface" and ssm.sgs == ("default",) and ssm.private_dns and len(ssm.enis) == 2
+    frame = imp.frame().set_index("resource")
+    assert frame.loc["aws_eip.nat[0]", "status"] == "parsed" and frame.loc["aws_vpc_endpoint.ssm", "status"] == "parsed"

@@ -508,8 +508,7 @@ def _single_nat(ctx: _Ctx) -> list[Finding]:
         id="single-nat", severity="medium", title="private subnets in several zones share one zone's NAT gateway",
         object=", ".join(n["name"] for n in nats),
         evidence=f"NAT gateways in {', '.join(sorted(nat_azs))}; private subnets in {', '.join(sorted(private_azs))}: an outage "
-                 "of the NAT's zone cuts every private subnet's egress (and cross-zone traffic costs extra). "
-                 "(From the import: NAT gateways are not in the evaluator's model yet.)",
+                 "of the NAT's zone cuts every private subnet's egress (and cross-zone traffic costs extra)",
         fix="one NAT gateway per zone, each zone's private route table pointing at its own")]
 
 

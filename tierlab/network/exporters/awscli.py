@@ -64,6 +64,7 @@ def to_aws_cli(topo: Topology) -> str:
         L += [f"{v}_EIP=$(aws ec2 allocate-address --domain vpc --query AllocationId --output text)",
               f"{v}=$(aws ec2 create-nat-gateway --subnet-id ${_var('SUBNET', nat.subnet)} --allocation-id ${v}_EIP "
               f"--private-ip-address {nat.private_ip} --query NatGateway.NatGatewayId --output text)",
+              f"aws ec2 create-tags --resources ${v} --tags {_tag(nat.name)}",
               f"aws ec2 wait nat-gateway-available --nat-gateway-ids ${v}"]
     L.append("\n# route tables (the local route is implicit)")
     for rt in topo.route_tables:
@@ -118,16 +119,20 @@ def to_aws_cli(topo: Topology) -> str:
             L.append("aws ec2 modify-vpc-attribute --vpc-id $VPC --enable-dns-hostnames '{\"Value\":true}'")
     for e in topo.vpc_endpoints:
         svc = e.service_name(topo.region)
+        v = _var("VPCE", e.name)
         if e.type == "gateway":
             tables = " ".join("$" + _var("RT", r) for r in e.route_tables)
-            L.append(f"aws ec2 create-vpc-endpoint --vpc-id $VPC --vpc-endpoint-type Gateway --service-name {svc} "
-                     f"--route-table-ids {tables}  # {e.name}")
+            L.append(f"{v}=$(aws ec2 create-vpc-endpoint --vpc-id $VPC --vpc-endpoint-type Gateway --service-name {svc} "
+                     f"--route-table-ids {tables} --query VpcEndpoint.VpcEndpointId --output text)")
         else:
             subnets = " ".join("$" + _var("SUBNET", x.subnet) for x in e.enis)
             sgs = " ".join("$" + _var("SG", g) for g in e.sgs)
-            L.append(f"aws ec2 create-vpc-endpoint --vpc-id $VPC --vpc-endpoint-type Interface --service-name {svc} "
+            pinned = " ".join(f"SubnetId=${_var('SUBNET', x.subnet)},Ipv4={x.ip}" for x in e.enis)
+            L.append(f"{v}=$(aws ec2 create-vpc-endpoint --vpc-id $VPC --vpc-endpoint-type Interface --service-name {svc} "
                      f"--subnet-ids {subnets} --security-group-ids {sgs} "
-                     f"{'--private-dns-enabled' if e.private_dns else '--no-private-dns-enabled'}  # {e.name}")
+                     f"{'--private-dns-enabled' if e.private_dns else '--no-private-dns-enabled'} "
+                     f"--subnet-configurations {pinned} --query VpcEndpoint.VpcEndpointId --output text)")
+        L.append(f"aws ec2 create-tags --resources ${v} --tags {_tag(e.name)}")
     L.append("\n# servers")
     for i in topo.instances:
         v = _var("I", i.name)

@@ -123,10 +123,11 @@ def _gateways(topo: Topology) -> list[str]:
             attrs += [("subnet_ids", _list([f"aws_subnet.{tf_id(x.subnet)}.id" for x in e.enis])),
                       ("security_group_ids", _list([_sg_ref(g) for g in e.sgs])),
                       ("private_dns_enabled", "true" if e.private_dns else "false")]
-            comment = (f"ENIs at {', '.join(str(x.ip) for x in e.enis)} in the model (AWS assigns the addresses unless "
-                       "given per subnet)")
+            comment = f"ENIs at {', '.join(str(x.ip) for x in e.enis)}, given per subnet (else AWS assigns them)"
+        pinned = [f"subnet_configuration {{\n  subnet_id = aws_subnet.{tf_id(x.subnet)}.id\n  ipv4      = {_q(x.ip)}\n}}"
+                  for x in e.enis]
         out.append(_block("resource", ("aws_vpc_endpoint", tf_id(e.name)), attrs + [("tags", f"{{ Name = {_q(e.name)} }}")],
-                          comment=comment))
+                          pinned, comment=comment))
     for pl in topo.prefix_lists:
         if pl.name not in managed and not pl.service:
             out.append(_block("resource", ("aws_ec2_managed_prefix_list", tf_id(pl.name)), [

@@ -156,12 +156,25 @@ class _Reader:
             self.add(kind, g.get("GroupId"), {"vpc_id": g.get("VpcId"), "name": g.get("GroupName"),
                                               "description": g.get("Description"), "tags": _tags(g), **rules}, file)
         for file, _, n in self.items("describe-nat-gateways"):
-            self.add("aws_nat_gateway", n.get("NatGatewayId"), {"subnet_id": n.get("SubnetId"), "vpc_id": n.get("VpcId"),
-                                                                "connectivity_type": n.get("ConnectivityType", "public")}, file)
+            if n.get("State") in ("deleted", "deleting", "failed"):
+                continue
+            addr = next((a for a in _list(n.get("NatGatewayAddresses")) if isinstance(a, dict)), {})
+            self.add("aws_nat_gateway", n.get("NatGatewayId"), {
+                "subnet_id": n.get("SubnetId"), "vpc_id": n.get("VpcId"), "tags": _tags(n),
+                "connectivity_type": n.get("ConnectivityType", "public"), "allocation_id": addr.get("AllocationId"),
+                "public_ip": addr.get("PublicIp"), "private_ip": addr.get("PrivateIp")}, file)
+        eni_ips = {str(i.get("NetworkInterfaceId")): (i.get("SubnetId"), i.get("PrivateIpAddress"))
+                   for _, _, i in self.items("describe-network-interfaces") if isinstance(i, dict)}
+        pl_of = {str(r.get("GatewayId")): r.get("DestinationPrefixListId") for _, _, rt in self.items("describe-route-tables")
+                 for r in _list(rt.get("Routes")) if isinstance(r, dict) and r.get("DestinationPrefixListId")}
         for file, _, e in self.items("describe-vpc-endpoints"):
+            enis = {eni_ips[x][0]: eni_ips[x][1] for x in _list(e.get("NetworkInterfaceIds")) if x in eni_ips}
             self.add("aws_vpc_endpoint", e.get("VpcEndpointId"), {
-                "vpc_id": e.get("VpcId"), "service_name": e.get("ServiceName"), "vpc_endpoint_type": e.get("VpcEndpointType"),
-                "route_table_ids": e.get("RouteTableIds"), "subnet_ids": e.get("SubnetIds")}, file)
+                "vpc_id": e.get("VpcId"), "service_name": e.get("ServiceName"), "tags": _tags(e),
+                "vpc_endpoint_type": e.get("VpcEndpointType"), "route_table_ids": e.get("RouteTableIds"),
+                "subnet_ids": e.get("SubnetIds"), "private_dns_enabled": e.get("PrivateDnsEnabled") is True,
+                "security_group_ids": [g.get("GroupId") for g in _list(e.get("Groups")) if isinstance(g, dict)],
+                "prefix_list_id": pl_of.get(str(e.get("VpcEndpointId"))), "_enis": enis}, file)
 
     # ------------------------------------------------------------------ compute
     def compute(self) -> None:

@@ -77,6 +77,8 @@ class Builder:
         self.extras: dict[str, list[Any]] = {"nat_gateways": [], "endpoints": [], "auto_scaling": [],
                                         "public_instances": [], "not_modelled_routes": []}
         self.understood: dict[str, str] = {}
+        self.nat_names: dict[str, str] = {}
+        self.endpoint_names: dict[str, str] = {}
 
     # ---------------------------------------------------------------- helpers
     def of(self, *types: str) -> list[Resource]:
@@ -242,14 +244,6 @@ class Builder:
             self.mark(a)
         for g in igws:
             self.mark(g)
-        for n in self.of("aws_nat_gateway"):
-            sub = self.subnet_name(n.attrs.get("subnet_id"))
-            self.extras["nat_gateways"].append({"name": self.name_of(n), "subnet": sub,
-                                                "public": n.attrs.get("connectivity_type", "public") != "private"})
-            self.note(n, "", "partly", "NAT gateways are not in tierlab's model yet (issue 13)",
-                      "its routes are dropped: flows from private subnets to the internet show NO_ROUTE_TO_DESTINATION; "
-                      "the Create Account journey does not use it", True)
-            self.mark(n, "partly")
         for e in self.of("aws_eip"):
             inst = self.ref(e.attrs.get("instance"), "aws_instance")
             if inst is not None:
@@ -260,17 +254,19 @@ class Builder:
             if inst is not None:
                 self.extras["public_instances"].append(self.name_of(inst))
             self.mark(e)
-        for e in self.of("aws_vpc_endpoint"):
-            kind = e.attrs.get("vpc_endpoint_type", "Gateway")
-            svc = e.attrs.get("service_name")
-            self.extras["endpoints"].append({"name": self.name_of(e), "type": kind,
-                                             "service": svc if isinstance(svc, str) else "?"})
-            self.note(e, "", "partly", f"VPC endpoints ({kind}) are not in tierlab's model yet (issue 13)",
-                      "left out: flows to the service show no path", True)
-            self.mark(e, "partly")
         if len(igws) > 1:
             self.note(igws[1], "", "not understood", "a VPC has at most one internet gateway", "the first is used", True)
         return self.name_of(igws[0]) if igws else None
+
+    def nat_gateways(self, subnets: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from .gwbuild import nat_gateways
+
+        return nat_gateways(self, subnets)
+
+    def vpc_endpoints(self, subnets: dict[str, dict[str, Any]], prefix_lists: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        from .gwbuild import vpc_endpoints
+
+        return vpc_endpoints(self, subnets, prefix_lists)
 
     def route_tables(self, vpc: Resource, vpc_cidr: ipaddress.IPv4Network, igw: str | None,
                      subnets: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
@@ -350,6 +346,9 @@ class Builder:
 
     def route(self, owner: Resource, rt: _Rt, route: dict[str, Any], igw: str | None, attr: str) -> None:
         dest = route.get("cidr_block", route.get("destination_cidr_block"))
+        vpce = self.ref(route.get("vpc_endpoint_id") or route.get("gateway_id"), "aws_vpc_endpoint")
+        if route.get("destination_prefix_list_id") and vpce is not None and vpce.address in self.endpoint_names:
+            return  # the route a gateway endpoint adds: the endpoint's route tables say where it is
         if dest is None or route.get("ipv6_cidr_block") or route.get("destination_ipv6_cidr_block"):
             if route.get("destination_prefix_list_id") or route.get("ipv6_cidr_block") or route.get("destination_ipv6_cidr_block"):
                 self.note(owner, attr or "destination", "partly", "IPv6 and prefix-list routes are not modelled", "ignored")
@@ -370,6 +369,10 @@ class Builder:
             rt.routes.append({"destination": str(dest), "target": igw})
             return
         if isinstance(gw, str) and gw == "local":
+            return
+        nat = self.ref(route.get("nat_gateway_id"), "aws_nat_gateway")
+        if nat is not None and nat.address in self.nat_names:
+            rt.routes.append({"destination": str(dest), "target": self.nat_names[nat.address]})
             return
         target = next((f"{k} {route[k]}" for k in ("nat_gateway_id", "vpc_endpoint_id", "transit_gateway_id",
                                                     "vpc_peering_connection_id", "network_interface_id",
@@ -1090,10 +1093,14 @@ class Builder:
         if azs:
             self.region = re.sub(r"[a-z]$", "", azs[0]) or self.region
         igw = self.gateways(vpc)
+        nats = self.nat_gateways(subnets)
+        self.endpoint_names = {e.address: self.name_of(e) for e in self.of("aws_vpc_endpoint")
+                               if str(e.attrs.get("vpc_endpoint_type") or "Gateway").lower() == "gateway"}
         sgs = self.security_groups(vpc)
         route_tables = self.route_tables(vpc, vpc_cidr, igw, subnets)
+        prefix_lists: dict[str, Any] = {}
+        endpoints = self.vpc_endpoints(subnets, prefix_lists)
         nacls = self.nacls(vpc, subnets)
-        prefix_lists = {}
         for pl in self.of("aws_ec2_managed_prefix_list"):
             prefix_lists[self.name_of(pl)] = [e.get("cidr") for e in self.listify(pl.attrs.get("entry"))
                                               if isinstance(e, dict) and isinstance(e.get("cidr"), str)]
@@ -1141,6 +1148,14 @@ class Builder:
         }
         if igw:
             raw["internet_gateway"] = igw
+        if nats:
+            raw["nat_gateways"] = nats
+        if endpoints:
+            raw["vpc_endpoints"] = endpoints
+        for key, attr, default in (("dns_support", "enable_dns_support", True),
+                                   ("dns_hostnames", "enable_dns_hostnames", False)):
+            v = vpc.attrs.get(attr)
+            raw["vpc"][key] = v if isinstance(v, bool) else default
         if prefix_lists:
             raw["prefix_lists"] = prefix_lists
         host = ""
