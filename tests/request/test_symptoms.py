@@ -73,3 +73,31 @@ def test_health_checks_on_another_port_decide_health(seed):
     assert not any(p.healthy for p in trace.pairs)
     assert all(p.chosen for p in trace.pairs)  # every target unhealthy: the ALB fails open
     assert trace.ok  # requests on 3000 still work
+
+
+@pytest.mark.parametrize("name", ["seed", "seed-as-written"])
+def test_the_summary_says_what_the_browser_gets_for_every_share_of_requests(name):
+    """Law, over every rule switched off alone: a blocked summary ends with what the browser gets
+    (status or timeout or refusal, after how long), one line per outcome of ``trace.outcomes`` with
+    its share; the shares add up to 100 %, and a 200 is listed only when some requests succeed."""
+    topo = tl.load(name)
+    for rid in [r.id for r in topo.rules()]:
+        trace = tl.journey(topo.switch_off(rid))
+        text = trace.summary()
+        if trace.ok:
+            assert "What the browser gets" not in text
+            continue
+        tail = text.split("What the browser gets:\n", 1)[1].splitlines()
+        assert len(tail) == len(trace.outcomes), (rid, text)
+        for line, o in zip(tail, trace.outcomes):
+            assert line.startswith(f"  - {o.share * 100:.0f}% of requests: {o.outcome.words()} — "), (rid, line)
+            assert o.outcome.text in line
+        assert sum(o.share for o in trace.outcomes) == pytest.approx(1.0)
+        assert ("of requests: 200 —" in text) == (trace.success_share > 0), rid
+        assert "Account created" not in text  # the summary tells what the browser gets, never the UI's wish
+
+
+def test_the_summary_of_a_drop_in_front_of_the_alb_is_a_browser_timeout_not_an_http_error(seed):
+    text = tl.journey(seed.switch_off("alb-public-sg-in-443")).summary()
+    assert "100% of requests: timeout after 127 s — browser: connection timed out" in text
+    assert "504" not in text and "502" not in text

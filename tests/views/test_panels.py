@@ -50,6 +50,7 @@ def test_switched_off_rules_are_still_listed():
     ("nacl-private-db-in-100", {"number": "0"}, "outside 1-32766"),
     ("nacl-private-db-in-100", {"number": "40000"}, "outside 1-32766"),
     ("nacl-private-db-in-100", {"number": "ten"}, "not a whole number"),
+    ("nacl-private-db-in-100", {"number": "-5"}, "rule number -5 is outside 1-32766"),
     ("nacl-private-db-in-100", {"ports": "70000"}, "outside 0-65535"),
     ("nacl-private-db-in-100", {"ports": "6000-5000"}, "runs backwards"),
     ("nacl-private-db-in-100", {"protocol": "sctp"}, "unknown"),
@@ -239,8 +240,11 @@ def test_the_edit_form_validates_inline_and_applies(app):
     assert d.hop("hop_node_api_2__rds_primary").blocking[0].rule_ids == ("nacl-private-db-in-star",)
     r.pick.value = "database-sg-in-5432"
     assert r.f_number.disabled and r.f_action.disabled
+    r.f_ports.value = "70000"  # typed, not applied
+    assert "outside 0-65535" in r.message.value
     r.reset_button.click()
     assert app.lab.trace.ok and app.rules.toggles["nacl-private-db-in-100"].value
+    assert r.f_ports.value == "5432" and r.message.value == ""  # the form shows the rule as loaded again
     assert app.out.outputs == ()
 
 
@@ -506,3 +510,54 @@ def test_every_stepper_view_after_the_block_is_not_reached_never_pass():
     assert f.iloc[stop]["verdict"] == "blocked"
     assert set(f.iloc[stop + 1:]["verdict"]) == {"not reached"}
     assert not f.iloc[stop + 1:]["reason"].str.contains("Account created").any()
+
+
+def _every_text(widget) -> str:
+    """Every string a widget tree shows: values, descriptions, option labels, tooltips, tab titles."""
+    import ipywidgets as W
+
+    seen: set[int] = set()
+    out: list[str] = []
+
+    def walk(w) -> None:
+        if id(w) in seen:
+            return
+        seen.add(id(w))
+        for key in w.keys:
+            v = getattr(w, key, None)
+            items = v if isinstance(v, (list, tuple)) else [v]
+            for x in items:
+                if isinstance(x, W.Widget):
+                    walk(x)
+                elif isinstance(x, str):
+                    out.append(x)
+                elif isinstance(x, tuple):
+                    out.extend(str(y) for y in x)
+
+    walk(widget)
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("rule", ["database-sg-in-5432", "nacl-private-db-out-100", "web-sg-in-3000",
+                                  "alb-public-sg-in-443", "nacl-public-in-100"])
+def test_after_a_drop_nothing_in_the_whole_app_says_account_created(rule):
+    """Law: when every request is dropped, no view of the app (verdict, diagram, stepper stepped to
+    its end, trace, checkpoints, latency) says "Account created" happened: the trace table may list
+    that step only in a row marked "not reached". With the rule back, the end of the journey says it."""
+    import re
+
+    app = tl.lab_app(SEED.switch_off(rule))
+    assert app.lab.trace.success_share == 0
+    for _ in range(30):
+        app.steps.next_button.click()
+    text = _every_text(app)
+    not_reached = re.findall(r"<tr>(?:(?!</tr>).)*tl-v-not-reached(?:(?!</tr>).)*</tr>", text, flags=re.S)
+    assert any("Account created" in row for row in not_reached)  # listed, as a step never reached
+    for row in not_reached:
+        text = text.replace(row, "")
+    assert "Account created" not in text, [line for line in text.splitlines() if "Account created" in line][:3]
+    assert "The journey ends here" in app.steps.detail.value
+    app.rules.toggles[rule].value = True
+    for _ in range(30):
+        app.steps.next_button.click()
+    assert "Account created" in _every_text(app)

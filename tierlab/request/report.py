@@ -10,7 +10,7 @@ from . import frames
 if TYPE_CHECKING:
     from .trace import Trace
 
-__all__ = ["summary", "as_dict", "trace_html"]
+__all__ = ["summary", "browser_lines", "as_dict", "trace_html"]
 
 
 def summary(trace: Trace) -> str:
@@ -20,12 +20,22 @@ def summary(trace: Trace) -> str:
         return (f"{t.name}: the Create Account request gets through for every (ALB node, target) pair "
                 f"({len(trace.pairs)} pairs, {trace.os} client).")
     if not trace.pairs and trace.extra:
-        return f"{t.name}: blocked — " + "; ".join(c.reason for c in trace.extra if c.blocking)
+        head = f"{t.name}: blocked — " + "; ".join(c.reason for c in trace.extra if c.blocking)
+        return "\n".join([head] + browser_lines(trace))
     head = (f"{t.name}: blocked — {trace.success_share * 100:.0f}% of Create Account requests succeed "
             f"({trace.os} client); {len(trace.blocks)} blocking point(s):")
     lines = [f"  - [{b.code}] {b.component} {b.direction} {', '.join(b.rule_ids) or ''} at step {b.step} "
              f"({len(b.pairs)} pair(s)): {b.reason}" for b in trace.blocks]
-    return "\n".join([head] + lines)
+    return "\n".join([head] + lines + browser_lines(trace))
+
+
+def browser_lines(trace: Trace) -> list[str]:
+    """What the browser gets, as ``trace.outcomes`` groups it (the HTTP status, a timeout or a refused
+    connection, after how long, for which share of requests): the learner's symptom, not the cause."""
+    lines = ["What the browser gets:"]
+    for o in trace.outcomes:
+        lines.append(f"  - {o.share * 100:.0f}% of requests: {o.outcome.words()} — {o.outcome.text}")
+    return lines
 
 
 def as_dict(trace: Trace) -> dict[str, Any]:
