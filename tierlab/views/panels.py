@@ -116,7 +116,7 @@ def parse_edit(topo: Topology, rule_id: str, *, number: object = None, protocol:
             raise RuleError(f"{rule_id}: security-group rules have no number",
                             "security groups union all their rules; only NACL rules are numbered")
         text = str(number).strip()
-        if not text.isdigit():
+        if not text.lstrip("+-").isdigit() or text[1:].startswith(("+", "-")):  # -5 is a number, out of range
             raise RuleError(f"{rule_id}: rule number {text!r} is not a whole number",
                             f"use {NACL_RULE_MIN}-{NACL_RULE_MAX}; lower numbers are checked first")
         n = int(text)

@@ -309,11 +309,11 @@ class RulePanel(_Panel):
         self.reset_button = W.Button(description="Reset to loaded", icon="undo",
                                      tooltip="back to the topology as loaded")
         self.reset_button.add_class("tl-reset")
-        self.reset_button.on_click(self._guard(lambda _b: self.lab.reset()))
+        self.reset_button.on_click(self._guard(self._on_reset))
         # the edit form
         self.pick = W.Dropdown(description="rule", layout=W.Layout(width="auto", min_width="20em"))
         self.pick.add_class("tl-edit-rule")
-        self.f_number = W.Text(description="number", placeholder="NACL only", layout=W.Layout(width="11em"))
+        self.f_number = W.Text(description="number", placeholder="(NACL)", layout=W.Layout(width="11em"))
         self.f_protocol = W.Dropdown(description="protocol", options=["tcp", "udp", "icmp", "all"],
                                      layout=W.Layout(width="11em"))
         self.f_ports = W.Text(description="ports", placeholder="443 or 1024-65535", layout=W.Layout(width="14em"))
@@ -397,6 +397,12 @@ class RulePanel(_Panel):
         t.observe(self._guard(lambda ch, rid=r.rule_id: self._on_toggle(rid, ch["new"])), names="value")
         self.toggles[r.rule_id] = t
         return t
+
+    def _on_reset(self, _b: W.Button) -> None:
+        """Back to the topology as loaded: the edit form shows the picked rule as loaded, no stale message."""
+        self.lab.reset()
+        if self.pick.value:
+            self._fill(self.pick.value)
 
     def _on_toggle(self, rule_id: str, on: bool) -> None:
         if self._syncing:
