@@ -38,4 +38,4 @@ book: setup                     ## the static edition of the course: build/book/
 	.venv/bin/tierlab book build/book --force
 
 clean:
-	rm -rf .venv .tierlab-setup-* build *.egg-info node_modules
+	rm -rf .venv .venv-learners .tierlab-setup-* build *.egg-info node_modules

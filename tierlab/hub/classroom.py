@@ -77,6 +77,13 @@ def db_name(learner: str) -> str:
     return learner.replace("-", "_")
 
 
+def learner_python() -> Path:
+    """The Python of the learners' servers: ``.venv-learners`` (set-up makes it when ``.venv``'s interpreter is out
+    of other accounts' reach, e.g. under /root), else this one."""
+    own = ROOT / ".venv-learners" / "bin" / "python"
+    return own if own.is_file() else Path(sys.executable)
+
+
 def find_proxy() -> Path:
     """configurable-http-proxy: ``$TIERLAB_HUB_PROXY``, else the checkout's ``node_modules`` (set-up puts it there)."""
     env = os.environ.get("TIERLAB_HUB_PROXY", "").strip()
@@ -268,7 +275,7 @@ class ClassHub:
         elif os.geteuid() != 0:
             self.isolation, self.isolation_reason = "shared-account", "not root, so learners cannot get uids of their own"
         else:
-            problem = _probe_as(UID_BASE - 1, self.data / "course" / "data")
+            problem = _probe_as(UID_BASE - 1, self.data / "course" / "data", learner_python())
             if problem:
                 self.isolation, self.isolation_reason = "shared-account", problem
             else:
@@ -320,11 +327,8 @@ class ClassHub:
         assert self.db is not None
         names = (*self.learners, self.admin_name)
         self.db_urls = {}
-        try:
-            provision(self.db.admin, [(db_name(n), _derive(secret, "db", n, 24)) for n in names],
-                      lock_others=self.db_url is None)
-        except DatabaseError:
-            raise
+        provision(self.db.admin, [(db_name(n), _derive(secret, "db", n, 24)) for n in names],
+                  lock_others=self.db_url is None)
         for n in names:
             self.db_urls[n] = self.db.learner_url(n, _derive(secret, "db", n, 24))
 
@@ -337,7 +341,7 @@ class ClassHub:
         _private(self.passwords_file, 0o600,
                  "# tierlab hub: one account and its password a line; hand each learner theirs\n"
                  + "".join(f"{n} {p}\n" for n, p in passwords.items()))
-        venv_bin = Path(sys.executable).parent
+        venv_bin = learner_python().parent if self.isolation == "uid" else Path(sys.executable).parent
         conf = {
             "data": str(self.data), "port": self.port, "hub_port": free_port(), "proxy_api_port": free_port(),
             "proxy": str(proxy), "learners": list(self.learners), "admin": self.admin_name,
@@ -462,8 +466,13 @@ class ClassHub:
         self.db = None
 
     def wait(self) -> int:
-        """Block until the hub exits (Ctrl-C stops it); its exit status."""
+        """Block until the hub exits (Ctrl-C or SIGTERM stops it); its exit status."""
         assert self.proc is not None
+
+        def interrupted(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupted)
         try:
             return self.proc.wait()
         except KeyboardInterrupt:
@@ -491,24 +500,26 @@ class ClassHub:
         ])
 
 
-def _probe_as(uid: int, data: Path) -> str:
+def _probe_as(uid: int, data: Path, python: Path) -> str:
     """'' when a process with ``uid`` (no account) can run the environment and read the course; else why not."""
     def become() -> None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
 
-    code = f"import jupyterhub, jupyter_server, tierlab.paths; open({str(data / 'exercises' / 'exercises.yaml')!r}).close()"
+    code = (f"import os, jupyterhub, jupyter_server, tierlab.paths; open({str(data / 'schema.sql')!r}).close(); "
+            f"os.listdir({str(data / 'exercises')!r})")
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "TIERLAB_DATA": str(data)}
     try:
-        r = subprocess.run([sys.executable, "-c", code], preexec_fn=become, cwd="/", env=env,
+        r = subprocess.run([str(python), "-c", code], preexec_fn=become, cwd="/", env=env,
                            capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"a learner's uid cannot start Python ({exc})"
     if r.returncode != 0:
         last = (r.stderr.strip().splitlines() or ["?"])[-1]
-        return (f"a learner's uid cannot use the environment {sys.prefix} or the course ({last}); every learner runs "
-                "as this account instead: keep the checkout outside /root to get one uid per learner")
+        return (f"a learner's uid cannot use the environment of {python} or the course ({last}); every learner runs "
+                "as this account instead: `make setup-hub` as root builds .venv-learners from the system's Python, "
+                "and the checkout must be outside /root")
     return ""
 
 
