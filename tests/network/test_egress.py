@@ -109,10 +109,25 @@ def test_an_interface_endpoint_needs_443_from_the_callers_in_its_sg():
 
 def test_a_zone_outage_takes_its_nat_and_endpoint_enis_with_it():
     down = VPC.with_zone_down("us-east-1a")
-    r = reach(down, "node-api-1", "internet")
+    assert reach(down, "node-api-2", "internet").ok  # its own zone's NAT
+    shared = VPC.with_route("rt-private-az2", "0.0.0.0/0", "nat-az1").with_zone_down("us-east-1a")
+    r = reach(shared, "node-api-2", "internet")
     assert not r.ok and r.flow.blocking[0].code == "NAT_GATEWAY_UNAVAILABLE"
-    assert reach(down, "node-api-2", "internet").ok
-    assert reach(down, "node-api-1", "vpce-ssm@private-app-az1").flow.blocking[0].code == "ZONE_DOWN"
+    assert "ZONE_DOWN" in {c.code for c in reach(down, "node-api-2", "vpce-ssm@private-app-az1").flow.blocking}
+    assert reach(down, "node-api-2", "ssm").ok  # private DNS answers with the ENI in the zone that is up
+
+
+def test_a_zone_outage_takes_everything_in_it_servers_nodes_and_the_database():
+    """Whatever lives in a zone that is down sends nothing and answers nothing: a journey at that moment shows
+    it (before health checks, DNS or an RDS failover react; their timelines are in tierlab.sim)."""
+    down = tl.load("seed").with_zone_down("us-east-1a")
+    assert reach(down, "node-api-1", "internet").flow.blocking[0].code == "ZONE_DOWN"
+    tr = tl.journey(down, database="standby")
+    for p in tr.pairs:
+        in_down_zone = "az1" in p.node or p.target == "node-api-1"
+        assert p.ok != in_down_zone, p.name
+    assert {b.code for b in tr.blocks} == {"ZONE_DOWN"}
+    assert not tl.journey(down).ok  # the primary is in us-east-1a: nothing works until the failover
 
 
 def test_errors_are_tierlab_errors():
@@ -166,7 +181,11 @@ def test_law_a_zone_outage_cuts_egress_exactly_where_the_route_points_at_its_nat
     for s in SERVERS:
         table = topo.subnet(topo.endpoint(s).subnet).route_table
         nat = next(r.target for r in topo.route_table(table).routes if str(r.destination) == "0.0.0.0/0")
-        assert reach(topo, s, "internet").ok == (topo.subnet(topo.nat_gateway(nat).subnet).az not in down), (s, routing, down)
+        r = reach(topo, s, "internet")
+        if topo.subnet(topo.endpoint(s).subnet).az in down:  # the server went down with its zone: it sends nothing
+            assert not r.ok and r.flow.blocking[0].code == "ZONE_DOWN", (s, routing, down)
+            continue
+        assert r.ok == (topo.subnet(topo.nat_gateway(nat).subnet).az not in down), (s, routing, down)
 
 
 @settings(max_examples=40, deadline=None)

@@ -51,7 +51,7 @@ CODES = {
     "DNS_RESOLUTION_FAILED": "the name does not resolve to the load balancer",
     "ELBV2_LISTENER_HAS_NO_TG": "the listener's target group has no targets",
     "NAT_GATEWAY_UNAVAILABLE": "the route's NAT gateway is down with its Availability Zone",
-    "ZONE_DOWN": "the destination's Availability Zone is down",
+    "ZONE_DOWN": "the sender's or the destination's Availability Zone is down",
 }
 
 
@@ -402,11 +402,14 @@ def _listener_check(topo: Topology, flow: str, src: Endpoint, dst: Endpoint, pro
         return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name,
                      dst=dst.name, packet=packet, verdict="allow", share=1.0, rule_ids=(),
                      reason=f"{dst.name} is outside this model: assumed to answer")
-    if dst.kind == "vpce" and not topo.is_up(dst.subnet):
+    if dst.subnet is not None and not topo.is_up(dst.subnet):
+        # A zone outage: whatever lives there (an endpoint ENI, a server, an ALB node, a DB instance) answers
+        # nothing, so the sender's packets are lost (a timeout, not a refusal). Until health checks, DNS or an
+        # RDS failover react, this is what traffic to it meets: their timelines live in tierlab.sim.
         return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name,
                      dst=dst.name, packet=packet, verdict="deny", share=0.0, rule_ids=(),
-                     reason=f"{dst.label or dst.name} is down with its zone {topo.subnet(dst.subnet or '').az}",
-                     code="ZONE_DOWN")
+                     reason=f"{dst.label or dst.name} is down with its zone {topo.subnet(dst.subnet).az}: "
+                     "nothing answers", code="ZONE_DOWN")
     if port in dst.listens:
         what = "listener" if dst.kind == "alb" else "process"
         return Check(flow=flow, leg="request", kind="listener", component=dst.name, direction="", src=src.name,
@@ -431,6 +434,11 @@ def evaluate_flow(
     purpose = purpose or f"{protocol} {port}"
     same_subnet = src.subnet is not None and src.subnet == dst.subnet
     checks: list[Check] = []
+    if src.subnet is not None and not topo.is_up(src.subnet):
+        down = Check(flow=name, leg="request", kind="listener", component=src.name, direction="", src=src.name,
+                     dst=dst.name, packet=req, verdict="deny", share=0.0, rule_ids=(), code="ZONE_DOWN",
+                     reason=f"{src.label or src.name} is down with its zone {topo.subnet(src.subnet).az}: it sends nothing")
+        return FlowResult(name=name, src=src, dst=dst, protocol=protocol, port=port, ephemeral=eph, checks=(down,))
     # request
     if src.sgs:
         checks.append(_sg_check(topo, name, src, dst, "outbound", protocol, port, req))
