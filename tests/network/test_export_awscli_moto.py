@@ -30,17 +30,11 @@ SEED = tl.load("seed-vpc")
 _PROTO = {"tcp": "6", "udp": "17", "icmp": "1", "all": "-1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def moto_url():
     from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # the kernel picks a free port
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
