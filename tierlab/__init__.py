@@ -39,6 +39,9 @@ from .paths import data_dir, data_path
 from .network.reachability import Reach, can_reach, what_opens, who_can_reach, who_can_reach_compare
 from .network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
 from .sim.timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
+from .sim.autoscaling import (InstanceFailure, RollingDeploy, SetDesired, ZoneOutage, auto_scaling_timeline,
+                              instance_failure_timeline, rolling_deploy_timeline, zone_outage_timeline)
+from .network.autoscaling import AutoScalingGroup, LaunchTemplate
 from .network.topology import Endpoint, Topology
 from .network.gateways import NAT_COST, EndpointEni, NatGateway, PrefixList, VpcEndpoint
 from .network.tracking import connection_tracking
@@ -55,6 +58,8 @@ __all__ = [
     "PairResult", "Step", "Trace", "journey", "apply_patch", "load", "load_dict", "read_yaml", "topology_names",
     "data_dir", "data_path", "EPHEMERAL", "NaclRule", "NetworkAcl", "PortRange", "SecurityGroup", "SgRule",
     "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__",
+    "AutoScalingGroup", "LaunchTemplate", "auto_scaling_timeline", "instance_failure_timeline",  # issue 13: Auto Scaling
+    "zone_outage_timeline", "rolling_deploy_timeline", "InstanceFailure", "ZoneOutage", "RollingDeploy", "SetDesired",
     "PhysicsParams", "latency_model", "seed_vs_physics",
     "failover_timeline", "health_check_settings", "health_check_timeline", "pool_timeline", "Reach", "can_reach", "what_opens",
     "who_can_reach", "who_can_reach_compare", "dns", "edge", "edge_charts", "drills", "exercises", "lessons", "scenarios",
@@ -72,7 +77,7 @@ install_ipython_handler()
 # Heavy parts load on first use: tl.lab_app (ipywidgets), tl.db and tl.database (SQLAlchemy),
 # tl.charts (matplotlib).
 _LAZY = {"lab_app": ("views.widgets", "lab_app"), "database": ("db", "database")}
-_LAZY_MODULES = {"db": "db", "charts": "views.charts", "panels": "views.panels", "widgets": "views.widgets",
+_LAZY_MODULES = {"db": "db", "charts": "views.charts", "scaling_charts": "views.scaling_charts", "panels": "views.panels", "widgets": "views.widgets",
                  "latency": "sim.latency", "timelines": "sim.timelines", "tracking": "network.tracking",
                  "linux": "linux", "flowlogs": "request.flowlogs", "metrics": "sim.metrics",
                  "metric_charts": "views.metric_charts"}

@@ -12,6 +12,7 @@ Every timeline reads its settings from the loaded topology (``topo.alb.health_ch
     health_check_settings(topo)   # seed settings vs AWS defaults, side by side
 
     fo = failover_timeline(topo)        # DNS client, hard-coded IP, single-AZ
+    asg = zone_outage_timeline(tl.load("seed-asg"))   # Auto Scaling: see tierlab.sim.autoscaling
     pl = pool_timeline(topo, pre_ping=False)
 
 Failure kinds for the health-check timeline:
@@ -33,6 +34,8 @@ Pure model: pandas only; whether the standby is reachable comes from ``tierlab.r
 
 from __future__ import annotations
 
+from .autoscaling import (AutoScalingTimeline, auto_scaling_timeline, instance_failure_timeline,
+                          rolling_deploy_timeline, zone_outage_timeline)
 from .failover import FailoverTimeline, PoolTimeline, failover_timeline, pool_timeline
 from .health import (AWS_DEFAULT_HEALTH_CHECK, CHECKS, FAILURES, CheckEvent, HealthCheckTimeline, HealthState,
                      health_check_events, health_check_settings, health_check_timeline, next_state,
@@ -58,4 +61,9 @@ __all__ = [
     "resolve_health_check",
     "failover_timeline",
     "pool_timeline",
+    "AutoScalingTimeline",
+    "auto_scaling_timeline",
+    "instance_failure_timeline",
+    "zone_outage_timeline",
+    "rolling_deploy_timeline",
 ]
