@@ -6,7 +6,8 @@ what a redraw also asks for: where every pair's packet stops (`pair.steps`) and 
 Then `seed-vpc` (NAT gateway per zone, S3 gateway endpoint, four interface endpoints): its journey, and
 its outbound flows (every API server to the internet through its NAT, to S3 through the gateway
 endpoint, to each interface endpoint through private DNS: `outbound(topo)`), plain and after a what-if
-(a zone outage).
+(a zone outage). Its API servers are an Auto Scaling group of six (12 pairs); last, a zone-outage
+timeline of that group and the journey at one of its moments (`timeline.topology_at(t)`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def main() -> None:
         print(f"{name:16s} toggle + journey + every pair's steps and the outcomes: median {w:.2f} ms")
     vpc = tl.load("seed-vpc")
     m = median_ms(lambda: tl.journey(vpc), repeat=300)
-    print(f"{'seed-vpc':16s} journey: median {m:.2f} ms")
+    print(f"{'seed-vpc':16s} journey ({len(tl.journey(vpc).pairs)} pairs: an Auto Scaling group of six): "
+          f"median {m:.2f} ms")
     from tierlab.network.reachability import outbound
 
     n = len(outbound(vpc))
@@ -51,6 +53,13 @@ def main() -> None:
           f"endpoints): median {flows:.2f} ms ({flows / n:.2f} ms a flow)")
     table = median_ms(lambda: outbound(vpc.with_zone_down("us-east-1a")), repeat=50)
     print(f"{'seed-vpc':16s} zone outage what-if + outbound(topo) table: median {table:.2f} ms")
+    # the journey at one moment of an Auto Scaling timeline: the topology of that moment, then its journey
+    outage = tl.zone_outage_timeline(vpc)
+    build = median_ms(lambda: tl.zone_outage_timeline(vpc), repeat=20)
+    at = median_ms(lambda: tl.journey(outage.topology_at(120)), repeat=300)
+    print(f"{'seed-vpc':16s} zone-outage timeline ({outage.duration_s:.0f} s, {len(outage.members)} instances): "
+          f"median {build:.1f} ms; topology_at(120) + journey {at:.2f} ms "
+          f"({len(tl.journey(outage.topology_at(120)).pairs)} pairs)")
 
 
 if __name__ == "__main__":

@@ -160,3 +160,9 @@ def test_free_address_skips_reserved_and_used():
     assert str(free_address(net, [])) == "10.0.2.4"
     assert str(free_address(net, [ipaddress.IPv4Address("10.0.2.4")])) == "10.0.2.5"
     assert free_address(net, [ipaddress.IPv4Address(f"10.0.2.{i}") for i in range(4, 15)]) is None
+
+
+def test_seed_vpc_holds_the_same_group_beside_its_nat_gateways_and_endpoints():
+    vpc, asg = tl.load("seed-vpc"), tl.load("seed-asg")
+    assert vpc.auto_scaling_group() == asg.auto_scaling_group()
+    assert len(tl.journey(vpc).pairs) == len(vpc.alb.nodes) * 6

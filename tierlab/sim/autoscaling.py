@@ -287,8 +287,8 @@ class _Engine:
     # ------------------------------------------------------------------ the ALB's checks
     def register(self, name: str, t: float, *, initial: bool) -> None:
         for node, phase in zip(self.nodes, self.phases):
-            if initial:  # a new target must pass one check: one pass short of the healthy threshold
-                self.health[(node, name)] = HealthState(False, self.hc.healthy_threshold - 1, 0)
+            if initial:  # a new target: no verdict until its first passing check (see check_result)
+                self.health[(node, name)] = HealthState(False, 0, 0)
                 self.initial.add((node, name))
             else:
                 self.health[(node, name)] = HealthState()
