@@ -343,8 +343,13 @@ def internet_batch(p: Plan) -> str:
 
 
 def host_sysctls(p: Plan, key: str) -> dict[str, str]:
-    """Per-namespace kernel settings: forwarding on the router, each ENI's ephemeral port range."""
-    common = {"net/ipv4/conf/all/rp_filter": "0", "net/ipv4/conf/default/rp_filter": "0"}
+    """Per-namespace kernel settings: forwarding on the router, each ENI's ephemeral port range.
+
+    IPv6 is off in every namespace (the topology is IPv4): otherwise each link's IPv6 chatter
+    (router solicitations, multicast listener reports) would meet the SGs' default drops and
+    count there, and a drop counter would no longer mean a packet of the lesson died."""
+    common = {"net/ipv4/conf/all/rp_filter": "0", "net/ipv4/conf/default/rp_filter": "0",
+              "net/ipv6/conf/all/disable_ipv6": "1", "net/ipv6/conf/default/disable_ipv6": "1"}
     if key == "router":
         return {**common, "net/ipv4/ip_forward": "1", "net/ipv4/conf/all/send_redirects": "0",
                 "net/ipv4/conf/default/send_redirects": "0"}

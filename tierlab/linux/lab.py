@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import random
 import selectors
 import socket
@@ -117,6 +118,8 @@ class Lab:
         for k in p.keys:
             with enter(self.session.ns(k)):
                 for key, value in C.host_sysctls(p, k).items():
+                    if key.startswith("net/ipv6/") and not os.path.exists("/proc/sys/net/ipv6"):
+                        continue  # a kernel without IPv6 has no IPv6 chatter to silence
                     with open(f"/proc/sys/{key}", "w") as f:
                         f.write(value)
         run_in(self.ns("router"), ["ip", "-batch", "-"], C.router_batch(self.topo, p, sid))

@@ -770,7 +770,10 @@ def comparison_html(c: "Comparison") -> str:
         note = f"<br><small>{html.escape(r.note)}</small>" if r.note else ""
         body.append(f"<tr><td>{html.escape(r.what)}{note}</td><td>{html.escape(r.model)}</td>"
                     f"<td>{html.escape(r.linux)}</td><td class='{cls}'>{mark}</td></tr>")
-    return f"<table class='tl-table tl-real-table'>{head}{''.join(body)}</table>"
+    dropped = ", ".join(f"<code>{html.escape(r)}</code> ({n} packet{'s' if n != 1 else ''})" for r, n in c.drops)
+    foot = (f"<div class='tl-real-drops'>Dropped by (nftables counters that rose during these packets): {dropped}</div>"
+            if dropped else "<div class='tl-real-drops'>No nftables rule dropped a packet during these packets.</div>")
+    return f"<table class='tl-table tl-real-table'>{head}{''.join(body)}</table>{foot}"
 
 
 class RealPacketsPanel(_Panel):
