@@ -21,11 +21,14 @@ LINE = re.compile(r"^2 \d{12} eni-[0-9a-f]{17} (\d{1,3}\.){3}\d{1,3} (\d{1,3}\.)
 
 
 def _scenario_topologies() -> list[tuple[str, tl.Topology]]:
-    """Every what-if in the scenario files (data/scenarios/*.yaml), and the topology it starts from."""
+    """Every what-if in the scenario files (data/scenarios/*.yaml: ``scenarios`` switch a rule off or apply a
+    what-if; ``mistakes`` patch a topology and may take zones down), and the topologies they start from."""
     out = [("seed", SEED), ("seed-as-written", tl.load("seed-as-written"))]
     for path in sorted(Path(tl.data_path("scenarios")).glob("*.yaml")):
         doc = tl.read_yaml(path)
-        base = tl.load(doc.get("topology", "seed"))
+        name = doc.get("topology", "seed")
+        base = tl.load(name)
+        out.append((name, base))
         for i, sc in enumerate(doc.get("scenarios") or []):
             spec = sc.get("whatif") or {"switch_off": [sc["rule"]]}
             out.append((f"{path.stem}[{i}]", apply_whatif(base, spec)))
@@ -35,12 +38,17 @@ def _scenario_topologies() -> list[tuple[str, tl.Topology]]:
     return out
 
 
+def _outbound(topo: tl.Topology) -> list[FlowResult]:
+    """Each server's connection out to the internet on 443 (through a NAT gateway where one is routed)."""
+    return [tl.can_reach(topo, i.name, "internet", 443).flow for i in topo.instances]
+
+
 SCENARIOS = _scenario_topologies()
 
 
-def _first_drop(f: FlowResult, port: int):
+def _first_drop(f: FlowResult, port: int, nat_port: int | None = None):
     """The evaluator's first check (in packet order) that stops the connection from ``port``."""
-    return next((c for c in f.checks if not fl._passes(c, port)), None)
+    return next((c for c in f.checks if not fl._passes(c, port, nat_port)), None)
 
 
 @pytest.mark.parametrize("name,topo", SCENARIOS, ids=[n for n, _ in SCENARIOS])
@@ -56,23 +64,27 @@ def test_records_agree_with_the_evaluator_on_every_check(name, topo):
         for database in ("primary", "standby"):
             tr = tl.journey(topo, os=os_, database=database)
             flows = {f.name: f for p in tr.pairs for f in (p.front, p.back, p.db)}
+            flows.update({f.name: f for f in _outbound(topo)})
+            ctx = fl._Ctx(fl.ACCOUNT_ID, fl.EPOCH_S, 60, 127.0, tuple(e for e in fl._enis(topo) if e.label.startswith("NAT")))
             for f in flows.values():
                 ports = fl._representative_ports(f)
-                for port in ports:
-                    recs = fl.connection_records(f, port, fl._Ctx(fl.ACCOUNT_ID, fl.EPOCH_S, 60, 127.0))
-                    drop = _first_drop(f, port)
+                for port, nat_port in ports:
+                    recs = fl.connection_records(f, port, ctx, nat_port)
+                    drop = _first_drop(f, port, nat_port)
                     rejects = [r for r in recs if r.action == "REJECT"]
                     if drop is not None and drop.kind in ("sg", "nacl"):
                         assert rejects == [recs[-1]], (name, f.name, port, [r.line() for r in recs])
                         r = recs[-1]
                         assert r.leg == drop.leg and r.rule_ids == drop.rule_ids, (f.name, r, drop)
                         owner = f.src if (drop.direction == "outbound") == (drop.leg == "request") else f.dst
-                        assert r.endpoint == owner.name
+                        assert r.endpoint == (getattr(drop, "at", "") or owner.name)
                     else:
                         assert not rejects, (name, f.name, port)
                     if drop is None:
                         in_vpc = [e for e in (f.src, f.dst) if e.subnet is not None]
-                        assert len(recs) == 2 * len(in_vpc)
+                        nat = next((c.at for c in f.checks if getattr(c, "at", "")), "")
+                        assert len(recs) == 2 * len(in_vpc) + (4 if nat else 0)
+                        recs = [r for r in recs if r.endpoint != nat]
                         assert {(r.endpoint, r.leg) for r in recs} == {(e.name, leg) for e in in_vpc
                                                                         for leg in ("request", "reply")}
 
@@ -274,3 +286,54 @@ def test_with_no_target_the_browsers_still_reach_the_alb_nodes():
     log = fl.flow_logs(tl.journey(empty))
     assert {r.endpoint for r in log.records} == {n.name for n in SEED.alb.nodes}
     assert all(r.action == "ACCEPT" for r in log.records)
+
+
+# ---------------------------------------------------------------------------- through a NAT gateway
+
+VPC = tl.load("seed-vpc")
+
+
+def test_an_outbound_flow_is_logged_on_the_server_and_on_the_nat_as_aws_shows():
+    """AWS's NAT example: on the NAT gateway's ENI the server's packet shows the NAT's private address as
+    dstaddr, the NAT's own packet to the internet its private address as srcaddr and a port of its own; the
+    server's ENI shows the real remote address both ways. Six records, all ACCEPT."""
+    r = tl.can_reach(VPC, "node-api-1", "internet", 443)
+    log = fl.flow_records(r, topo=VPC)
+    nat = VPC.nat_gateways[0]
+    server, remote = str(VPC.endpoint("node-api-1").ip), str(r.flow.dst.ip)
+    rows = [(r.endpoint, r.direction, r.srcaddr, r.dstaddr, r.action) for r in log.records]
+    assert rows == [
+        ("node-api-1", "egress", server, remote, "ACCEPT"),
+        (nat.name, "ingress", server, str(nat.private_ip), "ACCEPT"),
+        (nat.name, "egress", str(nat.private_ip), remote, "ACCEPT"),
+        (nat.name, "ingress", remote, str(nat.private_ip), "ACCEPT"),
+        (nat.name, "egress", str(nat.private_ip), server, "ACCEPT"),
+        ("node-api-1", "ingress", remote, server, "ACCEPT"),
+    ]
+    nat_out = log.records[2]
+    assert 1024 <= nat_out.srcport <= 65535 and nat_out.dstport == 443
+    assert log.records[3].dstport == nat_out.srcport  # the reply comes back to the NAT's own port
+    assert fl.interface_id(VPC.endpoint("node-api-1")) == log.records[0].interface_id
+    assert log.records[1].interface_id in set(fl.interfaces(VPC)["interface_id"])
+
+
+def test_a_public_nacl_without_the_nat_ports_rejects_the_reply_at_the_nat():
+    """The public NACL admits replies only on the servers' range 32768-60999, not the NAT's 1024-65535: a
+    connection whose NAT port falls outside is REJECTed coming back into the NAT's ENI, one inside passes."""
+    rule = next(x for x in VPC.nacl("nacl-public").rules if x.direction == "inbound" and x.ports.lo == 1024
+                and x.cidr.prefixlen == 0)
+    t = VPC.change_rule(rule.id, ports="32768-60999")
+    log = fl.flow_records(tl.can_reach(t, "node-api-1", "internet", 443), topo=t)
+    rejected = [r for r in log.records if r.action == "REJECT"]
+    assert len(rejected) == 1 and rejected[0].endpoint == VPC.nat_gateways[0].name
+    assert rejected[0].direction == "ingress" and not 32768 <= rejected[0].dstport <= 60999
+    accepted_nat_ports = {r.dstport for r in log.records if r.endpoint == rejected[0].endpoint
+                          and r.direction == "ingress" and r.leg == "reply" and r.action == "ACCEPT"}
+    assert accepted_nat_ports and all(32768 <= p <= 60999 for p in accepted_nat_ports)
+    d = fl.diagnose(log.text(), t)
+    assert set(d["kind"]) == {"nacl"} and d["rule_id"].iloc[0].startswith("nacl-public-in")
+
+
+def test_a_nat_flow_needs_the_topology():
+    with pytest.raises(ParameterError):
+        fl.flow_records(tl.can_reach(VPC, "node-api-1", "internet", 443))

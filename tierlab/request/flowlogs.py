@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 from ..errors import ParameterError
 from ..network.evaluate import PASSING, Check, FlowResult
 from ..network.reachability import Reach
+from ..network.gateways import NAT_PORTS
 from ..network.rules import EPHEMERAL, Direction, PortRange, default_rule_id, nacl_decide, sg_matches
 from ..network.topology import Endpoint, Topology
 from .trace import Trace
@@ -194,18 +195,27 @@ def interfaces(topo: Topology) -> "pd.DataFrame":
 # ---------------------------------------------------------------------------- one connection
 
 
-def _passes(c: Check, port: int) -> bool:
-    """Whether a check lets the connection that uses ephemeral ``port`` through."""
+def _passes(c: Check, port: int, nat_port: int | None = None) -> bool:
+    """Whether a check lets the connection that uses ephemeral ``port`` through (and, for the reply arriving
+    at a NAT gateway, the NAT's own source port ``nat_port``)."""
     if c.verdict in PASSING:
         return True
+    if _at(c) and c.leg == "reply" and c.direction == "inbound" and nat_port is not None:
+        port = nat_port
     if c.verdict == "partial" and c.ports is not None and c.ports.contains(port):
         return any(r.contains(port) for r in (c.passing or ()))
     return False
 
 
-def _find(checks: Sequence[Check], leg: str, kind: str, direction: str) -> Check | None:
-    """The check of the flow's two ends (``at == ""``); a NAT gateway's own checks carry ``at=<NAT name>``."""
-    return next((c for c in checks if c.leg == leg and c.kind == kind and c.direction == direction and not c.at), None)
+def _at(c: Check) -> str:
+    """The middlebox a check belongs to (a NAT gateway's name), "" for the flow's two ends."""
+    return str(getattr(c, "at", "") or "")
+
+
+def _find(checks: Sequence[Check], leg: str, kind: str, direction: str, at: str = "") -> Check | None:
+    """The check of the flow's two ends (``at == ""``), or of the NAT gateway named ``at``."""
+    return next((c for c in checks if c.leg == leg and c.kind == kind and c.direction == direction and _at(c) == at),
+                None)
 
 
 def _syns(window_s: int, give_up_s: float) -> tuple[int, int]:
@@ -218,10 +228,10 @@ def _syns(window_s: int, give_up_s: float) -> tuple[int, int]:
     return n, last
 
 
-def _decided(ep: Endpoint, checks: Sequence[Check | None], port: int) -> tuple[Action, str, tuple[str, ...]]:
+def _decided(checks: Sequence[Check | None], port: int, nat_port: int | None) -> tuple[Action, str, tuple[str, ...]]:
     """An ENI's action on one packet: REJECT by the first check that drops it, else ACCEPT and the rules."""
     for c in checks:
-        if c is not None and not _passes(c, port):
+        if c is not None and not _passes(c, port, nat_port):
             rule = ", ".join(c.rule_ids) or "no rule allows it"
             return "REJECT", f"{c.component} {c.direction} drops it ({rule}): {c.reason}", c.rule_ids
     by = [f"{c.component} {c.direction or ''} {'(' + ', '.join(c.rule_ids) + ')' if c.rule_ids else c.verdict}".replace("  ", " ")
@@ -235,17 +245,17 @@ class _Ctx:
     start_s: int
     window_s: int
     give_up_s: float
+    nats: tuple[Endpoint, ...] = ()  # NAT gateways' ENIs (their private addresses), for flows through them
 
 
 def _record(ctx: _Ctx, f: FlowResult, ep: Endpoint, *, leg: str, action: Action, reason: str,
-            rule_ids: tuple[str, ...], sport: int, dport: int, size: tuple[int, int], span_s: int) -> FlowRecord:
-    src, dst = (f.src, f.dst) if leg == "request" else (f.dst, f.src)
-    eni = interface_id(ep) or ""
-    return FlowRecord(account_id=ctx.account_id, interface_id=eni, srcaddr=str(src.ip), dstaddr=str(dst.ip),
+            rule_ids: tuple[str, ...], addrs: tuple[str, str, int, int], size: tuple[int, int], span_s: int,
+            direction: str) -> FlowRecord:
+    src, dst, sport, dport = addrs
+    return FlowRecord(account_id=ctx.account_id, interface_id=interface_id(ep) or "", srcaddr=src, dstaddr=dst,
                       srcport=sport, dstport=dport, protocol=PROTOCOL_NUMBER.get(f.protocol, 6), packets=size[0],
                       bytes=size[1], start=ctx.start_s, end=ctx.start_s + span_s, action=action, reason=reason,
-                      endpoint=ep.name, flow=f.name, leg=leg, direction="egress" if ep is src else "ingress",
-                      rule_ids=rule_ids)
+                      endpoint=ep.name, flow=f.name, leg=leg, direction=direction, rule_ids=rule_ids)
 
 
 def _sizes(f: FlowResult, ctx: _Ctx) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], int]:
@@ -258,94 +268,146 @@ def _sizes(f: FlowResult, ctx: _Ctx) -> tuple[tuple[int, int], tuple[int, int], 
     return req, rep, (n, n * _SYN_BYTES), last
 
 
-def connection_records(f: FlowResult, port: int, ctx: _Ctx) -> list[FlowRecord]:
-    """The records of one connection of ``f`` from ephemeral ``port``: each ENI it meets, in packet order,
-    until a packet is dropped (a dropped packet reaches no further ENI; a dropped request has no reply)."""
+def _nat_of(f: FlowResult, ctx: _Ctx) -> Endpoint | None:
+    """The ENI of the NAT gateway the flow goes through (None: no NAT on its path)."""
+    name = next((_at(c) for c in f.checks if _at(c)), "")
+    if not name:
+        return None
+    nat = next((n for n in ctx.nats if n.name == name), None)
+    if nat is None:
+        raise ParameterError(f"flow {f.name} goes through NAT gateway {name}, whose ENI is unknown here",
+                             "pass the topology: tl.flowlogs.flow_records(reach, topo=topo)")
+    return nat
+
+
+def connection_records(f: FlowResult, port: int, ctx: _Ctx, nat_port: int | None = None) -> list[FlowRecord]:
+    """The records of one connection of ``f`` from ephemeral ``port`` (translated by a NAT gateway to
+    ``nat_port``): each ENI it meets, in packet order, until a packet is dropped (a dropped packet reaches no
+    further ENI; a dropped request has no reply)."""
     c = f.checks
+    nat = _nat_of(f, ctx)
+    natp = nat_port if nat_port is not None else (port if nat is not None else None)
     icmp = f.protocol == "icmp"
     sport, dport = (0, 0) if icmp else (port, f.port)
+    nsport = 0 if icmp else (natp or 0)
     req, rep, rejected, tries_s = _sizes(f, ctx)
     out: list[FlowRecord] = []
-
     refused = any(x.verdict == "refused" for x in c)
     # a connection that never completes carries only its (retransmitted) SYNs, or SYN-ACKs, both ways
-    completes = all(_passes(x, port) for x in c if x.kind in ("sg", "nacl", "route", "igw"))
+    completes = all(_passes(x, port, natp) for x in c if x.kind in ("sg", "nacl", "route", "igw"))
+    S, D = str(f.src.ip), str(f.dst.ip)
 
-    def add(ep: Endpoint, leg: str, checks: Sequence[Check | None], size: tuple[int, int]) -> bool:
-        action, why, rules = _decided(ep, checks, port)
-        sp, dp = (sport, dport) if leg == "request" else (dport, sport)
+    def add(ep: Endpoint, leg: str, checks: Sequence[Check | None], size: tuple[int, int],
+            addrs: tuple[str, str, int, int], direction: str) -> bool:
+        action, why, rules = _decided(checks, port, natp)
         done = action == "ACCEPT" and completes
-        out.append(_record(ctx, f, ep, leg=leg, action=action, reason=why, rule_ids=rules, sport=sp, dport=dp,
-                           size=size if done else rejected, span_s=(1 if done else tries_s)))
+        out.append(_record(ctx, f, ep, leg=leg, action=action, reason=why, rule_ids=rules, addrs=addrs,
+                           size=size if done else rejected, span_s=(1 if done else tries_s), direction=direction))
         return action == "ACCEPT"
 
+    def routed(leg: str, at: str = "") -> bool:
+        route = _find(c, leg, "route", "", at) or (_find(c, leg, "igw", "", at) if leg == "request" else None)
+        if route is None or _passes(route, port, natp):
+            return True
+        if out and leg == "request":
+            out[-1] = replace(out[-1], reason=out[-1].reason + f"; then {route.component} drops it: {route.reason} "
+                              "(a routing drop is no REJECT: no ENI further on sees the packet)")
+        return False
+
+    first = (1, _SYN_BYTES) if refused else req
     # the request leaves the source ENI: its SG outbound, its subnet's NACL outbound
     if f.src.subnet is not None and not add(f.src, "request", (_find(c, "request", "sg", "outbound"),
                                                                 _find(c, "request", "nacl", "outbound")),
-                                            (1, _SYN_BYTES) if refused else req):
+                                            first, (S, D, sport, dport), "egress"):
         return out
-    route = _find(c, "request", "route", "") or _find(c, "request", "igw", "")
-    if route is not None and not _passes(route, port):
-        if out:
-            out[-1] = replace(out[-1], reason=out[-1].reason + f"; then {route.component} drops it: {route.reason} "
-                              "(a routing drop is no REJECT: no ENI further on sees the packet)")
+    if not routed("request"):
         return out
+    if nat is not None:
+        # AWS (flow-log limitations, "Traffic through a NAT gateway" example): on the NAT's ENI a packet whose
+        # destination is not the ENI's own address shows the ENI's primary private address as dstaddr, and one
+        # it sends on behalf of another shows it as srcaddr
+        N = str(nat.ip)
+        if not add(nat, "request", (_find(c, "request", "nacl", "inbound", nat.name),), first,
+                   (S, N, sport, dport), "ingress"):
+            return out
+        if not add(nat, "request", (_find(c, "request", "nacl", "outbound", nat.name),), first,
+                   (N, D, nsport, dport), "egress"):
+            return out
+        if not routed("request", nat.name):
+            return out
     # it arrives at the destination ENI: its subnet's NACL inbound, its SG inbound
     if f.dst.subnet is not None and not add(f.dst, "request", (_find(c, "request", "nacl", "inbound"),
                                                                _find(c, "request", "sg", "inbound")),
-                                            (1, _SYN_BYTES) if refused else req):
+                                            first, (S, D, sport, dport), "ingress"):
         return out
     reply = (1, 40) if refused else rep  # nothing listens: the kernel answers one RST
     if refused and out:
         lst = next(x for x in c if x.verdict == "refused")
         out[-1] = replace(out[-1], reason=out[-1].reason + f"; {lst.reason}")
     # the reply leaves the destination ENI: stateful SG, its subnet's NACL outbound
-    if f.dst.subnet is not None and not add(f.dst, "reply", (_find(c, "reply", "nacl", "outbound"),), reply):
+    if f.dst.subnet is not None and not add(f.dst, "reply", (_find(c, "reply", "nacl", "outbound"),), reply,
+                                            (D, S, dport, sport), "egress"):
         return out
-    route = _find(c, "reply", "route", "")
-    if route is not None and not _passes(route, port):
+    if not routed("reply"):
         return out
-    if not all(_passes(x, port) for x in c if x.leg == "reply" and x.at):
-        return out  # a NAT gateway's subnet dropped the reply: it never reaches the source's ENI
+    if nat is not None:
+        N = str(nat.ip)
+        if not add(nat, "reply", (_find(c, "reply", "nacl", "inbound", nat.name),), reply,
+                   (D, N, dport, nsport), "ingress"):
+            return out
+        if not add(nat, "reply", (_find(c, "reply", "nacl", "outbound", nat.name),), reply,
+                   (N, S, dport, sport), "egress"):
+            return out
+        if not routed("reply", nat.name):
+            return out
     if f.src.subnet is not None:
-        add(f.src, "reply", (_find(c, "reply", "nacl", "inbound"),), reply)
+        add(f.src, "reply", (_find(c, "reply", "nacl", "inbound"),), reply, (D, S, dport, sport), "ingress")
     return out
 
 
-def _representative_ports(f: FlowResult) -> list[int]:
-    """One ephemeral port per way the NACLs treat the client's range (a deterministic pick in each
-    part), so a NACL that admits part of the range shows an accepted and a rejected connection."""
-    eph = f.ephemeral
-    cuts = {eph.lo, eph.hi + 1}
+def _cut_points(f: FlowResult, rng: PortRange, nat_side: bool) -> list[int]:
+    """One deterministic port in each part of ``rng`` that the flow's partial NACL checks treat alike."""
+    cuts = {rng.lo, rng.hi + 1}
     for c in f.checks:
-        if c.verdict == "partial" and c.ports == eph:
+        if c.verdict == "partial" and c.ports == rng and (not nat_side or (_at(c) and c.leg == "reply")):
             for r in c.passing or ():
                 cuts |= {r.lo, r.hi + 1}
-    edges = sorted(x for x in cuts if eph.lo <= x <= eph.hi + 1)
-    seen: dict[tuple[bool, ...], int] = {}
-    for lo, hi_excl in zip(edges, edges[1:]):
-        part = PortRange(lo, hi_excl - 1)
-        port = part.lo + int(_hash(f.name, 8), 16) % part.size
-        key = tuple(_passes(c, port) for c in f.checks)
-        seen.setdefault(key, port)
+    edges = sorted(x for x in cuts if rng.lo <= x <= rng.hi + 1)
+    return [lo + int(_hash(f.name, 8), 16) % (hi - lo) for lo, hi in zip(edges, edges[1:])]
+
+
+def _representative_ports(f: FlowResult) -> list[tuple[int, int | None]]:
+    """One connection (ephemeral port, NAT port) per way the NACLs treat them, so a NACL that admits part of
+    a range shows an accepted and a rejected connection."""
+    nat = any(_at(c) for c in f.checks)
+    ephs = _cut_points(f, f.ephemeral, False)
+    nats: list[int | None] = list(_cut_points(f, PortRange(*NAT_PORTS), True)) if nat else [None]
+    seen: dict[tuple[bool, ...], tuple[int, int | None]] = {}
+    for e in ephs:
+        for n in nats:
+            key = tuple(_passes(c, e, n) for c in f.checks)
+            seen.setdefault(key, (e, n))
     return list(seen.values())
 
 
-def flow_records(flow: FlowResult | Reach, *, src_port: int | None = None, account_id: str = ACCOUNT_ID,
-                 start_s: int = EPOCH_S, aggregation_s: int = 60, give_up_s: float | None = None) -> FlowLog:
+def flow_records(flow: FlowResult | Reach, *, topo: Topology | None = None, src_port: int | None = None,
+                 account_id: str = ACCOUNT_ID, start_s: int = EPOCH_S, aggregation_s: int = 60,
+                 give_up_s: float | None = None) -> FlowLog:
     """The records of one flow (a ``can_reach`` answer or an evaluator flow): every connection that the
-    NACLs treat differently (or the one from ``src_port``), on every ENI its packets reach."""
+    NACLs treat differently (or the one from ``src_port``), on every ENI its packets reach. A flow through a
+    NAT gateway needs ``topo`` (the NAT's ENI and private address)."""
     f = flow.flow if isinstance(flow, Reach) else flow
     if not isinstance(f, FlowResult):
         raise ParameterError(f"{type(flow).__name__} is not a flow", "pass tl.can_reach(...) or a journey's flow")
     _check_window(aggregation_s)
+    nats = tuple(e for e in _enis(topo) if e.label.startswith("NAT gateway")) if topo is not None else ()
     ctx = _Ctx(account_id, int(start_s), aggregation_s, float(give_up_s if give_up_s is not None else
-                                                              (10 if f.src.kind == "alb" else 127)))
+                                                              (10 if f.src.kind == "alb" else 127)), nats)
     if src_port is not None and not f.ephemeral.contains(src_port):
         raise ParameterError(f"source port {src_port} is outside {f.src.name}'s ephemeral range {f.ephemeral}",
                              f"pick a port in {f.ephemeral}")
-    ports = [src_port] if src_port is not None else _representative_ports(f)
-    return FlowLog(tuple(r for p in ports for r in connection_records(f, p, ctx)), f.name)
+    conns = ([(src_port, _representative_ports(f)[0][1])] if src_port is not None else _representative_ports(f))
+    return FlowLog(tuple(r for p, n in conns for r in connection_records(f, p, ctx, n)), f.name)
 
 
 def _check_window(aggregation_s: object) -> None:
@@ -381,8 +443,8 @@ def journey_flows(trace: Trace) -> list[FlowResult]:
     return list(out.values())
 
 
-def flow_logs(subject: Trace | Reach | FlowResult | Iterable[FlowResult | Reach], *, account_id: str = ACCOUNT_ID,
-              start_s: int = EPOCH_S, aggregation_s: int = 60) -> FlowLog:
+def flow_logs(subject: Trace | Reach | FlowResult | Iterable[FlowResult | Reach], *, topo: Topology | None = None,
+              account_id: str = ACCOUNT_ID, start_s: int = EPOCH_S, aggregation_s: int = 60) -> FlowLog:
     """The flow-log records AWS would write for a journey (``tl.journey(topo)``), a reachability answer
     (``tl.can_reach(...)``) or flows: one record per ENI per direction of each connection, ACCEPT or
     REJECT by the SGs and NACLs, each with the ``reason`` (the rule that decided). Flows start one second
@@ -391,13 +453,14 @@ def flow_logs(subject: Trace | Reach | FlowResult | Iterable[FlowResult | Reach]
     if isinstance(subject, Trace):
         flows: list[FlowResult | Reach] = list(journey_flows(subject))
         name = subject.topology.name
+        topo = topo or subject.topology
     elif isinstance(subject, (Reach, FlowResult)):
         flows, name = [subject], ""
     else:
         flows, name = list(subject), ""
     records: list[FlowRecord] = []
     for i, f in enumerate(flows):
-        log = flow_records(f, account_id=account_id, start_s=start_s + i, aggregation_s=aggregation_s)
+        log = flow_records(f, topo=topo, account_id=account_id, start_s=start_s + i, aggregation_s=aggregation_s)
         records.extend(log.records)
         name = name or log.topology
     return FlowLog(tuple(records), name)
@@ -575,6 +638,7 @@ def diagnose(records: "FlowLog | pd.DataFrame | str", topo: Topology) -> "pd.Dat
     rows_in = _as_rows(records)
     by_eni = {interface_id(e): e for e in _enis(topo)}
     seen = {(r["interface_id"], r["srcaddr"], r["dstaddr"], r["srcport"], r["dstport"], r["action"]) for r in rows_in}
+    ports_at = {(r["interface_id"], r["srcport"], r["dstport"]) for r in rows_in}  # a NAT rewrites addresses
     out: list[dict[str, Any]] = []
     for r in rows_in:
         ep = by_eni.get(r["interface_id"])
@@ -590,9 +654,8 @@ def diagnose(records: "FlowLog | pd.DataFrame | str", topo: Topology) -> "pd.Dat
                 "packet": pkt}
         if r["action"] == "ACCEPT":
             dst_eni = next((e for e in by_eni.values() if str(e.ip) == r["dstaddr"]), None)
-            if not inbound and dst_eni is not None and dst_eni is not ep and not any(
-                    (interface_id(dst_eni), r["srcaddr"], r["dstaddr"], r["srcport"], r["dstport"], a) in seen
-                    for a in ("ACCEPT", "REJECT")):
+            if not inbound and dst_eni is not None and dst_eni is not ep and \
+                    (interface_id(dst_eni), r["srcport"], r["dstport"]) not in ports_at:
                 rt = topo.subnet(ep.subnet).route_table
                 out.append({**base, "kind": "route", "component": rt, "rule_id": rt,
                             "reason": f"accepted leaving {ep.name} but never logged at {dst_eni.name}'s ENI: "
