@@ -269,15 +269,12 @@ def _sizes(f: FlowResult, ctx: _Ctx) -> tuple[tuple[int, int], tuple[int, int], 
 
 
 def _nat_of(f: FlowResult, ctx: _Ctx) -> Endpoint | None:
-    """The ENI of the NAT gateway the flow goes through (None: no NAT on its path)."""
+    """The ENI of the NAT gateway the flow goes through (None: no NAT on its path, or the topology that
+    holds the NAT's address was not given: then only the two ends' records are written)."""
     name = next((_at(c) for c in f.checks if _at(c)), "")
     if not name:
         return None
-    nat = next((n for n in ctx.nats if n.name == name), None)
-    if nat is None:
-        raise ParameterError(f"flow {f.name} goes through NAT gateway {name}, whose ENI is unknown here",
-                             "pass the topology: tl.flowlogs.flow_records(reach, topo=topo)")
-    return nat
+    return next((n for n in ctx.nats if n.name == name), None)
 
 
 def connection_records(f: FlowResult, port: int, ctx: _Ctx, nat_port: int | None = None) -> list[FlowRecord]:
@@ -322,6 +319,9 @@ def connection_records(f: FlowResult, port: int, ctx: _Ctx, nat_port: int | None
         return out
     if not routed("request"):
         return out
+    hidden = next((_at(x) for x in c if _at(x)), "") if nat is None else ""
+    if hidden and not all(_passes(x, port, natp) for x in c if _at(x) == hidden and x.leg == "request"):
+        return out  # dropped at the NAT gateway, whose ENI's records need the topology
     if nat is not None:
         # AWS (flow-log limitations, "Traffic through a NAT gateway" example): on the NAT's ENI a packet whose
         # destination is not the ENI's own address shows the ENI's primary private address as dstaddr, and one
@@ -360,6 +360,8 @@ def connection_records(f: FlowResult, port: int, ctx: _Ctx, nat_port: int | None
             return out
         if not routed("reply", nat.name):
             return out
+    if hidden and not all(_passes(x, port, natp) for x in c if _at(x) == hidden and x.leg == "reply"):
+        return out
     if f.src.subnet is not None:
         add(f.src, "reply", (_find(c, "reply", "nacl", "inbound"),), reply, (D, S, dport, sport), "ingress")
     return out
@@ -395,7 +397,7 @@ def flow_records(flow: FlowResult | Reach, *, topo: Topology | None = None, src_
                  give_up_s: float | None = None) -> FlowLog:
     """The records of one flow (a ``can_reach`` answer or an evaluator flow): every connection that the
     NACLs treat differently (or the one from ``src_port``), on every ENI its packets reach. A flow through a
-    NAT gateway needs ``topo`` (the NAT's ENI and private address)."""
+    NAT gateway is logged on the NAT's ENI too when ``topo`` is given (it holds the NAT's private address)."""
     f = flow.flow if isinstance(flow, Reach) else flow
     if not isinstance(f, FlowResult):
         raise ParameterError(f"{type(flow).__name__} is not a flow", "pass tl.can_reach(...) or a journey's flow")
