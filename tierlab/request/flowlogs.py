@@ -18,6 +18,12 @@ What this module follows, and where it comes from:
   (stateful) but meet the NACLs again (stateless): AWS's own ICMP example shows a ping ACCEPTed
   coming in and its reply REJECTed going out by the NACL ("Security group and network ACL rules").
   A packet that is dropped never reaches the next ENI, which logs nothing.
+* Through a NAT gateway (AWS: "Traffic through a NAT gateway" example; "Flow log limitations": a packet
+  whose destination is not the ENI's own address shows the ENI's primary private address as ``dstaddr``,
+  one it sends on another's behalf shows it as ``srcaddr``): the server's ENI logs the real remote address
+  both ways; the NAT's ENI logs server -> NAT private address and NAT private address -> remote on the NAT's
+  own source port (1024-65535), and the reply the other way round. The NAT's address lives in the topology:
+  ``flow_records(reach, topo=topo)`` (``flow_logs(trace)`` takes it from the journey).
 * A packet that leaves an ENI and is then dropped by routing (no route, no public address) is an
   ACCEPT on the sender's ENI and nothing elsewhere: the record's action speaks only of SGs and NACLs.
   (Modelling choice: AWS documents no REJECT for routing drops.)
