@@ -439,3 +439,21 @@ def test_a_database_block_draws_no_reply_from_the_database_and_greys_nothing_bef
     d = diagram(tl.journey(SEED.switch_off("nacl-public-in-100")))
     assert not d.hop("hop_alb_node_az1__node_api_1").reached  # the request never gets past the public NACL
     assert d.blocked_ids and all(h.startswith(("hop_igw", "hop_internet")) for h in d.blocked_ids)
+
+
+def test_the_rest_of_the_vpc_is_drawn_nat_gateways_endpoints_auto_scaling_and_zones_down():
+    """Every NAT gateway, every subnet with interface endpoint ENIs, every gateway endpoint and Auto Scaling group
+    is a node; a zone that is down says so, and so does its NAT gateway. The seed draws none of them."""
+    vpc = tl.load("seed-vpc").with_zone_down("us-east-1a")
+    d = tl.diagram(vpc)
+    ids = set(d.node_ids)
+    assert {f"nat_{n.name.replace('-', '_')}" for n in vpc.nat_gateways} <= ids
+    eni_subnets = {eni.subnet for e in vpc.vpc_endpoints for eni in e.enis}
+    assert {f"vpce_enis_{s.replace('-', '_')}" for s in eni_subnets} <= ids
+    assert "vpce_vpce_s3" in ids
+    assert "AZ us-east-1a: DOWN" in d.source and "AZ us-east-1b: DOWN" not in d.source
+    assert "DOWN with its zone" in d.source
+    asg = tl.diagram(tl.load("seed-asg"))
+    assert "asg_api_asg" in asg.node_ids and asg.source.count("ASG api-asg") == 6
+    seed = set(tl.diagram(tl.load("seed")).node_ids)
+    assert not {i for i in seed if i.startswith(("nat_", "vpce_", "asg_"))}

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Literal
 
 from . import graphviz_engine
 from ..errors import TierlabError, TopologyError
@@ -534,14 +534,21 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
     if topo.internet_gateway:
         node(safe_id(topo.internet_gateway), _node_label("Internet gateway", topo.internet_gateway),
              shape="box", fillcolor="#eceff1")
+    _vpc_wide(topo, node)
+    asg_of = {m: g.name for g in topo.auto_scaling_groups for m in g.instances}
     tier_order = {"public": 0, "app": 1, "db": 2}
     anchors: dict[str, str] = {}
     for az in _az_columns(topo):
         subnets = sorted((s for s in topo.subnets if s.az == az), key=lambda s: tier_order.get(s.tier, 3))
         if not subnets:
             continue
-        d.open(f"cluster_az_{safe_id(az)}", id=f"cluster_az_{safe_id(az)}", label=f"AZ {az}",
-               style="rounded,dashed", color="#607d8b")
+        down = az in topo.zones_down
+        if down:
+            d.open(f"cluster_az_{safe_id(az)}", id=f"cluster_az_{safe_id(az)}", label=f"AZ {az}: DOWN",
+                   style="rounded,dashed,filled", color=COLORS["blocked"], fillcolor="#eeeeee")
+        else:
+            d.open(f"cluster_az_{safe_id(az)}", id=f"cluster_az_{safe_id(az)}", label=f"AZ {az}",
+                   style="rounded,dashed", color="#607d8b")
         for s in subnets:
             sid = f"cluster_{s.safe_id}"
             d.open(sid, id=sid, label=f"{s.name} {s.cidr}\nNACL {s.nacl}", style="rounded,filled",
@@ -556,8 +563,10 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
             for i in topo.instances:
                 if i.subnet == s.name:
                     ports = ",".join(str(p) for p in i.listens)
-                    node(i.safe_id, _node_label(i.label or i.name, f"{i.ip}:{ports}", f"[{', '.join(i.sgs)}]"))
+                    extra = (f"ASG {asg_of[i.name]}",) if i.name in asg_of else ()
+                    node(i.safe_id, _node_label(i.label or i.name, f"{i.ip}:{ports}", f"[{', '.join(i.sgs)}]", *extra))
                     members += 1
+            members += _subnet_gateways(topo, s.name, node)
             for db in topo.database.instances:
                 if db.subnet == s.name:
                     active = db.name == db_name
@@ -569,6 +578,10 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
             if members == 0:  # an empty cluster is not drawn: keep the subnet visible
                 node(f"empty_{s.safe_id}", "(empty)", shape="plaintext", fillcolor="none", fontcolor="#9e9e9e")
             anchors[s.name] = node_ids[before]
+            for gw in node_ids[before + 1:]:  # NAT gateways and endpoint ENIs sit below the subnet's first node
+                if gw.startswith(("nat_", "vpce_enis_")) and node_ids[before] != gw:
+                    d.add(f"{node_ids[before]} -> {gw}" + _attrs(id=f"order_{node_ids[before]}__{gw}", style="invis",
+                                                                 weight="0.1"))
             d.close()
         d.close()
     d.close()
@@ -590,6 +603,44 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
             d.add(f"{h.src} -> {h.dst}{_attrs(**style)}{_label(badge.get(h.id))}")
     d.lines.append("}")
     return "\n".join(d.lines) + "\n", tuple(node_ids)
+
+
+def _vpc_wide(topo: Topology, node: Callable[..., None]) -> None:
+    """What belongs to the VPC rather than to a subnet: gateway endpoints and Auto Scaling groups."""
+    for e in topo.vpc_endpoints:
+        if e.type == "gateway":
+            pl = next((p for p in topo.prefix_lists if p.name == e.prefix_list), None)
+            cidrs = ", ".join(str(c) for c in pl.cidrs) if pl else e.prefix_list
+            node(f"vpce_{safe_id(e.name)}", _node_label(f"{e.service.upper()} gateway endpoint", e.name,
+                                                         f"route to {e.prefix_list} ({cidrs})",
+                                                         "in " + ", ".join(e.route_tables)),
+                 fillcolor="#f1f8e9")
+    for g in topo.auto_scaling_groups:
+        node(f"asg_{safe_id(g.name)}", _node_label(f"Auto Scaling group {g.name}",
+                                                   f"desired {g.desired} (min {g.min_size}, max {g.max_size})",
+                                                   f"{g.health_check_type} health checks, grace {g.grace_period_s} s"),
+             fillcolor="#ede7f6", style="rounded,filled,dashed")
+
+
+def _subnet_gateways(topo: Topology, subnet: str, node: Callable[..., None]) -> int:
+    """The NAT gateways and interface endpoint ENIs in one subnet (their nodes); how many were drawn."""
+    drawn = 0
+    for nat in topo.nat_gateways:
+        if nat.subnet == subnet:
+            up = topo.is_up(subnet)
+            node(f"nat_{safe_id(nat.name)}", _node_label("NAT gateway", nat.name, f"EIP {nat.elastic_ip}",
+                                                         "no SG" if up else "DOWN with its zone"),
+                 fillcolor="#e0f2f1" if up else "#eeeeee", fontcolor="black" if up else "#757575")
+            drawn += 1
+    enis = [(e, eni) for e in topo.vpc_endpoints if e.type == "interface" for eni in e.enis if eni.subnet == subnet]
+    if enis:
+        sgs = sorted({g for e, _ in enis for g in e.sgs})
+        node(f"vpce_enis_{safe_id(subnet)}",
+             _node_label("Interface endpoints", ", ".join(e.service for e, _ in enis),
+                         ", ".join(str(eni.ip) for _, eni in enis), f"[{', '.join(sgs)}]"),
+             fillcolor="#f1f8e9")
+        drawn += 1
+    return drawn
 
 
 def _az_columns(topo: Topology) -> list[str]:
