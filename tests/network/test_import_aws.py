@@ -80,3 +80,46 @@ def test_the_generator_rebuilds_fixtures_with_the_same_verdicts(tmp_path):
         sys.path.pop(0)
     folder = make_aws_fixtures.make("seed", tmp_path)
     assert _verdicts(tl.from_aws(folder).topology) == _verdicts(tl.load("seed"))
+
+
+@pytest.mark.slow
+def test_listener_rules_from_describe_rules_decide_the_journeys_target_group(tmp_path, monkeypatch):
+    """The seed on moto with its 443 listener answering a fixed 404 by default and a rule forwarding
+    /api/* to the servers: `aws elbv2 describe-rules` imported, the journey's POST /api/users meets the
+    rule; with the rule limited to GET, it meets the 404 instead (the listener is left out, and said so)."""
+    for k, v in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(k, v)
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import make_aws_fixtures
+    finally:
+        sys.path.pop(0)
+    import boto3
+    from moto import mock_aws
+
+    seed = tl.load("seed")
+    with mock_aws():
+        docs = make_aws_fixtures.build(seed, seed.region)
+        elb = boto3.client("elbv2", region_name=seed.region)
+        https = next(l for l in docs["describe-listeners"]["Listeners"] if l["Port"] == 443)
+        tg = docs["describe-target-groups"]["TargetGroups"][0]["TargetGroupArn"]
+        elb.modify_listener(ListenerArn=https["ListenerArn"], DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {
+            "StatusCode": "404", "ContentType": "text/plain"}}])
+        rule = elb.create_rule(ListenerArn=https["ListenerArn"], Priority=10, Actions=[{"Type": "forward", "TargetGroupArn": tg}],
+                               Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}])
+        docs["describe-listeners"] = elb.describe_listeners(LoadBalancerArn=https["LoadBalancerArn"])
+        docs["describe-rules--https"] = elb.describe_rules(ListenerArn=https["ListenerArn"])
+        assert len(docs["describe-rules--https"]["Rules"]) == 2  # the rule and the default rule
+        for name, resp in docs.items():
+            (tmp_path / f"{name}.json").write_text(json.dumps(make_aws_fixtures._clean(resp)))
+        imp = tl.from_aws(tmp_path)
+        assert tl.journey(imp.topology).ok and imp.topology.alb.target_group == seed.alb.target_group
+        assert any("matches this rule first" in n.message for n in imp.notes)
+        elb.modify_rule(RuleArn=rule["Rules"][0]["RuleArn"], Conditions=[
+            {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}},
+            {"Field": "http-request-method", "HttpRequestMethodConfig": {"Values": ["GET"]}}])
+        (tmp_path / "describe-rules--https.json").write_text(json.dumps(make_aws_fixtures._clean(
+            elb.describe_rules(ListenerArn=https["ListenerArn"]))))
+    imp = tl.from_aws(tmp_path)
+    assert 443 not in imp.topology.alb.listen_ports and not tl.journey(imp.topology).ok
+    assert any("POST is not GET" in n.message for n in imp.notes)

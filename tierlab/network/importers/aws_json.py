@@ -13,7 +13,8 @@ Files (the AWS CLI's ``--output json``; a name may carry ``--<suffix>``):
     describe-nat-gateways.json  describe-vpc-endpoints.json  describe-network-interfaces.json
     describe-internet-gateways.json (optional)  get-managed-prefix-list-entries--<pl-id>.json
     describe-load-balancers.json  describe-target-groups.json  describe-listeners.json
-    describe-target-health--<target-group-name>.json  describe-auto-scaling-groups.json
+    describe-target-health--<target-group-name>.json  describe-rules--<listener>.json (listener rules)
+    describe-auto-scaling-groups.json
     describe-db-instances.json
 """
 
@@ -37,7 +38,7 @@ FILES = {
     "describe-vpc-endpoints": "VpcEndpoints", "describe-network-interfaces": "NetworkInterfaces",
     "describe-internet-gateways": "InternetGateways", "get-managed-prefix-list-entries": "Entries",
     "describe-load-balancers": "LoadBalancers", "describe-target-groups": "TargetGroups",
-    "describe-target-health": "TargetHealthDescriptions", "describe-listeners": "Listeners",
+    "describe-target-health": "TargetHealthDescriptions", "describe-listeners": "Listeners", "describe-rules": "Rules",
     "describe-auto-scaling-groups": "AutoScalingGroups", "describe-db-instances": "DBInstances",
 }
 
@@ -229,21 +230,21 @@ class _Reader:
                 "target_group_arn": group.id, "target_id": t.get("Id"), "port": t.get("Port"),
                 "_state": _d(th.get("TargetHealth")).get("State")}, file)
         for file, _, l in self.items("describe-listeners"):
-            acts = []
-            for a in _list(l.get("DefaultActions")):
-                if not isinstance(a, dict):
-                    continue
-                rc = a.get("RedirectConfig") or {}
-                fw = a.get("ForwardConfig") or {}
-                acts.append({"type": str(a.get("Type", "")).lower(), "target_group_arn": a.get("TargetGroupArn"),
-                             "redirect": [{"port": rc.get("Port")}] if rc else [],
-                             "forward": [{"target_group": [{"arn": g.get("TargetGroupArn")}
-                                                           for g in _list(fw.get("TargetGroups")) if isinstance(g, dict)]}]
-                             if fw else []})
+            acts = [_action(a) for a in _list(l.get("DefaultActions")) if isinstance(a, dict)]
             self.add("aws_lb_listener", l.get("ListenerArn"), {
                 "load_balancer_arn": l.get("LoadBalancerArn"), "port": l.get("Port"), "protocol": l.get("Protocol"),
                 "certificate_arn": (_list(l.get("Certificates")) or [{}])[0].get("CertificateArn"),
                 "default_action": acts}, file)
+        for file, _, rule in self.items("describe-rules"):  # `aws elbv2 describe-rules --listener-arn ...`
+            arn = str(rule.get("RuleArn") or "")
+            if rule.get("IsDefault") or ":listener-rule/" not in arn:
+                continue  # the default rule is the listener's default action
+            listener = arn.replace(":listener-rule/", ":listener/").rsplit("/", 1)[0]
+            prio = rule.get("Priority")
+            self.add("aws_lb_listener_rule", arn, {
+                "listener_arn": listener, "priority": int(str(prio)) if str(prio).isdigit() else None,
+                "action": [_action(a) for a in _list(rule.get("Actions")) if isinstance(a, dict)],
+                "condition": [_condition(c) for c in _list(rule.get("Conditions")) if isinstance(c, dict)]}, file)
         for file, _, d in self.items("describe-db-instances"):
             grp = d.get("DBSubnetGroup") or {}
             gname = grp.get("DBSubnetGroupName") or f"{d.get('DBInstanceIdentifier')}-subnets"
@@ -257,6 +258,36 @@ class _Reader:
                 "vpc_security_group_ids": [g.get("VpcSecurityGroupId") for g in _list(d.get("VpcSecurityGroups"))
                                            if isinstance(g, dict)],
                 "replicate_source_db": d.get("ReadReplicaSourceDBInstanceIdentifier")}, file)
+
+
+def _action(a: dict[str, Any]) -> dict[str, Any]:
+    """An ELB action as Terraform writes it (``type``, ``target_group_arn``, ``redirect``, ``forward``, ``order``)."""
+    rc = _d(a.get("RedirectConfig"))
+    fw = _d(a.get("ForwardConfig"))
+    return {"type": str(a.get("Type", "")).lower(), "target_group_arn": a.get("TargetGroupArn"), "order": a.get("Order"),
+            "redirect": [{"port": rc.get("Port")}] if rc else [],
+            "forward": [{"target_group": [{"arn": g.get("TargetGroupArn")} for g in _list(fw.get("TargetGroups"))
+                                          if isinstance(g, dict)]}] if fw else []}
+
+
+_CONFIG = {"path-pattern": "PathPatternConfig", "host-header": "HostHeaderConfig",
+           "http-request-method": "HttpRequestMethodConfig", "source-ip": "SourceIpConfig"}
+
+
+def _condition(c: dict[str, Any]) -> dict[str, Any]:
+    """An ELB rule condition (``Field`` + its config) as Terraform's ``condition`` block."""
+    field = str(c.get("Field", ""))
+    key = field.replace("-", "_")
+    if field in _CONFIG:
+        values = _d(c.get(_CONFIG[field])).get("Values") or c.get("Values") or []
+        return {key: [{"values": list(values)}]}
+    if field == "http-header":
+        cfg = _d(c.get("HttpHeaderConfig"))
+        return {key: [{"http_header_name": cfg.get("HttpHeaderName"), "values": cfg.get("Values") or []}]}
+    if field == "query-string":
+        return {key: [{"value": [{"key": v.get("Key"), "value": v.get("Value")} for v in
+                                 _list(_d(c.get("QueryStringConfig")).get("Values")) if isinstance(v, dict)]}]}
+    return {key or "unknown": [{"values": c.get("Values") or []}]}
 
 
 def _perms(perms: Any) -> list[dict[str, Any]]:

@@ -78,6 +78,8 @@ def _matches(cond: dict[str, Any], hosts: list[str]) -> tuple[bool | None, str]:
                 return None, "a source-address condition: the learner's browser address is not known"
         elif key in ("http_header", "query_string"):
             return None, f"a {key.replace('_', ' ')} condition: what the browser sends is not known offline"
+        else:
+            return None, f"a {key} condition is not one tierlab reads"
     return True, "every condition matches"
 
 
