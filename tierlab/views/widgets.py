@@ -614,19 +614,22 @@ def _knob_widget(name: str, spec: dict) -> W.Widget:
     desc = spec.get("description", name)
     label = KNOB_LABELS.get(name, name)
     start = getattr(PhysicsParams(), name)  # the model's own default
+    # layout and style given at construction (a replaced default would stay behind as a model the
+    # page still fetches); a slider's label gets its whole width, a picker stays inside the panel
     if "options" in spec:
         opts = knob_options(name)
         if len(opts) <= 3:
             w = W.ToggleButtons(options=opts, value=knob_key(name, start), description=label,
-                                tooltips=[desc] * len(opts), style={"button_width": "auto"})
+                                tooltips=[desc] * len(opts), layout=W.Layout(width="100%"),
+                                style={"button_width": "auto", "description_width": "12em"})
         else:
-            w = W.Dropdown(options=opts, value=knob_key(name, start), description=label)
+            w = W.Dropdown(options=opts, value=knob_key(name, start), description=label,
+                           layout=W.Layout(width="calc(100% - 8px)"), style={"description_width": "12em"})
     else:
         w = W.FloatSlider(value=start, min=spec["min"], max=spec["max"], step=spec.get("step", 1.0),
-                          description=label, continuous_update=False, readout_format=".0f")
+                          description=label, continuous_update=False, readout_format=".0f",
+                          layout=W.Layout(width="100%"), style={"description_width": "initial"})
     w.tooltip = desc
-    w.style.description_width = "12em"
-    w.layout = W.Layout(width="100%")
     w.add_class(f"tl-latency-{name.replace('_', '-')}")
     return w
 
