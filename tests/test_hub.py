@@ -217,3 +217,18 @@ def _ports_of(pid: int) -> set[int]:
             if f[3] == "0A" and f[9] in inodes:
                 ports.add(int(f[1].split(":")[1], 16))
     return ports
+
+
+def test_the_idle_culler_runs_as_a_hub_service(hub) -> None:
+    h, _ = hub
+    assert "idle-culler" in h.api("GET", "/services")
+    culler = []
+    for entry in Path("/proc").iterdir():  # the hub's own child, with the class's timeout
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(") ", 1)[1].split()[1]) == h.proc.pid and b"jupyterhub_idle_culler" in cmd:
+            culler.append(cmd)
+    assert len(culler) == 1 and b"--timeout=600" in culler[0], culler

@@ -146,5 +146,6 @@ def configure(c: Any, hub_json: str) -> None:
         {"name": "idle-culler", "services": ["idle-culler"],
          "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
         {"name": "tierlab-instructor", "services": ["tierlab-instructor"],
-         "scopes": ["admin:users", "admin:servers", "access:servers", "tokens", "list:users"]},
+         "scopes": ["admin:users", "admin:servers", "access:servers", "tokens", "list:users", "list:services",
+                    "read:services"]},
     ]
