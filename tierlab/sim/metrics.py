@@ -40,6 +40,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
 from ..errors import ParameterError
@@ -201,6 +202,10 @@ class AlbMetrics:
     def frame(self) -> "pd.DataFrame":
         """One row per minute: ``t_s`` (the minute's start), each metric for the whole target group (NaN:
         no datapoint, as AWS publishes none), and the ``reason``."""
+        return self._frame.copy()
+
+    @cached_property
+    def _frame(self) -> "pd.DataFrame":
         import pandas as pd
 
         rows = []
