@@ -37,7 +37,7 @@ from ..network.topology import Topology
 from ..request.journey import Trace, journey
 from ..request.pair import PairResult
 from . import compile as C
-from .differential import expected
+from .differential import _recheck, expected
 from .lab import Lab, Probe
 from .netns import skip_reason
 from .stack import HttpResult
@@ -221,8 +221,8 @@ class Mirror:
         for (src, dst, port, who), o in zip(hops, got):
             want = expected(topo, src, dst, port, o.probe.src_port)
             kernel = o.kind
-            if kernel != want:  # once more, same client port, a longer wait: a busy machine is not a drop
-                kernel = lab.probe([o.probe], timeout_s=self.recheck_timeout_s)[0].kind
+            if kernel != want:  # again, same client port, longer waits: a busy machine is not a drop
+                kernel = _recheck(lab, o, self.recheck_timeout_s, want)
             rows.append(Row(f"{who} → {dst}:{port}", want, kernel, want == kernel,
                             f"one SYN from client port {o.probe.src_port}"))
         return rows
