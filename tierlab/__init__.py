@@ -36,7 +36,7 @@ from .network.importers import Imported, ImportNote, from_aws, from_terraform
 from .network.exporters import terraform_diff, to_aws_cli, to_terraform, write_terraform
 from .request.audit import Audit, Finding, audit
 from .paths import data_dir, data_path
-from .network.reachability import Reach, can_reach, what_opens, who_can_reach, who_can_reach_compare
+from .network.reachability import Reach, can_reach, outbound, session_manager, what_opens, who_can_reach, who_can_reach_compare
 from .network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SecurityGroup, SgRule, nacl_decide, safe_id
 from .sim.timelines import failover_timeline, health_check_settings, health_check_timeline, pool_timeline
 from .sim.autoscaling import (InstanceFailure, RollingDeploy, SetDesired, ZoneOutage, auto_scaling_timeline,
@@ -69,7 +69,7 @@ __all__ = [
     "from_terraform", "from_aws", "Imported", "ImportNote", "audit", "Audit", "Finding",  # issue 15
     "to_terraform", "write_terraform", "terraform_diff", "to_aws_cli",
     "handout", "progress",  # issue 14
-    "NatGateway", "VpcEndpoint", "EndpointEni", "PrefixList", "NAT_COST",  # issue 13
+    "NatGateway", "VpcEndpoint", "EndpointEni", "PrefixList", "NAT_COST", "outbound", "session_manager",  # issue 13
 ]
 
 install_ipython_handler()

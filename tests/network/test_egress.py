@@ -182,10 +182,13 @@ def test_law_a_zone_outage_cuts_egress_exactly_where_the_route_points_at_its_nat
         table = topo.subnet(topo.endpoint(s).subnet).route_table
         nat = next(r.target for r in topo.route_table(table).routes if str(r.destination) == "0.0.0.0/0")
         r = reach(topo, s, "internet")
-        if topo.subnet(topo.endpoint(s).subnet).az in down:  # the server went down with its zone: it sends nothing
-            assert not r.ok and r.flow.blocking[0].code == "ZONE_DOWN", (s, routing, down)
+        if topo.subnet(topo.endpoint(s).subnet).az in down:  # the server's own zone is down: it sends nothing
+            assert r.flow.blocking[0].code == "ZONE_DOWN"
             continue
+        # an up zone loses its egress exactly when its route points at the NAT of a zone that is down
         assert r.ok == (topo.subnet(topo.nat_gateway(nat).subnet).az not in down), (s, routing, down)
+        if not r.ok:
+            assert [b.code for b in r.flow.blocking] == ["NAT_GATEWAY_UNAVAILABLE"]
 
 
 @settings(max_examples=40, deadline=None)
@@ -224,3 +227,11 @@ def test_frames_of_nat_gateways_and_endpoints_have_a_reason():
     assert e.loc["vpce-s3", "type"] == "gateway" and "52.216.0.0/15" in e.loc["vpce-s3", "reason"]
     assert e.loc["vpce-ssm", "service"] == "com.amazonaws.us-east-1.ssm"
     assert "nat-az1 10.0.1.20" in VPC.subnets_frame().set_index("subnet").loc["public-az1", "holds"]
+
+
+def test_a_server_in_a_zone_that_is_down_reaches_nothing():
+    down = VPC.with_zone_down("us-east-1a")
+    f = outbound(down)
+    mine = f[f["source"] == "node-api-1"]
+    assert not mine["reaches"].any() and set(mine["code"]) == {"ZONE_DOWN"}
+    assert f[f["source"] != "node-api-1"]["reaches"].all()

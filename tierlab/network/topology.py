@@ -298,7 +298,8 @@ class Topology:
     #: you create ("DNS attributes for your VPC"); private DNS of an interface endpoint needs both.
     dns_support: bool = True
     dns_hostnames: bool = False
-    #: Availability Zones that are down (a what-if: :meth:`with_zone_down`); a NAT gateway there is down too.
+    #: Availability Zones that are down (a what-if: :meth:`with_zone_down`): everything there (servers, ALB nodes,
+    #: DB instances, NAT gateways, endpoint ENIs) sends and answers nothing (``ZONE_DOWN``, ``NAT_GATEWAY_UNAVAILABLE``).
     zones_down: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -430,7 +431,7 @@ class Topology:
             else:
                 az = self.subnet(subnet).az if subnet is not None else None
                 enis = sorted((x for x in self._service_enis.values() if x.name.startswith(f"{e.name}@")),
-                              key=lambda x: (self.subnet(x.subnet or "").az != az, not self.is_up(x.subnet), x.name))
+                              key=lambda x: (not self.is_up(x.subnet), self.subnet(x.subnet or "").az != az, x.name))
                 if enis:
                     eni = enis[0]
                     return eni, (f"{host} resolves to {eni.ip}, {e.name}'s ENI in {eni.subnet} (private DNS on; the VPC "

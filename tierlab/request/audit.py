@@ -496,10 +496,12 @@ def _single_az_db(ctx: _Ctx) -> list[Finding]:
 
 
 def _single_nat(ctx: _Ctx) -> list[Finding]:
+    topo = ctx.topo
+    if topo.nat_gateways:  # in the model: judge by where each private route table's 0.0.0.0/0 points
+        return _cross_zone_nat(topo)
     nats = ctx.extras.get("nat_gateways") or []
     if not nats:
         return []
-    topo = ctx.topo
     nat_azs = {topo.subnet(n["subnet"]).az for n in nats if n.get("subnet") in {s.name for s in topo.subnets}}
     private_azs = {s.az for s in topo.subnets if not topo.is_public(s.name)}
     if len(nat_azs) >= len(private_azs) or len(private_azs) < 2:
@@ -510,6 +512,33 @@ def _single_nat(ctx: _Ctx) -> list[Finding]:
         evidence=f"NAT gateways in {', '.join(sorted(nat_azs))}; private subnets in {', '.join(sorted(private_azs))}: an outage "
                  "of the NAT's zone cuts every private subnet's egress (and cross-zone traffic costs extra)",
         fix="one NAT gateway per zone, each zone's private route table pointing at its own")]
+
+
+def _cross_zone_nat(topo: Topology) -> list[Finding]:
+    """Subnets whose default route leads to another zone's NAT gateway (the model knows the routes)."""
+    nat_az = {n.name: topo.subnet(n.subnet).az for n in topo.nat_gateways}
+    crossing = []
+    for s in topo.subnets:
+        route = topo.routes_of(s.route_table).lookup(ipaddress.IPv4Address("198.51.100.20"))
+        if route is not None and route.target in nat_az and nat_az[route.target] != s.az:
+            crossing.append((s, route.target))
+    if not crossing:
+        return []
+    what = "; ".join(f"{s.name} ({s.az}) -> {nat} ({nat_az[nat]})" for s, nat in crossing)
+    lost = [s.name for s, _ in crossing]
+    fixed: Topology | None = topo
+    for s, _ in crossing:  # each table to its own zone's NAT, where the table serves one zone and that NAT exists
+        own = next((n for n, az in nat_az.items() if az == s.az), None)
+        one_zone = len({x.az for x in topo.subnets if x.route_table == s.route_table}) == 1
+        fixed = fixed.with_route(s.route_table, "0.0.0.0/0", own) if fixed is not None and own and one_zone else None
+    return [Finding(
+        id="single-nat", severity="medium", title="private subnets send their internet traffic to another zone's NAT gateway",
+        object=", ".join(sorted({nat for _, nat in crossing})),
+        evidence=f"{what}: an outage of the NAT's zone cuts these subnets' egress although their own zone is up "
+                 f"(with {nat_az[crossing[0][1]]} down: {', '.join(lost)} lose the internet), and every GB pays inter-AZ "
+                 "data transfer on top of NAT processing",
+        fix="a NAT gateway in each zone, each zone's private route table pointing 0.0.0.0/0 at its own",
+        what_if=fixed, fix_effect="each subnet leaves through its own zone's NAT gateway" if fixed else "")]
 
 
 def _public_targets(ctx: _Ctx) -> list[Finding]:
