@@ -29,8 +29,10 @@ def _open(server, context, width: int = 1366, height: int = 768):
     page.set_viewport_size({"width": width, "height": height})
     hosts: list[str] = []
     page.on("request", lambda r: hosts.append(r.url.split("/")[2] if "://" in r.url else r.url))
-    page.goto(f"{server.url}/?token={server.token}")
-    expect(page.locator(f"{APP} .tl-diagram svg")).to_be_visible(timeout=60_000)
+    # a page asked for before the pre-heated kernel is ready is streamed while its kernel runs the app:
+    # on a busy machine that takes longer than the context's 20 s default
+    page.goto(f"{server.url}/?token={server.token}", timeout=180_000)
+    expect(page.locator(f"{APP} .tl-diagram svg")).to_be_visible(timeout=180_000)
     expect(page.locator(f"{APP} .tl-rule").first).to_be_visible()
     return page, hosts
 
