@@ -9,9 +9,10 @@ every learner's kernel at once, and the kernel is left running. Prints:
   3. memory per learner: RSS and PSS (proportional set size: shared pages divided among their users) of
      the learner's server + kernel, plus their database backends and their share of the postmaster;
   4. CPU seconds per learner to start (server + kernel + cell);
-  5. the hub's own overhead (hub, proxy, culler), then the arithmetic for a class of 30 and of 300.
+  5. the hub's own overhead (hub, proxy, culler), then the arithmetic for a class of 30 and of 300;
+  6. notebook 05 (the database), every code cell in order, in 5 learners' kernels at once.
 
-    .venv/bin/python benchmarks/bench_hub.py [--sizes 5,10,20]
+    .venv/bin/python benchmarks/bench_hub.py [--sizes 5,10,20] [--notebook-learners 5]
 
 No speed is asserted: these are the figures the README and docs/teaching/z2jh-values.yaml quote.
 """
@@ -142,6 +143,35 @@ def run_size(hub: ClassHub, n: int) -> dict[str, float]:
     return out
 
 
+def notebook_05(hub: ClassHub, n: int) -> tuple[float, float, str]:
+    """Notebook 05 (the database) run cell by cell in a fresh kernel of each of ``n`` learners at once:
+    (median s, slowest s, what failed)."""
+    import json
+
+    nb = json.loads((hub.data / "course" / "notebooks" / "05-database.ipynb").read_text())
+    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    names = hub.learners[:n]
+    for name in names:
+        hub.start_server(name)
+    for name in names:
+        hub.wait_ready(name, timeout_s=900)
+
+    def run(name: str) -> tuple[float, str]:
+        t = time.monotonic()
+        try:
+            hub.run_code(name, cells, timeout_s=1800)
+            return time.monotonic() - t, ""
+        except Exception as exc:  # a figure, not a test: say what failed and go on
+            return time.monotonic() - t, f"{name}: {str(exc).splitlines()[0][:160]}"
+
+    with ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(run, names))
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(lambda name: hub.stop_server(name, timeout_s=300), names))
+    times = [t for t, _ in results]
+    return statistics.median(times), max(times), "; ".join(e for _, e in results if e)
+
+
 def hub_overhead_mb(hub: ClassHub) -> float:
     assert hub.proc is not None
     pids = [hub.proc.pid, *children(hub.proc.pid)]
@@ -167,6 +197,7 @@ def plan(label: str, learners: int, per_mb: float, cpu_s: float, overhead_mb: fl
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="5,10,20")
+    ap.add_argument("--notebook-learners", type=int, default=5, help="learners running notebook 05 at once (0: skip)")
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     root = Path(tempfile.mkdtemp(prefix="tierlab-bench-hub-", dir="/tmp"))
@@ -174,7 +205,7 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    hub = ClassHub(max(sizes), data=root / "class", port=port, cull_idle_s=3600)
+    hub = ClassHub(max(*sizes, args.notebook_learners), data=root / "class", port=port, cull_idle_s=3600)
     print(f"bench_hub: {os.cpu_count()} cores, {os.sysconf('SC_PHYS_PAGES') * PAGE / 2**30:.1f} GiB RAM; "
           f"load average {os.getloadavg()[0]:.1f} at the start")
     t = time.monotonic()
@@ -191,6 +222,10 @@ def main() -> None:
             results.append(r)
             print(f"{n:>3} {r['ready_med']:>8.1f}s {r['ready_max']:>8.1f}s {r['cell_med']:>7.1f}s {r['cell_max']:>7.1f}s "
                   f"{r['rss_mb']:>9.0f}MB {r['pss_mb']:>9.0f}MB {r['pss_max']:>5.0f}MB {r['cpu_s']:>6.1f}", flush=True)
+        if args.notebook_learners:
+            med, slowest, failed = notebook_05(hub, args.notebook_learners)
+            print(f"notebook 05 (the database), every cell, {args.notebook_learners} learners at once: median "
+                  f"{med:.0f} s, slowest {slowest:.0f} s" + (f"; FAILED: {failed}" if failed else ""), flush=True)
     finally:
         hub.stop()
     last = results[-1]

@@ -45,8 +45,9 @@ LEARNER_PREFIX = "tierlab-"
 #: Learners' numeric uids start here (above Debian's dynamic range 1000-59999, below nobody's 65534).
 UID_BASE = 61000
 DEFAULT_PORT = 8000
-#: A learner's pool is 10 connections (the seed's max: 10); a few more for the notebooks' one-off connections.
-CONNECTIONS_PER_LEARNER = 15
+#: A learner's connections at most: notebook 05 holds its pool of 10 (the seed's max: 10) while its race opens 20
+#: more, and the pool lesson opens a new connection per request beside them.
+CONNECTIONS_PER_LEARNER = 40
 ROOT = Path(__file__).resolve().parent.parent.parent
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,30}$")
 _PR_SET_PDEATHSIG = 1
@@ -428,7 +429,7 @@ class ClassHub:
             time.sleep(0.25)
         raise TierlabError(f"the server of {learner} did not stop within {timeout_s:g} s", f"see {self.log_file}")
 
-    def run_code(self, learner: str, code: str, *, timeout_s: float = 120.0, token: str | None = None,
+    def run_code(self, learner: str, code: str | list[str], *, timeout_s: float = 120.0, token: str | None = None,
                  shutdown: bool = True) -> str:
         """Run ``code`` in a new kernel of the learner's server; its printed output (a TierlabError if it raised).
         ``shutdown=False`` leaves the kernel running."""

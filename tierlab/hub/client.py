@@ -18,10 +18,11 @@ from ..errors import TierlabError
 __all__ = ["run_code"]
 
 
-def run_code(hub_url: str, learner: str, token: str, code: str, *, timeout_s: float = 120.0,
+def run_code(hub_url: str, learner: str, token: str, code: str | list[str], *, timeout_s: float = 120.0,
              shutdown: bool = True) -> str:
     """The printed output of ``code`` run in a new kernel of ``learner``'s server; TierlabError if it raised.
 
+    ``code`` may be a list: cells run one after the other in the same kernel, as a notebook's do.
     ``shutdown=False`` leaves the kernel running (the benchmark measures its memory)."""
     return asyncio.run(asyncio.wait_for(_run(hub_url, learner, token, code, shutdown), timeout_s))
 
@@ -37,7 +38,7 @@ def _message(code: str, session: str) -> dict[str, Any]:
     }
 
 
-async def _run(hub_url: str, learner: str, token: str, code: str, shutdown: bool) -> str:
+async def _run(hub_url: str, learner: str, token: str, code: str | list[str], shutdown: bool) -> str:
     from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
     from tornado.websocket import websocket_connect
 
@@ -53,7 +54,8 @@ async def _run(hub_url: str, learner: str, token: str, code: str, shutdown: bool
     try:
         ws = await websocket_connect(HTTPRequest(f"{base.replace('http', 'ws', 1)}/{kernel}/channels", headers=headers))
         try:
-            return await _execute(ws, code, learner)
+            cells = [code] if isinstance(code, str) else code
+            return "".join([await _execute(ws, cell, learner) for cell in cells])
         finally:
             ws.close()
     finally:
@@ -83,9 +85,11 @@ async def _execute(ws: Any, code: str, learner: str) -> str:
             error = content
         elif kind == "execute_reply":
             replied = True
+            if content.get("status") == "error" and error is None:  # shown by a custom handler (tierlab's own)
+                error = content
         elif kind == "status" and content.get("execution_state") == "idle":
             idle = True
     if error is not None:
-        raise TierlabError(f"code in {learner}'s kernel raised {error['ename']}: {error['evalue']}",
+        raise TierlabError(f"code in {learner}'s kernel raised {error.get('ename', '?')}: {error.get('evalue', '')}",
                            "".join(out)[-500:] or "see the kernel's traceback")
     return "".join(out)
