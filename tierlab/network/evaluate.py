@@ -294,26 +294,28 @@ def _egress_route(topo: Topology, flow: str, leg: Leg, src: Endpoint, dst: Endpo
     """A route out of the VPC through a NAT gateway or a gateway endpoint (longest prefix already chose it)."""
     sub = topo.subnet(src.subnet or "")
     rid = (f"{rt}:{route.prefix_list}" if route.prefix_list else f"{rt}:{route.destination}",)
-    base = dict(flow=flow, leg=leg, kind="route", component=rt, direction="", src=src.name, dst=dst.name, packet=packet)
+
+    def base(verdict: Verdict, reason: str, code: str | None = None) -> Check:
+        return Check(flow=flow, leg=leg, kind="route", component=rt, direction="", src=src.name, dst=dst.name,
+                     packet=packet, verdict=verdict, share=1.0 if verdict == "allow" else 0.0, rule_ids=rid,
+                     reason=reason, code=code)
+
     if route.prefix_list:  # a gateway endpoint's route (AWS: "Gateway endpoints"; "How route priority works")
-        return Check(**base, verdict="allow", share=1.0, rule_ids=rid,  # type: ignore[arg-type]
-                     reason=f"{rt}: {route} (longest prefix /{route.destination.prefixlen}, ahead of any 0.0.0.0/0 route) "
+        return base("allow", f"{rt}: {route} (longest prefix /{route.destination.prefixlen}, ahead of any 0.0.0.0/0 route) "
                      f"sends it to gateway endpoint {route.target}, which carries it to the service inside AWS's network: "
                      f"no NAT, no security group on the endpoint, but {sub.nacl} must allow {route.destination} both ways "
                      "(NACL rules cannot name a prefix list); the endpoint policy (default: full access) is not modelled")
     nat = topo.nat_gateway(route.target)
     nat_az = topo.subnet(nat.subnet).az
     if nat_az in topo.zones_down:
-        return Check(**base, verdict="deny", share=0.0, rule_ids=rid,  # type: ignore[arg-type]
-                     reason=f"{rt}: {route}, but {nat.name} lives in {nat.subnet} in {nat_az}, which is down: a NAT "
+        return base("deny", f"{rt}: {route}, but {nat.name} lives in {nat.subnet} in {nat_az}, which is down: a NAT "
                      f"gateway is zonal, so every subnet whose route points at it loses its way out"
                      + ("" if sub.az == nat_az else f" ({sub.name} is in {sub.az}, which is up: it needs its own "
-                        "zone's NAT gateway)"), code="NAT_GATEWAY_UNAVAILABLE")
+                        "zone's NAT gateway)"), "NAT_GATEWAY_UNAVAILABLE")
     cross = "" if sub.az == nat_az else (f"; {sub.name} is in {sub.az} but {nat.name} in {nat_az}: this subnet's egress "
                                          f"depends on {nat_az} too, and pays inter-AZ data transfer")
-    return Check(**base, verdict="allow", share=1.0, rule_ids=rid,  # type: ignore[arg-type]
-                 reason=f"{rt}: {route} (longest prefix /{route.destination.prefixlen}) sends it to NAT gateway "
-                 f"{nat.name} in {nat.subnet}{cross}")
+    return base("allow", f"{rt}: {route} (longest prefix /{route.destination.prefixlen}) sends it to NAT gateway "
+                f"{nat.name} in {nat.subnet}{cross}")
 
 
 def nat_on_path(topo: Topology, src: Endpoint, dst: Endpoint) -> NatGateway | None:
@@ -350,15 +352,14 @@ def _nat_request(topo: Topology, flow: str, nat: NatGateway, src: Endpoint, dst:
                                    nat.name, dst.name, out_pkt, f"the request leaving {nat.name}'s subnet"), at=nat.name))
     rt = topo.routes_of(topo.subnet(nat.subnet).route_table)
     route = rt.lookup(dst.ip)
-    base = dict(flow=flow, leg="request", kind="route", component=rt.name, direction="", src=nat.name, dst=dst.name,
-                packet=out_pkt, at=nat.name)
     if route is not None and route.target == topo.internet_gateway:
-        out.append(Check(**base, verdict="allow", share=1.0, rule_ids=(f"{rt.name}:{route.destination}",),  # type: ignore[arg-type]
-                         reason=f"{rt.name}: {route}: {nat.name}'s Elastic IP {nat.elastic_ip} is public, so "
+        out.append(Check(flow=flow, leg="request", kind="route", component=rt.name, direction="", src=nat.name,
+                         dst=dst.name, packet=out_pkt, at=nat.name, verdict="allow", share=1.0,
+                         rule_ids=(f"{rt.name}:{route.destination}",), reason=f"{rt.name}: {route}: {nat.name}'s Elastic IP {nat.elastic_ip} is public, so "
                          f"{topo.internet_gateway} carries it to the internet"))
     else:
-        out.append(Check(**base, verdict="deny", share=0.0, rule_ids=(),  # type: ignore[arg-type]
-                         reason=f"{rt.name} (of {nat.name}'s subnet {nat.subnet}) sends {dst.ip} to "
+        out.append(Check(flow=flow, leg="request", kind="route", component=rt.name, direction="", src=nat.name,
+                         dst=dst.name, packet=out_pkt, at=nat.name, verdict="deny", share=0.0, rule_ids=(), reason=f"{rt.name} (of {nat.name}'s subnet {nat.subnet}) sends {dst.ip} to "
                          f"{route.target if route else 'nowhere'}, not to the internet gateway: the NAT cannot reach the "
                          "internet", code="NO_ROUTE_TO_DESTINATION"))
     return out
