@@ -45,11 +45,11 @@ def main() -> None:
           f"median {m:.2f} ms")
     from tierlab.network.reachability import outbound
 
-    n = len(outbound(vpc))
-    flows = median_ms(lambda: [tl.can_reach(vpc, s, d) for s in ("node-api-1", "node-api-2", "node-api-3")
-                               for d in ("internet", "s3", "ssm", "ssmmessages", "ec2messages", "secretsmanager")],
-                      repeat=100)
-    print(f"{'seed-vpc':16s} outbound flows ({n}: 3 servers x internet/NAT, S3/gateway endpoint, 4 interface "
+    servers = [i.name for i in vpc.servers()]
+    dests = ("internet", "s3", "ssm", "ssmmessages", "ec2messages", "secretsmanager")
+    n = len(servers) * len(dests)
+    flows = median_ms(lambda: [tl.can_reach(vpc, s, d) for s in servers for d in dests], repeat=50)
+    print(f"{'seed-vpc':16s} outbound flows ({n}: {len(servers)} servers x internet/NAT, S3/gateway endpoint, 4 interface "
           f"endpoints): median {flows:.2f} ms ({flows / n:.2f} ms a flow)")
     table = median_ms(lambda: outbound(vpc.with_zone_down("us-east-1a")), repeat=50)
     print(f"{'seed-vpc':16s} zone outage what-if + outbound(topo) table: median {table:.2f} ms")
