@@ -34,7 +34,8 @@ def test_a_hung_database_connection_is_the_albs_504_at_its_idle_timeout(stack_la
         idle_ms = stack_lab.stack.settings["idle_timeout_s"] * 1000
         r = stack_lab.create_account("Hung Request", "hung@example.com", node="alb-node-az1")
         assert r.status == 504 and "idle timeout" in r.body["error"]
-        assert idle_ms * 0.95 <= r.elapsed_ms <= idle_ms + 1500
+        # at the idle timeout, not before; the upper bound is generous because a busy machine adds its own delay
+        assert idle_ms * 0.95 <= r.elapsed_ms <= idle_ms + 5000
         assert r.headers.get("x-tierlab-alb") == "alb-node-az1"
         drops = stack_lab.counters("database-sg-in-default-drop")
         assert int(drops["packets"].sum()) > 0  # the SYN died at the database's security group
