@@ -1,5 +1,16 @@
 """Shared pytest fixtures. Each helper keeps its fixtures in its own clearly marked block."""
 
+# ==== hypothesis: laws, not timings =========================================================
+# Hypothesis fails an example slower than 200 ms by default. On a busy 2-core CI machine that
+# turns a law that holds into a red run (it did: DeadlineExceeded at 291 ms). Speed is measured
+# by benchmarks/, so the suite's profile has no per-example deadline; too_slow health checks off
+# for the same reason. A test's own @settings still wins for what it sets.
+import hypothesis as _hyp
+
+_hyp.settings.register_profile("tierlab", deadline=None,
+                               suppress_health_check=[_hyp.HealthCheck.too_slow])
+_hyp.settings.load_profile("tierlab")
+
 # ==== database tier (tierlab.db) — owner: the db branch ====================================
 import os as _db_os
 
