@@ -239,3 +239,29 @@ def test_the_timeline_is_a_pure_function():
     a = zone_outage_timeline(TOPO, duration_s=200)
     b = zone_outage_timeline(replace(TOPO), duration_s=200)
     assert a.event_log == b.event_log and a.snapshots == b.snapshots
+
+
+def test_an_app_tier_outage_leaves_the_zone_itself_up_for_the_journey():
+    x = zone_outage_timeline(tl.load("seed-vpc"), "us-east-1a", t0_s=10, duration_s=200)
+    later = x.topology_at(200)
+    assert later.zones_down == ()
+    assert all(later.subnet(i.subnet).az == "us-east-1b" for i in later.instances if i.name in later.alb.targets)
+    whole = later.with_zone_down("us-east-1a")  # the whole zone: its ALB node goes too
+    assert tl.journey(later).success_share == 1.0 and tl.journey(whole).success_share < 1.0
+
+
+@pytest.mark.parametrize("grace", [0, 300])
+def test_the_grace_period_holds_back_replacing_a_new_instance_until_it_ends(grace):
+    # the zone outage launches api-asg-1 at t=60 (InService at 90); it crashes at t=130
+    x = auto_scaling_timeline(TOPO, [ZoneOutage(t_s=10, az="us-east-1a"),
+                                     InstanceFailure(t_s=130, instance="api-asg-1", failure="crash")],
+                              grace_period_s=grace, duration_s=700)
+    new = next(m for m in x.members if m.name == "api-asg-1")
+    out = max(e.t_s for e in x.event_log if e.kind == "alb-unhealthy" and e.instance == "api-asg-1")
+    assert new.draining_s == (max(out, new.in_service_s + grace))
+    assert any(e.kind == "grace" for e in x.event_log) == (grace > 0)
+
+
+def test_a_failure_of_an_instance_not_launched_yet_changes_nothing():
+    x = auto_scaling_timeline(TOPO, [InstanceFailure(t_s=20, instance="api-asg-4")], duration_s=60)
+    assert [e.kind for e in x.event_log] == ["no-such-instance"]

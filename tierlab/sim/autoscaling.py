@@ -72,7 +72,8 @@ TargetState = Literal["initial", "healthy", "unhealthy", "draining"]
 
 @dataclass(frozen=True, kw_only=True)
 class InstanceFailure:
-    """``instance`` fails at ``t_s`` in one of :data:`tierlab.sim.health.FAILURES`' ways."""
+    """``instance`` fails at ``t_s`` in one of :data:`tierlab.sim.health.FAILURES`' ways. It may be a
+    member at the start or one the group launches (``api-asg-1``, ``api-asg-2``, ... in launch order)."""
 
     t_s: float
     instance: str
@@ -458,8 +459,11 @@ class _Engine:
 def _apply(e: _Engine, h: Happening, t: float) -> None:
     """One scenario happening, at its time."""
     if isinstance(h, InstanceFailure):
-        life = e.lives[h.instance]
-        if life.draining_s is None and life.failed_s is None:
+        life = e.lives.get(h.instance)
+        if life is None:  # a launched name that the group has not (yet) launched
+            e.events.append(AsgEvent(t_s=t, kind="no-such-instance", instance=h.instance, az="",
+                                     reason=f"{h.instance} does not exist at t={t:g} s: nothing fails"))
+        elif life.draining_s is None and life.failed_s is None:
             life.failed_s, life.failure = t, h.failure
             e.note(t, "fail", h.instance, f"{FAILURES[h.failure]}" + (
                 "; EC2 status checks still pass: the instance runs" if h.failure != "host-down" else ""))
@@ -627,7 +631,11 @@ class AutoScalingTimeline:
     def topology_at(self, t: float) -> Topology:
         """The topology as it is at ``t``: the group's existing instances (launched ones placed by
         the group), and the target group holding only those that take new requests. Evaluate it with
-        ``tl.journey``: its checkpoints follow the instances that exist then."""
+        ``tl.journey``: its checkpoints follow the instances that exist then.
+
+        A :class:`ZoneOutage` here is one of the app tier (its servers stop answering; the ALB node
+        and the NAT gateway of that zone keep running), so ``zones_down`` stays as it was; for a
+        whole zone down, evaluate ``topology_at(t).with_zone_down(az)``."""
         self._check_t(t)
         base, g = self.topology, self.group
         old = set(g.instances)
@@ -734,9 +742,11 @@ def _validated(topo: Topology, happenings: Iterable[Happening], g: AutoScalingGr
         if isinstance(h, InstanceFailure):
             if h.failure not in FAILURES:
                 raise ParameterError(f"unknown failure {h.failure!r}", "use one of: " + ", ".join(FAILURES))
-            if h.instance not in g.instances and h.instance not in topo.alb.targets:
+            launched = h.instance.startswith(f"{g.name}-") and h.instance[len(g.name) + 1:].isdigit()
+            if h.instance not in g.instances and h.instance not in topo.alb.targets and not launched:
                 raise ParameterError(f"{h.instance!r} is neither a member of Auto Scaling group {g.name!r} at the "
-                                     "start nor a target", "members: " + ", ".join(g.instances))
+                                     "start, nor a target, nor a name the group gives what it launches",
+                                     f"members: {', '.join(g.instances)}; launched ones: {g.name}-1, {g.name}-2, ...")
         elif isinstance(h, ZoneOutage) and h.az not in azs:
             raise ParameterError(f"no availability zone {h.az!r} in {topo.name}", "zones: " + ", ".join(topo.azs))
         elif isinstance(h, SetDesired) and (isinstance(h.desired, bool) or not isinstance(h.desired, int)
