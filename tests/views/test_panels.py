@@ -561,3 +561,22 @@ def test_after_a_drop_nothing_in_the_whole_app_says_account_created(rule):
     for _ in range(30):
         app.steps.next_button.click()
     assert "Account created" in _every_text(app)
+
+
+def test_the_flow_stepper_follows_a_server_out_through_its_nat_and_stops_where_the_packet_stops():
+    """Out through the NAT and back, in packet order; on a drop, the drop is the last step shown (nothing after a
+    drop is drawn as passed)."""
+    from tierlab.views.panels import FlowStepper
+
+    vpc = tl.load("seed-vpc")
+    ok = FlowStepper(tl.can_reach(vpc, "node-api-1", "internet", 443))
+    where = [v.where for v in ok.views()]
+    assert where.index("nat-az1") < where.index("internet") and where[-1] == "nacl-private-app"
+    assert {v.leg for v in ok.views()} == {"request", "reply"} and ok.step().index == 1
+    assert ok.goto(99).last and ok.goto(-5).index == 0
+    cut = FlowStepper(tl.can_reach(tl.load("seed"), "node-api-1", "internet", 443))
+    views = cut.views()
+    assert views[-1].verdict == "deny" and all(v.verdict != "deny" for v in views[:-1])
+    assert "reply" not in {v.leg for v in views}
+    with pytest.raises(tl.TierlabError, match="reachability answer"):
+        FlowStepper(tl.journey(vpc))

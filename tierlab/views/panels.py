@@ -435,6 +435,84 @@ class Stepper:
             "reason": v.reason} for v in self.views()]).astype({"seed_step": "Int64"})
 
 
+# ----------------------------------------------------------------------------- any flow, a hop at a time
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One check of a flow as :class:`FlowStepper` shows it: where the packet is and what decided."""
+
+    index: int          # 0-based
+    total: int          # how many steps the packet really reaches
+    leg: str            # request or reply
+    where: str          # the component (an SG, a NACL, a route table, a NAT gateway, the listener ...)
+    direction: str
+    packet: str
+    verdict: str
+    reason: str
+    last: bool          # the packet goes no further (the block, or the reply home)
+
+    def text(self) -> str:
+        head = f"{self.index + 1}/{self.total} [{self.leg}] {self.where}{' ' + self.direction if self.direction else ''}"
+        return f"{head}: {self.verdict} · {self.packet}\n  {self.reason}"
+
+
+class FlowStepper:
+    """Walk one flow (``tl.can_reach(...)``, e.g. a server out through its NAT gateway to the internet and back) a
+    check at a time, in packet order. Steps end where the packet ends: at the first check that drops it (nothing
+    after a drop happens, so nothing after it is shown as passed), or when the reply is home."""
+
+    def __init__(self, flow: Any) -> None:
+        f = getattr(flow, "flow", flow)
+        if not isinstance(f, FlowResult):
+            raise TierlabError(f"cannot step through a {type(flow).__name__}",
+                               "pass a reachability answer: FlowStepper(tl.can_reach(topo, 'node-api-1', 'internet'))")
+        self.flow = f
+        reached: list[Check] = []
+        for c in f.checks:
+            reached.append(c)
+            if c.blocking and c.share == 0:
+                break
+        self._checks = tuple(reached)
+        self.index = 0
+
+    @property
+    def last(self) -> int:
+        return len(self._checks) - 1
+
+    def goto(self, index: int) -> FlowStep:
+        self.index = max(0, min(self.last, int(index)))
+        return self.current
+
+    def step(self) -> FlowStep:
+        return self.goto(self.index + 1)
+
+    def back(self) -> FlowStep:
+        return self.goto(self.index - 1)
+
+    @property
+    def current(self) -> FlowStep:
+        return self._view(self.index)
+
+    def _view(self, i: int) -> FlowStep:
+        c = self._checks[i]
+        return FlowStep(index=i, total=len(self._checks), leg=c.leg, where=c.component, direction=c.direction or "",
+                        packet=c.packet, verdict=c.verdict, reason=c.reason, last=i == self.last)
+
+    def views(self) -> list[FlowStep]:
+        return [self._view(i) for i in range(len(self._checks))]
+
+    def frame(self):
+        """The steps the packet reaches, one row each (pandas), with a ``reason``."""
+        import pandas as pd
+
+        return pd.DataFrame([{"step": v.index + 1, "leg": v.leg, "where": v.where, "direction": v.direction,
+                              "packet": v.packet, "verdict": v.verdict, "reason": v.reason} for v in self.views()])
+
+    def __repr__(self) -> str:
+        return self.current.text()
+
+
 # ----------------------------------------------------------------------------- the latency panel
 
 #: The knobs the latency panel offers (ranges and choices come from ``tierlab.sim.latency.CONTROLS``).
