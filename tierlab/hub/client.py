@@ -52,7 +52,8 @@ async def _run(hub_url: str, learner: str, token: str, code: str | list[str], sh
                            "is the server running, and does the token have access to it?") from None
     kernel = json.loads(resp.body)["id"]
     try:
-        ws = await websocket_connect(HTTPRequest(f"{base.replace('http', 'ws', 1)}/{kernel}/channels", headers=headers))
+        ws = await websocket_connect(HTTPRequest(f"{base.replace('http', 'ws', 1)}/{kernel}/channels", headers=headers,
+                                                 connect_timeout=120, request_timeout=120))  # twenty at once, 2 cores
         try:
             cells = [code] if isinstance(code, str) else code
             return "".join([await _execute(ws, cell, learner) for cell in cells])
