@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import socket
 import statistics
 import tempfile
@@ -228,6 +229,7 @@ def main() -> None:
                   f"{med:.0f} s, slowest {slowest:.0f} s" + (f"; FAILED: {failed}" if failed else ""), flush=True)
     finally:
         hub.stop()
+        shutil.rmtree(root, ignore_errors=True)  # the class folder: homes, course, state
     last = results[-1]
     per = last["pss_mb"]
     print("memory per learner = server + kernel (after the database cell) + their database backends + 1/N of the "
