@@ -6,6 +6,7 @@ Each is a TierlabError naming the thing and the fix, raised before any JupyterHu
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -59,8 +60,11 @@ def test_a_database_that_is_down_is_a_database_error(monkeypatch: pytest.MonkeyP
     os.chmod(root, 0o711)
     hub = ClassHub(2, data=root / "c", port=_free(), db_url=f"postgresql://admin:pw@127.0.0.1:{dead}/postgres",
                    isolation="shared-account")
-    with pytest.raises(DatabaseError, match=f"127.0.0.1:{dead} is down") as info:
-        hub.start(timeout_s=30)
+    try:
+        with pytest.raises(DatabaseError, match=f"127.0.0.1:{dead} is down") as info:
+            hub.start(timeout_s=30)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     assert "--db-url" in info.value.hint
     assert hub.proc is None  # no JupyterHub was started
 
