@@ -192,7 +192,10 @@ class _Reader:
             self.add("aws_autoscaling_group", a.get("AutoScalingGroupARN") or a.get("AutoScalingGroupName"), {
                 "name": a.get("AutoScalingGroupName"), "_observed": [x.get("InstanceId") for x in _list(a.get("Instances"))
                                                                      if isinstance(x, dict)],
-                "health_check_type": a.get("HealthCheckType"), "target_group_arns": a.get("TargetGroupARNs")}, file)
+                "health_check_type": a.get("HealthCheckType"), "target_group_arns": a.get("TargetGroupARNs"),
+                "min_size": a.get("MinSize"), "max_size": a.get("MaxSize"), "desired_capacity": a.get("DesiredCapacity"),
+                "vpc_zone_identifier": a.get("VPCZoneIdentifier"),
+                "health_check_grace_period": a.get("HealthCheckGracePeriod")}, file)
         nodes: dict[str, dict[str, tuple[str | None, str | None]]] = {}
         for file, _, eni in self.items("describe-network-interfaces"):
             desc = str(eni.get("Description") or "")

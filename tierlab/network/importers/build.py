@@ -674,68 +674,70 @@ class Builder:
         return out
 
     def auto_scaling(self, subnets: dict[str, dict[str, Any]], instances: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
-        """Each ASG as ``desired`` fixed instances spread over its subnets: target group -> names."""
+        """Each ASG with its members (``desired`` launched ones, or the ones AWS reports): target group -> names."""
+        from .asgbuild import PendingGroup, observed_group, terraform_group
+
         tg_members: dict[str, list[str]] = {}
+        self.asg_pending: list[PendingGroup] = []
         for a in self.of("aws_autoscaling_group"):
+            g: PendingGroup | None
             if isinstance(a.attrs.get("_observed"), list):  # AWS JSON: the instances it really runs are there
                 names = [self.inst_names[i] for i in a.attrs["_observed"] if i in self.inst_names]
-                self.note(a, "", "partly", "Auto Scaling is not in tierlab's model yet (issue 13)",
-                          f"its {len(names)} running instances as they are; scaling and replacement are not evaluated")
-                self.mark(a, "partly")
-                continue
-            named = [self.subnet_name(s) for s in self.listify(a.attrs.get("vpc_zone_identifier"))]
-            subs = [s for s in named if s]
-            n = a.attrs.get("desired_capacity", a.attrs.get("min_size", 1))
-            if not isinstance(n, int) or isinstance(n, bool):
-                n = 1
-            n = max(1, min(int(n), 12))
-            lt = None
-            for key in ("launch_template", "mixed_instances_policy"):
-                spec = a.attrs.get(key)
-                if isinstance(spec, list) and spec and isinstance(spec[0], dict):
-                    lt = self.ref(spec[0].get("id", spec[0].get("name")), "aws_launch_template")
-            if lt is None and isinstance(a.attrs.get("launch_configuration"), str):
-                lt = self.ref(a.attrs.get("launch_configuration"), "aws_launch_configuration")
-            sg_values: Any = []
-            if lt is not None:
-                sg_values = lt.attrs.get("vpc_security_group_ids", lt.attrs.get("security_groups", []))
-                nis = lt.attrs.get("network_interfaces")
-                if not sg_values and isinstance(nis, list) and nis and isinstance(nis[0], dict):
-                    sg_values = nis[0].get("security_groups", [])
-                self.mark(lt)
-            if not subs:
-                self.note(a, "vpc_zone_identifier", "not understood", "no subnet of this VPC", "left out", True)
-                self.mark(a, "not understood")
-                continue
-            base = self.name_of(a)
-            sgs = self.eni_sgs(lt or a, sg_values, "vpc_security_group_ids")
-            names = []
-            for k in range(n):
-                sn = subs[k % len(subs)]
-                nm = f"{base}-{k + 1}"
-                self.used_names.add(nm)
-                instances[nm] = {"ip": str(self.next_ip(ipaddress.IPv4Network(subnets[sn]["cidr"]))), "subnet": sn,
-                                 "sgs": sgs, "listens": [], "label": f"{base} #{k + 1}"}
-                self.origin[f"instances.{nm}"] = (a.file, a.address)
-                names.append(nm)
-            self.extras["auto_scaling"].append({"name": base, "instances": names, "subnets": subs,
-                                                "health_check_type": a.attrs.get("health_check_type", "EC2")})
-            self.note(a, "", "partly", "Auto Scaling is not in tierlab's model yet (issue 13)",
-                      f"{n} fixed instances ({', '.join(names)}) spread over {', '.join(subs)}; scaling, replacement "
-                      "and the health-check type are not evaluated", False)
-            self.mark(a, "partly")
+                g = observed_group(self, a, names, instances)
+                if g is None:
+                    self.note(a, "Instances", "partly", "the group runs no instance of describe-instances",
+                              "left out: no member to evaluate")
+                    self.mark(a, "partly")
+                    continue
+            else:
+                subs, unknown = [], []
+                for v in self.listify(a.attrs.get("vpc_zone_identifier")):
+                    sn = self.subnet_name(v)
+                    if sn:
+                        subs.append(sn)
+                    elif isinstance(v, str) and v and "${" not in v and not v.startswith("data."):
+                        unknown.append(v)  # a subnet id of no subnet here: the loader says so
+                    else:
+                        self.note(a, "vpc_zone_identifier", "partly", f"a subnet known only after apply ({v!r})",
+                                  "left out of the group", True)
+                lt = None
+                for key in ("launch_template", "mixed_instances_policy"):
+                    spec = a.attrs.get(key)
+                    if isinstance(spec, list) and spec and isinstance(spec[0], dict):
+                        lt = self.ref(spec[0].get("id", spec[0].get("name")), "aws_launch_template")
+                if lt is None and isinstance(a.attrs.get("launch_configuration"), str):
+                    lt = self.ref(a.attrs.get("launch_configuration"), "aws_launch_configuration")
+                sg_values: Any = []
+                if lt is not None:
+                    sg_values = lt.attrs.get("vpc_security_group_ids", lt.attrs.get("security_groups", []))
+                    nis = lt.attrs.get("network_interfaces")
+                    if not sg_values and isinstance(nis, list) and nis and isinstance(nis[0], dict):
+                        sg_values = nis[0].get("security_groups", [])
+                    self.mark(lt)
+                if not subs and not unknown:
+                    self.note(a, "vpc_zone_identifier", "not understood", "no subnet of this VPC", "left out", True)
+                    self.mark(a, "not understood")
+                    continue
+                sgs = self.eni_sgs(lt or a, sg_values, "vpc_security_group_ids")
+                g = terraform_group(self, a, subs, unknown, lt, sgs, subnets, instances)
             for tg in self.listify(a.attrs.get("target_group_arns")):
                 t = self.ref(tg, "aws_lb_target_group", "aws_alb_target_group")
                 if t is not None:
-                    tg_members.setdefault(t.address, []).extend(names)
+                    if not isinstance(a.attrs.get("_observed"), list):  # AWS JSON: describe-target-health has them
+                        tg_members.setdefault(t.address, []).extend(g.instances)
+                    g.target_groups.append(t.address)
+            self.asg_pending.append(g)
             self.asg_names = getattr(self, "asg_names", {})
-            self.asg_names[a.address] = names
+            self.asg_names[a.address] = g.instances
         for att in self.of("aws_autoscaling_attachment"):
             asg = self.ref(att.attrs.get("autoscaling_group_name"), "aws_autoscaling_group")
             t = self.ref(att.attrs.get("lb_target_group_arn", att.attrs.get("alb_target_group_arn")),
                          "aws_lb_target_group", "aws_alb_target_group")
             if asg is not None and t is not None:
                 tg_members.setdefault(t.address, []).extend(getattr(self, "asg_names", {}).get(asg.address, []))
+                for g in self.asg_pending:
+                    if g.res is asg:
+                        g.target_groups.append(t.address)
                 self.mark(att)
         return tg_members
 
@@ -1148,6 +1150,7 @@ class Builder:
         }
         if igw:
             raw["internet_gateway"] = igw
+        self.asg_section(raw, lb_body, subnets, instances)
         if nats:
             raw["nat_gateways"] = nats
         if endpoints:
@@ -1176,6 +1179,16 @@ class Builder:
                           r.type in _NETWORK_TYPES)
                 self.understood[r.address] = "not understood"
         return raw, tiers, host
+
+    def asg_section(self, raw: dict[str, Any], lb_body: dict[str, Any] | None, subnets: dict[str, dict[str, Any]],
+                    instances: dict[str, dict[str, Any]]) -> None:
+        from .asgbuild import groups_section
+
+        tg_name_of = {t.address: self.name_of(t) for t in self.of("aws_lb_target_group", "aws_alb_target_group")}
+        groups = groups_section(self, getattr(self, "asg_pending", []), subnets, instances,
+                                lb_body["target_group"]["name"] if lb_body else None, tg_name_of)
+        if groups:
+            raw["auto_scaling_groups"] = groups
 
     def check_nat_hint(self, route_tables: dict[str, list[Any]], subnets: dict[str, dict[str, Any]]) -> None:
         """Subnets using the implicit main route table: say so (a classic surprise)."""

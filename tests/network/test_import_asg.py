@@ -1,0 +1,164 @@
+"""Auto Scaling groups in, from Terraform and from describe-auto-scaling-groups: the group is the
+model's AutoScalingGroup (sizes, subnets, health check), its members are the ALB's targets, a group
+changes no verdict of the same servers as fixed instances, and a bad value is a TierlabError naming
+the resource and the attribute."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import tierlab as tl
+from tierlab.errors import TierlabError
+
+ROOT = Path(__file__).resolve().parents[2]
+THREE_TIER = ROOT / "data" / "terraform" / "three-tier"
+SEED_JSON = ROOT / "data" / "aws" / "seed"
+
+#: three-tier's three fixed servers (aws_instance.api + attachments) become a group of three.
+ASG_TF = """
+resource "aws_launch_template" "api" {
+  name                   = "api-server-v1"
+  image_id               = "ami-0123456789abcdef0"
+  instance_type          = "t3.small"
+  vpc_security_group_ids = [aws_security_group.web.id]
+}
+
+resource "aws_autoscaling_group" "api" {
+  name                = "node-api"
+  min_size            = MIN
+  max_size            = MAX
+  desired_capacity    = DESIRED
+  vpc_zone_identifier = SUBNETS
+  target_group_arns   = [aws_lb_target_group.web.arn]
+  health_check_type   = "ELB"
+  launch_template {
+    id      = aws_launch_template.api.id
+    version = "$Latest"
+  }
+}
+"""
+
+
+def _project(tmp_path: Path, *, lo: int = 2, hi: int = 6, want: int = 3,
+             subnets: str = "module.network.app_subnet_ids") -> Path:
+    dst = tmp_path / "asg-project"
+    shutil.copytree(THREE_TIER, dst, ignore=shutil.ignore_patterns("expect.yaml"))
+    main = (dst / "main.tf").read_text()
+    main = re.sub(r'resource "aws_instance" "api" \{.*?\n\}\n', "", main, flags=re.S)
+    main = re.sub(r'resource "aws_lb_target_group_attachment" "web" \{.*?\n\}\n', "", main, flags=re.S)
+    assert "aws_instance" not in main and "target_group_attachment" not in main
+    tf = ASG_TF.replace("MIN", str(lo)).replace("MAX", str(hi)).replace("DESIRED", str(want))
+    (dst / "main.tf").write_text(main + tf.replace("SUBNETS", subnets))
+    return dst
+
+
+def _verdicts(topo: tl.Topology) -> list[tuple[object, ...]]:
+    out = []
+    for os_name in tl.OSES:
+        for db in ("primary", "standby"):
+            tr = tl.journey(topo, os=os_name, database=db)
+            out.append((os_name, db, tr.ok, round(tr.success_share, 6),
+                        sorted((b.component, b.step, b.code) for b in tr.blocks),
+                        sorted((p.status, p.healthy) for p in tr.pairs)))
+    return out
+
+
+def test_a_terraform_group_is_the_models_group_and_its_members_the_albs_targets(tmp_path):
+    imp = tl.from_terraform(_project(tmp_path))
+    topo = imp.topology
+    g = topo.auto_scaling_group("node-api")
+    assert (g.min_size, g.max_size, g.desired) == (2, 6, 3)
+    assert g.health_check_type == "ELB" and g.grace_period_s == 300  # Terraform's default
+    assert g.target_group == topo.alb.target_group
+    assert set(g.subnets) == {s.name for s in topo.subnets if s.tier == "app"}
+    assert g.template.name == "api-server-v1" and g.template.sgs == ("web-sg",)
+    assert g.instances == ("node-api-1", "node-api-2", "node-api-3")
+    assert set(topo.alb.targets) == set(g.instances)
+    members = {i.name: i for i in topo.instances if i.name in g.instances}
+    zones = [next(s.az for s in topo.subnets if s.name == m.subnet) for m in members.values()]
+    assert max(zones.count(z) for z in zones) - min(zones.count(z) for z in set(zones)) <= 1
+    assert all(ipaddress_in(m.ip, next(s.cidr for s in topo.subnets if s.name == m.subnet)) for m in members.values())
+    status = dict((addr, st) for _, addr, st in imp.resources)
+    assert status["aws_autoscaling_group.api"] == "parsed"
+    assert any(n.resource == "aws_autoscaling_group.api" and "assign" in n.assumption for n in imp.notes)
+
+
+def ipaddress_in(ip: object, cidr: object) -> bool:
+    import ipaddress
+
+    return ipaddress.IPv4Address(str(ip)) in ipaddress.IPv4Network(str(cidr))
+
+
+def test_a_group_changes_no_verdict_of_the_same_servers_as_fixed_instances(tmp_path):
+    grouped = tl.from_terraform(_project(tmp_path)).topology
+    fixed = tl.from_terraform(THREE_TIER).topology
+    assert not fixed.auto_scaling_groups and grouped.auto_scaling_groups
+    assert [(i.name, i.subnet, i.sgs) for i in grouped.instances] == [(i.name, i.subnet, i.sgs) for i in fixed.instances]
+    assert _verdicts(grouped) == _verdicts(fixed)
+
+
+@pytest.mark.parametrize("kw, attribute", [
+    ({"want": 9, "hi": 6}, "desired"),
+    ({"lo": 5, "hi": 3, "want": 4}, "max_size"),
+    ({"subnets": '["subnet-0nothere", module.network.app_subnet_ids[0]]'}, "subnets"),
+])
+def test_a_bad_group_is_an_error_naming_the_resource_and_attribute(tmp_path, kw, attribute):
+    with pytest.raises(TierlabError) as exc:
+        tl.from_terraform(_project(tmp_path, **kw))
+    text = str(exc.value)
+    assert "aws_autoscaling_group.api" in text and f"auto_scaling_groups.node-api.{attribute}" in text
+    assert "Traceback" not in text
+
+
+def _aws_folder(tmp_path: Path, **over: object) -> Path:
+    """The moto-built seed plus the describe-auto-scaling-groups answer of a group running its servers
+    (the response shape of the AutoScaling API reference: AutoScalingGroups[])."""
+    dst = tmp_path / "aws"
+    shutil.copytree(SEED_JSON, dst)
+    reservations = json.loads((dst / "describe-instances.json").read_text())["Reservations"]
+    health = json.loads((dst / "describe-target-health--web-servers-tg.json").read_text())["TargetHealthDescriptions"]
+    targets = {h["Target"]["Id"] for h in health}
+    insts = [i for r in reservations for i in r["Instances"] if i["InstanceId"] in targets]
+    assert len(insts) >= 2
+    subnets = json.loads((dst / "describe-subnets.json").read_text())["Subnets"]
+    tgs = json.loads((dst / "describe-target-groups.json").read_text())["TargetGroups"]
+    member_subnets = sorted({i["SubnetId"] for i in insts if i["SubnetId"] in {s["SubnetId"] for s in subnets}})
+    group = {
+        "AutoScalingGroupName": "api-asg",
+        "AutoScalingGroupARN": "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1:autoScalingGroupName/api-asg",
+        "LaunchTemplate": {"LaunchTemplateId": "lt-0abc", "LaunchTemplateName": "api-server-v1", "Version": "$Latest"},
+        "MinSize": 2, "MaxSize": 4, "DesiredCapacity": len(insts), "DefaultCooldown": 300,
+        "AvailabilityZones": sorted({i["Placement"]["AvailabilityZone"] for i in insts}),
+        "LoadBalancerNames": [], "TargetGroupARNs": [tgs[0]["TargetGroupArn"]],
+        "HealthCheckType": "ELB", "HealthCheckGracePeriod": 120,
+        "Instances": [{"InstanceId": i["InstanceId"], "AvailabilityZone": i["Placement"]["AvailabilityZone"],
+                       "LifecycleState": "InService", "HealthStatus": "Healthy", "ProtectedFromScaleIn": False}
+                      for i in insts],
+        "CreatedTime": "2026-12-01T00:00:00Z", "VPCZoneIdentifier": ",".join(member_subnets),
+        "TerminationPolicies": ["Default"], "NewInstancesProtectedFromScaleIn": False,
+    }
+    group.update(over)
+    (dst / "describe-auto-scaling-groups.json").write_text(json.dumps({"AutoScalingGroups": [group]}, indent=1))
+    return dst
+
+
+def test_an_aws_group_has_the_instances_it_runs_and_the_seeds_verdicts(tmp_path):
+    imp = tl.from_aws(_aws_folder(tmp_path))
+    topo = imp.topology
+    g = topo.auto_scaling_group("api-asg")
+    assert (g.min_size, g.max_size, g.desired, g.health_check_type, g.grace_period_s) == (2, 4, 3, "ELB", 120)
+    seed = tl.load("seed")
+    assert set(g.instances) == {i.name for i in seed.instances if i.name in seed.alb.targets} == set(topo.alb.targets)
+    assert set(g.subnets) == {i.subnet for i in seed.instances if i.name in seed.alb.targets}
+    assert _verdicts(topo) == _verdicts(seed)
+
+
+def test_an_aws_group_with_an_unknown_subnet_is_an_error_naming_it(tmp_path):
+    with pytest.raises(TierlabError) as exc:
+        tl.from_aws(_aws_folder(tmp_path, VPCZoneIdentifier="subnet-0nothere"))
+    assert "api-asg" in str(exc.value) and "subnet-0nothere" in str(exc.value)
