@@ -103,15 +103,15 @@ def test_a_group_changes_no_verdict_of_the_same_servers_as_fixed_instances(tmp_p
 
 
 @pytest.mark.parametrize("kw, attribute", [
-    ({"want": 9, "hi": 6}, "desired"),
+    ({"want": 9, "hi": 6}, "desired_capacity"),
     ({"lo": 5, "hi": 3, "want": 4}, "max_size"),
-    ({"subnets": '["subnet-0nothere", module.network.app_subnet_ids[0]]'}, "subnets"),
+    ({"subnets": '["subnet-0nothere", module.network.app_subnet_ids[0]]'}, "vpc_zone_identifier"),
 ])
 def test_a_bad_group_is_an_error_naming_the_resource_and_attribute(tmp_path, kw, attribute):
     with pytest.raises(TierlabError) as exc:
         tl.from_terraform(_project(tmp_path, **kw))
     text = str(exc.value)
-    assert "aws_autoscaling_group.api" in text and f"auto_scaling_groups.node-api.{attribute}" in text
+    assert f"main.tf: aws_autoscaling_group.api {attribute} (auto_scaling_groups.node-api." in text
     assert "Traceback" not in text
 
 
@@ -161,4 +161,4 @@ def test_an_aws_group_has_the_instances_it_runs_and_the_seeds_verdicts(tmp_path)
 def test_an_aws_group_with_an_unknown_subnet_is_an_error_naming_it(tmp_path):
     with pytest.raises(TierlabError) as exc:
         tl.from_aws(_aws_folder(tmp_path, VPCZoneIdentifier="subnet-0nothere"))
-    assert "api-asg" in str(exc.value) and "subnet-0nothere" in str(exc.value)
+    assert "VPCZoneIdentifier" in str(exc.value) and "subnet-0nothere" in str(exc.value)

@@ -16,8 +16,9 @@ Facts and where they come from (Amazon EC2 Auto Scaling User Guide unless said o
   ("About the health checks for your Auto Scaling group").
 * ``grace_period_s``: 300 s by default in the console, 0 s from the CLI or an SDK ("Set the
   health check grace period for an Auto Scaling group"); it starts when an instance reaches
-  ``InService``, so it protects *new* instances only. A file (like the CLI, CloudFormation or
-  Terraform) gets the API's default, 0, when it leaves the key out.
+  ``InService``, so it protects *new* instances only. A file (like the CLI or CloudFormation) gets
+  the API's default, 0, when it leaves the key out; Terraform's ``aws_autoscaling_group`` defaults
+  ``health_check_grace_period`` to 300 (the importer applies it).
 * The group balances its instances across the zones of its subnets ("Rebalancing activities").
 * Deregistration delay (on the target group, :attr:`LoadBalancer.deregistration_delay_s`):
   0-3600 s, default 300 ("Target group attributes", Application Load Balancers User Guide).

@@ -782,7 +782,7 @@ def _read_auto_scaling_groups(c: _Collector, raw: dict[Any, Any], subnets: list[
             min_size=body.get("min_size"), max_size=body.get("max_size"), desired=body.get("desired"),
             template=template, instances=tuple(_name(i) for i in c.listing(f"{path}.instances", body.get("instances"))),
             health_check_type=body.get("health_check_type", "EC2"),
-            # left out: the API's default (0 s), as from the CLI, an SDK, CloudFormation or Terraform
+            # left out: the API's default (0 s), as from the CLI, an SDK or CloudFormation (Terraform's is 300)
             grace_period_s=body.get("grace_period_s", 0), target_group=None if tg is None else _name(tg))
         problems = group_problems(g, subnet_azs={s.name: s.az for s in subnets},
                                   instance_subnets={i.name: i.subnet for i in instances}, sg_names=sg_names,

@@ -48,6 +48,18 @@ class PendingGroup:
     template: dict[str, Any]
     instances: list[str]
     target_groups: list[str] = field(default_factory=list)  # target-group resource addresses
+    observed: bool = False  # read from describe-auto-scaling-groups
+
+
+#: The loader's keys -> the attribute of the resource they come from (so an error names the latter).
+_TF_ATTRS = {"subnets": "vpc_zone_identifier", "min_size": "min_size", "max_size": "max_size",
+             "desired": "desired_capacity", "health_check_type": "health_check_type",
+             "grace_period_s": "health_check_grace_period", "target_group": "target_group_arns",
+             "launch_template": "launch_template", "instances": "desired_capacity"}
+_AWS_ATTRS = {"subnets": "VPCZoneIdentifier", "min_size": "MinSize", "max_size": "MaxSize",
+              "desired": "DesiredCapacity", "health_check_type": "HealthCheckType",
+              "grace_period_s": "HealthCheckGracePeriod", "target_group": "TargetGroupARNs",
+              "launch_template": "LaunchTemplate", "instances": "Instances"}
 
 
 def _zone_order(subs: list[str], subnets: dict[str, dict[str, Any]]) -> list[str]:
@@ -113,7 +125,8 @@ def observed_group(b: "Builder", a: "Resource", names: list[str], instances: dic
     return PendingGroup(a, b.name_of(a), subs, a.attrs.get("min_size"), a.attrs.get("max_size"),
                         a.attrs.get("desired_capacity"), a.attrs.get("health_check_type") or "EC2",
                         GRACE_PERIOD_API_S if grace is None else grace,
-                        {"name": f"{b.name_of(a)}-template", "sgs": list(instances[names[0]]["sgs"])}, names)
+                        {"name": f"{b.name_of(a)}-template", "sgs": list(instances[names[0]]["sgs"])}, names,
+                        observed=True)
 
 
 def _why_not(g: PendingGroup, subnets: dict[str, dict[str, Any]], instances: dict[str, dict[str, Any]],
@@ -161,5 +174,7 @@ def groups_section(b: "Builder", pending: list[PendingGroup], subnets: dict[str,
         if g.target_groups:
             out[g.name]["target_group"] = tg_name
         b.origin[f"auto_scaling_groups.{g.name}"] = (g.res.file, g.res.address)
+        for key, attr in (_AWS_ATTRS if g.observed else _TF_ATTRS).items():  # the file's own attribute names
+            b.origin[f"auto_scaling_groups.{g.name}.{key}"] = (g.res.file, f"{g.res.address} {attr}")
         b.mark(g.res)
     return out
