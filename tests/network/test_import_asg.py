@@ -162,3 +162,28 @@ def test_an_aws_group_with_an_unknown_subnet_is_an_error_naming_it(tmp_path):
     with pytest.raises(TierlabError) as exc:
         tl.from_aws(_aws_folder(tmp_path, VPCZoneIdentifier="subnet-0nothere"))
     assert "VPCZoneIdentifier" in str(exc.value) and "subnet-0nothere" in str(exc.value)
+
+
+def test_the_hand_written_group_has_the_shape_moto_answers(tmp_path):
+    """The describe-auto-scaling-groups answer above uses only keys the API (as moto serves it) returns."""
+    boto3 = pytest.importorskip("boto3")
+    moto = pytest.importorskip("moto")
+    with moto.mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subs = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{k}.0/24", AvailabilityZone=f"us-east-1{z}")
+                ["Subnet"]["SubnetId"] for k, z in ((2, "a"), (12, "b"))]
+        sg = ec2.create_security_group(GroupName="web-sg", Description="web", VpcId=vpc)["GroupId"]
+        tg = boto3.client("elbv2", region_name="us-east-1").create_target_group(
+            Name="web-servers-tg", Protocol="HTTP", Port=3000, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+        ec2.create_launch_template(LaunchTemplateName="api-server-v1", LaunchTemplateData={
+            "ImageId": "ami-12c6146b", "InstanceType": "t3.small", "SecurityGroupIds": [sg]})
+        asg = boto3.client("autoscaling", region_name="us-east-1")
+        asg.create_auto_scaling_group(
+            AutoScalingGroupName="api-asg", LaunchTemplate={"LaunchTemplateName": "api-server-v1", "Version": "$Latest"},
+            MinSize=2, MaxSize=4, DesiredCapacity=2, VPCZoneIdentifier=",".join(subs), TargetGroupARNs=[tg],
+            HealthCheckType="ELB", HealthCheckGracePeriod=120)
+        real = asg.describe_auto_scaling_groups()["AutoScalingGroups"][0]
+    ours = json.loads((_aws_folder(tmp_path) / "describe-auto-scaling-groups.json").read_text())["AutoScalingGroups"][0]
+    assert set(ours) <= set(real) and set(ours["Instances"][0]) <= set(real["Instances"][0])
+    assert real["VPCZoneIdentifier"] == ",".join(subs) and len(real["Instances"]) == real["DesiredCapacity"] == 2
