@@ -516,7 +516,10 @@ def drop_shared_memory(datadir: Path, postmaster: int | None, uid: int | None = 
     removed = []
     for seg in _shm_segments():
         if (seg.get("shmid") == shmid and seg.get("key") == key and seg.get("cuid") == uid
-                and seg.get("nattch", 1) == 0 and (postmaster is None or seg.get("cpid") == postmaster)):
+                and (seg.get("nattch", 1) == 0 or (postmaster is not None and not _alive(postmaster)))
+                and (postmaster is None or seg.get("cpid") == postmaster)):
+            # a dead postmaster's backends may still be attached for a moment (they exit when they notice its
+            # death; on a busy machine that can take seconds): IPC_RMID then frees the segment as the last detaches
             if _shmctl_rmid(shmid):
                 removed.append(shmid)
     return removed
@@ -530,7 +533,7 @@ def _shmctl_rmid(shmid: int) -> bool:
         return subprocess.run(["ipcrm", "-m", str(shmid)], capture_output=True).returncode == 0
 
 
-def _wait_detached(postmaster: int | None, timeout_s: float = 3.0) -> None:
+def _wait_detached(postmaster: int | None, timeout_s: float = 10.0) -> None:
     """Until no process is attached to the dead postmaster's segment (its children exit on their own)."""
     if postmaster is None:
         return
