@@ -566,7 +566,8 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
                     extra = (f"ASG {asg_of[i.name]}",) if i.name in asg_of else ()
                     node(i.safe_id, _node_label(i.label or i.name, f"{i.ip}:{ports}", f"[{', '.join(i.sgs)}]", *extra))
                     members += 1
-            members += _subnet_gateways(topo, s.name, node)
+            gateways = _subnet_gateways(topo, s.name, node)
+            members += len(gateways)
             for db in topo.database.instances:
                 if db.subnet == s.name:
                     active = db.name == db_name
@@ -578,8 +579,8 @@ def _dot(topo: Topology, trace: Trace | None, hops: list[Hop], current: tuple[st
             if members == 0:  # an empty cluster is not drawn: keep the subnet visible
                 node(f"empty_{s.safe_id}", "(empty)", shape="plaintext", fillcolor="none", fontcolor="#9e9e9e")
             anchors[s.name] = node_ids[before]
-            for gw in node_ids[before + 1:]:  # NAT gateways and endpoint ENIs sit below the subnet's first node
-                if gw.startswith(("nat_", "vpce_enis_")) and node_ids[before] != gw:
+            for gw in gateways:  # NAT gateways and endpoint ENIs sit below the subnet's first node
+                if gw != node_ids[before]:
                     d.add(f"{node_ids[before]} -> {gw}" + _attrs(id=f"order_{node_ids[before]}__{gw}", style="invis",
                                                                  weight="0.1"))
             d.close()
@@ -622,25 +623,24 @@ def _vpc_wide(topo: Topology, node: Callable[..., None]) -> None:
              fillcolor="#ede7f6", style="rounded,filled,dashed")
 
 
-def _subnet_gateways(topo: Topology, subnet: str, node: Callable[..., None]) -> int:
-    """The NAT gateways and interface endpoint ENIs in one subnet (their nodes); how many were drawn."""
-    drawn = 0
+def _subnet_gateways(topo: Topology, subnet: str, node: Callable[..., None]) -> tuple[str, ...]:
+    """The NAT gateways and interface endpoint ENIs in one subnet, drawn as nodes; their node ids."""
+    drawn: list[str] = []
     for nat in topo.nat_gateways:
         if nat.subnet == subnet:
             up = topo.is_up(subnet)
-            node(f"nat_{safe_id(nat.name)}", _node_label("NAT gateway", nat.name, f"EIP {nat.elastic_ip}",
-                                                         "no SG" if up else "DOWN with its zone"),
+            drawn.append(f"nat_{safe_id(nat.name)}")
+            node(drawn[-1], _node_label("NAT gateway", nat.name, f"EIP {nat.elastic_ip}",
+                                        "no SG" if up else "DOWN with its zone"),
                  fillcolor="#e0f2f1" if up else "#eeeeee", fontcolor="black" if up else "#757575")
-            drawn += 1
     enis = [(e, eni) for e in topo.vpc_endpoints if e.type == "interface" for eni in e.enis if eni.subnet == subnet]
     if enis:
         sgs = sorted({g for e, _ in enis for g in e.sgs})
-        node(f"vpce_enis_{safe_id(subnet)}",
-             _node_label("Interface endpoints", ", ".join(e.service for e, _ in enis),
-                         ", ".join(str(eni.ip) for _, eni in enis), f"[{', '.join(sgs)}]"),
+        drawn.append(f"vpce_enis_{safe_id(subnet)}")
+        node(drawn[-1], _node_label("Interface endpoints", ", ".join(e.service for e, _ in enis),
+                                    ", ".join(str(eni.ip) for _, eni in enis), f"[{', '.join(sgs)}]"),
              fillcolor="#f1f8e9")
-        drawn += 1
-    return drawn
+    return tuple(drawn)
 
 
 def _az_columns(topo: Topology) -> list[str]:
