@@ -1,22 +1,29 @@
 """The classroom hub (issue 14): five learners on one JupyterHub, each with their own database.
 
-One hub for the module: five accounts, their servers started at once through the hub's REST API
-with the instructor's token, one database cell run in every learner's kernel at once. Then the laws:
+One hub for the module: five learners (as root: real Unix accounts ``tierlab-NAME``, names unique to
+this run), their servers started at once through the hub's REST API with the instructor's token, one
+database cell run in every learner's kernel at once. Then the laws:
 
+* as root, every learner is a Unix account (``pwd.getpwnam``) with the hub's mark, and their server
+  runs as it;
 * every learner's row lands in their own database, and no other learner sees it;
 * B's role cannot connect to A's database, and B's password does not open A's role;
 * B's token does not open A's server (JupyterHub's own authorisation);
+* B cannot read A's notebooks, progress, kernel connection file (its key) or session folder;
 * everything the class listens on is 127.0.0.1;
 * the instructor's progress table lists every learner;
-* stopping the hub leaves no process and no database server behind.
+* stopping the hub leaves no process, account, group, home or database server behind.
 
 No sleeps as synchronisation: every wait polls a real state (the hub's API, /proc) with a bound.
 """
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
+import secrets
 import shutil
 import socket
 import tempfile
@@ -55,10 +62,13 @@ def hub() -> Iterator:
     from tierlab.hub import ClassHub
 
     root = Path(tempfile.mkdtemp(prefix="tierlab-hub-test-", dir="/tmp"))
-    os.chmod(root, 0o711)  # learners' uids pass through to their homes
-    h = ClassHub(N, data=root / "class", port=_free_port(), cull_idle_s=600)
+    os.chmod(root, 0o711)  # learners' accounts pass through to their homes
+    tag = "t" + secrets.token_hex(3)  # names of this run alone: a concurrent run elsewhere has its own
+    h = ClassHub([f"{tag}_{i}" for i in range(1, N + 1)], data=root / "class", port=_free_port(), cull_idle_s=600)
+    accounts: dict[str, tuple[int, Path]] = {}
     try:
         h.start(timeout_s=180)
+        accounts = {a.name: (a.uid, a.home) for a in h.accounts.values()}
         names = h.learners
         for n in names:  # all at once: the hub spawns them concurrently
             h.start_server(n)
@@ -70,8 +80,27 @@ def hub() -> Iterator:
     finally:
         h.stop()
         leftovers = _pids_under(root)
+        left = _left_of(accounts)
         shutil.rmtree(root, ignore_errors=True)
         assert not leftovers, f"processes left in the class folder: {leftovers}"
+        assert not left, f"left after the hub stopped: {left}"
+
+
+def _left_of(accounts: dict[str, tuple[int, Path]]) -> list[str]:
+    """What of the learners' accounts is still there: the account, its group, its home, a process, a session folder."""
+    from tierlab.hub.accounts import processes_of
+
+    left = []
+    for name, (uid, home) in accounts.items():
+        for what, lookup in (("account", pwd.getpwnam), ("group", grp.getgrnam)):
+            try:
+                lookup(name)
+                left.append(f"{what} {name}")
+            except KeyError:
+                pass
+        left += [f"home {p}" for p in (home, Path(tempfile.gettempdir()) / f"tierlab-pg-{uid}") if os.path.lexists(p)]
+    pids = processes_of(uid for uid, _ in accounts.values())
+    return left + [f"processes {pids}"] * bool(pids)
 
 
 def _pids_under(root: Path) -> list[int]:
@@ -161,18 +190,52 @@ def test_instructor_sees_every_learner_progress(hub) -> None:
     assert all(str(table.loc[n, "hub-first-user"]).startswith("pass") for n in h.learners), table
 
 
-def test_homes_are_private_when_learners_have_uids(hub) -> None:
-    h, _ = hub
-    if h.isolation != "uid":
+def _need_accounts(h) -> None:
+    if h.isolation != "account":
         pytest.skip(f"learners share the instructor's account here: {h.isolation_reason}")
+
+
+def test_learners_are_real_unix_accounts_while_the_hub_runs(hub) -> None:
+    from tierlab.hub.accounts import MARK
+
+    h, _ = hub
+    _need_accounts(h)
+    servers = h.server_pids()
+    for name in h.learners:
+        entry = pwd.getpwnam(name)  # a real account: the machine's account database knows it
+        assert name.startswith("tierlab-") and entry.pw_gecos.startswith(MARK + " "), entry
+        assert Path(entry.pw_dir) == h.home(name) and not str(entry.pw_dir).startswith("/root"), entry
+        st = h.home(name).stat()
+        assert (st.st_uid, st.st_mode & 0o777) == (entry.pw_uid, 0o700), (name, st)
+        status = Path(f"/proc/{servers[name]}/status").read_text()
+        ids = {line.split(":")[0]: line.split()[1:] for line in status.splitlines() if line.startswith(("Uid", "Gid"))}
+        assert set(ids["Uid"]) == {str(entry.pw_uid)} and set(ids["Gid"]) == {str(entry.pw_gid)}, (name, ids)
+    assert len({pwd.getpwnam(n).pw_uid for n in h.learners}) == N
+
+
+def test_b_cannot_read_a_files_progress_kernel_key_or_session_folder(hub) -> None:
+    h, _ = hub
+    _need_accounts(h)
     a, b = h.learners[0], h.learners[1]
+    # A's kernel left running (its connection file holds the HMAC key that signs every message to it), and A's
+    # session folder (where tl.database(backend="embedded") would keep A's server)
+    made = h.run_code(a, "from tierlab.db.embedded import sessions_root; print(sessions_root())", shutdown=False)
+    session = Path(made.strip())
+    runtime = h.home(a) / ".local" / "share" / "jupyter" / "runtime"
+    keys = sorted(runtime.glob("kernel-*.json"))
+    assert keys and session.is_dir() and session.stat().st_uid == pwd.getpwnam(a).pw_uid, (keys, session)
+    targets = [h.home(a) / "notebooks" / "00-start-here.ipynb", h.home(a) / ".tierlab" / "progress.jsonl", keys[0],
+               session]
     out = h.run_code(b, f"""
-try:
-    open({str(h.home(a) / 'notebooks' / '00-start-here.ipynb')!r}).read(1); print("READ")
-except PermissionError:
-    print("DENIED")
+import os
+for path in {[str(t) for t in targets]!r}:
+    try:
+        os.listdir(path) if os.path.isdir(path) else open(path).read(1)
+        print("READ", path)
+    except PermissionError:
+        print("DENIED", path)
 """)
-    assert out.strip() == "DENIED"
+    assert [line.split()[0] for line in out.splitlines()] == ["DENIED"] * len(targets), out
 
 
 def _listening() -> set[tuple[str, int]]:
@@ -232,3 +295,4 @@ def test_the_idle_culler_runs_as_a_hub_service(hub) -> None:
         if int(stat.rsplit(") ", 1)[1].split()[1]) == h.proc.pid and b"jupyterhub_idle_culler" in cmd:
             culler.append(cmd)
     assert len(culler) == 1 and b"--timeout=600" in culler[0], culler
+

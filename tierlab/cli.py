@@ -172,7 +172,7 @@ def _hub(args: argparse.Namespace) -> int:
 
     learners = [n for n in args.names.split(",") if n.strip()] if args.names else args.learners
     hub = ClassHub(learners, data=args.data, port=args.port, db_url=args.db_url, cull_idle_s=args.cull_idle_s,
-                   isolation="shared-account" if args.shared_account else "auto")
+                   isolation="shared-account" if args.shared_account else "auto", keep_work=args.keep_work)
     print(f"tierlab hub: preparing {hub.data} (the course, accounts, one database per learner)", flush=True)
     try:
         hub.start()
@@ -180,7 +180,8 @@ def _hub(args: argparse.Namespace) -> int:
         hub.stop()
         return 130
     print(hub.summary(), flush=True)
-    print("Ctrl-C stops the hub and every learner's server (their files stay).", flush=True)
+    print("Ctrl-C stops the hub and every learner's server" + (" (their files stay)." if args.keep_work else
+          " and removes their accounts and homes (--keep-work keeps the homes)."), flush=True)
     return hub.wait()
 
 
@@ -238,7 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "default: tierlab starts one")
     k.add_argument("--cull-idle-s", type=int, default=1800, help="stop servers idle this long (default 1800)")
     k.add_argument("--shared-account", action="store_true",
-                   help="run every learner's server as this account (no per-learner uid)")
+                   help="run every learner's server as this account (no per-learner Unix account)")
+    k.add_argument("--keep-work", action="store_true",
+                   help="keep the learners' homes when the hub stops (their accounts go either way)")
     k.set_defaults(func=_hub)
     return p
 

@@ -11,14 +11,16 @@
 
 The choices, and why:
 
-* **Accounts without system users.** Each learner ``tierlab-NAME`` gets a numeric uid of its own
-  (from 61000 up, none that ``/etc/passwd`` knows) and a home ``DATA/homes/tierlab-NAME`` (mode
-  0700, owned by that uid); JupyterHub's ``LocalProcessSpawner`` starts the learner's JupyterLab
-  with that uid and home. So A cannot read B's notebooks, session folder, progress file or
-  kernel connection files (the kernel's HMAC key), and nothing is added to the machine's account
-  database. That needs root and an environment (the checkout's ``.venv``) readable by others; when
-  either is missing the hub still runs, every learner under the instructor's account, and says so
-  (``hub.isolation``).
+* **Real accounts, removed afterwards.** As root, each learner ``tierlab-NAME`` is a Unix account made with
+  ``useradd`` (no login shell, a group of its own, the comment ``tierlab hub PID START``) with a home
+  ``DATA/homes/tierlab-NAME`` (0700, theirs); the admin runs as ``tierlab-instructor``. The learner's JupyterLab
+  runs as that account, so A cannot read B's notebooks, session folder, progress file or kernel connection files
+  (the kernel's HMAC key). When the hub stops, the accounts' processes end and the accounts go (``userdel``), with
+  their homes unless ``--keep-work`` (progress files are saved to DATA/progress/ first). A run that was killed
+  leaves its accounts: the next start removes them, and only accounts whose comment carries the mark of a hub
+  that no longer runs (never ``tierlab-pg``, nor another running hub's). That needs root, ``useradd``/``userdel``
+  (Debian's passwd package) and an environment other accounts can run (``.venv-learners``); without them the hub
+  runs every learner under the instructor's account and says so (``hub.isolation``).
 * **Logins**: one generated password per learner (``DATA/passwords.txt``, 0600, for the
   instructor to hand out), checked by :class:`~tierlab.hub.jh.TierlabAuthenticator`. A shared
   class password (DummyAuthenticator) would let any learner log in as any other.

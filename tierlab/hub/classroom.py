@@ -6,10 +6,14 @@ The class folder (``DATA``, ``.tierlab-hub/`` in the checkout by default)::
       passwords.txt       0600         one ``account password`` line per learner: hand them out
       api-token           0600         an admin token for the hub's REST API (scripts, the test, the benchmark)
       hub.json            0600         what jupyterhub_config.py reads (ports, accounts, uids, database URLs)
+      progress/           0700         each learner's progress.jsonl, saved when the hub stops and removes the homes
       state/              0700         jupyterhub_config.py, jupyterhub.sqlite, the cookie secret, jupyterhub.log
       course/             0755         the learners' edition (``tierlab handout``): notebooks and data, no answers
       homes/              0711
-        tierlab-01/       0700 uid 61000   notebooks/ (copied at first start), .tierlab/progress.jsonl, ...
+        tierlab-01/       0700 tierlab-01   notebooks/ (copied at first start), .tierlab/progress.jsonl, ...
+
+As root, each learner is a Unix account ``tierlab-NAME`` (``tierlab.hub.accounts``), made at start and removed at
+stop with their home (``keep_work=True``: homes and --db-url databases stay; the accounts go either way).
 
 Nothing here imports JupyterHub: ``tierlab.hub.jh`` (loaded by the hub process) does.
 """
@@ -28,6 +32,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -38,20 +43,23 @@ from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from ..errors import DatabaseError, TierlabError
+from .accounts import (MARK, Account, create_account, end_processes_of, missing_tools, reap_leftovers, remove_account,
+                       remove_home, remove_temp_of)
 
 __all__ = ["ClassHub", "LEARNER_PREFIX", "learner_names", "find_proxy", "DEFAULT_PORT", "UID_BASE"]
 
 LEARNER_PREFIX = "tierlab-"
-#: Learners' numeric uids start here (above Debian's dynamic range 1000-59999, below nobody's 65534).
+#: The uid that probes whether a learner's account could run the environment (no account has it: above Debian's
+#: range 1000-59999 that useradd picks learners' uids from, below nobody's 65534).
 UID_BASE = 61000
 DEFAULT_PORT = 8000
 #: A learner's connections at most: notebook 05 holds its pool of 10 (the seed's max: 10) while its race opens 20
 #: more, and the pool lesson opens a new connection per request beside them.
 CONNECTIONS_PER_LEARNER = 40
 ROOT = Path(__file__).resolve().parent.parent.parent
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,30}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,23}$")  # tierlab- + 24: the 32 characters useradd allows
 _PR_SET_PDEATHSIG = 1
-Isolation = Literal["uid", "shared-account"]
+Isolation = Literal["account", "shared-account"]
 
 
 def learner_names(learners: int | Iterable[str]) -> tuple[str, ...]:
@@ -66,7 +74,7 @@ def learner_names(learners: int | Iterable[str]) -> tuple[str, ...]:
         name = raw.strip().lower().removeprefix(LEARNER_PREFIX)
         if not _NAME.match(name):
             raise TierlabError(f"learner name {raw!r} is not a short lowercase name",
-                               "use letters, digits and _ (e.g. --names ada,bob_2), at most 31 characters")
+                               "use letters, digits and _ (e.g. --names ada,bob_2), at most 24 characters")
         out.append(LEARNER_PREFIX + name)
     if not out or len(set(out)) != len(out):
         raise TierlabError(f"learner names {list(learners)!r} are empty or repeat a name", "give each learner once")
@@ -182,13 +190,19 @@ class ClassHub:
     ``learners``: a number (``tierlab-01`` ..) or names; ``data``: the class folder; ``port``: where the
     proxy listens on 127.0.0.1; ``db_url``: an administrator URL of the class's PostgreSQL (a role with
     CREATEROLE and CREATEDB), else tierlab starts its own; ``cull_idle_s``: servers idle that long are
-    stopped; ``isolation``: ``"auto"`` (separate uids when root and possible), or ``"shared-account"``.
+    stopped; ``isolation``: ``"auto"`` (a Unix account per learner when root and possible), or ``"shared-account"``;
+    ``keep_work``: keep the homes when the hub stops (by default they go: the learners' progress files are saved
+    to DATA/progress/ first).
     """
 
     def __init__(self, learners: int | Iterable[str] = 30, *, data: str | Path | None = None,
                  port: int = DEFAULT_PORT, db_url: str | None = None, cull_idle_s: int = 1800,
-                 isolation: Literal["auto", "shared-account"] = "auto", admin: str = "instructor") -> None:
+                 isolation: Literal["auto", "shared-account"] = "auto", admin: str = "instructor",
+                 keep_work: bool = False) -> None:
         self.learners = learner_names(learners)
+        if LEARNER_PREFIX + admin in self.learners:
+            raise TierlabError(f"the learner {LEARNER_PREFIX + admin!r} would share an account with the admin {admin!r}",
+                               "give that learner another name")
         self.data = Path(data).expanduser().resolve() if data is not None else ROOT / ".tierlab-hub"
         self.port = int(port)
         self.db_url = db_url
@@ -200,7 +214,9 @@ class ClassHub:
         self.want_isolation = isolation
         self.isolation: Isolation = "shared-account"
         self.isolation_reason = ""
-        self.uids: dict[str, int] = {}
+        self.keep_work = bool(keep_work)
+        self.accounts: dict[str, Account] = {}  # the hub's user name -> their Unix account ("account" isolation)
+        self.reaped: list[str] = []  # accounts a killed earlier run left, removed at this start
         self.token = ""
         self.db: ClassDatabase | None = None
         self.proc: subprocess.Popen | None = None
@@ -219,8 +235,12 @@ class ClassHub:
     def passwords_file(self) -> Path:
         return self.data / "passwords.txt"
 
+    def account_name(self, user: str) -> str:
+        """The Unix account of a hub user: learners are ``tierlab-NAME`` already; the admin gets the prefix."""
+        return user if user.startswith(LEARNER_PREFIX) else LEARNER_PREFIX + user
+
     def home(self, learner: str) -> Path:
-        return self.data / "homes" / learner
+        return self.data / "homes" / (self.account_name(learner) if self.isolation == "account" else learner)
 
     # --- start --------------------------------------------------------------------------------
     def start(self, *, timeout_s: float = 120.0) -> "ClassHub":
@@ -236,10 +256,11 @@ class ClassHub:
             provision(self.db.admin, [], lock_others=False)
         secret = self._prepare_folder()
         self._choose_isolation()
-        self._assign_uids()
-        if self.db is None:
-            self.db = self._start_database()
         try:
+            if self.isolation == "account":
+                self._make_accounts()
+            if self.db is None:
+                self.db = self._start_database()
             self._provision_databases(secret)
             self._write_config(secret, proxy)
             self._launch(timeout_s)
@@ -274,36 +295,30 @@ class ClassHub:
         if self.want_isolation == "shared-account":
             self.isolation, self.isolation_reason = "shared-account", "asked for"
         elif os.geteuid() != 0:
-            self.isolation, self.isolation_reason = "shared-account", "not root, so learners cannot get uids of their own"
+            self.isolation, self.isolation_reason = "shared-account", "not root, so no learner accounts can be made"
+        elif missing_tools():
+            self.isolation, self.isolation_reason = "shared-account", missing_tools()
         else:
             problem = _probe_as(UID_BASE - 1, self.data / "course" / "data", learner_python())
             if problem:
                 self.isolation, self.isolation_reason = "shared-account", problem
             else:
-                self.isolation, self.isolation_reason = "uid", f"one uid per learner from {UID_BASE}, homes 0700"
+                self.isolation, self.isolation_reason = "account", (
+                    f"a Unix account {LEARNER_PREFIX}NAME per learner (useradd, comment {MARK!r}), home 0700 in "
+                    f"{self.data / 'homes'}; removed when the hub stops")
 
-    def _assign_uids(self) -> None:
-        """Stable numeric uids (kept in DATA/state/uids.json), none that the machine's account database knows."""
-        import pwd
-
+    def _make_accounts(self) -> None:
+        """Reap what a killed run left, then one account per learner and the admin (``useradd``); the uid each
+        had last time (DATA/state/uids.json) when still free, so a kept home stays theirs."""
+        self.reaped = reap_leftovers(LEARNER_PREFIX)
         path = self.data / "state" / "uids.json"
         known: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
-        used = set(known.values())
-        nxt = UID_BASE
-        for name in (*self.learners, self.admin_name):
-            if name in known:
-                continue
-            while True:
-                try:
-                    pwd.getpwuid(nxt)
-                except KeyError:
-                    if nxt not in used:
-                        break
-                nxt += 1
-            known[name] = nxt
-            used.add(nxt)
-        _private(path, 0o600, json.dumps(known, indent=1))
-        self.uids = {n: known[n] for n in (*self.learners, self.admin_name)}
+        for user in (*self.learners, self.admin_name):
+            name = self.account_name(user)
+            self.accounts[user] = create_account(name, self.data / "homes" / name, prefix=LEARNER_PREFIX,
+                                                 keep_homes=self.keep_work, uid=known.get(name))
+            known[name] = self.accounts[user].uid
+            _private(path, 0o600, json.dumps(known, indent=1))
 
     def _start_database(self) -> ClassDatabase:
         if self.db_url:
@@ -342,11 +357,12 @@ class ClassHub:
         _private(self.passwords_file, 0o600,
                  "# tierlab hub: one account and its password a line; hand each learner theirs\n"
                  + "".join(f"{n} {p}\n" for n, p in passwords.items()))
-        venv_bin = learner_python().parent if self.isolation == "uid" else Path(sys.executable).parent
+        venv_bin = learner_python().parent if self.isolation == "account" else Path(sys.executable).parent
         conf = {
             "data": str(self.data), "port": self.port, "hub_port": free_port(), "proxy_api_port": free_port(),
             "proxy": str(proxy), "learners": list(self.learners), "admin": self.admin_name,
-            "uids": self.uids if self.isolation == "uid" else {}, "isolation": self.isolation,
+            "accounts": {u: {"account": a.name, "uid": a.uid, "gid": a.gid, "home": str(a.home)}
+                         for u, a in self.accounts.items()}, "isolation": self.isolation,
             "passwords": passwords, "db_urls": self.db_urls, "api_token": self.token, "cull_idle_s": self.cull_idle_s,
             "python": sys.executable, "singleuser": str(venv_bin / "jupyterhub-singleuser"),
             "course": str(self.data / "course"),
@@ -462,9 +478,41 @@ class ClassHub:
                 self.proc.wait(timeout=10)
         self.proc = None
         _end_processes_under(self.data / "homes")
+        left = end_processes_of([a.uid for a in self.accounts.values()])
+        if left:
+            raise TierlabError(f"processes {left} of the learners' accounts survived SIGKILL", "see ps -o pid,user,stat")
+        if not self.keep_work:
+            self._save_progress()
+        remove_temp_of({a.uid for a in self.accounts.values()})
+        for user, account in list(self.accounts.items()):
+            remove_account(account.name, account.uid)
+            if not self.keep_work:
+                remove_home(account.home, account.uid)
+            del self.accounts[user]
         if self.db is not None and self.db.stop is not None:
             self.db.stop()
         self.db = None
+
+    def _save_progress(self) -> None:
+        """Before the homes go: each learner's progress file, copied to DATA/progress/ACCOUNT.jsonl (0600), so
+        ``tierlab progress DATA/progress/*`` still shows the class. A link or a non-file there is not followed."""
+        homes = self.data / "homes"
+        if not homes.is_dir():
+            return
+        for home in sorted(homes.iterdir()):
+            folder = home / ".tierlab"
+            try:
+                if not stat.S_ISDIR(folder.lstat().st_mode):
+                    continue
+                fd = os.open(folder / "progress.jsonl", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue
+            with os.fdopen(fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    continue
+                text = f.read(64 * 2**20).decode(errors="replace")
+            _private(self.data / "progress", 0o700)
+            _private(self.data / "progress" / f"{home.name}.jsonl", 0o600, text)
 
     def wait(self) -> int:
         """Block until the hub exits (Ctrl-C or SIGTERM stops it); its exit status."""
@@ -494,7 +542,10 @@ class ClassHub:
             f"tierlab hub: {self.url}/ (127.0.0.1 only) for {len(self.learners)} learners "
             f"({self.learners[0]} .. {self.learners[-1]}) and the admin {self.admin_name!r}",
             f"  passwords: {self.passwords_file} (hand each learner their line)",
-            f"  isolation: {self.isolation} ({self.isolation_reason})",
+            f"  isolation: {self.isolation} ({self.isolation_reason})"
+            + (f"; removed {len(self.reaped)} accounts a killed run left" if self.reaped else ""),
+            "  at stop: " + ("accounts removed; homes kept (--keep-work)" if self.keep_work
+                             else f"accounts and homes removed (progress saved to {self.data / 'progress'})"),
             f"  database: {self.db.where}; one role and database per learner",
             f"  idle servers stopped after {self.cull_idle_s} s; hub log: {self.log_file}",
             f"  progress: tierlab progress {self.data / 'homes'}/*",

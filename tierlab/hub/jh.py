@@ -1,9 +1,10 @@
 """The JupyterHub side of ``tierlab hub``: loaded by the hub process through DATA/state/jupyterhub_config.py.
 
 * :class:`TierlabAuthenticator`: one generated password per learner (hub.json, written by the launcher).
-* :class:`TierlabSpawner`: JupyterHub's ``LocalProcessSpawner`` with a numeric uid and a home inside the class
-  folder instead of a system account; the course copied into the home at the first start; the learner's own
-  database URL in ``$TIERLAB_DATABASE_URL``.
+* :class:`TierlabSpawner`: JupyterHub's ``LocalProcessSpawner`` as the learner's own Unix account (``tierlab-NAME``,
+  made by the launcher with useradd; its uid, gid and name from the launcher, so the admin ``instructor`` runs as
+  ``tierlab-instructor``) with a home inside the class folder; the course copied into the home at the first start;
+  the learner's own database URL in ``$TIERLAB_DATABASE_URL``.
 * :func:`configure`: 127.0.0.1 only, the proxy from the checkout's node_modules, the idle culler as a service, an
   admin token for the instructor's scripts.
 """
@@ -41,61 +42,65 @@ class TierlabAuthenticator(Authenticator):
         return None
 
 
-def prepare_home(home: Path, course: Path, uid: int | None) -> None:
+def prepare_home(home: Path, course: Path, uid: int | None, gid: int | None = None) -> None:
     """The learner's home (0700, theirs), with the course's notebooks copied in the first time.
 
-    The copy is made by root and handed over with ``lchown`` (never following a link the learner made).
+    The copy is made by root and handed over with ``lchown`` (never following a link the learner made). A home
+    kept from an earlier class whose account came back with another uid is handed over whole.
     """
     home.mkdir(mode=0o700, exist_ok=True)
     fresh = not os.path.lexists(home / "notebooks")
     if fresh:
         shutil.copytree(course / "notebooks", home / "notebooks", symlinks=True)
     if uid is not None:
-        os.lchown(home, uid, uid)
-        if fresh:
-            for top, dirs, files in os.walk(home / "notebooks"):
-                os.lchown(top, uid, uid)
-                for f in files:
-                    os.lchown(os.path.join(top, f), uid, uid)
+        gid = uid if gid is None else gid
+        whole = home.lstat().st_uid != uid
+        os.lchown(home, uid, gid)
+        if fresh or whole:
+            for top, dirs, files in os.walk(home if whole else home / "notebooks"):
+                os.lchown(top, uid, gid)
+                for f in (*files, *(d for d in dirs if os.path.islink(os.path.join(top, d)))):
+                    os.lchown(os.path.join(top, f), uid, gid)
     os.chmod(home, 0o700)
 
 
 class TierlabSpawner(LocalProcessSpawner):
-    """A learner's JupyterLab with its own uid (no system account), home and database."""
+    """A learner's JupyterLab as their own Unix account, in their home, with their database."""
 
     class_data = Unicode(config=True, help="the class folder")
     course = Unicode(config=True, help="the learners' edition of the course")
-    uids = Dict(config=True, help="account -> numeric uid ({} = everyone runs as the hub's account)")
-    db_urls = Dict(config=True, help="account -> that account's PostgreSQL URL")
+    accounts = Dict(config=True, help="hub user -> {account, uid, gid, home} ({} = everyone runs as the hub's account)")
+    db_urls = Dict(config=True, help="hub user -> that user's PostgreSQL URL")
     venv_bin = Unicode(config=True, help="the environment's bin/ folder")
 
     @property
-    def home(self) -> Path:
-        return Path(self.class_data) / "homes" / self.user.name
+    def account(self) -> dict[str, Any] | None:
+        return self.accounts.get(self.user.name)
 
     @property
-    def uid(self) -> int | None:
-        uid = self.uids.get(self.user.name)
-        return int(uid) if uid is not None else None
+    def home(self) -> Path:
+        return Path(self.account["home"]) if self.account else Path(self.class_data) / "homes" / self.user.name
 
     async def start(self) -> Any:
         if self.user.name not in self.db_urls:
             raise RuntimeError(f"{self.user.name!r} is not an account of this class: restart `tierlab hub` "
                                "with it in --names / --learners")
-        prepare_home(self.home, Path(self.course), self.uid)
-        uid = self.uid
+        acct = self.account
+        uid, gid = (int(acct["uid"]), int(acct["gid"])) if acct else (None, None)
+        prepare_home(self.home, Path(self.course), uid, gid)
         popen: dict[str, Any] = {"cwd": str(self.home)}
-        if uid is not None:  # Popen switches uid/gid itself: no passwd entry needed
-            popen.update(user=uid, group=uid, extra_groups=[], umask=0o077)
+        if uid is not None:  # Popen switches to the account's uid and gid (no supplementary groups)
+            popen.update(user=uid, group=gid, extra_groups=[], umask=0o077)
         self.popen_kwargs = popen
         return await super().start()
 
     def make_preexec_fn(self, name: str) -> Any:
-        return None  # the uid switch is Popen's (popen_kwargs), not a pwd lookup
+        return None  # the switch is Popen's (popen_kwargs), from the launcher's account table
 
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        name = str(self.account["account"]) if self.account else self.user.name
         env.update(
-            USER=self.user.name, LOGNAME=self.user.name, HOME=str(self.home), SHELL="/bin/bash",
+            USER=name, LOGNAME=name, HOME=str(self.home), SHELL="/bin/bash",
             PATH=f"{self.venv_bin}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
             TIERLAB_DATA=str(Path(self.course) / "data"),
             TIERLAB_DATABASE_URL=self.db_urls[self.user.name],
@@ -125,11 +130,11 @@ def configure(c: Any, hub_json: str) -> None:
     c.JupyterHub.spawner_class = TierlabSpawner
     c.TierlabSpawner.class_data = conf["data"]
     c.TierlabSpawner.course = conf["course"]
-    c.TierlabSpawner.uids = conf["uids"]
+    c.TierlabSpawner.accounts = conf["accounts"]
     c.TierlabSpawner.db_urls = conf["db_urls"]
     c.TierlabSpawner.venv_bin = str(Path(conf["singleuser"]).parent)
     c.Spawner.cmd = [conf["singleuser"]]
-    if not conf["uids"] and os.geteuid() == 0:  # shared-account mode as root: the instructor chose it, the summary says so
+    if not conf["accounts"] and os.geteuid() == 0:  # shared-account mode as root: the instructor chose it, the summary says so
         c.Spawner.args = ["--allow-root"]
     c.Spawner.ip = "127.0.0.1"
     c.Spawner.default_url = DEFAULT_URL
