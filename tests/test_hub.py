@@ -14,6 +14,10 @@ database cell run in every learner's kernel at once. Then the laws:
 * the instructor's progress table lists every learner;
 * stopping the hub leaves no process, account, group, home or database server behind.
 
+A second, smaller hub is given one shared PostgreSQL by its admin URL (``--db-url``), as a school's
+server would be: each learner gets a role and a database there, A's credentials do not open B's,
+and the hub drops what it created when it stops.
+
 No sleeps as synchronisation: every wait polls a real state (the hub's API, /proc) with a bound.
 """
 
@@ -296,3 +300,62 @@ def test_the_idle_culler_runs_as_a_hub_service(hub) -> None:
             culler.append(cmd)
     assert len(culler) == 1 and b"--timeout=600" in culler[0], culler
 
+
+def test_a_shared_postgresql_given_by_url_gets_a_role_and_database_per_learner(tmp_path_factory) -> None:
+    """``--db-url``: the project's embedded PostgreSQL stands in for the school's server (a real postmaster, its
+    initdb superuser as the admin). The hub creates each learner's role and database there, A's credentials do
+    not open B's, and what the hub created is dropped when it stops; the server's own databases stay."""
+    pytest.importorskip("jupyterhub")
+    import psycopg
+
+    from tierlab.db import embedded
+    from tierlab.hub import ClassHub
+
+    server = embedded.start_embedded()
+    query = "sslmode=require" if server.tls else "sslmode=disable"
+    admin_url = f"postgresql://{server.admin_user}:{server.admin_password}@{server.host}:{server.port}/postgres?{query}"
+    admin = dict(host=server.host, port=server.port, user=server.admin_user, password=server.admin_password,
+                 dbname="postgres", sslmode="require" if server.tls else "disable", connect_timeout=10)
+    root = Path(tempfile.mkdtemp(prefix="tierlab-hub-dburl-", dir="/tmp"))
+    os.chmod(root, 0o711)
+    tag = "d" + secrets.token_hex(3)
+    h = ClassHub([f"{tag}_a", f"{tag}_b"], data=root / "class", port=_free_port(), db_url=admin_url,
+                 isolation="shared-account")  # the accounts are the other fixture's law; here, the databases
+    try:
+        with psycopg.connect(autocommit=True, **{**admin, "dbname": "template1"}) as conn:
+            conn.execute("CREATE DATABASE postgres")  # what a school's server has, and its admin URL names
+            before = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        h.start(timeout_s=180)
+        a, b = h.learners
+        assert "--db-url" in h.db.where and sorted(h.created_dbs) == sorted(
+            [a.replace("-", "_"), b.replace("-", "_"), "instructor"])
+        from sqlalchemy.engine import make_url
+
+        def connect(url: str, **override: str) -> psycopg.Connection:
+            u = make_url(url)
+            kw = dict(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database,
+                      connect_timeout=10, **dict(u.query))
+            return psycopg.connect(**{**kw, **override})
+
+        for name in (a, b):
+            with connect(h.db_urls[name]) as conn:  # their own: role and database named after them
+                me = conn.execute("SELECT current_user, current_database(), rolsuper, rolcreatedb, rolcreaterole "
+                                  "FROM pg_roles WHERE rolname = current_user").fetchone()
+            assert me == (name.replace("-", "_"), name.replace("-", "_"), False, False, False), me
+        with pytest.raises(psycopg.OperationalError, match="does not have CONNECT privilege"):
+            connect(h.db_urls[a], dbname=b.replace("-", "_")).close()  # A's role, B's database
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            connect(h.db_urls[a], user=b.replace("-", "_"), dbname=b.replace("-", "_")).close()  # A's password
+        with connect(h.db_urls[b]) as conn:  # B's work, to be dropped with B's database
+            conn.execute("CREATE TABLE notes (t text)")
+    finally:
+        h.stop()
+        try:
+            with psycopg.connect(autocommit=True, **admin) as conn:
+                roles = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
+                dbs = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        finally:
+            server.stop()
+            shutil.rmtree(root, ignore_errors=True)
+    assert not {n for n in roles | dbs if n.startswith(f"tierlab_{tag}")}, (roles, dbs)
+    assert before <= dbs  # the server's own databases stay

@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--shared-account", action="store_true",
                    help="run every learner's server as this account (no per-learner Unix account)")
     k.add_argument("--keep-work", action="store_true",
-                   help="keep the learners' homes when the hub stops (their accounts go either way)")
+                   help="keep the learners' homes (and their databases on --db-url's server) when the hub stops")
     k.set_defaults(func=_hub)
     return p
 

@@ -30,7 +30,10 @@ The choices, and why:
   One server costs one postmaster and its shared buffers for the whole class instead of one per
   learner (~30-40 MB each, measured by ``benchmarks/bench_hub.py``), and per-learner roles still
   isolate: B's password does not open A's database and B's role may not connect to it. Without
-  ``--db-url`` tierlab starts that server itself (the embedded PostgreSQL of ``tierlab.db``).
+  ``--db-url`` tierlab starts that server itself (the embedded PostgreSQL of ``tierlab.db``), and its rows go with
+  it when the hub stops. On the instructor's server (``--db-url``) the hub drops, when it stops, the roles and
+  databases it created (a class's rows are as temporary as its homes; never one that was there before it started);
+  ``--keep-work`` keeps them, with the homes, for the next session.
 * **Idle servers culled** by ``jupyterhub-idle-culler`` (a hub service; 30 min by default).
 * **Loopback only**: the proxy, the hub and every learner's server listen on 127.0.0.1. Put a TLS
   reverse proxy in front to open it to a room.

@@ -191,8 +191,8 @@ class ClassHub:
     proxy listens on 127.0.0.1; ``db_url``: an administrator URL of the class's PostgreSQL (a role with
     CREATEROLE and CREATEDB), else tierlab starts its own; ``cull_idle_s``: servers idle that long are
     stopped; ``isolation``: ``"auto"`` (a Unix account per learner when root and possible), or ``"shared-account"``;
-    ``keep_work``: keep the homes when the hub stops (by default they go: the learners' progress files are saved
-    to DATA/progress/ first).
+    ``keep_work``: keep the homes, and on ``db_url``'s server the roles and databases, when the hub stops (by
+    default they go: the learners' progress files are saved to DATA/progress/ first).
     """
 
     def __init__(self, learners: int | Iterable[str] = 30, *, data: str | Path | None = None,
@@ -217,6 +217,7 @@ class ClassHub:
         self.keep_work = bool(keep_work)
         self.accounts: dict[str, Account] = {}  # the hub's user name -> their Unix account ("account" isolation)
         self.reaped: list[str] = []  # accounts a killed earlier run left, removed at this start
+        self.created_dbs: list[str] = []  # roles and databases this run created on --db-url's server
         self.token = ""
         self.db: ClassDatabase | None = None
         self.proc: subprocess.Popen | None = None
@@ -343,8 +344,10 @@ class ClassHub:
         assert self.db is not None
         names = (*self.learners, self.admin_name)
         self.db_urls = {}
-        provision(self.db.admin, [(db_name(n), _derive(secret, "db", n, 24)) for n in names],
-                  lock_others=self.db_url is None)
+        created = provision(self.db.admin, [(db_name(n), _derive(secret, "db", n, 24)) for n in names],
+                            lock_others=self.db_url is None)
+        if self.db_url:  # tierlab's own server goes whole at stop; on the instructor's, what this run created
+            self.created_dbs = [*self.created_dbs, *created]
         for n in names:
             self.db_urls[n] = self.db.learner_url(n, _derive(secret, "db", n, 24))
 
@@ -489,8 +492,12 @@ class ClassHub:
             if not self.keep_work:
                 remove_home(account.home, account.uid)
             del self.accounts[user]
-        if self.db is not None and self.db.stop is not None:
-            self.db.stop()
+        if self.db is not None:
+            if self.created_dbs and not self.keep_work:
+                drop_learners(self.db.admin, self.created_dbs)
+            self.created_dbs = []
+            if self.db.stop is not None:
+                self.db.stop()
         self.db = None
 
     def _save_progress(self) -> None:
@@ -544,8 +551,8 @@ class ClassHub:
             f"  passwords: {self.passwords_file} (hand each learner their line)",
             f"  isolation: {self.isolation} ({self.isolation_reason})"
             + (f"; removed {len(self.reaped)} accounts a killed run left" if self.reaped else ""),
-            "  at stop: " + ("accounts removed; homes kept (--keep-work)" if self.keep_work
-                             else f"accounts and homes removed (progress saved to {self.data / 'progress'})"),
+            "  at stop: " + ("accounts removed; homes and the learners' databases kept (--keep-work)" if self.keep_work
+                             else f"homes and learners' databases removed (progress saved to {self.data / 'progress'})"),
             f"  database: {self.db.where}; one role and database per learner",
             f"  idle servers stopped after {self.cull_idle_s} s; hub log: {self.log_file}",
             f"  progress: tierlab progress {self.data / 'homes'}/*",
@@ -587,12 +594,13 @@ def _given_database(url: str) -> ClassDatabase:
                          where=f"the class's PostgreSQL at {u.host}:{u.port or 5432} (--db-url)")
 
 
-def provision(admin: dict[str, Any], learners: list[tuple[str, str]], *, lock_others: bool) -> None:
-    """Each learner's role (LOGIN, no other rights) and database (owned by it, CONNECT for it alone).
+def provision(admin: dict[str, Any], learners: list[tuple[str, str]], *, lock_others: bool) -> list[str]:
+    """Each learner's role (LOGIN, no other rights) and database (owned by it, CONNECT for it alone); the names
+    whose role and database this call created (the others existed: their password is set again, data kept).
 
-    Idempotent: an existing role gets its password set again, an existing database is kept.
     ``lock_others``: on tierlab's own server, nobody but the administrator connects to the other databases.
     """
+    created: list[str] = []
     import psycopg
     from psycopg import sql
 
@@ -610,6 +618,8 @@ def provision(admin: dict[str, Any], learners: list[tuple[str, str]], *, lock_ot
                     sql.Identifier(name), sql.Literal(password), sql.Literal(CONNECTIONS_PER_LEARNER)))
                 if name not in dbs:
                     conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(name)))
+                    if name not in roles:
+                        created.append(name)
                 conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
                 conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
                     sql.Identifier(name), sql.Identifier(name)))
@@ -626,6 +636,29 @@ def provision(admin: dict[str, Any], learners: list[tuple[str, str]], *, lock_ot
         raise DatabaseError(f"the class's PostgreSQL at {where} is down or refused tierlab ({last})",
                             "start it, or check --db-url's host, port and password; without --db-url tierlab "
                             "starts its own") from None
+    return created
+
+
+def drop_learners(admin: dict[str, Any], names: list[str]) -> None:
+    """Drop the databases and roles ``provision`` created (their sessions ended first: FORCE, PostgreSQL 13+)."""
+    import psycopg
+    from psycopg import sql
+
+    from ..db.guard import GuardedConnection
+
+    if not names:
+        return
+    try:
+        with GuardedConnection.connect(autocommit=True, connect_timeout=10, **admin) as conn:
+            force = sql.SQL(" WITH (FORCE)") if conn.info.server_version >= 130000 else sql.SQL("")
+            for name in names:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)) + force)
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        last = (str(exc).strip().splitlines() or ["?"])[-1]
+        raise DatabaseError(f"could not drop the learners' databases and roles {names} at "
+                            f"{admin.get('host')}:{admin.get('port')} ({last})",
+                            "drop them by hand (DROP DATABASE ...; DROP ROLE ...), or keep them with --keep-work") from None
 
 
 def _processes_under(folder: Path) -> list[tuple[int, Path]]:
