@@ -8,8 +8,9 @@ database cell run in every learner's kernel at once. Then the laws:
   runs as it;
 * every learner's row lands in their own database, and no other learner sees it;
 * B's role cannot connect to A's database, and B's password does not open A's role;
-* B's token does not open A's server (JupyterHub's own authorisation);
+* B's token does not open A's server (JupyterHub's own authorisation), nor does B's login session;
 * B cannot read A's notebooks, progress, kernel connection file (its key) or session folder;
+* the login form lets a learner in with their password and refuses a wrong one, saying so;
 * everything the class listens on is 127.0.0.1;
 * the instructor's progress table lists every learner;
 * stopping the hub leaves no process, account, group, home or database server behind.
@@ -240,6 +241,41 @@ for path in {[str(t) for t in targets]!r}:
         print("DENIED", path)
 """)
     assert [line.split()[0] for line in out.splitlines()] == ["DENIED"] * len(targets), out
+
+
+def _passwords(h) -> dict[str, str]:
+    lines = h.passwords_file.read_text().splitlines()
+    return dict(line.split(" ", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_the_login_form_lets_a_learner_in_and_refuses_a_wrong_password(hub) -> None:
+    """The page a learner sees: GET /hub/login (an _xsrf cookie and field), POST the form, follow the redirects
+    (the hub's cookie, then the OAuth hand-over to the learner's own server) to their running JupyterLab."""
+    import re
+
+    import requests
+
+    h, _ = hub
+    a, b = h.learners[0], h.learners[1]
+    with requests.Session() as s:
+        page = s.get(f"{h.url}/hub/login", timeout=60)
+        assert page.status_code == 200 and 'name="password"' in page.text
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+        assert xsrf, page.text[:500]
+        wrong = s.post(f"{h.url}/hub/login", data={"username": b, "password": "not-" + _passwords(h)[b],
+                                                    "_xsrf": xsrf.group(1)}, timeout=60)
+        assert wrong.status_code == 403 and "Invalid username or password" in wrong.text, wrong.status_code
+        assert f"{h.url}/hub/login" in wrong.url  # still the login page: no session was made
+        assert s.get(f"{h.url}/user/{b}/api/status", timeout=60, allow_redirects=False).status_code != 200
+
+        right = s.post(f"{h.url}/hub/login?next=/user/{b}/lab", timeout=120,
+                       data={"username": b, "password": _passwords(h)[b], "_xsrf": xsrf.group(1)})
+        assert right.status_code == 200 and right.url.startswith(f"{h.url}/user/{b}/lab"), (right.status_code, right.url)
+        assert "JupyterLab" in right.text
+        status = s.get(f"{h.url}/user/{b}/api/status", timeout=60)
+        assert status.status_code == 200 and "kernels" in status.json()
+        other = s.get(f"{h.url}/user/{a}/api/status", timeout=60)
+        assert other.status_code in (403, 404), "B's login must not open A's server"
 
 
 def _listening() -> set[tuple[str, int]]:
