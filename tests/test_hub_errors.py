@@ -84,3 +84,26 @@ def _free() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_the_hub_takes_sigint_even_from_a_launcher_started_in_the_background() -> None:
+    """`tierlab hub &` (or nohup) starts with SIGINT ignored, and children inherit that: JupyterHub stops the
+    learners' servers and the culler with SIGINT, so they would each wait out its timeout. The hub's preexec
+    function gives it SIGINT's default back (read from the kernel: /proc/PID/status SigIgn)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tierlab.hub.classroom import _pdeathsig
+
+    code = "print([l for l in open('/proc/self/status') if l.startswith('SigIgn')][0].split()[1])"
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        hub = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             preexec_fn=_pdeathsig()).stdout
+    finally:
+        signal.signal(signal.SIGINT, before)
+    sigint = 1 << (signal.SIGINT - 1)
+    assert int(plain, 16) & sigint  # what a background launcher's children get
+    assert not int(hub, 16) & sigint

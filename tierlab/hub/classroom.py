@@ -160,6 +160,9 @@ def _pdeathsig() -> Any:
 
     def set_it() -> None:
         prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        # a launcher started in the background (`tierlab hub &`, nohup) ignores SIGINT, and its children would too:
+        # JupyterHub stops servers and the culler with SIGINT, and would wait out each timeout before SIGTERM
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     return set_it
 
@@ -555,7 +558,8 @@ class ClassHub:
                              else f"homes and learners' databases removed (progress saved to {self.data / 'progress'})"),
             f"  database: {self.db.where}; one role and database per learner",
             f"  idle servers stopped after {self.cull_idle_s} s; hub log: {self.log_file}",
-            f"  progress: tierlab progress {self.data / 'homes'}/*",
+            f"  progress: tierlab progress {self.data / 'homes'}/*"
+            + ("" if self.keep_work else f" (after the hub stops: {self.data / 'progress'}/*)"),
         ])
 
 
