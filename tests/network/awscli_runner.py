@@ -73,7 +73,7 @@ def main() -> None:
     srv.bind(("127.0.0.1", 0))
     srv.listen(8)
     driver = create_clidriver()  # the plugins, the service models and the command tables, loaded once
-    for service in ("ec2", "elbv2", "rds"):  # warm what every child needs, before forking
+    for service in ("ec2", "elbv2", "rds", "autoscaling"):  # warm what every child needs, before forking
         driver.session.create_client(service, region_name="us-east-1")
         driver._get_command_table()[service]._get_command_table()
     print(srv.getsockname()[1], flush=True)

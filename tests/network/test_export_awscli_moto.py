@@ -1,14 +1,16 @@
 """The exported AWS CLI script really runs: bash executes it unchanged, every ``aws`` command goes
 through the real AWS CLI (awscli's driver) to moto's server on 127.0.0.1, and what the describe
-calls then return is the topology (seed-vpc: the seed plus a NAT gateway per zone and gateway and
-interface endpoints): the same subnets, routes, NAT gateways, endpoints, NACL entries,
-security-group rules, servers, load balancer and database, and, imported back with
-``tl.from_aws``, the same verdicts."""
+calls then return is the topology (seed-vpc: the seed plus a NAT gateway per zone, gateway and
+interface endpoints, and its API servers as an Auto Scaling group): the same subnets, routes, NAT
+gateways, endpoints, NACL entries, security-group rules, servers, Auto Scaling group (launched and
+registered by moto's autoscaling), load balancer and database, and, imported back with
+``tl.from_aws``, the same group and the same verdicts."""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 import socket
 import subprocess
 import sys
@@ -54,7 +56,7 @@ def _clients(url: str, region: str) -> dict:
 
     kw = {"endpoint_url": url, "region_name": region, "aws_access_key_id": "testing",
           "aws_secret_access_key": "testing"}
-    return {n: boto3.client(n, **kw) for n in ("ec2", "elbv2", "rds", "acm")}
+    return {n: boto3.client(n, **kw) for n in ("ec2", "elbv2", "rds", "acm", "autoscaling")}
 
 
 def run_exported(topo: tl.Topology, url: str, tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -131,9 +133,28 @@ def read_back(url: str, topo: tl.Topology) -> dict:
                 rules += [(direction, p["IpProtocol"], ports, "sg:" + gname[r["GroupId"]])
                           for r in p.get("UserIdGroupPairs", [])]
         out["sg_rules"][g["GroupName"]] = sorted(rules, key=str)
+    running = [i for r in ec2.describe_instances(Filters=only)["Reservations"] for i in r["Instances"]]
+    launched = {i["InstanceId"] for i in running
+                if any(t["Key"] == "aws:autoscaling:groupName" for t in i.get("Tags") or [])}
     out["instances"] = {_name(i.get("Tags")): (sname[i["SubnetId"]], i["PrivateIpAddress"],
                                                sorted(gname[g["GroupId"]] for g in i["SecurityGroups"]))
-                        for r in ec2.describe_instances(Filters=only)["Reservations"] for i in r["Instances"]}
+                        for i in running if i["InstanceId"] not in launched}
+    out["groups"] = {}
+    for g in c["autoscaling"].describe_auto_scaling_groups()["AutoScalingGroups"]:
+        lt = ec2.describe_launch_template_versions(LaunchTemplateId=g["LaunchTemplate"]["LaunchTemplateId"])
+        data = lt["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+        members = [i for i in running if i["InstanceId"] in {m["InstanceId"] for m in g["Instances"]}]
+        tags = {t["Key"]: t["Value"] for t in g.get("Tags", [])}
+        out["groups"][g["AutoScalingGroupName"]] = {
+            "sizes": (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]),
+            "subnets": sorted(sname[x] for x in g["VPCZoneIdentifier"].split(",")),
+            "health": (g["HealthCheckType"], g["HealthCheckGracePeriod"]),
+            "target_groups": len(g.get("TargetGroupARNs", [])),
+            "template": (g["LaunchTemplate"]["LaunchTemplateName"], sorted(gname[x] for x in data["SecurityGroupIds"])),
+            "members": len(members), "members_in_its_subnets": all(
+                i["SubnetId"] in g["VPCZoneIdentifier"].split(",") for i in members),
+            "member_sgs": sorted({gname[x["GroupId"]] for i in members for x in i["SecurityGroups"]}),
+            "members_tag": tags.get("tierlab:members", "").split()}
     out["nat_gateways"] = {_name(n.get("Tags")): sname[n["SubnetId"]]  # moto picks its own addresses
                            for n in ec2.describe_nat_gateways(Filters=only)["NatGateways"]}
     rtname = {rt["RouteTableId"]: _name(rt.get("Tags")) for rt in ec2.describe_route_tables(Filters=only)["RouteTables"]}
@@ -166,7 +187,16 @@ def expected(topo: tl.Topology) -> dict:
                   str(r.peer_cidr) if r.peer_cidr is not None else f"sg:{r.peer_sg}")
                  for r in g.rules if r.enabled]
         out["sg_rules"][g.name] = sorted(rules, key=str)
-    out["instances"] = {i.name: (i.subnet, str(i.ip), sorted(i.sgs)) for i in topo.instances}
+    members = {m for g in topo.auto_scaling_groups for m in g.instances}
+    out["instances"] = {i.name: (i.subnet, str(i.ip), sorted(i.sgs)) for i in topo.instances if i.name not in members}
+    out["groups"] = {g.name: {
+        "sizes": (g.min_size, g.max_size, g.desired), "subnets": sorted(g.subnets),
+        "health": (g.health_check_type, g.grace_period_s), "target_groups": 1 if g.target_group else 0,
+        "template": (g.template.name, sorted(g.template.sgs)),
+        "members": len(g.instances), "members_in_its_subnets": True,
+        "member_sgs": sorted(g.template.sgs),
+        "members_tag": [f"{i.name}={i.ip}" for i in topo.instances if i.name in g.instances]}
+        for g in topo.auto_scaling_groups}
     out["nat_gateways"] = {n.name: n.subnet for n in topo.nat_gateways}
     out["endpoints"] = {e.name: (e.type, e.service, sorted(e.route_tables), sorted(x.subnet for x in e.enis),
                                  sorted(e.sgs), e.private_dns if e.type == "interface" else False)
@@ -182,7 +212,7 @@ def seed_in_moto(moto_url, tmp_path_factory):
 
 
 @pytest.mark.parametrize("part", ["subnets", "routes", "route_assoc", "nacl_entries", "nacl_assoc", "instances",
-                                  "nat_gateways", "endpoints"])
+                                  "nat_gateways", "endpoints", "groups"])
 def test_what_the_script_created_is_the_topology(seed_in_moto, part):
     topo, got = seed_in_moto
     assert got[part] == expected(topo)[part]
@@ -209,7 +239,10 @@ def test_the_load_balancer_and_database_are_wired_as_in_the_model(seed_in_moto, 
     health = c["elbv2"].describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]
     ids = {i["InstanceId"]: _name(i.get("Tags")) for r in c["ec2"].describe_instances()["Reservations"]
            for i in r["Instances"]}
-    assert sorted(ids[h["Target"]["Id"]] for h in health) == sorted(topo.alb.targets)
+    for g in c["autoscaling"].describe_auto_scaling_groups()["AutoScalingGroups"]:
+        ids.update({m["InstanceId"]: f"member of {g['AutoScalingGroupName']}" for m in g["Instances"]})
+    grouped = {m: f"member of {g.name}" for g in topo.auto_scaling_groups if g.target_group for m in g.instances}
+    assert sorted(ids[h["Target"]["Id"]] for h in health) == sorted(grouped.get(t, t) for t in topo.alb.targets)
     db = c["rds"].describe_db_instances(DBInstanceIdentifier=topo.database.name)["DBInstances"][0]
     assert (db["Engine"], db["MultiAZ"], db["Endpoint"]["Port"] if "Endpoint" in db else db.get("DbInstancePort")) == \
         (topo.database.engine, topo.database.multi_az, topo.database.port)
@@ -237,7 +270,8 @@ def test_imported_back_from_the_describe_outputs_it_gives_the_same_verdicts(seed
             "describe-vpc-endpoints": ec2.describe_vpc_endpoints(Filters=only),
             "describe-load-balancers": lb, "describe-target-groups": tgs,
             "describe-listeners": elb.describe_listeners(LoadBalancerArn=arn),
-            "describe-db-instances": rds.describe_db_instances(DBInstanceIdentifier=topo.database.name)}
+            "describe-db-instances": rds.describe_db_instances(DBInstanceIdentifier=topo.database.name),
+            "describe-auto-scaling-groups": c["autoscaling"].describe_auto_scaling_groups()}
     for tg in tgs["TargetGroups"]:
         docs[f"describe-target-health--{tg['TargetGroupName']}"] = elb.describe_target_health(
             TargetGroupArn=tg["TargetGroupArn"])
@@ -253,6 +287,9 @@ def test_imported_back_from_the_describe_outputs_it_gives_the_same_verdicts(seed
     for i in docs["describe-network-interfaces"]["NetworkInterfaces"]:
         if i["NetworkInterfaceId"] in vpce_of:
             i["PrivateIpAddress"] = eni_ip[(vpce_of[i["NetworkInterfaceId"]], sname[i["SubnetId"]])]
+    # moto launches every member of a group in its first subnet, at addresses of its own; AWS balances them
+    # over the zones: they are put where the model (the group's tierlab:members tag) has them
+    _place_members_as_the_model(docs, topo, sname)
     for name, resp in docs.items():
         resp.pop("ResponseMetadata", None)
         (tmp_path / f"{name}.json").write_text(json.dumps(resp, default=str))
@@ -265,3 +302,27 @@ def test_imported_back_from_the_describe_outputs_it_gives_the_same_verdicts(seed
         [(n.name, n.subnet, n.private_ip) for n in topo.nat_gateways]
     assert [(e.name, e.type, e.route_tables, e.enis, e.sgs) for e in back.vpc_endpoints] == \
         [(e.name, e.type, e.route_tables, e.enis, e.sgs) for e in topo.vpc_endpoints]
+    # the group AWS runs is the model's group: only its members' names and addresses are AWS's
+    for g in topo.auto_scaling_groups:
+        got_g = back.auto_scaling_group(g.name)
+        assert len(got_g.instances) == g.desired and set(got_g.instances) == set(back.alb.targets) - (
+            set(topo.alb.targets) - set(g.instances))
+        same = {"instances": got_g.instances, "template": replace(g.template, listens=got_g.template.listens)}
+        assert got_g == replace(g, **same)
+        assert set(got_g.template.listens) <= set(g.template.listens)
+
+
+def _place_members_as_the_model(docs: dict, topo: tl.Topology, sname: dict[str, str]) -> None:
+    sid = {v: k for k, v in sname.items()}
+    reservations = docs["describe-instances"]["Reservations"]
+    for g in docs["describe-auto-scaling-groups"]["AutoScalingGroups"]:
+        tag = next(t["Value"] for t in g["Tags"] if t["Key"] == "tierlab:members")
+        insts = {i.name: i for i in topo.instances}
+        where = [insts[item.partition("=")[0]] for item in tag.split()]
+        ids = [m["InstanceId"] for m in g["Instances"]]
+        assert len(ids) == len(where)
+        for m, inst in zip(g["Instances"], where):
+            m["AvailabilityZone"] = topo.subnet(inst.subnet).az
+            i = next(i for r in reservations for i in r["Instances"] if i["InstanceId"] == m["InstanceId"])
+            i.update(SubnetId=sid[inst.subnet], PrivateIpAddress=str(inst.ip))
+            i["Placement"]["AvailabilityZone"] = topo.subnet(inst.subnet).az

@@ -4,8 +4,10 @@ the corpus), the Terraform module tierlab writes imports back with identical jou
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck as HC
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,10 +31,37 @@ def verdicts(topo):
     return out
 
 
+SEED_ASG = tl.load("seed-asg")
+
+
+def without_labels(topo):
+    """What Terraform cannot hold and changes no verdict: the servers' display labels."""
+    return tuple(replace(i, label="") for i in topo.instances)
+
+
+def group_verdicts(topo):
+    """What the Auto Scaling timeline says for what-ifs of the group: a failure, a zone outage, a deploy."""
+    if not topo.auto_scaling_groups:
+        return []
+    g = topo.auto_scaling_groups[0]
+    zone = topo.subnet(g.subnets[-1]).az
+    out = []
+    for happenings in ([tl.InstanceFailure(t_s=30, instance=g.instances[0])], [tl.ZoneOutage(t_s=30, az=zone)],
+                       [tl.RollingDeploy(t_s=10)]):
+        x = tl.auto_scaling_timeline(topo, happenings, duration_s=600)
+        rows = x.frame().to_dict("records")
+        for row in rows:  # the ALB's nodes are AWS's to name: the k-th node, not its name
+            for k, node in enumerate(topo.alb.nodes):
+                row["reason"] = row["reason"].replace(node.name, f"ALB node {k + 1}")
+        out.append(rows)
+    return out
+
+
 @st.composite
 def what_ifs(draw):
-    """A what-if of the seed that Terraform can express: rules switched off, deleted, changed, added."""
-    topo = SEED
+    """A what-if of the seed (fixed servers, or an Auto Scaling group of them) that Terraform can express:
+    rules switched off, deleted, changed, added; the group's sizes, health check and grace period."""
+    topo = draw(st.sampled_from([SEED, SEED_ASG]))
     subnets = [str(s.cidr) for s in topo.subnets] + [str(topo.vpc_cidr), "0.0.0.0/0", "10.0.2.0/23"]
     rules = [r.id for r in topo.rules()]
     for rid in draw(st.lists(st.sampled_from(rules), max_size=3, unique=True)):
@@ -57,6 +86,12 @@ def what_ifs(draw):
                                     cidr=draw(st.sampled_from(subnets)))
         except tl.RuleError:
             pass  # AWS refuses a duplicate: so does the model
+    if topo.auto_scaling_groups and draw(st.booleans()):
+        g = topo.auto_scaling_groups[0]
+        g = replace(g, min_size=draw(st.integers(0, g.desired)), max_size=draw(st.integers(g.desired, 12)),
+                    health_check_type=draw(st.sampled_from(["EC2", "ELB"])),
+                    grace_period_s=draw(st.sampled_from([0, 60, 300])))
+        topo = topo.with_auto_scaling_group(g)
     return topo
 
 
@@ -67,6 +102,10 @@ def test_export_then_import_gives_identical_verdicts(topo, tmp_path_factory):
     write_terraform(topo, folder)
     back = tl.from_terraform(folder).topology
     assert verdicts(back) == verdicts(topo)
+    assert back.auto_scaling_groups == topo.auto_scaling_groups
+    assert [(i.name, i.ip, i.subnet, i.sgs) for i in back.instances] == \
+        [(i.name, i.ip, i.subnet, i.sgs) for i in topo.instances]  # a fixed server's ports are not Terraform's
+
     def content(t):
         return sorted((r.direction, r.protocol, str(r.ports), getattr(r, "peer", ""), str(getattr(r, "cidr", "")),
                        getattr(r, "action", "allow"), getattr(r, "number", 0)) for r in t.rules() if r.enabled)
@@ -125,3 +164,58 @@ def test_aws_cli_script_creates_nat_gateways_and_endpoints_in_order():
                                      "--vpc-endpoint-type Interface")]
     assert order == sorted(order)  # a NAT needs its subnet, a route its NAT, an interface endpoint its SGs
     assert text.count("create-vpc-endpoint") == 5 and text.count("allocate-address") == 2
+
+
+@pytest.mark.parametrize("name", ["seed-asg", "seed-vpc"])
+def test_an_auto_scaling_group_survives_export_and_import(tmp_path, name):
+    """The group is written as aws_launch_template + aws_autoscaling_group (its members are AWS's to launch,
+    not aws_instance resources) and comes back as the same AutoScalingGroup, the same servers (the
+    tierlab:members tag carries their names and addresses), the same journeys and the same timelines."""
+    topo = tl.load(name)
+    text = write_terraform(topo, tmp_path).read_text()
+    g = topo.auto_scaling_groups[0]
+    assert 'resource "aws_autoscaling_group"' in text and 'resource "aws_launch_template"' in text
+    assert "aws_instance" not in text and "aws_lb_target_group_attachment" not in text
+    for attr in ("min_size", "max_size", "desired_capacity", "vpc_zone_identifier", "health_check_type",
+                 "health_check_grace_period", "target_group_arns"):
+        assert attr in text, attr
+    imp = tl.from_terraform(tmp_path)
+    back = imp.topology
+    assert back.auto_scaling_groups == topo.auto_scaling_groups
+    assert without_labels(back) == without_labels(topo) and back.alb.targets == topo.alb.targets
+    assert verdicts(back) == verdicts(topo)
+    assert group_verdicts(back) == group_verdicts(topo)
+    status = {addr: st for _, addr, st in imp.resources}
+    assert status[f"aws_autoscaling_group.{g.safe_id.replace('-', '_')}"] == "parsed"
+
+
+def test_without_the_members_tag_a_group_gets_named_members_and_the_same_verdicts(tmp_path):
+    """A project tierlab did not write (no tierlab:members tag): members <group>-1..N, balanced over the
+    zones, at addresses tierlab assigns, noted; the group and the verdicts are the same."""
+    topo = SEED_ASG
+    text = write_terraform(topo, tmp_path).read_text()
+    (tmp_path / "main.tf").write_text(text.replace('"tierlab:', '"other:'))
+    imp = tl.from_terraform(tmp_path)
+    back = imp.topology
+    g, bg = topo.auto_scaling_groups[0], back.auto_scaling_groups[0]
+    assert bg.instances == tuple(f"{g.name}-{k}" for k in range(1, g.desired + 1))
+    assert replace(bg, instances=g.instances, template=replace(bg.template, listens=g.template.listens)) == g
+    assert verdicts(back) == verdicts(topo)
+    assert any("tierlab assigns" in n.assumption for n in imp.notes)
+
+
+def test_aws_cli_script_creates_the_group_not_its_members():
+    topo = SEED_ASG
+    text = to_aws_cli(topo)
+    g = topo.auto_scaling_groups[0]
+    assert "run-instances" not in text and "register-targets" not in text  # AWS launches and registers them
+    order = [text.index(k) for k in ("create-target-group", "create-launch-template", "create-auto-scaling-group")]
+    assert order == sorted(order)
+    line = next(l for l in text.splitlines() if "create-auto-scaling-group" in l)
+    args = shlex.split(line)
+    for flag, want in (("--min-size", g.min_size), ("--max-size", g.max_size), ("--desired-capacity", g.desired),
+                       ("--health-check-type", g.health_check_type),
+                       ("--health-check-grace-period", g.grace_period_s), ("--target-group-arns", "$TG")):
+        assert args[args.index(flag) + 1] == str(want), flag
+    assert args[args.index("--vpc-zone-identifier") + 1] == ",".join(f"$SUBNET_{s.upper().replace('-', '_')}"
+                                                                     for s in g.subnets)

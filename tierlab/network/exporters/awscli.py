@@ -2,7 +2,10 @@
 
 Each created id is kept in a shell variable (``--query ... --output text``), so later commands
 refer to it; what AWS assigns (ALB and RDS addresses) is left to AWS. Switched-off rules are
-left out. The script is meant to be read and adapted, then run with ``bash -euo pipefail``.
+left out. An Auto Scaling group is a launch template and ``aws autoscaling
+create-auto-scaling-group`` registering with the target group: AWS launches its members (they are
+not ``run-instances``), so their addresses are AWS's to choose. The script is meant to be read and
+adapted, then run with ``bash -euo pipefail``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from ..autoscaling import DEREGISTRATION_DELAY_S
 from ..rules import NaclRule, SgRule
 from ..topology import Topology
 
@@ -134,13 +138,16 @@ def to_aws_cli(topo: Topology) -> str:
                      f"--subnet-configurations {pinned} --query VpcEndpoint.VpcEndpointId --output text)")
         L.append(f"aws ec2 create-tags --resources ${v} --tags {_tag(e.name)}")
     L.append("\n# servers")
+    members = {m for g in topo.auto_scaling_groups for m in g.instances}
     for i in topo.instances:
+        if i.name in members:
+            continue  # launched by its Auto Scaling group
         v = _var("I", i.name)
         L.append(f"{v}=$(aws ec2 run-instances --image-id \"$AMI\" --instance-type t3.small --subnet-id ${_var('SUBNET', i.subnet)} "
                  f"--private-ip-address {i.ip} --security-group-ids {' '.join('$' + _var('SG', g) for g in i.sgs)} "
                  f"--tag-specifications 'ResourceType=instance,Tags=[{{Key=Name,Value={i.name}}}]' "
                  "--query 'Instances[0].InstanceId' --output text)")
-    L += _lb(topo) + _db(topo)
+    L += _lb(topo) + _asg(topo) + _db(topo)
     return "\n".join(L) + "\n"
 
 
@@ -165,9 +172,14 @@ def _lb(topo: Topology) -> list[str]:
          f"--health-check-interval-seconds {hc.interval_s} --health-check-timeout-seconds {hc.timeout_s} "
          f"--healthy-threshold-count {hc.healthy_threshold} --unhealthy-threshold-count {hc.unhealthy_threshold} "
          "--query 'TargetGroups[0].TargetGroupArn' --output text)"]
-    if lb.targets:
+    if lb.deregistration_delay_s != DEREGISTRATION_DELAY_S:  # AWS's default otherwise
+        L.append("aws elbv2 modify-target-group-attributes --target-group-arn $TG --attributes "
+                 f"Key=deregistration_delay.timeout_seconds,Value={lb.deregistration_delay_s}")
+    members = {m for g in topo.auto_scaling_groups if g.target_group for m in g.instances}
+    fixed = [t for t in lb.targets if t not in members]  # a group registers its own members
+    if fixed:
         L.append("aws elbv2 register-targets --target-group-arn $TG --targets "
-                 + " ".join(f"Id=${_var('I', t)},Port={lb.target_port}" for t in lb.targets))
+                 + " ".join(f"Id=${_var('I', t)},Port={lb.target_port}" for t in fixed))
     for l in lb.listeners:
         if l.action == "forward":
             act = "Type=forward,TargetGroupArn=$TG"
@@ -176,6 +188,29 @@ def _lb(topo: Topology) -> list[str]:
         cert = " --certificates CertificateArn=\"$CERTIFICATE_ARN\"" if l.protocol == "HTTPS" else ""
         L.append(f"aws elbv2 create-listener --load-balancer-arn $ALB --protocol {l.protocol} --port {l.port}{cert} "
                  f"--default-actions {act}")
+    return L
+
+
+def _asg(topo: Topology) -> list[str]:
+    """Each group: a launch template, then the group (AWS launches and registers its members)."""
+    from .terraform import members_tag
+
+    L = []
+    for g in topo.auto_scaling_groups:
+        t, v = g.template, _var("LT", g.name)
+        sgs = ",".join(f'\\"${_var("SG", x)}\\"' for x in t.sgs)
+        data = f'"{{\\"ImageId\\":\\"$AMI\\",\\"InstanceType\\":\\"t3.small\\",\\"SecurityGroupIds\\":[{sgs}]}}"'
+        tags = shlex.quote(f"Key=tierlab:members,Value={members_tag(topo, g.instances)},PropagateAtLaunch=false")
+        L += [f"\n# Auto Scaling group {g.name}: AWS launches its {g.desired} members over the zones of its subnets "
+              f"(they listen on {', '.join(map(str, t.listens))}: application configuration)",
+              f"{v}=$(aws ec2 create-launch-template --launch-template-name {shlex.quote(t.name)} "
+              f"--launch-template-data {data} --query LaunchTemplate.LaunchTemplateId --output text)",
+              f"aws autoscaling create-auto-scaling-group --auto-scaling-group-name {shlex.quote(g.name)} "
+              f"--launch-template 'LaunchTemplateId='${v}',Version=$Latest' --min-size {g.min_size} "
+              f"--max-size {g.max_size} --desired-capacity {g.desired} --vpc-zone-identifier "
+              f"\"{','.join('$' + _var('SUBNET', s) for s in g.subnets)}\" --health-check-type {g.health_check_type} "
+              f"--health-check-grace-period {g.grace_period_s}"
+              + (" --target-group-arns $TG" if g.target_group else "") + f" --tags {tags}"]
     return L
 
 

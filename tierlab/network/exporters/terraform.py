@@ -3,8 +3,15 @@
 One ``main.tf``: the VPC, subnets, route tables and associations, network ACLs with one
 ``aws_network_acl_rule`` per entry, security groups with the newer per-rule resources
 (``aws_vpc_security_group_ingress_rule`` / ``_egress_rule``), instances, the ALB with its target
-group, attachments and listeners, the RDS instance and its subnet group, and the Route 53
-alias. Switched-off rules are left out (a comment says so): in AWS a rule exists or not.
+group, attachments and listeners, each Auto Scaling group (an ``aws_launch_template`` and an
+``aws_autoscaling_group`` registering with the target group; its members are launched by AWS, not
+written as instances), the RDS instance and its subnet group, and the Route 53 alias. Switched-off
+rules are left out (a comment says so): in AWS a rule exists or not.
+
+What AWS cannot hold but the model does (the names and addresses of a group's members, the ports its
+servers listen on) travels in tags (``tierlab:members`` on the group, ``tierlab:listens`` on the
+template) that the importer reads back; a project without them gets ``<group>-1..N`` at addresses
+tierlab assigns, with a note.
 What AWS assigns (the ALB's and the database's addresses) cannot be written; importing the
 module back gives the same verdicts when rules do not split a subnet between addresses.
 """
@@ -85,13 +92,17 @@ def to_terraform(topo: Topology, *, ami: str = "ami-0123456789abcdef0") -> str:
     out += _routes(topo)
     out += _nacls(topo)
     out += _security_groups(topo)
+    members = {m for g in topo.auto_scaling_groups for m in g.instances}
     for i in topo.instances:
+        if i.name in members:
+            continue  # launched by its Auto Scaling group
         out.append(_block("resource", ("aws_instance", tf_id(i.name)), [
             ("ami", "var.ami"), ("instance_type", _q("t3.small")), ("subnet_id", f"aws_subnet.{tf_id(i.subnet)}.id"),
             ("private_ip", _q(i.ip)), ("vpc_security_group_ids", _list([_sg_ref(g) for g in i.sgs])),
             ("tags", f"{{ Name = {_q(i.name)} }}")],
             comment=f"listens on {', '.join(map(str, i.listens)) or 'nothing'} (application configuration, not Terraform)"))
     out += _load_balancer(topo)
+    out += _auto_scaling(topo)
     out += _database(topo)
     out += _dns(topo)
     return "\n".join(out)
@@ -225,13 +236,16 @@ def _load_balancer(topo: Topology) -> list[str]:
     tg = tf_id(lb.target_group)
     out.append(_block("resource", ("aws_lb_target_group", tg), [
         ("name", _q(lb.target_group[:32])), ("port", str(lb.target_port)), ("protocol", _q("HTTP")),
-        ("vpc_id", "aws_vpc.main.id")], [
+        ("vpc_id", "aws_vpc.main.id"), ("deregistration_delay", str(lb.deregistration_delay_s))], [
         "health_check {\n" + "\n".join(f"  {k} = {v}" for k, v in (
             ("protocol", _q(hc.protocol)), ("path", _q(hc.path)),
             ("port", _q("traffic-port") if hc.port == lb.target_port else _q(hc.port)),
             ("interval", hc.interval_s), ("timeout", hc.timeout_s), ("healthy_threshold", hc.healthy_threshold),
             ("unhealthy_threshold", hc.unhealthy_threshold))) + "\n}"]))
+    members = {m for g in topo.auto_scaling_groups if g.target_group for m in g.instances}
     for t in lb.targets:
+        if t in members:
+            continue  # its group registers it (target_group_arns)
         out.append(_block("resource", ("aws_lb_target_group_attachment", tf_id(f"{lb.target_group}_{t}")), [
             ("target_group_arn", f"aws_lb_target_group.{tg}.arn"), ("target_id", f"aws_instance.{tf_id(t)}.id"),
             ("port", str(lb.target_port))]))
@@ -249,6 +263,40 @@ def _load_balancer(topo: Topology) -> list[str]:
         out.insert(0, _block("variable", ("certificate_arn",), [("type", "string"),
                                                                 ("default", _q("arn:aws:acm:REGION:ACCOUNT:certificate/ID"))],
                              comment="the ACM certificate of the HTTPS listener"))
+    return out
+
+
+def members_tag(topo: Topology, names: tuple[str, ...]) -> str:
+    """``node-api-1=10.0.2.45 node-api-2=...``: a group's members as the model names and places them."""
+    ips = {i.name: i.ip for i in topo.instances}
+    return " ".join(f"{n}={ips[n]}" for n in names)
+
+
+def _auto_scaling(topo: Topology) -> list[str]:
+    """Each group: its launch template and the group (sizes, subnets, health check, target group)."""
+    out = []
+    for g in topo.auto_scaling_groups:
+        t = g.template
+        lt = tf_id(f"{g.name}_{t.name}")
+        out.append(_block("resource", ("aws_launch_template", lt), [
+            ("name", _q(t.name)), ("image_id", "var.ami"), ("instance_type", _q("t3.small")),
+            ("vpc_security_group_ids", _list([_sg_ref(x) for x in t.sgs])),
+            ("tags", f"{{ {_q('tierlab:listens')} = {_q(' '.join(map(str, t.listens)))} }}")],
+            comment=f"what {g.name} launches: {t.os}, listening on {', '.join(map(str, t.listens))} (application "
+                    f"configuration); tierlab assumes {t.pending_s} s to InService and {t.boot_s} s to boot"))
+        attrs = [("name", _q(g.name)), ("min_size", str(g.min_size)), ("max_size", str(g.max_size)),
+                 ("desired_capacity", str(g.desired)),
+                 ("vpc_zone_identifier", _list([f"aws_subnet.{tf_id(s)}.id" for s in g.subnets])),
+                 ("health_check_type", _q(g.health_check_type)),
+                 ("health_check_grace_period", str(g.grace_period_s))]
+        if g.target_group is not None:
+            attrs.append(("target_group_arns", _list([f"aws_lb_target_group.{tf_id(g.target_group)}.arn"])))
+        tag = (f"tag {{\n  key                 = {_q('tierlab:members')}\n"
+               f"  value               = {_q(members_tag(topo, g.instances))}\n  propagate_at_launch = false\n}}")
+        out.append(_block("resource", ("aws_autoscaling_group", tf_id(g.name)), attrs, [
+            f"launch_template {{\n  id      = aws_launch_template.{lt}.id\n  version = \"$Latest\"\n}}", tag],
+            comment=f"AWS launches the {g.desired} members and balances them over the zones of its subnets "
+                    "(grace period written out: Terraform's default is 300 s, the model's 0 s)"))
     return out
 
 

@@ -31,6 +31,9 @@ __all__ = ["PendingGroup", "terraform_group", "observed_group", "groups_section"
 #: Terraform's default for ``health_check_grace_period`` (AWS provider docs: "Optional, Default: 300");
 #: the API's (and so the AWS outputs') default is 0.
 GRACE_PERIOD_TERRAFORM_S = 300
+#: Tags of tierlab's own Terraform export: what AWS cannot hold but the model does (see exporters.terraform).
+MEMBERS_TAG = "tierlab:members"
+LISTENS_TAG = "tierlab:listens"
 
 
 @dataclass
@@ -80,22 +83,78 @@ def _count(a: "Resource") -> int:
     return max(0, min(n, limits.TARGETS_PER_GROUP))
 
 
+def _tag(r: "Resource | None", key: str) -> str | None:
+    """The value of tag ``key``: a ``tags`` map or a ``tag { key, value }`` block (aws_autoscaling_group)."""
+    if r is None:
+        return None
+    tags = r.attrs.get("tags")
+    if isinstance(tags, dict) and isinstance(tags.get(key), str):
+        return str(tags[key])
+    blocks = r.attrs.get("tag")
+    for t in blocks if isinstance(blocks, list) else []:
+        if isinstance(t, dict) and t.get("key") == key and isinstance(t.get("value"), str):
+            return str(t["value"])
+    return None
+
+
+def _tagged_members(b: "Builder", a: "Resource", subs: list[str], subnets: dict[str, dict[str, Any]]
+                    ) -> list[tuple[str, str, str]] | None:
+    """The members tierlab's exporter wrote (``tierlab:members = "name=ip ..."``): (name, ip, subnet), or
+    None when there is no such tag or it does not fit the group (a note says why)."""
+    raw = _tag(a, MEMBERS_TAG)
+    if raw is None:
+        return None
+    out: list[tuple[str, str, str]] = []
+    why = ""
+    for item in raw.split():
+        name, _, ip = item.partition("=")
+        try:
+            addr = ipaddress.IPv4Address(ip)
+        except ValueError:
+            why = f"{item!r} is not name=address"
+            break
+        sn = next((s for s in subs if addr in ipaddress.IPv4Network(subnets[s]["cidr"])), None)
+        if sn is None or not name or name in b.used_names or addr in b.used_ips or name in {m[0] for m in out}:
+            why = f"{name} at {ip} is not a free name and address in the group's subnets"
+            break
+        out.append((name, str(addr), sn))
+    if not why and len(out) != _count(a):
+        why = f"it names {len(out)} members but desired_capacity is {_count(a)}"
+    if why:
+        b.note(a, "tag", "parsed", f"the {MEMBERS_TAG} tag is not used: {why}", "members named <group>-1..N")
+        return None
+    return out
+
+
 def terraform_group(b: "Builder", a: "Resource", subs: list[str], unknown: list[str], lt: "Resource | None",
                     sgs: list[str], subnets: dict[str, dict[str, Any]],
                     instances: dict[str, dict[str, Any]]) -> PendingGroup:
-    """An ``aws_autoscaling_group``: ``desired`` members placed in its subnets, zones balanced."""
+    """An ``aws_autoscaling_group``: ``desired`` members placed in its subnets, zones balanced (or as the
+    ``tierlab:members`` tag of tierlab's own export names and places them)."""
     base = b.name_of(a)
-    order = _zone_order(subs, subnets)
+    listens_tag = _tag(lt, LISTENS_TAG) or ""
+    listens = [int(x) for x in listens_tag.split() if x.isdigit() and 0 < int(x) < 65536]
     names: list[str] = []
+    tagged = _tagged_members(b, a, subs, subnets)
+    if tagged is not None:
+        for nm, ip, sn in tagged:
+            b.used_names.add(nm)
+            b.used_ips.add(ipaddress.IPv4Address(ip))
+            instances[nm] = {"ip": ip, "subnet": sn, "sgs": sgs, "listens": list(listens), "label": nm}
+            b.origin[f"instances.{nm}"] = (a.file, a.address)
+            names.append(nm)
+        b.note(a, "tag", "parsed", "which instances a group runs is known only after apply",
+               f"the members its {MEMBERS_TAG} tag names and places: {', '.join(names)}")
+    order = _zone_order(subs, subnets) if tagged is None else []
     for k in range(_count(a) if order else 0):
         sn = order[k % len(order)]
         nm = f"{base}-{k + 1}"
         b.used_names.add(nm)
         instances[nm] = {"ip": str(b.next_ip(ipaddress.IPv4Network(subnets[sn]["cidr"]))), "subnet": sn,
-                         "sgs": sgs, "listens": [], "label": f"{base} #{k + 1}"}
+                         "sgs": sgs, "listens": list(listens), "label": f"{base} #{k + 1}"}
         b.origin[f"instances.{nm}"] = (a.file, a.address)
         names.append(nm)
-    if names:
+    if names and tagged is None:
         b.note(a, "vpc_zone_identifier", "parsed", "which instances a group runs is known only after apply",
                f"{len(names)} (desired_capacity) members {', '.join(names)} spread over the zones of "
                f"{', '.join(subs)}, at addresses tierlab assigns (any address of the subnet gives the same "
@@ -120,12 +179,14 @@ def observed_group(b: "Builder", a: "Resource", names: list[str], instances: dic
     if not names:
         return None
     grace = a.attrs.get("health_check_grace_period")
+    tpl = a.attrs.get("_template_name")
     b.note(a, "launch_template", "parsed", "describe-auto-scaling-groups does not give the launch template's "
            "security groups", f"those of its member {names[0]}: {', '.join(instances[names[0]]['sgs'])}")
     return PendingGroup(a, b.name_of(a), subs, a.attrs.get("min_size"), a.attrs.get("max_size"),
                         a.attrs.get("desired_capacity"), a.attrs.get("health_check_type") or "EC2",
                         GRACE_PERIOD_API_S if grace is None else grace,
-                        {"name": f"{b.name_of(a)}-template", "sgs": list(instances[names[0]]["sgs"])}, names,
+                        {"name": tpl if isinstance(tpl, str) and tpl else f"{b.name_of(a)}-template",
+                         "sgs": list(instances[names[0]]["sgs"])}, names,
                         observed=True)
 
 

@@ -195,7 +195,10 @@ class _Reader:
                 "health_check_type": a.get("HealthCheckType"), "target_group_arns": a.get("TargetGroupARNs"),
                 "min_size": a.get("MinSize"), "max_size": a.get("MaxSize"), "desired_capacity": a.get("DesiredCapacity"),
                 "vpc_zone_identifier": a.get("VPCZoneIdentifier"),
-                "health_check_grace_period": a.get("HealthCheckGracePeriod")}, file)
+                "health_check_grace_period": a.get("HealthCheckGracePeriod"),
+                "_template_name": _d(a.get("LaunchTemplate")).get("LaunchTemplateName") or _d(_d(_d(
+                    a.get("MixedInstancesPolicy")).get("LaunchTemplate")).get("LaunchTemplateSpecification")).get(
+                    "LaunchTemplateName")}, file)
         nodes: dict[str, dict[str, tuple[str | None, str | None]]] = {}
         for file, _, eni in self.items("describe-network-interfaces"):
             desc = str(eni.get("Description") or "")

@@ -865,6 +865,11 @@ class Builder:
                 targets.append(nm)
                 self.mark(att)
             hc = self.health_check(tg, tg_port)
+            delay = tg.attrs.get("deregistration_delay")
+            if isinstance(delay, str) and delay.isdigit():
+                delay = int(delay)  # the provider takes it as a string too
+            if isinstance(delay, int) and not isinstance(delay, bool):
+                self.tg_delay = delay
             self.mark(tg)
         for t in targets:
             for p in (tg_port, hc.get("port", tg_port)):
@@ -880,6 +885,8 @@ class Builder:
                 "listeners": listeners, "target_group": {"name": tg_name, "port": tg_port, "targets": targets}}
         if hc:
             body["target_group"]["health_check"] = hc
+        if getattr(self, "tg_delay", None) is not None:
+            body["target_group"]["deregistration_delay_s"] = self.tg_delay
         idle = lb.attrs.get("idle_timeout")
         if isinstance(idle, int) and not isinstance(idle, bool):
             body["idle_timeout_s"] = idle
