@@ -1,8 +1,9 @@
 """Write ``data/terraform/registry-module/show.json``: what `terraform show -json` prints after apply.
 
-No terraform binary is installed by the project, so the state is written from
-``scripts/tf_fixtures/registry-module-resolved`` (the same root module with the registry module's
-resources written out locally) in Terraform's documented JSON output format
+No terraform binary is installed by the project, so the state is written from the project's own
+``data/terraform/registry-module/main.tf`` (the one source of the root module), its module call
+pointed at ``scripts/tf_fixtures/registry-vpc-module`` (the registry module's resources written out
+locally) in a temporary folder, in Terraform's documented JSON output format
 (https://developer.hashicorp.com/terraform/internals/json-format): ``format_version``,
 ``terraform_version`` and ``values.root_module`` with ``resources`` and ``child_modules``; every
 reference becomes the AWS id (``vpc-…``, ``subnet-…``) or ARN the provider would record.
@@ -15,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,10 +41,27 @@ def _hex(text: str, n: int = 17) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:n]
 
 
-def main() -> None:
-    src = ROOT / "scripts/tf_fixtures/registry-module-resolved"
-    out = ROOT / "data/terraform/registry-module/show.json"
-    resources = read_hcl(src, Notes())
+PROJECT = ROOT / "data/terraform/registry-module"
+LOCAL_MODULE = ROOT / "scripts/tf_fixtures/registry-vpc-module"
+#: The registry module call of PROJECT's main.tf, and what it becomes: the local stand-in.
+REGISTRY_SOURCE = re.compile(r'source\s*=\s*"terraform-aws-modules/vpc/aws"\n\s*version\s*=\s*"[^"]*"\n')
+
+
+def resolved_resources() -> list:
+    """PROJECT's resources with the registry module read from LOCAL_MODULE (as `terraform init` would fetch it)."""
+    text = (PROJECT / "main.tf").read_text()
+    local, n = REGISTRY_SOURCE.subn('source  = "./vpc"\n', text)
+    if n != 1:
+        raise SystemExit(f"{PROJECT / 'main.tf'}: expected one call of terraform-aws-modules/vpc/aws, found {n}")
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "main.tf").write_text(local)
+        shutil.copytree(LOCAL_MODULE, Path(tmp) / "vpc")
+        return read_hcl(Path(tmp), Notes())
+
+
+def show_text() -> str:
+    """The text of show.json: the state of PROJECT after apply, as `terraform show -json` prints it."""
+    resources = resolved_resources()
     ids: dict[str, str] = {}
     for r in resources:
         name = r.attrs.get("name") if isinstance(r.attrs.get("name"), str) else r.address.split(".")[-1]
@@ -99,8 +119,15 @@ def main() -> None:
             root["resources"].append(entry)
     root["child_modules"] = list(children.values())
     doc = {"format_version": "1.0", "terraform_version": "1.9.8", "values": {"outputs": {}, "root_module": root}}
-    out.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
-    print(f"wrote {out.relative_to(ROOT)}: {len(resources)} resources")
+    return json.dumps(doc, indent=1, sort_keys=False) + "\n"
+
+
+def main() -> None:
+    out = PROJECT / "show.json"
+    text = show_text()
+    out.write_text(text)
+    count = text.count('"mode": "managed"')
+    print(f"wrote {out.relative_to(ROOT)}: {count} resources")
 
 
 if __name__ == "__main__":

@@ -291,3 +291,17 @@ def test_nat_gateways_eips_and_endpoints_join_the_topology():
     assert ssm.type == "interface" and ssm.sgs == ("default",) and ssm.private_dns and len(ssm.enis) == 2
     frame = imp.frame().set_index("resource")
     assert frame.loc["aws_eip.nat[0]", "status"] == "parsed" and frame.loc["aws_vpc_endpoint.ssm", "status"] == "parsed"
+
+
+def test_the_registry_modules_state_is_written_from_the_projects_own_main_tf():
+    """One source of truth: show.json is what scripts/make_tf_show_json.py writes from
+    data/terraform/registry-module/main.tf (its module call pointed at the local stand-in of the
+    registry module), so an edit of main.tf that is not carried into show.json fails here."""
+    import sys
+
+    sys.path.insert(0, str(CORPUS.parents[1] / "scripts"))
+    try:
+        import make_tf_show_json
+    finally:
+        sys.path.pop(0)
+    assert make_tf_show_json.show_text() == (CORPUS / "registry-module" / "show.json").read_text()

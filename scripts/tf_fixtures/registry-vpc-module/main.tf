@@ -1,5 +1,6 @@
-# What terraform-aws-modules/vpc/aws (v5) creates for the inputs of registry-module/main.tf,
-# written out so that scripts/make_tf_show_json.py can write the state Terraform would show.
+# What terraform-aws-modules/vpc/aws (v5) creates for the inputs of data/terraform/registry-module/main.tf,
+# written out so that scripts/make_tf_show_json.py can write the state Terraform would show (the
+# script puts it beside a copy of that main.tf whose module source points here).
 variable "name" {}
 variable "cidr" {}
 variable "azs" {}
