@@ -56,6 +56,9 @@ DEFAULT_PORT = 8000
 #: A learner's connections at most: notebook 05 holds its pool of 10 (the seed's max: 10) while its race opens 20
 #: more, and the pool lesson opens a new connection per request beside them.
 CONNECTIONS_PER_LEARNER = 40
+#: The client-side limit on one statement of the class's administration (CREATE/DROP DATABASE): DROP DATABASE waits
+#: for a checkpoint, which on a busy machine outlasts the 5 s that learners' queries get.
+ADMIN_DDL_TIMEOUT_S = 120.0
 ROOT = Path(__file__).resolve().parent.parent.parent
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,23}$")  # tierlab- + 24: the 32 characters useradd allows
 _PR_SET_PDEATHSIG = 1
@@ -612,7 +615,8 @@ def provision(admin: dict[str, Any], learners: list[tuple[str, str]], *, lock_ot
 
     where = f"{admin.get('host')}:{admin.get('port')}"
     try:
-        with GuardedConnection.connect(autocommit=True, connect_timeout=10, **admin) as conn:
+        with GuardedConnection.connect(autocommit=True, connect_timeout=10, timeout_s=ADMIN_DDL_TIMEOUT_S,
+                                       **admin) as conn:
             roles = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
             dbs = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
             for name, password in learners:
@@ -653,7 +657,8 @@ def drop_learners(admin: dict[str, Any], names: list[str]) -> None:
     if not names:
         return
     try:
-        with GuardedConnection.connect(autocommit=True, connect_timeout=10, **admin) as conn:
+        with GuardedConnection.connect(autocommit=True, connect_timeout=10, timeout_s=ADMIN_DDL_TIMEOUT_S,
+                                       **admin) as conn:
             force = sql.SQL(" WITH (FORCE)") if conn.info.server_version >= 130000 else sql.SQL("")
             for name in names:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)) + force)
