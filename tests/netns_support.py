@@ -65,3 +65,14 @@ def procs_mentioning(word: str) -> list[int]:
     return pids
 
 
+
+
+def listen_queues(lab, key: str) -> dict[int, int]:
+    """Port -> listen backlog of every TCP listener in one of a lab's namespaces (``ss -ltn``'s Send-Q)."""
+    from tierlab.linux.netns import run_in
+
+    out = {}
+    for line in run_in(lab.ns(key), ["ss", "-ltnH"]).splitlines():
+        parts = line.split()
+        out[int(parts[3].rsplit(":", 1)[1])] = int(parts[2])
+    return out

@@ -105,6 +105,28 @@ def test_the_redirect_listener_answers_301(stack_lab):
     assert r.status == 301 and r.headers["location"].startswith("https://")
 
 
+def test_a_starved_api_server_still_completes_every_handshake(stack_lab):
+    """On a busy machine a service may get no CPU for a while; the kernel still answers SYNs into the
+    listen queue. With socketserver's queue of 5 (the backlog was set after listen()), the sixth SYN was
+    dropped and the differential saw a lost reply the evaluator did not (notebook 15's flake)."""
+    import os
+    import signal
+
+    from netns_support import listen_queues
+    from tierlab.linux.lab import Probe
+
+    assert listen_queues(stack_lab, "node-api-1")[3000] >= 1024
+    api = next(p for p in stack_lab.stack.procs if getattr(p, "tl_key", "") == "node-api-1")
+    probes = [Probe("alb-node-az1", "node-api-1", 3000, stack_lab.free_port("alb-node-az1", "node-api-1", 3000, 1024, 65535))
+              for _ in range(12)]
+    os.kill(api.pid, signal.SIGSTOP)  # the process gets no CPU, as under load: it accepts nothing
+    try:
+        got = stack_lab.probe(probes, timeout_s=2.0)
+    finally:
+        os.kill(api.pid, signal.SIGCONT)
+    assert [o.kind for o in got] == ["connected"] * 12, [str(o) for o in got]
+
+
 def test_a_dropped_target_is_a_504_after_the_connect_timeout(stack_lab):
     seed = tl.load("seed")
     stack_lab.apply(seed.switch_off("web-sg-in-3000"))

@@ -282,9 +282,14 @@ def _api_main(cfg: dict[str, Any]) -> None:
                       f"db-query;dur={(t3 - t2) * 1000:.2f}, app;dur={(t3 - t0) * 1000:.2f}")
             self._send(r.status, r.body, timing)
 
-    server = ThreadingHTTPServer(("0.0.0.0", cfg["port"]), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 512
+    class Server(ThreadingHTTPServer):
+        # The listen backlog is fixed when the constructor calls listen(): set on an instance afterwards, it
+        # changed nothing and the queue stayed at socketserver's 5. A starved server process (a busy machine)
+        # then dropped every SYN past the fifth until it ran again; the differential saw that as a lost reply.
+        request_queue_size = 4096
+        daemon_threads = True
+
+    server = Server(("0.0.0.0", cfg["port"]), Handler)
     print("ready", flush=True)
     server.serve_forever()
 
