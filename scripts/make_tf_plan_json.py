@@ -345,6 +345,46 @@ def main() -> None:
            "timestamp": "2026-12-01T23:30:00Z", "applyable": True, "complete": True, "errored": False}
     OUT.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)}: {len(instances)} resource instances")
+    for name, variant in variants(doc).items():
+        (OUT.parent / name).write_text(json.dumps(variant, indent=1) + "\n")
+        print(f"wrote {(OUT.parent / name).relative_to(ROOT)}")
+
+
+def _root_cfg(doc: dict[str, Any], address: str) -> dict[str, Any]:
+    return next(r for r in doc["configuration"]["root_module"]["resources"] if r["address"] == address)
+
+
+def variants(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The same plan with one reference the plan cannot resolve (the corpus of unknowns, see expect.yaml):
+
+    * ``plan-data-source.json``: the second public subnet's association names ``data.aws_subnet.legacy``,
+      a data source that depends on the VPC being created, so Terraform defers reading it to apply
+      (``resource_changes`` action ``read``, ``read_because_dependency_pending``) and the id is unknown.
+    * ``plan-computed-index.json``: the app subnets' associations pick
+      ``element(module.tier["app"].subnet_ids, count.index + var.offset)``: Terraform keeps only the
+      references (``count.index`` and ``var.offset``), not the arithmetic, so the index is not known."""
+    import copy
+
+    data = copy.deepcopy(doc)
+    _root_cfg(data, "aws_route_table_association.public_b")["expressions"]["subnet_id"] = r(
+        "data.aws_subnet.legacy.id", "data.aws_subnet.legacy")
+    data["configuration"]["root_module"]["resources"].append({
+        "address": "data.aws_subnet.legacy", "mode": "data", "type": "aws_subnet", "name": "legacy",
+        "provider_config_key": "aws", "expressions": {"vpc_id": r("aws_vpc.main.id", "aws_vpc.main"),
+                                                      "tags": c({"Name": "legacy-public"})}, "schema_version": 0})
+    data["resource_changes"].append({
+        "address": "data.aws_subnet.legacy", "mode": "data", "type": "aws_subnet", "name": "legacy",
+        "provider_name": PROVIDER, "change": {"actions": ["read"], "before": None, "after": {"tags": {"Name": "legacy-public"}},
+                                              "after_unknown": {"id": True, "vpc_id": True, "cidr_block": True,
+                                                                "availability_zone": True},
+                                              "before_sensitive": False, "after_sensitive": {}},
+        "action_reason": "read_because_dependency_pending"})
+    computed = copy.deepcopy(doc)
+    _root_cfg(computed, "aws_route_table_association.app")["expressions"]["subnet_id"] = r(
+        'module.tier["app"].subnet_ids', 'module.tier["app"]', "count.index", "var.offset")
+    computed["configuration"]["root_module"].setdefault("variables", {})["offset"] = {"default": 1}
+    computed["variables"] = {"offset": {"value": 1}}
+    return {"plan-data-source.json": data, "plan-computed-index.json": computed}
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.fuzz
 ROOT = Path(__file__).resolve().parents[2]
 TF = sorted((ROOT / "data" / "terraform").rglob("*.tf"))
 AWS = ROOT / "data" / "aws" / "seed"
-SHOW = ROOT / "data" / "terraform" / "registry-module" / "show.json"
+#: `terraform show -json` of a state and of plans (whose references the reader resolves, or reports)
+SHOWS = [ROOT / "data" / "terraform" / "registry-module" / "show.json",
+         *sorted((ROOT / "data" / "terraform" / "plan-modules").glob("plan*.json"))]
 JUNK = ['{', '}', '"', '${', '[', ']', '=', '\n', 'count = -1', 'for_each = 3', 'cidr_block = "10.0.0.0/33"',
         'from_port = "x"', 'null', '${var.nope}', 'dynamic "x" {', 'cidrsubnet("a", 99, 1)', '"${aws_vpc.main.id}"',
         'tags = 5', 'ingress = "no"', 'subnet_ids = {a = 1}', '<<EOT\n', 'module "m" { source = "../.." }',
@@ -98,7 +100,7 @@ def test_malformed_aws_json_and_show_json_never_give_a_traceback(rnd, tmp_path_f
         f.write_text(json.dumps(doc) if rnd.random() < 0.9 else json.dumps(doc)[: rnd.randint(0, 50)])
         _survives(lambda: raw_from_aws(d / "a"))
     else:
-        doc = json.loads(SHOW.read_text())
+        doc = json.loads(rnd.choice(SHOWS).read_text())
         for _ in range(rnd.randint(1, 8)):
             _mutate_json(rnd, doc)
         (d / "show.json").write_text(json.dumps(doc))

@@ -1,7 +1,8 @@
 """`terraform show -json` of a plan: an id known only after apply is found from the references
 Terraform writes for its expression (keyed instances, count.index, each.value, var.* through a
-module call, module outputs, modules with count and for_each); what cannot be found that way is a
-TopologyError naming the resource and attribute, never a guess; listener rules decide which
+module call, module outputs, modules with count and for_each); what cannot be found that way (a local, a data
+source, a computed index) is never a guess and never stops the import: it stays unknown and a
+"partly" note names the resource, the attribute and the references; listener rules decide which
 target group the journey's request reaches, in .tf and in plans alike."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 import tierlab as tl
 from tierlab.network.importers import from_terraform
+from tierlab.network.importers.hclexpr import Unknown
 from tierlab.network.importers.report import Notes
 from tierlab.network.importers.showjson import read_show_json, split_address
 
@@ -79,30 +81,76 @@ def test_every_kind_of_reference_finds_its_instance():
     assert a["aws_security_group.api"]["ingress"][0]["security_groups"] == ["aws_security_group.alb"]
 
 
-def test_a_reference_through_a_local_is_an_error_naming_resource_and_attribute():
+def _unresolved(notes: Notes, address: str, attribute: str):
+    return [n for n in notes.items if n.resource == address and n.attribute == attribute and n.status == "partly"
+            and n.affects_verdicts]
+
+
+def test_a_reference_through_a_local_is_a_note_naming_resource_and_attribute_never_a_guess():
     doc = copy.deepcopy(PLAN)
     _config(doc, "aws_route_table_association.public_b")["expressions"]["subnet_id"] = {
         "references": ["local.public_subnet_ids[1]", "local.public_subnet_ids"]}
-    with pytest.raises(tl.TopologyError) as exc:
-        read_show_json(doc, "plan.json", Notes())
-    assert "aws_route_table_association.public_b: subnet_id (local.public_subnet_ids[1]" in exc.value.message
-    assert "state after apply" in exc.value.hint and "each.value.id" in exc.value.hint
+    notes = Notes()
+    got = {r.address: r.attrs for r in read_show_json(doc, "plan.json", notes)}
+    assert isinstance(got["aws_route_table_association.public_b"]["subnet_id"], Unknown)  # not guessed
+    (note,) = _unresolved(notes, "aws_route_table_association.public_b", "subnet_id")
+    assert "local.public_subnet_ids[1]" in note.message and "only after apply" in note.message
+    assert "state after apply" in note.assumption and "each.value.id" in note.assumption
+    assert "every verdict involving it depends on this assumption" in note.assumption
 
 
-def test_an_index_not_in_the_plan_is_an_error_not_a_guess():
+@pytest.mark.parametrize("refs", [
+    ["aws_subnet.public[7].id", "aws_subnet.public[7]", "aws_subnet.public"],  # an index not in the plan
+    ["aws_subnet.public", "var.zones"],  # aws_subnet.public[index(var.zones, "us-east-1b")].id: computed
+    ["data.aws_subnet.legacy.id", "data.aws_subnet.legacy"],  # a data source read after apply
+])
+def test_an_unresolvable_subnet_is_reported_and_the_import_goes_on(refs):
     doc = copy.deepcopy(PLAN)
-    _config(doc, "aws_route_table_association.public_b")["expressions"]["subnet_id"] = {
-        "references": ["aws_subnet.public[7].id", "aws_subnet.public[7]", "aws_subnet.public"]}
-    with pytest.raises(tl.TierlabError, match=r"public_b: subnet_id \(aws_subnet.public\[7\]"):
-        from_terraform_doc(doc)
+    _config(doc, "aws_route_table_association.public_b")["expressions"]["subnet_id"] = {"references": refs}
+    imp = from_terraform_doc(doc)
+    notes = [n for n in imp.notes if n.resource == "aws_route_table_association.public_b" and n.attribute == "subnet_id"]
+    assert any(refs[0] in n.message for n in notes) and all(n.affects_verdicts for n in notes)
+    assert any("uses the main route table instead" in n.assumption for n in notes)  # what was assumed
+    assert imp.frame().set_index("resource").loc["aws_route_table_association.public_b", "status"] != "parsed"
+    tl.journey(imp.topology)  # the rest is evaluated
 
 
-def test_an_unknown_inline_rule_set_is_an_error():
+def test_an_index_computed_beside_count_index_is_not_taken_for_count_index():
+    """element(module.tier["app"].subnet_ids, count.index + var.offset): the plan keeps only the references,
+    so count.index alone would be a guess; it is reported instead."""
+    doc = copy.deepcopy(PLAN)
+    _config(doc, "aws_route_table_association.app")["expressions"]["subnet_id"] = {
+        "references": ['module.tier["app"].subnet_ids', 'module.tier["app"]', "count.index", "var.offset"]}
+    notes = Notes()
+    got = {r.address: r.attrs for r in read_show_json(doc, "plan.json", notes)}
+    for k in (0, 1):
+        assert isinstance(got[f"aws_route_table_association.app[{k}]"]["subnet_id"], Unknown)
+        assert _unresolved(notes, f"aws_route_table_association.app[{k}]", "subnet_id")
+
+
+def test_a_list_partly_from_a_local_keeps_what_it_names_and_says_the_rest_is_unknown():
+    doc = copy.deepcopy(PLAN)
+    _config(doc, "aws_lb.web")["expressions"]["subnets"] = {
+        "references": ["local.extra_subnets", "aws_subnet.public"]}  # concat(local.extra_subnets, aws_subnet.public[*].id)
+    notes = Notes()
+    got = {r.address: r.attrs for r in read_show_json(doc, "plan.json", notes)}
+    assert got["aws_lb.web"]["subnets"] == ["aws_subnet.public[0]", "aws_subnet.public[1]"]
+    (note,) = _unresolved(notes, "aws_lb.web", "subnets")
+    assert "local.extra_subnets" in note.message
+
+
+def test_an_unknown_inline_rule_set_is_a_note_and_its_rules_are_not_evaluated():
     doc = copy.deepcopy(PLAN)
     rc = next(r for r in doc["resource_changes"] if r["address"] == "aws_security_group.api")
     rc["change"]["after_unknown"]["ingress"] = True
-    with pytest.raises(tl.TopologyError, match=r"aws_security_group.api: ingress \(the whole set"):
-        read_show_json(doc, "plan.json", Notes())
+    notes = Notes()
+    got = {r.address: r.attrs for r in read_show_json(doc, "plan.json", notes)}
+    assert isinstance(got["aws_security_group.api"]["ingress"], Unknown)
+    (note,) = _unresolved(notes, "aws_security_group.api", "ingress")
+    assert "the whole ingress set is known only after apply" in note.message
+    imp = from_terraform_doc(doc)
+    tr = tl.journey(imp.topology)
+    assert not tr.ok and any(b.step == "web-sg-in" for b in tr.blocks)  # the verdict the note warns about
 
 
 def test_a_state_needs_no_references_and_a_future_format_is_refused():

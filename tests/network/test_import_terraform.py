@@ -305,3 +305,22 @@ def test_the_registry_modules_state_is_written_from_the_projects_own_main_tf():
     finally:
         sys.path.pop(0)
     assert make_tf_show_json.show_text() == (CORPUS / "registry-module" / "show.json").read_text()
+
+
+def test_a_vpc_cidr_from_an_ipam_pool_is_assumed_from_its_subnets_and_said_so(tmp_path):
+    """Not known offline (a data source's IPAM pool): the smallest block holding the subnets, a "partly"
+    note that verdicts outside them depend on it; the import goes on and the journey is the project's."""
+    text = (CORPUS / "unknown-values" / "main.tf").read_text()
+    text = text.replace('resource "aws_vpc" "main" {\n  cidr_block = local.cidr',
+                        'data "aws_vpc_ipam_pool" "corp" {}\n\nresource "aws_vpc" "main" {\n'
+                        '  ipv4_ipam_pool_id   = data.aws_vpc_ipam_pool.corp.id\n  ipv4_netmask_length = 16')
+    assert "ipv4_ipam_pool_id" in text
+    (tmp_path / "main.tf").write_text(text)
+    imp = from_terraform(tmp_path)
+    assert str(imp.topology.vpc_cidr) == "10.40.0.0/19"  # 10.40.0.0/24 .. 10.40.21.0/24
+    (note,) = [n for n in imp.notes if n.resource == "aws_vpc.main" and n.attribute == "cidr_block"]
+    assert note.status == "partly" and note.affects_verdicts and "10.40.0.0/19" in note.assumption
+    assert tl.journey(imp.topology).ok
+    (tmp_path / "main.tf").write_text(text.replace("cidrsubnet(local.cidr", "cidrsubnet(data.aws_vpc_ipam_pool.corp.cidr"))
+    with pytest.raises(tl.TopologyError, match="none of its subnets' is either: nothing can be evaluated"):
+        from_terraform(tmp_path)

@@ -43,6 +43,13 @@ def port_span(protocol: str, lo: Any, hi: Any) -> Any:
     return a if a == b else f"{a}-{b}"
 
 
+def _peers(v: Any) -> list[Any]:
+    """The peers of a rule attribute: a value known only after apply is one unknown peer, never none."""
+    if v is None:
+        return []
+    return list(v) if isinstance(v, (list, tuple, set)) else [v]
+
+
 def _slug(text: str) -> str:
     s = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
     return s or "x"
@@ -189,6 +196,32 @@ class Builder:
         self.mark(chosen)
         return chosen
 
+    def cidr_from_subnets(self, vpc: Resource, value: Any) -> str:
+        """A VPC whose CIDR is not known offline (an IPAM pool, a data source): the smallest block that holds
+        its subnets, noted as the assumption it is; with no subnet CIDR known either, nothing can be evaluated."""
+        from ...errors import TopologyError
+
+        nets = []
+        for s in self.of("aws_subnet"):
+            try:
+                if self.in_vpc(s, vpc) and isinstance(s.attrs.get("cidr_block"), str):
+                    nets.append(ipaddress.IPv4Network(s.attrs["cidr_block"], strict=True))
+            except ValueError:
+                continue
+        if not nets:
+            raise TopologyError(f"{vpc.file}: the CIDR of {vpc.address} is not known offline and none of its subnets' is "
+                                "either: nothing can be evaluated", "give cidr_block a literal or a variable with a "
+                                "default, or import `terraform show -json` of the state after apply")
+        block = nets[0]
+        while not all(n.subnet_of(block) for n in nets):
+            block = block.supernet()
+        why = value.reason if isinstance(value, Unknown) else "no cidr_block (an IPAM pool assigns it)"
+        self.note(vpc, "cidr_block", "partly", f"the VPC's CIDR is not known offline ({why})",
+                  f"{block}, the smallest block that holds its subnets: a verdict on an address of the VPC outside "
+                  "them (the local route, a rule naming the VPC's CIDR) depends on this assumption", True)
+        self.mark(vpc, "partly")
+        return str(block)
+
     def in_vpc(self, r: Resource, vpc: Resource) -> bool:
         v = r.attrs.get("vpc_id")
         if isinstance(v, str):
@@ -316,6 +349,15 @@ class Builder:
             sub = self.subnet_name(a.attrs.get("subnet_id"))
             if a.attrs.get("gateway_id") is not None and sub is None:
                 self.note(a, "gateway_id", "partly", "an edge association (gateway route table) is not modelled", "ignored")
+                self.mark(a, "partly")
+                continue
+            unknown = [k for k in ("subnet_id", "route_table_id") if isinstance(a.attrs.get(k), Unknown)]
+            if unknown and (rt is None or sub is None):
+                table = tables[rt.address].name if rt is not None and rt.address in tables else "its route table"
+                self.note(a, unknown[0], "partly", f"which {'subnet' if unknown[0] == 'subnet_id' else 'route table'} "
+                          "it associates is known only after apply", f"no association: the subnet meant for {table} "
+                          "(if any) uses the main route table instead, so every verdict through it depends on this "
+                          "assumption", True)
                 self.mark(a, "partly")
                 continue
             if rt is None or rt.address not in tables or sub is None:
@@ -511,26 +553,36 @@ class Builder:
         if isinstance(desc, str) and desc:
             base["description"] = desc
         out: list[dict[str, Any]] = []
-        cidrs = self.listify(e.get("cidr_blocks")) + self.listify(e.get("cidr_ipv4"))
+        rule = f"{'inbound' if kind == 'ingress' else 'outbound'} {p} {ports}"
+        left_out = (f"the {rule} rule is left out for that peer: what only it would allow is reported blocked, "
+                    "so every verdict involving it depends on this assumption")
+        cidrs = _peers(e.get("cidr_blocks")) + _peers(e.get("cidr_ipv4"))
         for c in cidrs:
             if isinstance(c, Unknown):
-                self.note(owner, attr, "partly", f"a CIDR is not known offline ({c.reason})", "that peer left out", True)
+                self.note(owner, attr or ("cidr_ipv4" if "cidr_ipv4" in e else "cidr_blocks"), "partly",
+                          f"the {rule} rule's CIDR is not known offline ({c.reason})", left_out, True)
+                self.mark(owner, "partly")
                 continue
             out.append({**base, "cidr": c})
-        groups = (self.listify(e.get("security_groups")) + self.listify(e.get("source_security_group_id"))
-                  + self.listify(e.get("referenced_security_group_id")))
+        groups = (_peers(e.get("security_groups")) + _peers(e.get("source_security_group_id"))
+                  + _peers(e.get("referenced_security_group_id")))
         if e.get("self") is True:
             groups.append(f"(self:{own})")
         for g in groups:
             name = own if isinstance(g, str) and g.startswith("(self:") else self.sg_name(g)
+            if isinstance(g, Unknown):
+                self.note(owner, attr or "referenced_security_group_id", "partly",
+                          f"the {rule} rule's security group is not known offline ({g.reason})", left_out, True)
+                self.mark(owner, "partly")
+                continue
             if name is None:
                 self.note(owner, attr, "not understood", f"the security group {g} is not in these files",
                           "that peer left out", True)
                 self.mark(owner, "partly")
                 continue
             out.append({**base, "sg": name})
-        for pl in self.listify(e.get("prefix_list_ids")) + self.listify(e.get("prefix_list_id")):
-            plr = self.ref(pl, "aws_ec2_managed_prefix_list")
+        for pl in _peers(e.get("prefix_list_ids")) + _peers(e.get("prefix_list_id")):
+            plr = None if isinstance(pl, Unknown) else self.ref(pl, "aws_ec2_managed_prefix_list")
             if plr is not None:
                 out.append({**base, "prefix_list": self.name_of(plr)})
             else:
@@ -1088,10 +1140,9 @@ class Builder:
         from ...errors import TopologyError
 
         vpc = self.vpc()
-        vpc_cidr_v = self.known(vpc, "cidr_block", what="nothing can be evaluated")
-        if vpc_cidr_v is None:
-            raise TopologyError(f"the CIDR of {vpc.address} is not known offline",
-                                "give cidr_block a literal or a variable with a default")
+        vpc_cidr_v = vpc.attrs.get("cidr_block")
+        if isinstance(vpc_cidr_v, Unknown) or vpc_cidr_v is None:
+            vpc_cidr_v = self.cidr_from_subnets(vpc, vpc_cidr_v)
         try:
             vpc_cidr = ipaddress.IPv4Network(str(vpc_cidr_v), strict=False)
         except ValueError as exc:

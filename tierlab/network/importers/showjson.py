@@ -17,9 +17,10 @@ So the resource an unknown id refers to is found from those references, the inst
 key (``count.index``, ``each.key``), its ``for_each`` (``each.value``), the module call's
 arguments (``var.*``) and the child module's outputs (``module.*``), through modules that use
 ``count`` and ``for_each`` themselves. A reference to a network object that cannot be found that
-way (a ``local``, a data source, an index computed by a function) is a :class:`TopologyError`
-naming the resource, the attribute and the references: tierlab does not guess which subnet or
-security group was meant.
+way (a ``local``, a data source, an index computed by a function, a whole inline rule set known
+only after apply) is never guessed and never stops the import: it stays unknown, whatever depends
+on it is left out, and a ``partly`` note names the resource, the attribute and the references and
+says that the verdicts involving it depend on that (Batfish's parse status).
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ class _Plan:
         self.instances: dict[tuple[str, str], dict[Key, str]] = {}  # (module prefix, "type.name") -> key -> address
         self.children: dict[tuple[str, str], dict[Key, str]] = {}  # (parent prefix, call) -> key -> child prefix
         self.cfg: dict[str, dict[str, Any]] = {}  # config module prefix -> its module configuration
+        self.partial: list[str] = []  # what the last resolve could not follow (its result is only part)
         self._index_config(_d(_d(doc.get("configuration")).get("root_module")), "")
 
     def _index_config(self, mod: dict[str, Any], prefix: str) -> None:
@@ -222,8 +224,10 @@ class _Plan:
                     if got is None:
                         return None
                     out += got
-        if opaque and not out:
-            return None
+        if opaque and (not out or uses_count or uses_each_key):
+            return None  # nothing named, or an index that may be computed from what the plan does not hold
+        if opaque and depth == 0:
+            self.partial = [r for r in strs if split_address(r)[0] in ("var", "local", "data")]
         return list(dict.fromkeys(out))
 
     def _whole(self, rk: str, ctx: _Ctx, uses_count: bool, uses_each_key: bool) -> list[str] | None:
@@ -358,7 +362,7 @@ def read_show_json(doc: Any, file: str, notes: Notes) -> list[Resource]:
     walk(_d(values.get("root_module")))
     placed = [(r, addr, plan.add_instance(addr)) for r, addr in raw]
     out: list[Resource] = []
-    unresolved: list[str] = []
+    unresolved: Unresolved = []
     for r, addr, where in placed:
         attrs = dict(_d(r.get("values")))
         if where is not None:
@@ -373,18 +377,24 @@ def read_show_json(doc: Any, file: str, notes: Notes) -> list[Resource]:
             _fill(plan, attrs, unknown, exprs, ctx, addr, "", unresolved)
         rid = attrs.get("id") if isinstance(attrs.get("id"), str) and attrs.get("id") else addr
         out.append(Resource(str(r.get("type", "")), addr, attrs, file, id=str(rid)))
-    if unresolved:
-        shown = "; ".join(unresolved[:4]) + (f"; and {len(unresolved) - 4} more" if len(unresolved) > 4 else "")
-        raise TopologyError(
-            f"{file}: cannot tell which resource {shown} refers to: the plan knows it only after apply",
-            "refer to the resource itself (aws_subnet.app[count.index].id, or for_each = aws_subnet.app with "
-            "each.value.id) instead of through a local value, a data source or a computed index; or import "
-            "`terraform show -json` of the state after apply, where every id is known")
+    for addr, attr, detail in unresolved:
+        what = detail if detail.startswith("the whole") else \
+            f"cannot tell which resource {attr} refers to ({detail}): the plan knows it only after apply"
+        notes.add(file, addr, attr, "partly", what, UNRESOLVED_ASSUMPTION, True)
     return out
 
 
+#: What tierlab does with a reference it cannot resolve, and how to resolve it.
+UNRESOLVED_ASSUMPTION = ("left unknown, not guessed: what depends on it is left out (a rule, a peer, an association), "
+                         "so every verdict involving it depends on this assumption; refer to the resource itself "
+                         "(aws_subnet.app[count.index].id, or for_each = aws_subnet.app with each.value.id) instead of "
+                         "through a local value, a data source or a computed index, or import `terraform show -json` "
+                         "of the state after apply, where every id is known")
+Unresolved = list[tuple[str, str, str]]  # (resource address, attribute path, the references or why)
+
+
 def _fill(plan: _Plan, values: dict[str, Any], unknown: dict[str, Any], exprs: dict[str, Any], ctx: _Ctx,
-          addr: str, path: str, unresolved: list[str]) -> None:
+          addr: str, path: str, unresolved: Unresolved) -> None:
     """Put the resolved references where the plan has ``after_unknown``; nested blocks recursively."""
     for k, u in unknown.items():
         expr = exprs.get(k)
@@ -417,7 +427,9 @@ def _fill(plan: _Plan, values: dict[str, Any], unknown: dict[str, Any], exprs: d
             values[k] = blocks
             continue
         if u is True and k in INLINE_RULES and isinstance(expr, dict) and _l(expr.get("references")):
-            unresolved.append(f"{addr}: {where} (the whole set is known only after apply)")
+            values[k] = Unknown(f"{addr}.{where} is known after apply")  # not the planned (partial) set
+            unresolved.append((addr, where, f"the whole {k} set is known only after apply ({_refs(expr)}): "
+                                            f"none of its rules is evaluated"))
             continue
         if u is not True and not (isinstance(u, list) and u and all(x is True for x in u)):
             continue  # known, or partly known: taken as planned
@@ -429,20 +441,24 @@ def _fill(plan: _Plan, values: dict[str, Any], unknown: dict[str, Any], exprs: d
             plan.notes.add(plan.file, addr, where, "partly", f"known only after apply (from {refs[0]})", "unknown",
                            k in VERDICT_VALUES)
             continue
+        plan.partial = []
         got = plan.resolve(refs, ctx)
         if got and len(got) > 1 and k in ATTR_TYPES and k not in LISTS:
             got = [a for a in got if _type_of(a) in ATTR_TYPES[k]] or got
-        if got and (k in LISTS or isinstance(u, list)):
-            values[k] = got
-        elif got and len(got) == 1:
-            values[k] = got[0]
+        if got and ((k in LISTS or isinstance(u, list)) or len(got) == 1):
+            values[k] = got if (k in LISTS or isinstance(u, list)) else got[0]
+            if plan.partial:
+                plan.notes.add(plan.file, addr, where, "partly", f"part of {where} comes from "
+                               f"{', '.join(plan.partial)}, which the plan does not hold", f"only {', '.join(got)}: "
+                               "anything else it names is left out, so every verdict involving it depends on this "
+                               "assumption", True)
         else:
             values[k] = Unknown(f"{addr}.{where} is known after apply")
-            unresolved.append(f"{addr}: {where} ({', '.join(str(r) for r in refs)})")
+            unresolved.append((addr, where, ", ".join(str(r) for r in refs)))
 
 
 def _fill_shared(plan: _Plan, blocks: list[Any], unknown: list[Any], refs: list[Any], ctx: _Ctx, addr: str,
-                 where: str, unresolved: list[str]) -> None:
+                 where: str, unresolved: Unresolved) -> None:
     """Inline rules and routes (attributes written as blocks) share one list of references: an unknown
     id in them is resolved when one element alone needs that kind of object."""
     got = plan.resolve(refs, ctx) or []
@@ -455,8 +471,8 @@ def _fill_shared(plan: _Plan, blocks: list[Any], unknown: list[Any], refs: list[
         types = _LEAF_TYPES.get(leaf)
         cands = [a for a in got if types is None or _type_of(a) in types]
         if len(idx) != 1 or not cands:
-            unresolved.append(f"{addr}: {where}.{leaf} ({', '.join(str(r) for r in refs)}; "
-                              f"{len(idx)} inline block(s) need it)")
+            unresolved.append((addr, f"{where}.{leaf}", f"{', '.join(str(r) for r in refs)}; "
+                                                        f"{len(idx)} inline block(s) need it"))
             continue
         i = idx[0]
         while len(blocks) <= i:
@@ -466,7 +482,7 @@ def _fill_shared(plan: _Plan, blocks: list[Any], unknown: list[Any], refs: list[
         lu = unknown[i][leaf]
         if lu is True and leaf not in LISTS:
             if len(cands) != 1:
-                unresolved.append(f"{addr}: {where}[{i}].{leaf} ({', '.join(str(r) for r in refs)})")
+                unresolved.append((addr, f"{where}[{i}].{leaf}", ", ".join(str(r) for r in refs)))
                 continue
             blocks[i][leaf] = cands[0]
         else:
@@ -503,12 +519,16 @@ ATTR_TYPES = {**_LEAF_TYPES, "subnet_id": ("aws_subnet",), "vpc_id": ("aws_vpc",
 
 
 def _unknown(plan: _Plan, values: dict[str, Any], unknown: dict[str, Any], addr: str, path: str,
-             unresolved: list[str], why: str) -> None:
+             unresolved: Unresolved, why: str) -> None:
     for k, u in unknown.items():
         if u is True or (isinstance(u, list) and u and all(x is True for x in u)):
             values[k] = Unknown(f"{addr}.{path}{k} is known after apply")
             if k in IDENTITY:
-                unresolved.append(f"{addr}: {path}{k} ({why})")
+                unresolved.append((addr, f"{path}{k}", why))
+
+
+def _refs(expr: Any) -> str:
+    return ", ".join(str(r) for r in _l(expr.get("references"))) if isinstance(expr, dict) else ""
 
 
 def _d(v: Any) -> dict[str, Any]:
