@@ -21,6 +21,7 @@ The assert helpers follow pybatfish's ``assert_filter_denies``: each returns Tru
 from __future__ import annotations
 
 import ctypes
+import difflib
 import html
 import inspect
 import ipaddress
@@ -201,7 +202,7 @@ def assert_function_agrees(fn: Callable[..., Any], reference: str, cases: list[l
         try:
             got = fn(*args)
         except Exception as exc:  # the learner's code: report, don't crash the check
-            wrong.append(f"{getattr(fn, '__name__', 'fn')}{tuple(args)!r} raised {type(exc).__name__}: {_short(exc)}")
+            wrong.append(f"{getattr(fn, '__name__', 'fn')}{tuple(args)!r} raised {type(exc).__name__}: {_short(str(exc))[1:-1]}")
             continue
         if (not isinstance(got, numbers.Real) or isinstance(got, bool) or not math.isfinite(float(got))
                 or abs(float(got) - want) > 0.0005):
@@ -362,6 +363,27 @@ def _text(answer: Any, what: str) -> str:
     return " ".join(str(answer).lower().split())
 
 
+def _close(text: str, names: list[str]) -> str:
+    """" (did you mean 'x'?)" for a near miss among ``names``, or nothing."""
+    close = difflib.get_close_matches(text, names, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _rule_id(topo: Topology, answer: Any, example: str) -> str:
+    """The learner's answer as a rule id of ``topo``, or CheckFailed naming what is wrong with it: an empty
+    answer, or an id no rule has (a typo gets the nearest id)."""
+    text = _text(answer, f"a rule id, e.g. {example!r}")
+    ids = [r.id for r in topo.rules()] + topo.default_rule_ids()
+    if not text:
+        raise CheckFailed("an empty answer names no rule", f"write a rule id such as {example!r}; "
+                          "topo.rules_frame() lists every one")
+    if text not in ids:
+        raise CheckFailed(f"there is no rule {_short(answer)} in this topology{_close(text, ids)}",
+                          "topo.rules_frame() lists every rule id; a NACL's final * DENY is <nacl>-in-star or "
+                          "<nacl>-out-star")
+    return text
+
+
 def check_cidr_size(answer: Any, cidr: str) -> bool:
     """How many addresses ``cidr`` covers (a /24: 256)."""
     _is(answer, (int, float), "a number of addresses")
@@ -408,13 +430,29 @@ def check_ephemeral_range(answer: Any, os: str) -> bool:
     return True
 
 
-def _statuses(topo: Topology, os: str, database: str) -> list[int | None]:
+def _statuses(topo: Topology, os: str, database: str) -> list[str]:
+    """What the browser gets for each failing pair, as a word: the status, or timeout / refused / dns."""
     tr = journey(topo, os=os, database=database)  # type: ignore[arg-type]
-    return [p.status for p in tr.pairs if not p.ok]
+    return [_status_word(p.status, p.outcome.kind) for p in tr.pairs if not p.ok]
 
 
-def _status_word(status: int | None) -> str:
-    return "timeout" if status is None else str(status)
+#: The answers with no HTTP status: nothing comes back, the connection is refused (RST), or the name does not resolve.
+NO_STATUS = ("timeout", "refused", "dns")
+
+
+def _status_word(status: int | None, kind: str = "timeout") -> str:
+    if status is not None:
+        return str(status)
+    return kind if kind in NO_STATUS else "timeout"
+
+
+def _answer_word(answer: str) -> str:
+    """A learner's words for what the browser gets, as ``_status_word`` writes it: "Timed out" -> timeout,
+    "connection refused" -> refused, "DNS error" -> dns, "504 Gateway Timeout" -> 504."""
+    word = " ".join(answer.lower().replace("timed out", "timeout").replace("time out", "timeout").split())
+    if any(ch.isdigit() for ch in word):
+        return word.split(" ")[0]
+    return next((w for w in NO_STATUS if w in word), word.split(" ")[0] if word else "")
 
 
 def check_browser_sees(answer: Any, whatif: Mapping[str, Any] | None = None, topology: str = "seed",
@@ -423,18 +461,21 @@ def check_browser_sees(answer: Any, whatif: Mapping[str, Any] | None = None, top
     if answer is None:
         raise CheckFailed("no answer yet", "replace None with a status such as 502, or 'timeout'")
     if isinstance(answer, str):
-        word = " ".join(answer.lower().replace("timed out", "timeout").replace("time out", "timeout").split())
-        word = "timeout" if "timeout" in word and not any(ch.isdigit() for ch in word) else word.split(" ")[0]
+        word = _answer_word(answer)
     else:
         _is(answer, (int, float), "an HTTP status or 'timeout'")
         word = str(int(answer)) if float(answer).is_integer() else str(answer)
+    if word not in NO_STATUS and not (word.isdigit() and 100 <= int(word) <= 599):
+        raise CheckFailed(f"{_short(answer)} is neither an HTTP status nor 'timeout'",
+                          "answer with the status the browser gets (a number from 100 to 599, such as 200 or 502), "
+                          "'timeout' when no answer comes at all, or 'refused'")
     seen = _statuses(_what_if(topology, whatif), os, database)
     if not seen:
         raise CheckFailed("nothing fails after this change: the browser gets 200", "check the change in the prompt")
-    right = max(set(seen), key=lambda s: (seen.count(s), str(s)))
-    if word != _status_word(right):
+    right = max(set(seen), key=lambda s: (seen.count(s), s))
+    if word != right:
         hint = ("a drop in front of the ALB gets no answer at all; behind it the ALB answers for the target"
-                if "timeout" in (word, _status_word(right)) else "which component answers the browser here, and why?")
+                if "timeout" in (word, right) else "which component answers the browser here, and why?")
         raise CheckFailed(f"the browser does not see {answer!r} here", hint)
     return True
 
@@ -445,6 +486,9 @@ def check_pairs_broken(answer: Any, whatif: Mapping[str, Any] | None = None, top
     _is(answer, (int, float), "a number of pairs")
     tr = journey(_what_if(topology, whatif), os=os)
     bad = sum(not p.ok for p in tr.pairs)
+    if not (float(answer).is_integer() and 0 <= answer <= len(tr.pairs)):
+        raise CheckFailed(f"{_short(answer)} cannot be a number of pairs: the journey has {len(tr.pairs)}",
+                          f"answer with a whole number from 0 to {len(tr.pairs)}; pairs_frame() lists them")
     if answer != bad:
         raise CheckFailed(f"not {answer} of the {len(tr.pairs)} pairs fail",
                           "pairs_frame() lists every pair; which ALB node does each rule admit?")
@@ -473,17 +517,38 @@ def check_blocked_component(answer: Any, whatif: Mapping[str, Any] | None = None
                             os: str = "linux", database: str = "primary") -> bool:
     """Which component stops the journey after the what-if (a security group or NACL name; a direction may follow)."""
     text = _text(answer, "a component name, e.g. 'nacl-private-db outbound'")
-    tr = journey(_what_if(topology, whatif), os=os, database=database)  # type: ignore[arg-type]
+    if not text:
+        raise CheckFailed("an empty answer names no component",
+                          "write a security group or NACL name, e.g. 'nacl-private-db outbound'")
+    topo = _what_if(topology, whatif)
+    tr = journey(topo, os=os, database=database)  # type: ignore[arg-type]
     if not tr.blocks:
         raise CheckFailed("nothing blocks the journey after this change", "check the change in the prompt")
     first = tr.blocks[0]
     name, *rest = text.split(" ")
+    _known_component(topo, tr, name, rest)
     if name != first.component:
         raise CheckFailed(f"the journey is not stopped at {name}",
                           "blocks_frame() names the component; which one sees the packet first?")
     if rest and first.direction and rest[0] != first.direction:
         raise CheckFailed(f"{name} stops it, but not {rest[0]}", "a reply leaves the responder's subnet outbound")
     return True
+
+
+def _known_component(topo: Topology, tr: Any, name: str, rest: list[str]) -> None:
+    """CheckFailed for a name the journey never meets (a rule id, a typo) or a direction that is not one."""
+    stars = {i: i.rsplit("-", 2)[0] for i in topo.default_rule_ids()}  # nacl-x-in-star belongs to nacl-x
+    if name in stars or name in {r.id for r in topo.rules()}:
+        owner = stars.get(name) or topo.owner_of(name)
+        raise CheckFailed(f"{name!r} is a rule, not a component",
+                          f"name the component it belongs to ({owner}), and its direction if you like")
+    met = sorted({c.strip() for c in tr.frame()["component"] for c in str(c).split(",") if c.strip()})
+    if name not in met:
+        raise CheckFailed(f"the journey meets no component named {name!r}{_close(name, met)}",
+                          "trace.frame()'s component column names each one it meets, e.g. 'nacl-private-db'")
+    if rest and rest[0] not in ("inbound", "outbound"):
+        raise CheckFailed(f"{rest[0]!r} is not a direction", f"write '{name} inbound' or '{name} outbound' "
+                          "(or the name alone)")
 
 
 def check_reach_share(answer: Any, src: str, dst: str, port: int, whatif: Mapping[str, Any] | None = None,
@@ -501,8 +566,9 @@ def check_reach_share(answer: Any, src: str, dst: str, port: int, whatif: Mappin
 def check_deciding_rule(answer: Any, src: str, dst: str, port: int, component: str,
                         whatif: Mapping[str, Any] | None = None, topology: str = "seed", os: str = "linux") -> bool:
     """Which rule of ``component`` decides ``src``'s first packet to ``dst`` (its rule id)."""
-    text = _text(answer, "a rule id, e.g. 'nacl-private-db-in-100'")
-    r = can_reach(_what_if(topology, whatif), src, dst, port, os=os)
+    topo = _what_if(topology, whatif)
+    text = _rule_id(topo, answer, "nacl-private-db-in-100")
+    r = can_reach(topo, src, dst, port, os=os)
     at = [c for c in r.flow.checks if c.component == component]
     if not at:
         raise CheckFailed(f"the packet never meets {component}", "check the component in the prompt")
@@ -521,8 +587,8 @@ def check_flowlog_rule(answer: Any, whatif: Mapping[str, Any] | None = None, top
     them through. Checked against the evaluator's blocking points."""
     from ..request import flowlogs
 
-    text = _text(answer, "a rule id, e.g. 'nacl-private-db-out-100'")
     topo = _what_if(topology, whatif)
+    text = _rule_id(topo, answer, "nacl-private-db-out-100")
     tr = journey(topo, os=os)
     right = {rid for b in tr.blocks for rid in (*b.rule_ids, *b.would_allow)}
     if not right:
@@ -547,9 +613,13 @@ def check_alarms_fired(answer: Any, whatif: Mapping[str, Any] | None = None, top
         answer = [answer]
     _is(answer, (list, tuple, set), "a list of alarm names, e.g. ['alb-5xx']")
     names = {a.name for a in metrics.default_alarms()}
-    unknown = sorted(str(a) for a in answer if a not in names)
+    odd = [a for a in answer if not isinstance(a, str)]
+    if odd:
+        raise CheckFailed(f"{_short(odd[0], 40)} is not an alarm name", "write each name as text, e.g. ['alb-5xx']")
+    unknown = sorted((a for a in answer if a not in names), key=str)
     if unknown:
-        raise CheckFailed(f"no default alarm named {', '.join(unknown)}", f"the alarms are {', '.join(sorted(names))}")
+        raise CheckFailed(f"no default alarm named {', '.join(_short(a, 40) for a in unknown)}",
+                          f"the alarms are {', '.join(sorted(names))}")
     base = topology_for(topology)
     m = metrics.whatif_metrics(base, _what_if(topology, whatif), at_s=at_s, duration_s=duration_s)
     fired = {a.name for a in metrics.default_alarms() if a.evaluate(m).fired}

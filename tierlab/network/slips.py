@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..errors import TierlabError
-from .loader import apply_patch, load, load_dict, read_yaml
+from .loader import _split_path, apply_patch, load, load_dict, read_yaml
 from .topology import Topology
 from ..paths import data_path
 
@@ -48,11 +48,14 @@ def replay(difference_id: str, topology: str = "seed-as-written", *,
     raw = read_yaml(data_path("topologies", f"{topology}.yaml"))
     label = f"{topology}+{difference_id}" + ("+your patch" if then is not None else "")
     patched = apply_patch(raw, patch)
-    if then is not None:
+    for i, step in enumerate(then or ()):
         try:
-            patched = apply_patch(patched, [tuple(step) for step in then])
+            patched = apply_patch(patched, [tuple(step)])
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-            return TierlabError(f"the patch does not apply: {exc!r}", "paths look like 'dns.records[0].type'")
+            path = step[0] if isinstance(step, (list, tuple)) and step else step
+            why = _why_not(patched, path) or type(exc).__name__
+            return TierlabError(f"the patch does not apply: step {i + 1} ({_short(path)}): {why}",
+                                "paths look like 'dns.records[0].type'; [+] appends to a list")
     try:
         loaded = load_dict(patched, file=label)
     except TierlabError as exc:
@@ -60,3 +63,36 @@ def replay(difference_id: str, topology: str = "seed-as-written", *,
     if then is None:
         raise TierlabError(f"the patch of {difference_id!r} loads without error", "the validation no longer catches it")
     return loaded
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value) if isinstance(value, str) else f"{type(value).__name__} {value!r}"[:200]
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _why_not(raw: Any, path: Any) -> str:
+    """Why ``path`` cannot be set in ``raw``, naming the part that is not there ("" when nothing is wrong)."""
+    if not isinstance(path, str) or not _split_path(path):
+        return "a path is text such as 'dns.records[0].type'"
+    keys = _split_path(path)
+    node, where = raw, ""
+    for i, k in enumerate(keys):
+        last = i == len(keys) - 1
+        if k == "+" or isinstance(k, int):
+            if not isinstance(node, list):
+                return f"{where or 'the file'} is not a list, so it has no item [{k}]"
+            if not isinstance(k, int):
+                return "" if last else "[+] may only end a path (it appends a new item)"
+            if k >= len(node):
+                return f"{where} has {len(node)} item(s): [{k}] is past the end ([+] appends one)"
+            where = f"{where}[{k}]"
+        else:
+            if not isinstance(node, dict):
+                return f"{where or 'the file'} is not a mapping, so it has no key {k!r}"
+            if k not in node and not last:
+                return f"{where or 'the file'} has no key {k!r} (keys: {', '.join(map(str, node))})"
+            where = f"{where}.{k}" if where else str(k)
+        if last:
+            return ""
+        node = node[k]
+    return ""
