@@ -92,12 +92,44 @@ def klass(tmp_path) -> list[Path]:
 
 
 def test_the_class_table_is_learner_by_exercise(klass):
-    (klass[3]).mkdir()  # a home where nothing was graded: no row, no error
-    t = P.class_progress(klass).table()
-    assert list(t.index) == ["ada", "bob", "carol"]
+    (klass[3]).mkdir()  # a home where nothing was graded: a row of its own, so the instructor sees who has not begun
+    p = P.class_progress(klass)
+    t = p.table()
+    assert list(t.index) == ["ada", "bob", "carol", "dave"]
     assert t.loc["ada", "server3-db"] == "pass/2" and t.loc["bob", "server3-db"] == "fail/3"
     assert t.loc["carol", "server3-db"] == "" and t.loc["carol", "close-5432"] == "pass/1"
-    assert t["passed"].to_dict() == {"ada": 2, "bob": 0, "carol": 1}
+    assert t.loc["dave", "server3-db"] == "" and t.loc["dave", "close-5432"] == ""
+    assert t["passed"].to_dict() == {"ada": 2, "bob": 0, "carol": 1, "dave": 0}
+    assert p.summary().startswith("4 learner(s)") and "nothing graded yet: dave" in p.summary()
+
+
+def test_learners_are_named_by_their_home_even_when_one_account_wrote_every_record(tmp_path):
+    """On a hub that runs every learner under the instructor's account, each record says the same user name:
+    the table still has a row per home the instructor named, and a handed-in file is named by its file."""
+    homes = [_home(tmp_path, who, [("server3-db", who == "ada")]) for who in ("ada", "bob")]
+    for h in homes:
+        f = h / ".tierlab" / "progress.jsonl"
+        f.write_text(f.read_text().replace(f'"learner": "{h.name}"', '"learner": "instructor"'))
+    handed = tmp_path / "carol.jsonl"
+    handed.write_text((homes[0] / ".tierlab" / "progress.jsonl").read_text())
+    t = P.class_progress([*homes, handed, homes[1] / ".tierlab" / "progress.jsonl"]).table()
+    assert list(t.index) == ["ada", "bob", "carol"]  # bob's home and bob's own file are one learner
+    assert t["server3-db"].to_dict() == {"ada": "pass/1", "bob": "fail/2", "carol": "pass/1"}
+
+
+def test_the_class_table_follows_the_course_order(tmp_path):
+    order = [e.id for e in E.load_exercises(None)]
+    late, early = order[-1], order[0]
+    t = P.class_progress([_home(tmp_path, "ada", [(late, True), (early, False)])]).table()
+    assert list(t.columns) == ["passed", early, late]
+
+
+def test_running_a_notebook_through_records_no_attempt(mine):
+    ex = E.load_exercise("primer-cidr-size")
+    assert not ex.grade(None).passed  # the check cell as the notebook ships it: "no answer yet"
+    assert not mine.exists()
+    assert not ex.grade(7).passed
+    assert [(r["exercise"], r["attempt"]) for r in _lines(mine)] == [("primer-cidr-size", 1)]
 
 
 def test_the_command_line_prints_the_class(klass, capsys):

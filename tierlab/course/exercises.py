@@ -813,10 +813,12 @@ class Exercise:
     def grade(self, answer: Any, *, timeout_s: float = GRADE_TIMEOUT_S) -> "Grade":
         """Like ``check`` but never raises: a Grade to display in the notebook. Whatever the answer is, the
         verdict comes back within ``timeout_s`` (a function that loops forever is stopped and named). Each
-        verdict is recorded in the learner's progress file (:mod:`tierlab.course.progress`)."""
+        verdict on an answer is recorded in the learner's progress file (:mod:`tierlab.course.progress`); the
+        ``None`` a notebook's check cell starts with is no attempt, so running a notebook through records nothing."""
         from .progress import recorded
 
-        return recorded(self._timed_grade(answer, timeout_s))
+        g = self._timed_grade(answer, timeout_s)
+        return g if answer is None else recorded(g)
 
     def _timed_grade(self, answer: Any, timeout_s: float) -> "Grade":
         box: dict[str, Any] = {}

@@ -9,7 +9,7 @@ Recording never stops a grade: a file that cannot be written costs a warning, no
 
     tl.progress()                                    # a learner: my exercises, notebook by notebook
     tl.course.progress.class_progress(["/home/ada", "/home/bob", "carol.jsonl"]).table()   # the instructor
-    tierlab progress /home/*                         # the same on the command line
+    tierlab progress .tierlab-hub/homes/*            # the same on the command line (make hub's homes)
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from ..errors import TierlabError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ENV", "progress_path", "record", "recorded", "read", "Progress", "progress", "class_progress"]
+__all__ = ["ENV", "progress_path", "record", "recorded", "read", "learner_of", "Progress", "progress",
+           "class_progress"]
 
 ENV = "TIERLAB_PROGRESS"
 FILE = Path(".tierlab") / "progress.jsonl"
@@ -113,11 +114,29 @@ def read(source: str | Path) -> list[dict[str, Any]]:
     raise TierlabError(f"no progress at {p}", "give a learner's home folder or a progress .jsonl file they sent")
 
 
+def learner_of(source: str | Path) -> str:
+    """Who a source belongs to, as the instructor named it: the home folder (``/home/ada`` and
+    ``/home/ada/.tierlab/progress.jsonl`` are both ada), a folder holding ``progress.jsonl``, or the file an
+    export was handed in as (``bob.jsonl``)."""
+    p = Path(source).expanduser()
+    if p.is_dir():
+        return p.resolve().name or str(p)
+    if p.name == FILE.name:
+        parent = p.resolve().parent
+        return (parent.parent if parent.name == FILE.parent.name else parent).name or p.stem
+    return p.stem
+
+
 @dataclass(frozen=True)
 class Progress:
     """Every recorded verdict of one learner or a class, as tables."""
 
     records: tuple[Mapping[str, Any], ...]
+    #: every learner of the class, in the instructor's order, including those who have graded nothing yet
+    learners: tuple[str, ...] = ()
+
+    def _learners(self) -> list[str]:
+        return list(dict.fromkeys([*self.learners, *(str(r["learner"]) for r in self.records)]))
 
     def frame(self) -> "pd.DataFrame":
         """One row per graded attempt, in time order."""
@@ -141,15 +160,17 @@ class Progress:
     def table(self) -> "pd.DataFrame":
         """The class table: a row per learner, a column per exercise tried; ``pass/2`` passed at the second
         attempt, ``fail/3`` not yet after three; and how many each learner passed."""
-        per = self.per_exercise()
-        if per.empty:
-            import pandas as pd
+        import pandas as pd
 
-            return pd.DataFrame(columns=["passed"])
+        per = self.per_exercise()
+        who = self._learners()
+        if per.empty:
+            return pd.DataFrame({"passed": [0] * len(who)}, index=pd.Index(who, name="learner"))
         per["cell"] = [f"pass/{int(first)}" if ok else f"fail/{n}"
                        for ok, first, n in zip(per["passed"], per["attempts_to_pass"], per["attempts"])]
-        t = per.pivot(index="learner", columns="exercise", values="cell").fillna("")
-        t.insert(0, "passed", per.groupby("learner")["passed"].sum().astype(int))
+        t = per.pivot(index="learner", columns="exercise", values="cell")
+        t = t.reindex(index=sorted(who), columns=_course_order(list(t.columns))).fillna("")
+        t.insert(0, "passed", per.groupby("learner")["passed"].sum().reindex(t.index, fill_value=0).astype(int))
         t.columns.name = None
         return t
 
@@ -170,9 +191,11 @@ class Progress:
 
     def summary(self) -> str:
         per = self.per_exercise()
-        learners = per["learner"].nunique()
-        return (f"{learners} learner(s), {len(self.records)} graded attempts, "
-                f"{int(per['passed'].sum())} of {len(per)} (learner, exercise) pairs passed")
+        learners = self._learners()
+        idle = [w for w in learners if w not in set(per["learner"])]
+        return (f"{len(learners)} learner(s), {len(self.records)} graded attempts, "
+                f"{int(per['passed'].sum())} of {len(per)} (learner, exercise) pairs passed"
+                + (f"; nothing graded yet: {', '.join(idle)}" if idle else ""))
 
     def chart(self, ax: Any = None) -> Any:
         """The instructor's chart: learner × exercise, green passed, red tried and not yet (views layer)."""
@@ -181,7 +204,7 @@ class Progress:
         return progress_chart(self.per_exercise(), ax=ax)
 
     def _repr_html_(self) -> str:
-        if len({r["learner"] for r in self.records}) > 1:
+        if len(self._learners()) > 1:
             return f"<p>{html.escape(self.summary())}</p>" + self.table().to_html()
         c = self.course()
         done = c.groupby("notebook", sort=False)["status"].agg(lambda s: f"{(s == 'passed').sum()} of {len(s)}")
@@ -200,6 +223,26 @@ def progress(path: str | Path | None = None) -> Progress:
     return Progress(tuple(_read_file(p))) if p.is_file() else Progress(())
 
 
+def _course_order(exercise_ids: list[str]) -> list[str]:
+    """``exercise_ids`` in the order the course meets them (notebook by notebook); ids it does not know last."""
+    from .exercises import load_exercises
+
+    try:
+        order = {ex.id: i for i, ex in enumerate(load_exercises(None))}
+    except TierlabError:  # a data folder without exercises: keep the ids as they are
+        order = {}
+    return sorted(exercise_ids, key=lambda e: (order.get(e, len(order)), e))
+
+
 def class_progress(sources: Iterable[str | Path]) -> Progress:
-    """A class's progress from the learners' homes or the files they handed in."""
-    return Progress(tuple(r for s in sources for r in read(s)))
+    """A class's progress from the learners' homes or the files they handed in: each learner is named by the
+    source the instructor gave (the home folder, or the file's name), whatever account wrote the records (on a
+    hub where every learner runs as one account, the records all carry that one name), and a home where nothing
+    was graded yet is a row of its own."""
+    records: list[dict[str, Any]] = []
+    learners: list[str] = []
+    for s in sources:
+        who = learner_of(s)
+        records += [{**r, "learner": who} for r in read(s)]
+        learners.append(who)
+    return Progress(tuple(records), tuple(dict.fromkeys(learners)))
