@@ -239,3 +239,34 @@ def test_any_unforeseen_shape_is_still_a_validation_error():
     raw["dns"]["records"] = 17  # not a list
     with pytest.raises(tl.ValidationError):
         tl.load_dict(raw)
+
+
+# A problem that only follows from another is not reported: one slip, one line.
+
+
+def test_a_misspelt_section_is_one_unknown_key_and_one_missing_key_nothing_that_follows():
+    raw = copy.deepcopy(SEED)
+    raw["vpcc"] = raw.pop("vpc")
+    probs = problems_of(raw)
+    assert [(p.path, p.message) for p in probs] == [("vpcc", "unknown key 'vpcc'"), ("vpc", "missing key 'vpc'")]
+    assert "did you mean 'vpc'?" in probs[0].hint
+
+
+@pytest.mark.parametrize("cidr", ["10.0.1.0", "10.0.1.0/33", "ten"])
+def test_a_subnet_with_a_bad_cidr_is_reported_once_not_as_unknown_where_it_is_used(cidr):
+    probs = problems_of(patched(["subnets.public-az1.cidr", cidr]))  # the ALB node in public-az1 uses it
+    assert [p.path for p in probs] == ["subnets.public-az1.cidr"], [str(p) for p in probs]
+
+
+def test_a_subnet_that_is_really_missing_is_still_unknown_where_it_is_used():
+    raw = copy.deepcopy(SEED)
+    del raw["subnets"]["public-az1"]
+    assert_problem(raw, "load_balancer.nodes[0].subnet", "unknown subnet 'public-az1'")
+
+
+def test_a_missing_section_is_not_also_reported_as_empty():
+    raw = copy.deepcopy(SEED)
+    del raw["load_balancer"]["sgs"], raw["database"]["port"]
+    probs = problems_of(raw)
+    assert sorted((p.path, p.message) for p in probs) == [("database.port", "missing key 'port'"),
+                                                         ("load_balancer.sgs", "missing key 'sgs'")]

@@ -169,13 +169,26 @@ class _Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.more = 0
+        self.missing: set[str] = set()  # paths reported as a missing key
 
     def add(self, path: str, message: str, hint: str = "") -> None:
+        if self.under_missing(path):  # "missing key 'vpc'" says it all: not also "VPC CIDR None is not valid"
+            return
+        if message.startswith("missing key "):
+            self.missing.add(path)
         if len(self.problems) >= self.MAX_PROBLEMS:
             self.more += 1
             return
         self.problems.append(Problem(limits.printable(path, 200), limits.printable(message, 500),
                                      limits.printable(hint, 500)))
+
+    def under_missing(self, path: str) -> bool:
+        """``path`` is a missing key reported already, or lies inside one: what follows from it is no news."""
+        return any(path == m or path.startswith((m + ".", m + "[")) for m in self.missing)
+
+    def has_problem(self, path: str) -> bool:
+        """A problem was reported at ``path`` or inside it (e.g. ``subnets.public-az1``)."""
+        return any(p.path == path or p.path.startswith((path + ".", path + "[")) for p in self.problems)
 
     def all_problems(self) -> list[Problem]:
         more = [Problem("", f"... and {self.more} more problem(s)", "fix the ones above first")] if self.more else []
@@ -605,12 +618,18 @@ class _Placer:
         self.sg_names = sg_names
         self.used: dict[IP, str] = {}
 
+    def broken(self, subnet: Any) -> bool:
+        """``subnet`` is defined in the file but could not be read (its own problem is reported)."""
+        return isinstance(subnet, str) and self.c.has_problem(f"subnets.{_name(subnet)}")
+
     def place(self, path: str, who: str, ip: Any, subnet: Any) -> IP | None:
         c = self.c
         addr = c.attempt(f"{path}.ip", lambda: limits.address(ip, f"{who} address"))
         sub = self.by_name.get(_name(subnet)) if isinstance(subnet, str) else None
         if sub is None:
-            c.add(f"{path}.subnet", f"{who}: unknown subnet {limits._show(subnet)}", f"known: {', '.join(self.by_name)}")
+            if not self.broken(subnet):  # a subnet the file defines, with a problem of its own reported above
+                c.add(f"{path}.subnet", f"{who}: unknown subnet {limits._show(subnet)}",
+                      f"known: {', '.join(self.by_name)}")
             return addr
         if addr is None:
             return None
@@ -671,7 +690,8 @@ def _read_alb_nodes(c: _Collector, lb: dict[Any, Any], placer: _Placer) -> list[
         if addr is not None and pub is not None:
             nodes.append(AlbNode(_name(n.get("name")), _name(n.get("subnet")), addr, pub))
     node_azs = {placer.by_name[n.subnet].az for n in nodes if n.subnet in placer.by_name}
-    if len(node_azs) < 2:
+    named = [n.get("subnet") for n in c.listing("load_balancer.nodes", lb.get("nodes")) if isinstance(n, dict)]
+    if len(node_azs) < 2 and not any(placer.broken(s) for s in named):
         c.add("load_balancer.nodes", f"the ALB has nodes in {len(node_azs)} AZ(s)",
               "an Application Load Balancer needs subnets in at least two AZs: add a public subnet and node in another AZ")
     return nodes
@@ -835,10 +855,10 @@ def _read_database(c: _Collector, raw: dict[Any, Any], placer: _Placer) -> Datab
     port = c.attempt("database.port", lambda: limits.single_port(db.get("port"), "database port")) or 5432
     group = tuple(_name(s) for s in c.listing("database.subnet_group", db.get("subnet_group")))
     for s in group:
-        if s not in placer.by_name:
+        if s not in placer.by_name and not placer.broken(s):
             c.add("database.subnet_group", f"unknown subnet {s!r} in the DB subnet group",
                   f"known: {', '.join(placer.by_name)}")
-    if len({placer.by_name[s].az for s in group if s in placer.by_name}) < 2:
+    if len({placer.by_name[s].az for s in group if s in placer.by_name}) < 2 and not any(map(placer.broken, group)):
         c.add("database.subnet_group", "the DB subnet group spans fewer than two AZs",
               "an RDS subnet group needs subnets in at least two AZs")
     instances = _read_db_instances(c, db, placer, group)
