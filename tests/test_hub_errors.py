@@ -107,3 +107,25 @@ def test_the_hub_takes_sigint_even_from_a_launcher_started_in_the_background() -
     sigint = 1 << (signal.SIGINT - 1)
     assert int(plain, 16) & sigint  # what a background launcher's children get
     assert not int(hub, 16) & sigint
+
+
+def test_a_learner_account_name_fits_useradd() -> None:
+    """tierlab- and the name: at most 32 characters, the longest name useradd takes."""
+    assert learner_names(["a" * 24]) == ("tierlab-" + "a" * 24,)
+    with pytest.raises(TierlabError, match="at most 24 characters"):
+        learner_names(["a" * 25])
+    with pytest.raises(TierlabError, match="share an account with the admin"):
+        ClassHub(["instructor"])
+
+
+def test_the_summary_says_what_stopping_removes_and_keeps() -> None:
+    says = {}
+    for keep in (False, True):
+        for url in (None, "postgresql://admin@db.example.org/postgres"):
+            hub = ClassHub(2, data="/tmp/never-made", db_url=url, keep_work=keep)
+            hub.isolation = "account"
+            says[keep, bool(url)] = hub._at_stop()
+    assert all(line.startswith("accounts removed") for line in says.values())  # the accounts go either way
+    assert "homes removed" in says[False, False] and "progress saved" in says[False, False]
+    assert "dropped" in says[False, True] and "kept" in says[True, True].split("homes kept")[1]
+    assert "homes kept" in says[True, False] and "goes with the hub" in says[True, False]

@@ -549,6 +549,19 @@ class ClassHub:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _at_stop(self) -> str:
+        """One line for the summary: what stopping the hub removes and what it keeps."""
+        accounts = "accounts removed; " if self.isolation == "account" else ""
+        if self.keep_work:
+            homes = "homes kept (--keep-work); "
+            dbs = "the learners' databases on --db-url's server kept" if self.db_url else \
+                "the embedded database goes with the hub (--db-url keeps rows between sessions)"
+        else:
+            homes = f"homes removed (progress saved to {self.data / 'progress'}); "
+            dbs = "the roles and databases made on --db-url's server dropped" if self.db_url else \
+                "the embedded database goes with the hub"
+        return accounts + homes + dbs
+
     def summary(self) -> str:
         assert self.db is not None
         return "\n".join([
@@ -557,8 +570,7 @@ class ClassHub:
             f"  passwords: {self.passwords_file} (hand each learner their line)",
             f"  isolation: {self.isolation} ({self.isolation_reason})"
             + (f"; removed {len(self.reaped)} accounts a killed run left" if self.reaped else ""),
-            "  at stop: " + ("accounts removed; homes and the learners' databases kept (--keep-work)" if self.keep_work
-                             else f"homes and learners' databases removed (progress saved to {self.data / 'progress'})"),
+            "  at stop: " + self._at_stop(),
             f"  database: {self.db.where}; one role and database per learner",
             f"  idle servers stopped after {self.cull_idle_s} s; hub log: {self.log_file}",
             f"  progress: tierlab progress {self.data / 'homes'}/*"
