@@ -64,3 +64,16 @@ def test_a_notebook_that_starts_a_database_stops_it(path):
     starts = [i for i, s in enumerate(code) if STARTS_DB.search(s)]
     stops = [i for i, s in enumerate(code) if re.search(r"^\s*db\.stop\(\)", s, re.M)]
     assert stops and max(stops) > max(starts), "end with a cell that calls db.stop()"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+_REPO_PATH = re.compile(r"`((?:tierlab|data|docs|notebooks|benchmarks|scripts|book)/[\w./-]+)`")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_repository_file_a_notebook_points_to_exists(path):
+    """A learner told to read `tierlab/course/exercises.py` finds it there (a file moved when the package was laid
+    out in layers, and notebook 10 still sent learners to the old path)."""
+    named = {m.rstrip(".") for k, s, _ in _cells(path) if k == "markdown" for m in _REPO_PATH.findall(s)}
+    missing = sorted(p for p in named if "NN" not in p and not (ROOT / p).exists())
+    assert not missing, f"{path.name} points to files that do not exist: {missing}"
