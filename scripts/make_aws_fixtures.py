@@ -5,7 +5,7 @@ creates every resource of a tierlab topology with boto3 against moto's in-proces
 saves what the describe calls return (``describe-subnets.json`` ...), filtered to the VPC, as
 `aws ec2 describe-subnets --filters Name=vpc-id,Values=...` would.
 
-    .venv/bin/python scripts/make_aws_fixtures.py [seed] [--out data/aws]
+    .venv/bin/python scripts/make_aws_fixtures.py [seed seed-asg] [--out data/aws]
 """
 
 from __future__ import annotations
@@ -93,10 +93,16 @@ def build(topo, region: str):
             else:
                 ec2.authorize_security_group_egress(GroupId=gid, IpPermissions=[perm])
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    template = {}  # member -> its group's launch template id
+    for g in topo.auto_scaling_groups:
+        lt = ec2.create_launch_template(LaunchTemplateName=g.template.name, LaunchTemplateData={
+            "ImageId": ami, "InstanceType": "t3.small", "SecurityGroupIds": [sg[x] for x in g.template.sgs]})
+        template.update({m: lt["LaunchTemplate"]["LaunchTemplateId"] for m in g.instances})
     iid = {}
     for i in topo.instances:
-        out = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t3.small", SubnetId=subnet[i.subnet],
-                                PrivateIpAddress=str(i.ip), SecurityGroupIds=[sg[g] for g in i.sgs])
+        kw = {"LaunchTemplate": {"LaunchTemplateId": template[i.name]}} if i.name in template else {"ImageId": ami}
+        out = ec2.run_instances(MinCount=1, MaxCount=1, InstanceType="t3.small", SubnetId=subnet[i.subnet],
+                                PrivateIpAddress=str(i.ip), SecurityGroupIds=[sg[g] for g in i.sgs], **kw)
         iid[i.name] = out["Instances"][0]["InstanceId"]
         tag(iid[i.name], i.name)
     lb = topo.alb
@@ -109,7 +115,10 @@ def build(topo, region: str):
                                  HealthCheckIntervalSeconds=hc.interval_s, HealthCheckTimeoutSeconds=hc.timeout_s,
                                  HealthyThresholdCount=hc.healthy_threshold, UnhealthyThresholdCount=hc.unhealthy_threshold,
                                  TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
-    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": iid[t], "Port": lb.target_port} for t in lb.targets])
+    fixed = [t for t in lb.targets if t not in template]  # a group registers its own members
+    if fixed:
+        elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": iid[t], "Port": lb.target_port} for t in fixed])
+    groups = _auto_scaling_groups(topo, subnet, template, iid, tg, region)
     cert = acm.request_certificate(DomainName="*.myapp.com")["CertificateArn"]
     for l in lb.listeners:
         if l.action == "forward":
@@ -145,7 +154,33 @@ def build(topo, region: str):
         f"describe-target-health--{lb.target_group}": elb.describe_target_health(TargetGroupArn=tg),
         "describe-listeners": elb.describe_listeners(LoadBalancerArn=arn),
         "describe-db-instances": rds.describe_db_instances(DBInstanceIdentifier=db.name),
+        "describe-auto-scaling-groups": groups,
     }
+
+
+def _auto_scaling_groups(topo, subnet: dict, template: dict, iid: dict, tg: str, region: str) -> dict:
+    """Each group as AWS runs it, its members in the model's subnets at the model's addresses: the
+    group is created empty and the members, launched from its template, are attached (AttachInstances,
+    which raises the desired capacity by one each and registers them with the target group). moto
+    launches a group's own instances in its first subnet only; AWS balances the zones, as the model does.
+    Returns the describe-auto-scaling-groups answer for this VPC's groups."""
+    import boto3
+
+    asg = boto3.client("autoscaling", region_name=region)
+    for g in topo.auto_scaling_groups:
+        asg.create_auto_scaling_group(
+            AutoScalingGroupName=g.name, LaunchTemplate={"LaunchTemplateId": template[g.instances[0]],
+                                                         "Version": "$Latest"},
+            MinSize=0, MaxSize=g.max_size, DesiredCapacity=0, VPCZoneIdentifier=",".join(subnet[s] for s in g.subnets),
+            HealthCheckType=g.health_check_type, HealthCheckGracePeriod=g.grace_period_s,
+            **({"TargetGroupARNs": [tg]} if g.target_group else {}))
+        asg.attach_instances(AutoScalingGroupName=g.name, InstanceIds=[iid[m] for m in g.instances])
+        asg.update_auto_scaling_group(AutoScalingGroupName=g.name, MinSize=g.min_size)
+    ours = set(subnet.values())
+    resp = asg.describe_auto_scaling_groups()
+    resp["AutoScalingGroups"] = [g for g in resp["AutoScalingGroups"]
+                                 if set(str(g.get("VPCZoneIdentifier", "")).split(",")) <= ours]
+    return resp
 
 
 def make(name: str, out_root: Path) -> Path:
@@ -171,7 +206,7 @@ def make(name: str, out_root: Path) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("names", nargs="*", default=["seed"])
+    ap.add_argument("names", nargs="*", default=["seed", "seed-asg"])
     ap.add_argument("--out", default=str(ROOT / "data" / "aws"))
     args = ap.parse_args()
     for n in args.names:

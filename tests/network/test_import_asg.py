@@ -18,6 +18,7 @@ from tierlab.errors import TierlabError
 ROOT = Path(__file__).resolve().parents[2]
 THREE_TIER = ROOT / "data" / "terraform" / "three-tier"
 SEED_JSON = ROOT / "data" / "aws" / "seed"
+SEED_ASG_JSON = ROOT / "data" / "aws" / "seed-asg"  # seed-asg built through boto3 on moto
 
 #: three-tier's three fixed servers (aws_instance.api + attachments) become a group of three.
 ASG_TF = """
@@ -186,4 +187,45 @@ def test_the_hand_written_group_has_the_shape_moto_answers(tmp_path):
         real = asg.describe_auto_scaling_groups()["AutoScalingGroups"][0]
     ours = json.loads((_aws_folder(tmp_path) / "describe-auto-scaling-groups.json").read_text())["AutoScalingGroups"][0]
     assert set(ours) <= set(real) and set(ours["Instances"][0]) <= set(real["Instances"][0])
+    # the committed fixture (scripts/make_aws_fixtures.py, on moto) has exactly the keys moto answers now
+    committed = json.loads((SEED_ASG_JSON / "describe-auto-scaling-groups.json").read_text())["AutoScalingGroups"][0]
+    assert set(committed) == set(real) and set(committed["Instances"][0]) == set(real["Instances"][0])
     assert real["VPCZoneIdentifier"] == ",".join(subs) and len(real["Instances"]) == real["DesiredCapacity"] == 2
+
+
+def _aws_group_of(topo: tl.Topology) -> tl.AutoScalingGroup:
+    """The model's group as the AWS outputs can tell it: what the servers listen on is the app's
+    configuration, so the template listens on the target group's port only."""
+    from dataclasses import replace
+
+    g = topo.auto_scaling_groups[0]
+    return replace(g, template=replace(g.template, listens=(topo.alb.target_port,)))
+
+
+def test_the_committed_seed_asg_outputs_import_as_its_group_with_its_verdicts():
+    """data/aws/seed-asg: the describe outputs of seed-asg built on moto (the group created empty, its
+    members launched from its template in the model's subnets and attached): the same group, members,
+    target group and verdicts; the seed's own outputs hold moto's answer for an account with no group."""
+    want = tl.load("seed-asg")
+    imp = tl.from_aws(SEED_ASG_JSON)
+    assert imp.topology.auto_scaling_groups == (_aws_group_of(want),)
+    assert [(i.name, i.ip, i.subnet) for i in imp.topology.instances] == [(i.name, i.ip, i.subnet) for i in want.instances]
+    assert _verdicts(imp.topology) == _verdicts(want)
+    assert json.loads((SEED_JSON / "describe-auto-scaling-groups.json").read_text()) == {"AutoScalingGroups": []}
+    assert tl.from_aws(SEED_JSON).topology.auto_scaling_groups == ()
+
+
+@pytest.mark.slow
+def test_the_generator_rebuilds_the_seed_asg_outputs_with_the_same_group(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import make_aws_fixtures
+    finally:
+        sys.path.pop(0)
+    folder = make_aws_fixtures.make("seed-asg", tmp_path)
+    assert sorted(p.name for p in folder.glob("*.json")) == sorted(p.name for p in SEED_ASG_JSON.glob("*.json"))
+    back = tl.from_aws(folder).topology
+    assert back.auto_scaling_groups == (_aws_group_of(tl.load("seed-asg")),)
+    assert _verdicts(back) == _verdicts(tl.load("seed-asg"))
