@@ -163,3 +163,69 @@ def test_the_chart_draws_one_cell_per_learner_and_exercise(klass):
         from tierlab.views.progress_chart import progress_chart
 
         progress_chart(object())
+
+
+# ----------------------------------------------------------------------------- files nobody should trust
+
+def test_a_hand_edited_line_of_the_wrong_types_is_skipped_never_a_traceback_never_a_pass(tmp_path):
+    f = tmp_path / "eve.jsonl"
+    f.write_text("\n".join([
+        '{"exercise": "a", "passed": true, "attempt": "abc"}',  # an odd attempt: the record still counts
+        '{"exercise": "b", "passed": true, "attempt": 1e400}',
+        '{"exercise": "c", "passed": "false", "attempt": 1}',  # a string is not a verdict: skipped
+        '{"exercise": ["d"], "passed": true}', '{"exercise": "", "passed": true}', '[1, 2]', "7",
+        "[" * 100_000,  # deeper than json's recursion limit
+    ]) + "\n")
+    recs = P.read(f)
+    assert [(r["exercise"], r["passed"], r["attempt"]) for r in recs] == [("a", True, 0), ("b", True, 0)]
+    assert main(["progress", str(f)]) == 0
+
+
+def test_a_home_speaks_only_for_its_owner(tmp_path):
+    f = tmp_path / "eve" / ".tierlab" / "progress.jsonl"
+    f.parent.mkdir(parents=True)
+    f.write_text(json.dumps({"learner": "bob", "exercise": "close-5432", "passed": True, "attempt": 1}) + "\n")
+    t = P.class_progress([tmp_path / "eve"]).table()
+    assert list(t.index) == ["eve"]  # eve cannot pass exercises in bob's name
+
+
+@pytest.mark.parametrize("plant", ["fifo", "zero", "other", "dir-link", "huge"])
+def test_a_link_fifo_or_huge_file_in_a_home_is_refused_in_a_message_without_hanging(tmp_path, plant, capsys):
+    bob = tmp_path / "bob" / ".tierlab"
+    bob.mkdir(parents=True)
+    (bob / "progress.jsonl").write_text(json.dumps({"exercise": "x", "passed": True}) + "\n")
+    home = tmp_path / "eve"
+    (home / ".tierlab").mkdir(parents=True)
+    target = home / ".tierlab" / "progress.jsonl"
+    if plant == "fifo":
+        os.mkfifo(target)  # reading it would block the instructor's command forever
+    elif plant == "zero":
+        target.symlink_to("/dev/zero")  # reading it would fill the memory
+    elif plant == "other":
+        target.symlink_to(bob / "progress.jsonl")  # bob's passes as eve's
+    elif plant == "dir-link":
+        (home / ".tierlab").rmdir()
+        (home / ".tierlab").symlink_to(bob)
+    else:
+        with open(target, "wb") as f:
+            f.truncate(P.MAX_BYTES + 1)
+    with pytest.raises(TierlabError, match="symbolic link|not a regular file|larger than"):
+        P.read(home)
+    assert main(["progress", str(home)]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_a_record_is_one_whole_line_in_a_private_file_even_after_a_torn_one(mine):
+    assert P.record("a", True)["attempt"] == 1
+    assert os.stat(mine).st_mode & 0o777 == 0o600 and os.stat(mine.parent).st_mode & 0o777 == 0o700
+    with open(mine, "a") as f:
+        f.write('{"learner": "x", "exercise": "a", "pa')  # a crash in the middle of a line
+    assert P.record("a", False)["attempt"] == 2
+    assert [(r["exercise"], r["passed"], r["attempt"]) for r in P.read(mine)] == [("a", True, 1), ("a", False, 2)]
+
+
+def test_a_fifo_as_the_progress_file_costs_a_warning_not_a_hang(mine):
+    mine.parent.mkdir(parents=True)
+    os.mkfifo(mine)
+    with pytest.warns(RuntimeWarning, match="could not record progress"):
+        assert P.record("a", True) is None

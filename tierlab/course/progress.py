@@ -6,6 +6,12 @@
     {"learner": "ada", "exercise": "linux-ephemeral", "passed": false, "attempt": 1, "time": "2026-12-01T21:50:02Z"}
 
 Recording never stops a grade: a file that cannot be written costs a warning, not the verdict.
+The file is the learner's alone (0600 in a 0700 folder); a record is one ``write`` on an append-only
+descriptor, so a line is whole or absent, and a line torn by a crash never swallows the next record.
+
+Reading trusts nothing in the files (the instructor may read thirty homes as root): a home speaks only for
+its owner (the folder's name, whatever its lines claim), a link or FIFO inside a home is refused instead of
+followed, a file over 16 MB is refused, and a hand-edited line whose fields have the wrong types is skipped.
 
     tl.progress()                                    # a learner: my exercises, notebook by notebook
     tl.course.progress.class_progress(["/home/ada", "/home/bob", "carol.jsonl"]).table()   # the instructor
@@ -18,6 +24,7 @@ import getpass
 import html
 import json
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, TypeVar
 
 from ..errors import TierlabError
+from ..network.limits import printable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +43,8 @@ __all__ = ["ENV", "progress_path", "record", "recorded", "read", "learner_of", "
 ENV = "TIERLAB_PROGRESS"
 FILE = Path(".tierlab") / "progress.jsonl"
 _FIELDS = ("learner", "exercise", "passed", "attempt", "time")
+#: A progress file larger than this is not a learner's record (a few hundred bytes per graded attempt).
+MAX_BYTES = 16 * 2**20
 
 
 class _Verdict(Protocol):
@@ -69,12 +79,19 @@ def record(exercise: str, passed: bool, *, path: Path | None = None) -> dict[str
     if target is None:
         return None
     try:
-        before = [r for r in _read_file(target) if r["exercise"] == exercise] if target.exists() else []
+        text = _read_text(target) if os.path.lexists(target) else ""
+        before = [r for r in _parse(text) if r["exercise"] == exercise]
         rec = {"learner": _learner(), "exercise": str(exercise), "passed": bool(passed), "attempt": len(before) + 1,
                "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "a", encoding="utf-8") as f:  # one write per line: appends from two kernels interleave whole
-            f.write(json.dumps(rec) + "\n")
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        line = ("\n" if text and not text.endswith("\n") else "") + json.dumps(rec) + "\n"
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o600)
+        try:  # one write on an O_APPEND descriptor: appends from two kernels interleave whole lines
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(f"{target} is not a regular file")
+            os.write(fd, line.encode("utf-8", "backslashreplace"))
+        finally:
+            os.close(fd)
         return rec
     except Exception as exc:  # never let bookkeeping cost the learner the verdict
         warnings.warn(f"tierlab could not record progress in {target}: {exc} (set {ENV} to a writable file, "
@@ -88,30 +105,73 @@ def recorded(grade: _V) -> _V:
     return grade
 
 
-def _read_file(path: Path, learner: str = "") -> list[dict[str, Any]]:
+def _read_text(path: Path, *, follow: bool = True) -> str:
+    """A progress file's text: a regular file of at most MAX_BYTES (never blocks on a FIFO; with
+    ``follow=False`` a symbolic link is refused, not followed)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    shown = printable(str(path), 160)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if not follow and os.path.islink(path):
+            raise TierlabError(f"progress file {shown} is a symbolic link; tierlab reads only the learner's own file",
+                               "ask the learner to replace the link with the file itself") from None
+        raise TierlabError(f"progress file {shown} cannot be read: {exc.strerror or exc}",
+                           "check the path and its permissions") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise TierlabError(f"progress file {shown} is not a regular file",
+                               "give a learner's home folder or the .jsonl file they sent")
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise TierlabError(f"progress file {shown} is larger than {MAX_BYTES // 2**20} MB",
+                           "a progress file holds one short line per graded attempt: is this the right file?")
+    return data.decode("utf-8", errors="replace")
+
+
+def _parse(text: str, learner: str = "") -> list[dict[str, Any]]:
+    """The well-formed records of a progress file; a torn or hand-edited line is skipped, the others count."""
     out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         try:
             r = json.loads(line)
-            if not isinstance(r, dict) or not {"exercise", "passed"} <= r.keys():
-                continue
-        except ValueError:  # a torn or hand-edited line: the others still count
+        except (ValueError, RecursionError):
             continue
-        out.append({"learner": str(r.get("learner") or learner), "exercise": str(r["exercise"]),
-                    "passed": bool(r["passed"]), "attempt": int(r.get("attempt") or 0), "time": str(r.get("time", ""))})
+        if not isinstance(r, dict) or not isinstance(r.get("exercise"), str) or not r["exercise"] \
+                or not isinstance(r.get("passed"), bool):  # "passed": "false" is not a pass
+            continue
+        attempt = r.get("attempt")
+        out.append({"learner": str(r.get("learner") or learner), "exercise": r["exercise"], "passed": r["passed"],
+                    "attempt": attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 0,
+                    "time": str(r.get("time", ""))})
     return out
+
+
+def _read_file(path: Path, learner: str = "", *, follow: bool = True) -> list[dict[str, Any]]:
+    return _parse(_read_text(path, follow=follow), learner)
 
 
 def read(source: str | Path) -> list[dict[str, Any]]:
     """The records of one learner: a home folder (its ``.tierlab/progress.jsonl``), a folder holding a
-    ``progress.jsonl``, or an export file a learner handed in."""
+    ``progress.jsonl``, or an export file a learner handed in.
+
+    A folder speaks for its owner only: every record found in it is that folder's learner (its name), whatever
+    the lines claim, and a link inside it is refused rather than followed (it could point at a FIFO, at
+    /dev/zero or at another learner's file). An export file keeps the learner its records name."""
     p = Path(source).expanduser()
-    for candidate in (p / FILE, p / "progress.jsonl", p):
-        if candidate.is_file():
-            return _read_file(candidate, learner=p.name if p.is_dir() else p.stem)
-    if p.is_dir():  # a home where nothing was graded yet
-        return []
-    raise TierlabError(f"no progress at {p}", "give a learner's home folder or a progress .jsonl file they sent")
+    if p.is_dir():
+        for candidate in (p / FILE, p / "progress.jsonl"):
+            if candidate.parent != p and os.path.islink(candidate.parent):
+                raise TierlabError(f"{printable(str(candidate.parent), 160)} is a symbolic link; tierlab reads only "
+                                   "the learner's own folder", "ask the learner to replace the link with the folder")
+            if os.path.lexists(candidate):
+                return [{**r, "learner": p.name} for r in _read_file(candidate, follow=False)]
+        return []  # a home where nothing was graded yet
+    if os.path.lexists(p):
+        return _read_file(p, learner=p.stem)
+    raise TierlabError(f"no progress at {printable(str(p), 160)}",
+                       "give a learner's home folder or a progress .jsonl file they sent")
 
 
 def learner_of(source: str | Path) -> str:
@@ -220,7 +280,7 @@ def progress(path: str | Path | None = None) -> Progress:
     p = Path(path) if path is not None else progress_path()
     if p is None:
         raise TierlabError(f"progress recording is off ({ENV}=off)", f"unset {ENV} to record and see progress")
-    return Progress(tuple(_read_file(p))) if p.is_file() else Progress(())
+    return Progress(tuple(_read_file(p))) if os.path.lexists(p) else Progress(())
 
 
 def _course_order(exercise_ids: list[str]) -> list[str]:
