@@ -87,6 +87,21 @@ def test_a_refused_edit_changes_nothing():
     assert not clash.ok and "already has inbound rule #101" in clash.message
 
 
+@pytest.mark.parametrize("number", ["\u00b2", "\u0663", "9" * 5000, "1_0", " +-5", "1e3", "0x10"])
+def test_a_rule_number_is_ascii_digits_or_a_rule_error_never_a_traceback(number):
+    """``"²"`` passes ``str.isdigit`` and ``int()`` refuses it; 5,000 digits exceed ``int()``'s limit."""
+    lab = Lab(SEED)
+    topo = lab.topology
+    res = lab.edit("nacl-public-in-100", number=number)
+    assert not res.ok and "is not a whole number" in res.message and res.hint
+    assert len(res.message) < 200 and lab.topology is topo
+
+
+def test_a_long_peer_is_cut_in_the_message():
+    res = Lab(SEED).edit("web-sg-in-3000", peer="9" * 5000)
+    assert not res.ok and len(res.message) < 200 and len(res.hint) < 300
+
+
 def test_an_edit_renumbers_and_re_evaluates_and_reset_goes_back():
     lab = Lab(SEED)
     res = lab.edit("nacl-private-db-in-100", number="90", action="deny")

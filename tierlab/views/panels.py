@@ -15,11 +15,13 @@ The widgets in :mod:`tierlab.views.widgets` only draw these.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from ..errors import RuleError, TierlabError, TopologyError
 from ..network.evaluate import Check, FlowResult
+from ..network.limits import printable
 from ..request.journey import STEP_IDS, STEPS, PairResult, Step, Trace, journey
 from ..network.rules import NACL_RULE_MAX, NACL_RULE_MIN, PROTOCOLS, Direction, NaclRule, SgRule, parse_cidr
 from ..network.topology import Topology
@@ -116,8 +118,9 @@ def parse_edit(topo: Topology, rule_id: str, *, number: object = None, protocol:
             raise RuleError(f"{rule_id}: security-group rules have no number",
                             "security groups union all their rules; only NACL rules are numbered")
         text = str(number).strip()
-        if not text.lstrip("+-").isdigit() or text[1:].startswith(("+", "-")):  # -5 is a number, out of range
-            raise RuleError(f"{rule_id}: rule number {text!r} is not a whole number",
+        # ASCII digits only ("²" and "٣" pass isdigit, and int() refuses the first); -5 is a number, out of range
+        if not re.fullmatch(r"[+-]?[0-9]{1,12}", text):
+            raise RuleError(f"{rule_id}: rule number {printable(repr(text), 60)} is not a whole number",
                             f"use {NACL_RULE_MIN}-{NACL_RULE_MAX}; lower numbers are checked first")
         n = int(text)
         if not NACL_RULE_MIN <= n <= NACL_RULE_MAX:
@@ -128,7 +131,8 @@ def parse_edit(topo: Topology, rule_id: str, *, number: object = None, protocol:
     if protocol is not None and str(protocol).strip() != "":
         p = str(protocol).strip().lower()
         if p not in PROTOCOLS:
-            raise RuleError(f"{rule_id}: protocol {protocol!r} is unknown", "use tcp, udp, icmp or all")
+            raise RuleError(f"{rule_id}: protocol {printable(repr(protocol), 60)} is unknown",
+                            "use tcp, udp, icmp or all")
         if p != rule.protocol:
             out["protocol"] = p
     if ports is not None and str(ports).strip() != "":
@@ -139,11 +143,12 @@ def parse_edit(topo: Topology, rule_id: str, *, number: object = None, protocol:
             out["ports"] = pr
     if peer is not None and str(peer).strip() != "":
         text = str(peer).strip()
+        shown = printable(repr(text), 60)
         looks_cidr = text[:1].isdigit()
         if looks_cidr and "/" not in text:
-            raise RuleError(f"{rule_id}: peer {text!r} has no prefix length",
-                            f"AWS wants a CIDR block: write {text}/32 for one address, or the subnet's range "
-                            "(e.g. 10.0.2.0/24)")
+            raise RuleError(f"{rule_id}: peer {shown} has no prefix length",
+                            f"AWS wants a CIDR block: write {printable(text, 40)}/32 for one address, or the "
+                            "subnet's range (e.g. 10.0.2.0/24)")
         if is_nacl:
             net = parse_cidr(text, f"{rule_id} CIDR")
             if net != rule.cidr:  # type: ignore[union-attr]
@@ -156,7 +161,7 @@ def parse_edit(topo: Topology, rule_id: str, *, number: object = None, protocol:
             name = text.removeprefix("sg:").strip()
             known = [g.name for g in topo.security_groups]
             if name not in known:
-                raise RuleError(f"{rule_id}: peer {text!r} is neither a CIDR nor a security group",
+                raise RuleError(f"{rule_id}: peer {shown} is neither a CIDR nor a security group",
                                 f"write a.b.c.d/n or one of {', '.join(known)}")
             if name != rule.peer_sg:  # type: ignore[union-attr]
                 out["peer_sg"] = name
@@ -164,11 +169,11 @@ def parse_edit(topo: Topology, rule_id: str, *, number: object = None, protocol:
         a = str(action).strip().lower()
         if not is_nacl:
             if a != "allow":
-                raise RuleError(f"{rule_id}: a security-group rule cannot {a}",
+                raise RuleError(f"{rule_id}: a security-group rule cannot {printable(a, 40)}",
                                 "security groups only allow; to block, remove or switch off the allow rule, "
                                 "or add a DENY to the subnet's network ACL")
         elif a not in ("allow", "deny"):
-            raise RuleError(f"{rule_id}: action {action!r} is unknown", "use allow or deny")
+            raise RuleError(f"{rule_id}: action {printable(repr(action), 60)} is unknown", "use allow or deny")
         elif a != rule.action:  # type: ignore[union-attr]
             out["action"] = a
     return out
