@@ -132,3 +132,21 @@ def test_the_search_would_find_an_answer_on_a_page(site, tmp_path):
     page = (site.html / "notebooks" / "04-api-servers.html").read_text()
     (tmp_path / "x.html").write_text(page.replace("</main>", f"<p>{''.join(answer['source'])}</p></main>"))
     assert any(n in _haystack(tmp_path)["x.html"] for n in needles)
+
+
+def test_force_replaces_an_earlier_build_and_never_empties_another_folder(tmp_path):
+    """``tierlab book ~ --force`` once ran ``shutil.rmtree(~)``: it now removes src/ and _build/ and nothing else."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.tex").write_text("x")
+    with pytest.raises(TierlabError, match="holds no earlier build"):
+        book._remove_previous_build(home)
+    assert (home / "thesis.tex").exists()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("x")
+    (home / "_build").mkdir()
+    (home / "src").symlink_to(outside)  # a link is removed, never followed
+    book._remove_previous_build(home)
+    assert not os.path.lexists(home / "src") and not (home / "_build").exists()
+    assert (outside / "keep.txt").exists() and (home / "thesis.tex").exists()

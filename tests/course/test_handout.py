@@ -144,3 +144,23 @@ def test_the_nbgitpuller_link_round_trips():
                  "urlpath": "lab/tree/tierlab-class/notebooks/00-start-here.ipynb"}
     with pytest.raises(TierlabError, match="full URLs"):
         nbgitpuller_link("hub.example.org", "acme/tierlab-class")
+
+
+def test_force_replaces_an_earlier_handout_and_never_empties_another_folder(tmp_path):
+    """``tierlab handout ~ --force`` must not delete the home's own notebooks/ and data/."""
+    home = tmp_path / "home"
+    (home / "notebooks").mkdir(parents=True)
+    (home / "notebooks" / "mine.ipynb").write_text("{}")
+    (home / "README.md").write_text("# my notes\n")
+    with pytest.raises(TierlabError, match="not an earlier handout"):
+        handout(home, overwrite=True)
+    assert (home / "notebooks" / "mine.ipynb").exists() and (home / "README.md").read_text() == "# my notes\n"
+    built = tmp_path / "class"
+    handout(built)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("x")
+    (built / "data").rename(built / "data-old")
+    (built / "data").symlink_to(outside)  # a link is removed, never followed
+    handout(built, overwrite=True)
+    assert (outside / "keep.txt").exists() and (built / "data").is_dir() and not (built / "data").is_symlink()

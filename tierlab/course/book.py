@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -108,17 +109,35 @@ def stage(dest: Path, *, notebooks: Path | None = None) -> tuple[list[str], int]
     return pages, removed
 
 
+#: What a build writes into its folder; ``overwrite`` removes these and nothing else.
+_BUILD_PARTS = ("src", "_build")
+
+
+def _remove_previous_build(out: Path) -> None:
+    """Remove what an earlier build wrote (``src/``, ``_build/``), and only that: ``tierlab book ~ --force``
+    once meant ``rm -rf ~``. A folder holding no earlier build is refused; a link is removed, never followed."""
+    parts = [out / name for name in _BUILD_PARTS if os.path.lexists(out / name)]
+    if not parts:
+        raise TierlabError(f"book folder {out} is not empty and holds no earlier build (no src/ or _build/)",
+                           "choose a new or empty folder: --force replaces an earlier build, it does not empty a folder")
+    for part in parts:
+        if part.is_dir() and not part.is_symlink():
+            shutil.rmtree(part)
+        else:
+            part.unlink()
+
+
 def build(dest: str | Path, *, notebooks: str | Path | None = None, overwrite: bool = False) -> Book:
     """Build the static edition into ``dest`` (``dest/src`` the staged pages, ``dest/_build/html`` the site)."""
     if importlib.util.find_spec("jupyter_book") is None:
         raise TierlabError("Jupyter Book 1.x is not installed",
                            "pip install 'tierlab[book]' (or make book, which installs it)")
     out = Path(dest).expanduser().resolve()
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not overwrite or not out.is_dir():
             raise TierlabError(f"book folder {out} already exists and is not empty",
                                "choose a new folder, or pass overwrite=True (tierlab book DIR --force)")
-        shutil.rmtree(out)
+        _remove_previous_build(out)
     src_nb = Path(notebooks).expanduser().resolve() if notebooks is not None else None
     start = time.perf_counter()
     pages, removed = stage(out / "src", notebooks=src_nb)

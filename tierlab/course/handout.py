@@ -12,6 +12,7 @@ into each learner's home on a JupyterHub.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,15 @@ def _copy_data(src: Path, dest: Path) -> int:
     return count
 
 
+def _is_handout(folder: Path) -> bool:
+    """``folder`` holds an earlier handout: its README.md (a file, not a link) is the one :func:`handout` writes."""
+    readme = folder / "README.md"
+    if readme.is_symlink() or not readme.is_file():
+        return False
+    with open(readme, encoding="utf-8", errors="replace") as f:
+        return "(built by `tierlab handout`)" in f.read(4096)
+
+
 def handout(dest: str | Path, *, notebooks: str | Path | None = None, data: str | Path | None = None,
             overwrite: bool = False) -> Handout:
     """Write the learners' edition of the course into ``dest`` (a new or empty folder; ``overwrite=True``
@@ -121,12 +131,17 @@ def handout(dest: str | Path, *, notebooks: str | Path | None = None, data: str 
         if not overwrite or not dest.is_dir():
             raise TierlabError(f"handout folder {dest} already exists and is not empty",
                                "choose a new folder, or pass overwrite=True (tierlab handout DIR --force)")
+        if not _is_handout(dest):
+            raise TierlabError(f"handout folder {dest} is not empty and is not an earlier handout "
+                               "(its README.md is not the one tierlab handout writes)",
+                               "choose a new or empty folder: --force replaces an earlier handout's notebooks/, "
+                               "data/ and README.md, never another folder's")
         for part in ("notebooks", "data", "README.md"):
             target = dest / part
-            if target.is_dir():
+            if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+            elif os.path.lexists(target):
+                target.unlink()  # a link is removed, never followed
     dest.mkdir(parents=True, exist_ok=True)
     names, removed = _copy_notebooks(src_nb, dest / "notebooks")
     files = _copy_data(src_data, dest / "data")

@@ -3,7 +3,9 @@
     python -m tierlab.views.serve [--port 8866] [--token T] [--cull-idle-s 600] [--real-packets]
 
 * **A token is required.** Without ``--token`` (or ``$TIERLAB_APP_TOKEN``) a random one is made;
-  the URL printed at start carries it. A request without it is redirected to a login page.
+  the URL printed at start carries it. A request without it is redirected to a login page. Pass your own
+  through ``$TIERLAB_APP_TOKEN`` rather than ``--token``: any account on the machine reads command lines
+  (``ps``), only yours reads your environment. Voila gets it in-process, never on a command line.
 * **The Host header is checked** (Jupyter Server's DNS-rebinding guard, which Voila switches
   off): only loopback addresses and ``localhost`` are served.
 * **Idle kernels are culled.** Every page load starts a kernel; one whose page is closed
@@ -23,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
-__all__ = ["CULL_IDLE_S", "CULL_INTERVAL_S", "app_notebook", "voila_argv", "main", "FreshPoolKernelManager"]
+__all__ = ["CULL_IDLE_S", "CULL_INTERVAL_S", "app_notebook", "voila_argv", "parse_args", "main",
+           "FreshPoolKernelManager"]
 
 #: Production culling: a kernel with no open page, idle this long, is shut down ...
 CULL_IDLE_S = 600
@@ -94,17 +98,47 @@ def _template_root(notebook: Path) -> str:
     return str(notebook.parent / "share")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _whole(lo: int, hi: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``lo..hi``, else a usage error naming the option and the range."""
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[0-9]{1,9}", text.strip()) or not lo <= int(text) <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number {lo}-{hi}, got {text[:40]!r}")
+        return int(text)
+    return parse
+
+
+def _token(text: str) -> str:
+    """A token travels in the page's URL: URL-safe characters only (letters, digits, - _ . ~), 16-256 of them."""
+    if not re.fullmatch(r"[A-Za-z0-9._~-]{16,256}", text):
+        raise argparse.ArgumentTypeError("the token must be 16-256 URL-safe characters (letters, digits, - _ . ~); "
+                                         "leave it out for a random one")
+    return text
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, checked before anything starts (a bad port or token is a usage error, exit 2)."""
     ap = argparse.ArgumentParser(prog="python -m tierlab.views.serve", description=__doc__.split("\n")[0])
-    ap.add_argument("--port", type=int, default=8866)
-    ap.add_argument("--token", default=os.environ.get("TIERLAB_APP_TOKEN") or None,
-                    help="the page's token (default: $TIERLAB_APP_TOKEN, else a random one)")
-    ap.add_argument("--cull-idle-s", type=int, default=CULL_IDLE_S)
-    ap.add_argument("--cull-interval-s", type=int, default=CULL_INTERVAL_S)
+    ap.add_argument("--port", type=_whole(1, 65535, "--port"), default=8866)
+    ap.add_argument("--token", type=_token, default=None,
+                    help="the page's token (default: $TIERLAB_APP_TOKEN, else a random one; prefer the variable: "
+                         "a command line is visible to every account on the machine in ps)")
+    ap.add_argument("--cull-idle-s", type=_whole(1, 7 * 86400, "--cull-idle-s"), default=CULL_IDLE_S)
+    ap.add_argument("--cull-interval-s", type=_whole(1, 86400, "--cull-interval-s"), default=CULL_INTERVAL_S)
     ap.add_argument("--real-packets", action="store_true",
                     help="add the Real packets tab: toggles also drive nftables in Linux namespaces (root only)")
     ap.add_argument("--notebook", type=Path, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    env = os.environ.get("TIERLAB_APP_TOKEN")
+    if a.token is None and env:
+        try:
+            a.token = _token(env)
+        except argparse.ArgumentTypeError as exc:
+            ap.error(f"$TIERLAB_APP_TOKEN: {exc}")
+    return a
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    a = parse_args(argv)
     if a.real_packets:
         from ..linux.mirror import unavailable
         from .widgets import REAL_PACKETS_ENV
