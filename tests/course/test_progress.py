@@ -229,3 +229,15 @@ def test_a_fifo_as_the_progress_file_costs_a_warning_not_a_hang(mine):
     os.mkfifo(mine)
     with pytest.warns(RuntimeWarning, match="could not record progress"):
         assert P.record("a", True) is None
+
+
+def test_a_handed_in_file_speaks_for_the_learner_its_name_says(tmp_path):
+    """The hub saves each learner's file as DATA/progress/ACCOUNT.jsonl: its lines cannot move passes to bob."""
+    saved = tmp_path / "tierlab-01.jsonl"
+    saved.write_text("".join(json.dumps({"learner": who, "exercise": "close-5432", "passed": True}) + "\n"
+                             for who in ("tierlab-02", "tierlab-01")))
+    assert {r["learner"] for r in P.read(saved)} == {"tierlab-01"}
+    own = tmp_path / "ada" / "progress.jsonl"  # a learner's own file, given as a file: the name its records carry
+    own.parent.mkdir()
+    own.write_text(json.dumps({"learner": "ada", "exercise": "a", "passed": False}) + "\n")
+    assert [r["learner"] for r in P.read(own)] == ["ada"]

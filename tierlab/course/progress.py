@@ -158,7 +158,9 @@ def read(source: str | Path) -> list[dict[str, Any]]:
 
     A folder speaks for its owner only: every record found in it is that folder's learner (its name), whatever
     the lines claim, and a link inside it is refused rather than followed (it could point at a FIFO, at
-    /dev/zero or at another learner's file). An export file keeps the learner its records name."""
+    /dev/zero or at another learner's file). A file speaks for one learner too: the one its name says
+    (``carol.jsonl``, or ``tierlab-01.jsonl`` as the hub saves them), or for a file still called
+    ``progress.jsonl``, the learner its first record names."""
     p = Path(source).expanduser()
     if p.is_dir():
         for candidate in (p / FILE, p / "progress.jsonl"):
@@ -169,7 +171,9 @@ def read(source: str | Path) -> list[dict[str, Any]]:
                 return [{**r, "learner": p.name} for r in _read_file(candidate, follow=False)]
         return []  # a home where nothing was graded yet
     if os.path.lexists(p):
-        return _read_file(p, learner=p.stem)
+        recs = _read_file(p, learner=p.stem)
+        who = recs[0]["learner"] if recs and p.name == FILE.name else p.stem
+        return [{**r, "learner": who} for r in recs]
     raise TierlabError(f"no progress at {printable(str(p), 160)}",
                        "give a learner's home folder or a progress .jsonl file they sent")
 
