@@ -97,3 +97,13 @@ def test_odd_arguments_exit_2_with_a_printable_message(capsys, args):
     code, out, err = run(capsys, *args)
     assert code == 2 and (out + err).strip() and "Traceback" not in out + err
     out.encode("utf-8")
+
+
+@pytest.mark.parametrize("args", [["handout", "x\x00y"], ["book", "x\x00y", "--force"], ["progress", "a", "x\x00y"],
+                                  ["handout", "ok", "--hub", "http://h\x00", "--repo", "http://r"]])
+def test_a_nul_byte_in_any_argument_is_a_message_and_nothing_is_written(capsys, args, tmp_path, monkeypatch):
+    """The OS refuses a NUL in a path with a ValueError (not an OSError): it once escaped as a traceback."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *args)
+    assert code == 2 and "contains a NUL byte" in err and "Traceback" not in out + err
+    assert not any(tmp_path.iterdir())

@@ -253,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 2 for bad usage, 0 for --help
         return int(exc.code or 0)
     try:
+        _no_nul(args)
         return int(args.func(args))
     except BrokenPipeError:  # e.g. `tierlab journey | head`
         sys.stderr.close()
@@ -260,9 +261,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a path the system refuses (too long, not a folder, ...) is bad input too
         return _fail(args, ScenarioError(f"{exc.strerror or type(exc).__name__}: "
                                          f"{printable(str(exc.filename or ''), 120)}",
-                                         "check the path; give a topology name, a YAML file or a Terraform folder"))
+                                         _PATH_HINTS.get(args.command, _PATH_HINTS["journey"])))
     except TierlabError as exc:
         return _fail(args, exc)
+
+
+_PATH_HINTS = {
+    "journey": "check the path; give a topology name, a YAML file or a Terraform folder",
+    "handout": "check the path: DIR is a new or empty folder you can write to",
+    "book": "check the path: DIR is a new or empty folder you can write to",
+    "progress": "check the path: give learners' home folders or the progress .jsonl files they sent",
+    "hub": "check the path of --data: a folder you can write to",
+}
+
+
+def _no_nul(args: argparse.Namespace) -> None:
+    """A NUL byte cannot be part of a path or a name (the OS refuses it with a ValueError, not an OSError)."""
+    for name, value in vars(args).items():
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and "\x00" in v:
+                raise ScenarioError(f"{name} {printable(repr(v), 80)} contains a NUL byte",
+                                    "no path or name can hold one: check how the argument was built")
 
 
 def _fail(args: argparse.Namespace, exc: TierlabError) -> int:
