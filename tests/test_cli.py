@@ -107,3 +107,10 @@ def test_a_nul_byte_in_any_argument_is_a_message_and_nothing_is_written(capsys, 
     code, out, err = run(capsys, *args)
     assert code == 2 and "contains a NUL byte" in err and "Traceback" not in out + err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args", [["progress", "~nobody-here-at-all/x"], ["handout", "~nobody-here-at-all/x"],
+                                  ["book", "~nobody-here-at-all/x"]])
+def test_a_home_of_no_known_user_is_a_message(capsys, args):
+    code, out, err = run(capsys, *args)
+    assert code == 2 and "no home folder is known" in err and "Traceback" not in out + err

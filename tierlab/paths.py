@@ -13,17 +13,27 @@ from pathlib import Path
 
 from .errors import TierlabError
 
-__all__ = ["data_dir", "data_path"]
+__all__ = ["data_dir", "data_path", "user_path"]
 
 #: The checkout's ``data/`` beside the package, for a checkout on ``sys.path`` that was never installed.
 _CHECKOUT_DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def user_path(path: "str | os.PathLike[str]") -> Path:
+    """``path`` with ``~`` or ``~user`` expanded; a user with no home folder is a TierlabError, not a RuntimeError."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        shown = str(path).encode("utf-8", "backslashreplace").decode("utf-8")[:120]
+        raise TierlabError(f"{shown}: no home folder is known for that user", "write the full path instead of ~user") \
+            from None
 
 
 def data_dir() -> Path:
     """The data folder: ``$TIERLAB_DATA`` if set, else the installed ``tierlab.data`` package."""
     env = os.environ.get("TIERLAB_DATA")
     if env:
-        return Path(env).expanduser().resolve()
+        return user_path(env).resolve()
     try:
         root = resources.files("tierlab.data")
     except ModuleNotFoundError:  # not installed: a bare checkout on sys.path

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import TierlabError
+from ..paths import user_path
 from .handout import _strip
 from .syllabus import notebook_paths, notebooks_dir
 
@@ -129,16 +130,16 @@ def _remove_previous_build(out: Path) -> None:
 
 def build(dest: str | Path, *, notebooks: str | Path | None = None, overwrite: bool = False) -> Book:
     """Build the static edition into ``dest`` (``dest/src`` the staged pages, ``dest/_build/html`` the site)."""
+    out = user_path(dest).resolve()
     if importlib.util.find_spec("jupyter_book") is None:
         raise TierlabError("Jupyter Book 1.x is not installed",
                            "pip install 'tierlab[book]' (or make book, which installs it)")
-    out = Path(dest).expanduser().resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not overwrite or not out.is_dir():
             raise TierlabError(f"book folder {out} already exists and is not empty",
                                "choose a new folder, or pass overwrite=True (tierlab book DIR --force)")
         _remove_previous_build(out)
-    src_nb = Path(notebooks).expanduser().resolve() if notebooks is not None else None
+    src_nb = user_path(notebooks).resolve() if notebooks is not None else None
     start = time.perf_counter()
     pages, removed = stage(out / "src", notebooks=src_nb)
     cmd = [sys.executable, "-c", OFFLINE_BUILD, "build", str(out / "src"), "--path-output", str(out),

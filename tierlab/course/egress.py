@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ScenarioError, TierlabError
 from ..network.evaluate import FlowResult
+from ..network import limits
 from ..network.loader import apply_patch, load_dict, read_yaml
 from ..network.reachability import Reach, can_reach
 from ..network.topology import Topology
@@ -67,8 +68,12 @@ def load_mistakes(name: str = "egress-mistakes") -> list[Mistake]:
             msg = exc.message if isinstance(exc, TierlabError) else f"the patch does not apply ({exc!r})"
             raise ScenarioError(msg, "fix the patch's paths against data/topologies/seed-vpc.yaml", file=file,
                                 path=f"{p}.patch") from None
+        port = ask.get("port", 443)
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ScenarioError(f"port must be a whole number 1-65535, got {limits._show(port)}", "e.g. port: 443",
+                                file=file, path=f"{p}.ask.port")
         out.append(Mistake(id=str(e["id"]), mistake=str(e["mistake"]), topology=topo, source=str(ask["source"]),
-                           destination=str(ask["destination"]), port=int(ask.get("port", 443)), expect=dict(expect),
+                           destination=str(ask["destination"]), port=port, expect=dict(expect),
                            symptom=str(e["symptom"]).strip(), fix=str(e["fix"]).strip()))
     return out
 

@@ -20,6 +20,7 @@ The assert helpers follow pybatfish's ``assert_filter_denies``: each returns Tru
 
 from __future__ import annotations
 
+import collections.abc
 import ctypes
 import difflib
 import html
@@ -29,12 +30,13 @@ import math
 import numbers
 import os
 import threading
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..network import dns
-
+from ..network import dns, limits
 from ..network import edge
 from ..errors import CheckFailed, ScenarioError, TierlabError
 from ..request.journey import OSES, journey
@@ -891,6 +893,42 @@ def _starter(raw: Any, file: str) -> Mapping[str, Any] | None:
     return sp
 
 
+def _fits(value: Any, hint: Any) -> bool:
+    """``value`` (from YAML) has the type ``hint`` names; a hint this does not know is not judged."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint in (int, float):
+        return isinstance(value, (int, float) if hint is float else int) and not isinstance(value, bool) \
+            and (hint is int or math.isfinite(value))
+    if hint is str:
+        return isinstance(value, str)
+    if origin is list:
+        return isinstance(value, list) and (not args or all(_fits(v, args[0]) for v in value))
+    if origin in (dict, collections.abc.Mapping):
+        return isinstance(value, Mapping)
+    if origin is typing.Literal:
+        return isinstance(value, (str, int)) and value in args
+    return True
+
+
+def _check_argument_types(fn: Callable[..., Any], spec: Mapping[str, Any], *, file: str, path: str) -> None:
+    """Each argument a check names has the type its function declares (a list of names is a list of text ...),
+    so a typo in a data file is a ScenarioError at load time, not a TypeError when a learner is graded."""
+    hints = typing.get_type_hints(fn)
+    for key, value in spec.items():
+        if key != "assert" and key in hints and not _fits(value, hints[key]):
+            want = str(hints[key]).replace("typing.", "").replace("collections.abc.", "")
+            raise ScenarioError(f"{key} must be {want}, got {limits._show(value)}", f"fix the value of {key}",
+                                file=file, path=f"{path}.{key}")
+
+
 def _exercise(path: Path) -> Exercise:
     file = short_file(path)
     raw = check_keys(read_yaml(path), _EX_KEYS, ("id", "title", "prompt", "checks"), file=file, path="")
@@ -898,7 +936,7 @@ def _exercise(path: Path) -> Exercise:
         if not isinstance(raw[key], str) or not raw[key].strip():
             raise ScenarioError(f"{key} must be non-empty text", f"write the {key}", file=file, path=key)
     kind = raw.get("kind", "topology")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ScenarioError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}",
                             "leave it out for a topology exercise", file=file, path="kind")
     checks = raw["checks"]
@@ -906,15 +944,18 @@ def _exercise(path: Path) -> Exercise:
         raise ScenarioError("checks must be a non-empty list", "e.g. - {assert: journey_ok}", file=file, path="checks")
     for i, spec in enumerate(checks):
         at = f"checks[{i}]"
-        if not isinstance(spec, Mapping) or spec.get("assert") not in ASSERTS:
-            raise ScenarioError(f"unknown assert {spec.get('assert') if isinstance(spec, Mapping) else spec!r}",
-                                f"one of {', '.join(ASSERTS)}", file=file, path=f"{at}.assert")
-        fn = ASSERTS[spec["assert"]]
+        name = spec.get("assert") if isinstance(spec, Mapping) else None
+        if not isinstance(name, str) or name not in ASSERTS:
+            shown = limits._show(name if isinstance(spec, Mapping) else spec)
+            raise ScenarioError(f"unknown assert {shown}", f"one of {', '.join(ASSERTS)}", file=file,
+                                path=f"{at}.assert")
+        fn = ASSERTS[name]
         try:
             inspect.signature(fn).bind(None, **{k: v for k, v in spec.items() if k != "assert"})
         except TypeError as exc:
-            raise ScenarioError(f"bad arguments for {spec['assert']}: {exc}",
-                                f"{spec['assert']}{inspect.signature(fn)}", file=file, path=at) from None
+            raise ScenarioError(f"bad arguments for {name}: {exc}",
+                                f"{name}{inspect.signature(fn)}", file=file, path=at) from None
+        _check_argument_types(fn, spec, file=file, path=at)
     hints = raw.get("hints", []) or []
     if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
         raise ScenarioError("hints must be a list of text", "- first hint", file=file, path="hints")
@@ -939,7 +980,7 @@ def _exercise(path: Path) -> Exercise:
                 raise ScenarioError(exc.message, exc.hint, file=file, path=f"checks[{i}]") from None
     else:
         for i, spec in enumerate(checks):
-            if spec.get("reference") not in REFERENCES:
+            if not isinstance(spec.get("reference"), str) or spec["reference"] not in REFERENCES:
                 raise ScenarioError(f"unknown reference {spec.get('reference')!r}", f"one of {', '.join(REFERENCES)}",
                                     file=file, path=f"checks[{i}].reference")
         if not ex.starter:

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import TierlabError
-from ..paths import data_dir
+from ..paths import data_dir, user_path
 from .syllabus import notebooks_dir
 
 __all__ = ["Handout", "handout", "nbgitpuller_link", "SOLUTION_TAG"]
@@ -118,9 +118,9 @@ def handout(dest: str | Path, *, notebooks: str | Path | None = None, data: str 
     """Write the learners' edition of the course into ``dest`` (a new or empty folder; ``overwrite=True``
     replaces what a previous handout wrote there). ``notebooks`` and ``data`` default to the checkout's
     ``notebooks/`` and tierlab's data folder."""
-    dest = Path(dest).expanduser().resolve()
-    src_nb = Path(notebooks).expanduser().resolve() if notebooks is not None else notebooks_dir()
-    src_data = Path(data).expanduser().resolve() if data is not None else data_dir()
+    dest = user_path(dest).resolve()
+    src_nb = user_path(notebooks).resolve() if notebooks is not None else notebooks_dir()
+    src_data = user_path(data).resolve() if data is not None else data_dir()
     for what, folder in (("notebooks", src_nb), ("data", src_data)):
         if not folder.is_dir():
             raise TierlabError(f"the course's {what} folder {folder} does not exist",

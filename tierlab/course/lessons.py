@@ -23,7 +23,7 @@ from ..network.loader import load, read_yaml
 from ..network.reachability import can_reach
 from ..paths import data_path
 from ..network.rules import EPHEMERAL, NaclRule, PortRange
-from .scenarios import check_keys, short_file, topology_for
+from .scenarios import check_keys, need, short_file, topology_for
 from ..network.topology import Topology
 
 
@@ -46,6 +46,10 @@ SENDERS: tuple[tuple[str, str], ...] = (
 
 _SCENARIO_KEYS = ("checkpoint", "rule", "component", "direction", "code", "step", "pairs_broken", "status",
                   "symptom", "lesson")
+#: Each scenario field's type (``status: null`` is a timeout: no HTTP status reaches the browser).
+_SCENARIO_TYPES: dict[str, type | tuple[type, ...]] = {
+    "checkpoint": int, "rule": str, "component": str, "direction": str, "code": str, "step": str,
+    "pairs_broken": int, "status": (int, type(None)), "symptom": str, "lesson": str}
 
 
 def load_checkpoint_scenarios(name: str = "checkpoints-off") -> tuple[str, list[dict[str, Any]]]:
@@ -59,8 +63,11 @@ def load_checkpoint_scenarios(name: str = "checkpoints-off") -> tuple[str, list[
                             file=file, path="scenarios")
     out = []
     for i, sc in enumerate(items):
-        out.append(check_keys(sc, _SCENARIO_KEYS, _SCENARIO_KEYS, file=file, path=f"scenarios[{i}]"))
-    return str(doc["topology"]), out
+        entry = check_keys(sc, _SCENARIO_KEYS, _SCENARIO_KEYS, file=file, path=f"scenarios[{i}]")
+        for key, kind in _SCENARIO_TYPES.items():
+            need(entry, key, kind, file=file, path=f"scenarios[{i}]")
+        out.append(entry)
+    return str(need(doc, "topology", str, file=file, path="")), out
 
 
 def browser_sees(trace: Trace) -> str:

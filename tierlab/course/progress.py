@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, TypeVar
 
 from ..errors import TierlabError
+from ..paths import user_path
 from ..network.limits import printable
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def progress_path() -> Path | None:
     env = os.environ.get(ENV, "")
     if env.lower() in ("off", "0", "none"):
         return None
-    return Path(env).expanduser() if env else Path.home() / FILE
+    return user_path(env) if env else Path.home() / FILE
 
 
 def _learner() -> str:
@@ -75,7 +76,11 @@ def _learner() -> str:
 def record(exercise: str, passed: bool, *, path: Path | None = None) -> dict[str, Any] | None:
     """Append one verdict to the progress file; the attempt is the exercise's count so far plus one.
     Returns the record, or ``None`` (switched off, or not writable: a warning says why)."""
-    target = path if path is not None else progress_path()
+    try:
+        target = path if path is not None else progress_path()
+    except TierlabError as exc:  # $TIERLAB_PROGRESS names ~someone with no home
+        warnings.warn(f"tierlab could not record progress: {exc.message}", RuntimeWarning, stacklevel=3)
+        return None
     if target is None:
         return None
     try:
@@ -161,7 +166,7 @@ def read(source: str | Path) -> list[dict[str, Any]]:
     /dev/zero or at another learner's file). A file speaks for one learner too: the one its name says
     (``carol.jsonl``, or ``tierlab-01.jsonl`` as the hub saves them), or for a file still called
     ``progress.jsonl``, the learner its first record names."""
-    p = Path(source).expanduser()
+    p = user_path(source)
     if p.is_dir():
         for candidate in (p / FILE, p / "progress.jsonl"):
             if candidate.parent != p and os.path.islink(candidate.parent):

@@ -143,18 +143,36 @@ def _split_path(path: str) -> list[str | int]:
 
 
 def apply_patch(raw: dict[str, Any], patch: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
-    """A deep copy of ``raw`` with each ``(path, value)`` set; ``[+]`` appends to a list."""
+    """A deep copy of ``raw`` with each ``(path, value)`` set; ``[+]`` appends to a list.
+
+    ``raw`` is never changed: a patch that does not fit (not a ``[path, value]`` pair, a key or index the
+    topology does not have) is a ScenarioError naming the entry, raised before anything is returned."""
+    if not isinstance(patch, (list, tuple)):
+        raise ScenarioError(f"a patch is a list of [path, value] pairs, got {limits._show(patch)}",
+                            "write e.g. [[\"security_groups[1].rules[0].ports\", 443]]", path="patch")
     out = copy.deepcopy(raw)
-    for path, value in patch:
-        keys = _split_path(path)
-        node: Any = out
-        for k in keys[:-1]:
-            node = node[k]
-        last = keys[-1]
-        if last == "+":
-            node.append(copy.deepcopy(value))
-        else:
-            node[last] = copy.deepcopy(value)
+    for i, entry in enumerate(patch):
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2 or not isinstance(entry[0], str):
+            raise ScenarioError(f"patch entry {limits._show(entry)} is not a [path, value] pair",
+                                "write [\"subnets[0].cidr\", \"10.0.9.0/24\"]: a key path, then the value",
+                                path=f"patch[{i}]")
+        path, value = entry
+        try:
+            keys = _split_path(path)
+            if not keys:
+                raise KeyError(path)
+            node: Any = out
+            for k in keys[:-1]:
+                node = node[k]
+            last = keys[-1]
+            if last == "+":
+                node.append(copy.deepcopy(value))
+            else:
+                node[last] = copy.deepcopy(value)
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError):
+            raise ScenarioError(f"patch path {limits.printable(repr(path), 80)} is not in the topology",
+                                "check the key names and list indexes against the topology file",
+                                path=f"patch[{i}]") from None
     return out
 
 
