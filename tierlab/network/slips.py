@@ -51,9 +51,9 @@ def replay(difference_id: str, topology: str = "seed-as-written", *,
     for i, step in enumerate(then or ()):
         try:
             patched = apply_patch(patched, [tuple(step)])
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        except (TierlabError, KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             path = step[0] if isinstance(step, (list, tuple)) and step else step
-            why = _why_not(patched, path) or type(exc).__name__
+            why = _why_not(patched, path) or (exc.message if isinstance(exc, TierlabError) else type(exc).__name__)
             return TierlabError(f"the patch does not apply: step {i + 1} ({_short(path)}): {why}",
                                 "paths look like 'dns.records[0].type'; [+] appends to a list")
     try:
