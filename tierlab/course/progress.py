@@ -187,7 +187,7 @@ def learner_of(source: str | Path) -> str:
     """Who a source belongs to, as the instructor named it: the home folder (``/home/ada`` and
     ``/home/ada/.tierlab/progress.jsonl`` are both ada), a folder holding ``progress.jsonl``, or the file an
     export was handed in as (``bob.jsonl``)."""
-    p = Path(source).expanduser()
+    p = user_path(source)
     if p.is_dir():
         return p.resolve().name or str(p)
     if p.name == FILE.name:
