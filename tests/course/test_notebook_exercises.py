@@ -165,3 +165,16 @@ def test_nacl_rule_order_is_shown_live_in_07():
     assert below["deny_number"] < 100 < above["deny_number"]
     assert not below["reaches"] and below["decided_by"].endswith("-90")
     assert above["reaches"] and above["decided_by"].endswith("-100")
+
+
+#: Words 00-start-here may use before the notebook that teaches them, each only with a pointer to that notebook
+#: in the same cell ("health checks ... notebook 03"): a newcomer reading an answer knows where to look.
+LATER = {"health check": "notebook 03", "fails open": "notebook 03", "fail open": "notebook 03"}
+
+
+def test_00_points_to_where_a_term_it_uses_early_is_taught():
+    for c in _cells(ROOT / "notebooks" / "00-start-here.ipynb"):
+        text = _src(c) if c["cell_type"] == "markdown" else ""
+        for term, where in LATER.items():
+            if _uses(text, term):
+                assert where in text, f"00-start-here uses {term!r} without pointing to {where}: {text[:200]}"
