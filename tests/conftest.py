@@ -11,6 +11,32 @@ _hyp.settings.register_profile("tierlab", deadline=None,
                                suppress_health_check=[_hyp.HealthCheck.too_slow])
 _hyp.settings.load_profile("tierlab")
 
+# `make test-fast` passes --hypothesis-profile=tierlab-fast: every property test runs a quarter of
+# its examples (at least FAST_MIN_EXAMPLES, never more than its own count), so the fast tier stays a
+# quick feedback loop. `make test` (and CI) runs the full count each test asks for; a failing example
+# saved in .hypothesis/ is replayed first in either tier.
+FAST_PROFILE, FAST_SHARE, FAST_MIN_EXAMPLES = "tierlab-fast", 4, 5
+_hyp.settings.register_profile(FAST_PROFILE, _hyp.settings.get_profile("tierlab"))
+
+
+def _fast_examples(n: int) -> int:
+    return min(n, max(FAST_MIN_EXAMPLES, -(-n // FAST_SHARE)))
+
+
+def _scale_examples_for_the_fast_tier(items) -> None:
+    if _hyp.settings.get_current_profile_name() != FAST_PROFILE:
+        return
+    done = set()
+    for item in items:
+        test = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+        if not _hyp.is_hypothesis_test(test) or id(test) in done:
+            continue
+        done.add(id(test))
+        # @settings and @given keep the test's settings here; hypothesis reads them when the test runs.
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if own is not None:
+            test._hypothesis_internal_use_settings = _hyp.settings(own, max_examples=_fast_examples(own.max_examples))
+
 # ==== database tier (tierlab.db) — owner: the db branch ====================================
 import os as _db_os
 
@@ -57,6 +83,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(_db_pytest.mark.database)
         if "browser" in item.path.parts and item.get_closest_marker("browser") is None:
             item.add_marker(_db_pytest.mark.browser)
+    _scale_examples_for_the_fast_tier(items)
+
+
+def pytest_report_header(config):
+    if _hyp.settings.get_current_profile_name() == FAST_PROFILE:
+        return (f"hypothesis profile {FAST_PROFILE}: each property test runs 1/{FAST_SHARE} of its examples "
+                f"(at least {FAST_MIN_EXAMPLES}); `make test` runs them all")
 # ==== end of test tiers block ============================================================
 
 

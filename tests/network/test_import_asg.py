@@ -165,6 +165,7 @@ def test_an_aws_group_with_an_unknown_subnet_is_an_error_naming_it(tmp_path):
     assert "VPCZoneIdentifier" in str(exc.value) and "subnet-0nothere" in str(exc.value)
 
 
+@pytest.mark.slow  # moto's EC2, ELB and Auto Scaling backends: ~3 s of CPU, like the other moto tests
 def test_the_hand_written_group_has_the_shape_moto_answers(tmp_path):
     """The describe-auto-scaling-groups answer above uses only keys the API (as moto serves it) returns."""
     boto3 = pytest.importorskip("boto3")
