@@ -21,7 +21,7 @@ pytestmark = pytest.mark.fuzz
 
 ROOT = Path(__file__).resolve().parents[2]
 TF = sorted((ROOT / "data" / "terraform").rglob("*.tf"))
-AWS = ROOT / "data" / "aws" / "seed"
+AWS_FOLDERS = [ROOT / "data" / "aws" / "seed", ROOT / "data" / "aws" / "seed-asg"]  # the latter: an Auto Scaling group
 #: `terraform show -json` of a state and of plans (whose references the reader resolves, or reports)
 SHOWS = [ROOT / "data" / "terraform" / "registry-module" / "show.json",
          *sorted((ROOT / "data" / "terraform" / "plan-modules").glob("plan*.json"))]
@@ -92,7 +92,7 @@ def test_malformed_terraform_never_gives_a_traceback(rnd, tmp_path_factory):
 def test_malformed_aws_json_and_show_json_never_give_a_traceback(rnd, tmp_path_factory):
     d = tmp_path_factory.mktemp("json")
     if rnd.random() < 0.5:
-        shutil.copytree(AWS, d / "a")
+        shutil.copytree(rnd.choice(AWS_FOLDERS), d / "a")
         f = rnd.choice(sorted((d / "a").glob("*.json")))
         doc = json.loads(f.read_text())
         for _ in range(rnd.randint(1, 6)):
