@@ -122,3 +122,10 @@ def test_a_timeout_is_still_a_timeout_and_refused_is_a_wrong_answer_there():
     assert E.check_browser_sees("timed out", whatif=off)
     with pytest.raises(tl.CheckFailed, match="does not see 'refused'"):
         E.check_browser_sees("refused", whatif=off)
+
+
+@pytest.mark.parametrize("direction", ["outbound", "out", "egress", "OUTBOUND"])
+def test_a_direction_may_be_written_as_the_console_or_the_api_writes_it(direction):
+    ex = EVERY["primer-stateless-reply"]  # stopped at nacl-private-db outbound
+    assert ex.grade(f"nacl-private-db {direction}").passed
+    _fails_with(ex, "nacl-private-db ingress", "stops it, but not inbound", "reply leaves the responder's subnet")

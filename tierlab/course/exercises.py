@@ -528,13 +528,20 @@ def check_blocked_component(answer: Any, whatif: Mapping[str, Any] | None = None
         raise CheckFailed("nothing blocks the journey after this change", "check the change in the prompt")
     first = tr.blocks[0]
     name, *rest = text.split(" ")
+    rest = [_DIRECTIONS.get(rest[0], rest[0])] if rest else []
     _known_component(topo, tr, name, rest)
     if name != first.component:
         raise CheckFailed(f"the journey is not stopped at {name}",
                           "blocks_frame() names the component; which one sees the packet first?")
     if rest and first.direction and rest[0] != first.direction:
-        raise CheckFailed(f"{name} stops it, but not {rest[0]}", "a reply leaves the responder's subnet outbound")
+        raise CheckFailed(f"{name} stops it, but not {rest[0]}",
+                          "a reply leaves the responder's subnet outbound" if first.direction == "outbound"
+                          else "a packet meets a subnet's NACL inbound as it enters the subnet")
     return True
+
+
+#: What a learner may write for a direction: AWS's console says inbound/outbound, its API ingress/egress.
+_DIRECTIONS = {"in": "inbound", "out": "outbound", "ingress": "inbound", "egress": "outbound"}
 
 
 def _known_component(topo: Topology, tr: Any, name: str, rest: list[str]) -> None:
