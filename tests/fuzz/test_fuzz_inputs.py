@@ -12,6 +12,8 @@ Same rules as test_fuzz.py (its Runner: a TierlabError or a value is fine, any o
 * **The lab app's fields**: the rule editor's number, protocol, ports, peer and action text, the diagram's
   click bus and the latency knobs, through the real widgets (Apply button included).
 * **Sub-commands** test_fuzz.py leaves out: ``progress``, ``handout`` and ``book`` with odd paths.
+* **Time what-ifs**: the latency model and its simulation, health-check, failover and pool timelines, ALB metrics
+  of a what-if, and the Auto Scaling timelines, each given odd parameters.
 
 Hypothesis runs a fixed set of examples (derandomized); TIERLAB_FUZZ_EXAMPLES=N explores new ones.
 """
@@ -367,3 +369,43 @@ def test_progress_handout_and_book_answer_any_path_with_a_message(tmp_path: Path
         "keep.txt"]
     run.check()
 
+
+
+# --------------------------------------------------------------------------- time what-ifs (sim)
+
+SIM_ODD = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=6),
+                    st.sampled_from(["1.3", "crash", "deep", "node-api-1", "us-east-1a", "\udcff", "all"]),
+                    st.lists(st.integers(), max_size=2), st.just({}))
+
+
+def _sim_calls() -> dict[str, tuple[Any, list[str]]]:
+    from tierlab.sim import metrics, simulation
+
+    vpc = tl.load("seed-vpc")
+    return {
+        "latency_model": (lambda **k: tl.latency_model(SEED, "physics", **k),
+                          ["rtt_ms", "tls_version", "dns_cache", "keep_alive", "pool", "multi_az", "app_ms"]),
+        "simulate": (lambda **k: simulation.compare(tl.latency_model(SEED), tl.latency_model(SEED, "seed"), **k),
+                     ["n", "seed"]),
+        "health": (lambda **k: tl.health_check_timeline(SEED, **k), ["failure", "failed", "check", "duration_s"]),
+        "failover": (lambda **k: tl.failover_timeline(SEED, **k), ["t0_s", "failover_s", "duration_s"]),
+        "pool": (lambda **k: tl.pool_timeline(SEED, **k), ["pre_ping", "pool_size", "requests_per_s"]),
+        "whatif_metrics": (lambda **k: metrics.whatif_metrics(SEED, SEED.switch_off("database-sg-in-5432"), **k),
+                           ["at_s", "duration_s", "requests_per_s"]),
+        "zone_outage": (lambda **k: tl.zone_outage_timeline(vpc, **k), ["az", "t0_s"]),
+        "rolling_deploy": (lambda **k: tl.rolling_deploy_timeline(vpc, **k), ["t0_s", "batch", "version"]),
+        "instance_failure": (lambda **k: tl.instance_failure_timeline(vpc, **k), ["instance", "failure", "t0_s"]),
+    }
+
+
+SIM_CALLS = _sim_calls()
+
+
+@_settings(120)
+@given(st.sampled_from(sorted(SIM_CALLS)), st.data())
+def test_every_time_what_if_refuses_odd_parameters_with_a_tierlab_error(name: str, data: Any) -> None:
+    run = Runner("time what-ifs")
+    fn, keys = SIM_CALLS[name]
+    kwargs = data.draw(st.dictionaries(st.sampled_from(keys), SIM_ODD, min_size=1, max_size=2))
+    run(name, lambda: fn(**kwargs))
+    run.check()

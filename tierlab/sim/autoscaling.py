@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Union
 
 from ..errors import ParameterError
+from ..network import limits
 from ..network.autoscaling import AutoScalingGroup, free_address
 from ..network.topology import HealthCheck, Instance, Topology
 from .health import _REQUEST_FAILS, CHECKS, FAILURES, HealthState, _check_fails, next_state
@@ -740,14 +741,17 @@ def _validated(topo: Topology, happenings: Iterable[Happening], g: AutoScalingGr
         if isinstance(h.t_s, bool) or not isinstance(h.t_s, (int, float)) or not math.isfinite(h.t_s) or h.t_s < 0:
             raise ParameterError(f"{type(h).__name__} at t_s={h.t_s!r}: not a time in seconds >= 0", "e.g. t_s=10")
         if isinstance(h, InstanceFailure):
-            if h.failure not in FAILURES:
+            if not isinstance(h.instance, str):
+                raise ParameterError(f"instance={limits._show(h.instance)} is not an instance name",
+                                     f"members: {', '.join(g.instances)}")
+            if not isinstance(h.failure, str) or h.failure not in FAILURES:
                 raise ParameterError(f"unknown failure {h.failure!r}", "use one of: " + ", ".join(FAILURES))
             launched = h.instance.startswith(f"{g.name}-") and h.instance[len(g.name) + 1:].isdigit()
             if h.instance not in g.instances and h.instance not in topo.alb.targets and not launched:
                 raise ParameterError(f"{h.instance!r} is neither a member of Auto Scaling group {g.name!r} at the "
                                      "start, nor a target, nor a name the group gives what it launches",
                                      f"members: {', '.join(g.instances)}; launched ones: {g.name}-1, {g.name}-2, ...")
-        elif isinstance(h, ZoneOutage) and h.az not in azs:
+        elif isinstance(h, ZoneOutage) and (not isinstance(h.az, str) or h.az not in azs):
             raise ParameterError(f"no availability zone {h.az!r} in {topo.name}", "zones: " + ", ".join(topo.azs))
         elif isinstance(h, SetDesired) and (isinstance(h.desired, bool) or not isinstance(h.desired, int)
                                             or not g.min_size <= h.desired <= g.max_size):
@@ -826,6 +830,12 @@ def rolling_deploy_timeline(topo: Topology, *, t0_s: float = 10.0, version: str 
     """An instance refresh to ``version`` from ``t0_s``: each old instance drains for the
     deregistration delay while its replacement boots. Long by nature: the default duration covers it."""
     g = topo.auto_scaling_group(kwargs.get("group"))
+    for name, v in (("t0_s", t0_s), ("batch", batch)):  # checked here: the default duration is computed from them
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 \
+                or (name == "batch" and (not isinstance(v, int) or v < 1)):
+            raise ParameterError(f"rolling_deploy_timeline({name}={limits._show(v)}): "
+                                 + ("not a time in seconds >= 0" if name == "t0_s" else "not a count >= 1"),
+                                 "e.g. t0_s=10, batch=1")
     if "duration_s" not in kwargs:
         delay = kwargs.get("deregistration_delay_s", topo.alb.deregistration_delay_s)
         per = max(g.template.pending_s, g.template.boot_s) + 2 * topo.alb.health_check.interval_s

@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from ..errors import ParameterError
+from ..network import limits
 from ..network.loader import check_health_check
 from ..network.topology import HealthCheck, Topology
 
@@ -56,7 +57,7 @@ def _check_fails(failure: str, check: str = "shallow") -> bool:
 
 
 def _check_kind(check: str) -> None:
-    if check not in CHECKS:
+    if not isinstance(check, str) or check not in CHECKS:
         raise ParameterError(f"unknown health check {check!r}", "use 'shallow' (the seed's /health) or 'deep'")
 
 
@@ -94,7 +95,7 @@ def resolve_health_check(topo: Topology | None, settings: str | HealthCheck = "t
 
 
 def _check_failure(failure: str) -> None:
-    if failure not in FAILURES:
+    if not isinstance(failure, str) or failure not in FAILURES:
         raise ParameterError(f"unknown failure {failure!r}", "use one of: " + ", ".join(FAILURES))
 
 
@@ -445,6 +446,9 @@ def health_check_timeline(topo: Topology, *, failure: str = "crash", failed: tup
         failed = (targets[0],)
     elif isinstance(failed, str):
         failed = (failed,) if failed != "all" else targets
+    if not isinstance(failed, (tuple, list)) or not all(isinstance(f, str) for f in failed):
+        raise ParameterError(f"failed={limits._show(failed)}: name targets, e.g. failed='node-api-1' or a tuple "
+                             "of names", "targets: " + ", ".join(targets))
     unknown = [f for f in failed if f not in targets]
     if unknown:
         raise ParameterError(f"not a target of {topo.alb.target_group}: {', '.join(unknown)}", "targets: " + ", ".join(targets))

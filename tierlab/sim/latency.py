@@ -55,6 +55,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import ParameterError
+from ..network import limits
 from ..network.topology import Topology
 from ..phases import PHASE_KEYS
 from ..request.journey import STEPS, Trace, journey
@@ -192,6 +193,9 @@ class LatencyModel:
         if n > 5_000_000:
             raise ParameterError(f"simulate(n={n}): more than 5,000,000 requests would need gigabytes",
                        "100,000 requests give stable p99s")
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            raise ParameterError(f"simulate(seed={limits._show(seed)}): the seed is a whole number 0 to 2**63 - 1",
+                                 "e.g. simulate(10_000, seed=0); the same seed repeats the same draws")
         return Simulation(self, int(n), int(seed), draw_samples(self.steps, self.params, int(n), int(seed)))
 
     def with_params(self, **changes: Any) -> "LatencyModel":

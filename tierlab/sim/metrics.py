@@ -320,7 +320,7 @@ def whatif_metrics(before: Topology, after: Topology, *, at_s: float = 120.0, du
     """``before`` until ``at_s``, then ``after`` (a what-if of it): the network changes at once; each ALB
     node's view of a target changes only when its health checks say so."""
     _rate(requests_per_s, duration_s, target_response_s)
-    if not 0 <= at_s < duration_s:
+    if isinstance(at_s, bool) or not isinstance(at_s, (int, float)) or not 0 <= at_s < duration_s:
         raise ParameterError(f"at_s={at_s!r} is not within the timeline (0-{duration_s:g} s)", "e.g. at_s=120")
     tb, ta = journey(before), journey(after)
     flips = _health_flips(tb, ta, at_s)
