@@ -7,9 +7,11 @@ Prints:
   4. Create Account requests/s through the whole stack, beside pooled create_user rows/s
      measured from the API server's namespace against the same PostgreSQL;
   5. one toggle of the lab app's Real packets tab (tierlab.linux.Mirror): the rewrite, the three
-     hops' SYNs, and the real Create Account (over TLS), model and Linux side by side.
+     hops' SYNs, and the real Create Account (over TLS), model and Linux side by side;
+  6. seed-vpc (NAT gateways, endpoint ENIs, S3's namespace) built, its egress mistakes replayed
+     (12 connections each, both judges), and its differential per case (every server's way out too).
 
-    .venv/bin/python benchmarks/bench_linux.py [--requests 300] [--threads 8]
+    .venv/bin/python benchmarks/bench_linux.py [--requests 300] [--threads 8] [--only egress]
 """
 
 from __future__ import annotations
@@ -108,15 +110,47 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--builds", type=int, default=5)
+    ap.add_argument("--only", choices=["egress"], help="only the seed-vpc figures (6)")
     args = ap.parse_args()
     reason = linux.skip_reason()
     if reason:
         print(f"bench_linux: skipped: {reason}")
         sys.exit(0)
+    if args.only == "egress":
+        egress_figures(args.builds)
+        return
     build_figures(args.builds)
     toggle_figures(10)
     stack_figures(args.requests, args.threads)
     mirror_figures()
+    egress_figures(args.builds)
+
+
+def egress_figures(runs: int) -> None:
+    from tierlab.course.egress import load_mistakes
+    from tierlab.linux import differential as D
+
+    vpc = tl.load("seed-vpc")
+    builds = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        lab = linux.build(vpc)
+        builds.append((time.perf_counter() - t0) * 1000)
+        lab.close()
+    print(f"== 6. seed-vpc in {len(lab.plan.keys)} namespaces (2 NAT gateways, 8 endpoint ENIs, S3's): build median "
+          f"{statistics.median(builds):.0f} ms (min {min(builds):.0f}, max {max(builds):.0f})")
+    with linux.build(vpc) as lab:
+        mistakes = load_mistakes()
+        t0 = time.perf_counter()
+        table = D.replay(lab, mistakes)
+        s = time.perf_counter() - t0
+        print(f"  {len(mistakes)} egress mistakes x 12 connections replayed in {s:.2f} s "
+              f"({'all agree' if table['agree'].all() else 'DISAGREE'})")
+        cases = D.whatifs(vpc, 30)
+        rep = D.run(lab, cases, timeout_s=0.05)
+        print(f"  differential: {rep.cases} what-ifs, {rep.probes} connections in {rep.seconds:.1f} s "
+              f"({rep.seconds / rep.cases * 1000:.0f} ms per case, {len(D.flows(vpc))} connections each); "
+              f"{len(rep.unexplained)} unexplained")
 
 
 def mirror_figures() -> None:

@@ -43,13 +43,13 @@ def _ours_or_orphaned() -> list[str]:
 
 def snapshot() -> dict[str, object]:
     """The host's own view of what a lab could leak: tierlab's namespaces, links with the names
-    the lab gives its veths (igw, eth0, e<N>), nftables tables named tierlab*. Other links and
+    the lab gives its veths (igw, eth0, e<N>, g<N>), nftables tables named tierlab*. Other links and
     tables (Docker's, another helper's) come and go on their own and are not compared."""
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     names = sorted(l.split(":")[1].strip().split("@")[0] for l in links.splitlines())
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
     return {"namespaces": _ours_or_orphaned(),
-            "links": [n for n in names if re.fullmatch(r"igw|eth0|e\d+", n)],
+            "links": [n for n in names if re.fullmatch(r"igw|eth0|[eg]\d+", n)],
             "tables": sorted(t for t in tables.splitlines() if "tierlab" in t)}
 
 

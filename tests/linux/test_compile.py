@@ -70,3 +70,52 @@ def test_without_root_the_reason_is_one_line(monkeypatch):
     monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
     reason = netns.skip_reason()
     assert reason and "root" in reason and "\n" not in reason
+
+
+def test_a_nat_gateway_is_a_namespace_that_masquerades_to_ports_1024_65535():
+    topo = tl.load("seed-vpc")
+    p = C.plan(topo)
+    nat = p.host("nat-az1")
+    assert (nat.kind, str(nat.ip), str(nat.public_ip), nat.sgs) == ("nat", "10.0.1.20", "192.0.2.11", ())
+    text = C.nft_script(topo, p, "nat-az1")
+    assert "masquerade to :1024-65535 fully-random" in text
+    assert not any(k == "nat-az1" for k, _ in C.mutable_chains(topo, p))  # no security group to rewrite
+    igw = C.nft_script(topo, p, "internet")
+    assert "ip saddr 10.0.1.20 snat to 192.0.2.11" in igw  # the internet gateway gives it the Elastic IP
+
+
+def test_private_routes_lead_to_their_zones_nat_and_s3_prefixes_to_the_gateway_endpoint():
+    topo = tl.load("seed-vpc")
+    p = C.plan(topo)
+    lines = C.route_lines(topo, p)
+    tables = dict(p.tables)
+    nat1, nat2 = p.host("nat-az1"), p.host("nat-az2")
+    assert f"route add 0.0.0.0/0 via 10.0.1.20 dev {nat1.iface} onlink table {tables['rt-private-az1']}" in lines
+    assert f"route add 0.0.0.0/0 via 10.0.11.20 dev {nat2.iface} onlink table {tables['rt-private-az2']}" in lines
+    s3 = p.gateway("vpce-s3")
+    assert s3 is not None and "vpce-s3" in p.outside
+    for cidr in ("52.216.0.0/15", "54.231.0.0/17"):
+        for rt in ("rt-private-az1", "rt-private-az2"):
+            assert f"route add {cidr} via {s3.link} dev {s3.iface} onlink table {tables[rt]}" in lines
+    assert not any(f"table {tables['rt-private-db']}" in l and "0.0.0.0/0" in l for l in lines)
+
+
+def test_interface_endpoints_are_enis_with_their_security_groups():
+    topo = tl.load("seed-vpc")
+    p = C.plan(topo)
+    eni = p.host("vpce-ssm@private-app-az1")
+    assert (eni.kind, str(eni.ip), eni.sgs, eni.listens) == ("vpce", "10.0.2.101", ("endpoints-sg",), (443,))
+    rules = C.sg_rules(topo, eni, "inbound")
+    assert len(rules) == 1 and "10.0.2.45" in rules[0] and "th dport 443" in rules[0]
+
+
+def test_a_zone_outage_drops_everything_to_and_from_its_subnets_before_any_nacl():
+    topo = tl.load("seed-vpc")
+    p = C.plan(topo)
+    assert C.mutable_chains(topo, p)[("router", "zones")] == []
+    down = C.mutable_chains(topo.with_zone_down("us-east-1a"), p)[("router", "zones")]
+    groups = dict(p.groups)
+    az1 = sorted(groups[s.name] for s in topo.subnets if s.az == "us-east-1a")
+    assert down == [f'meta iifgroup {{ {", ".join(map(str, az1))} }} counter drop comment "zone us-east-1a down"',
+                    f'meta oifgroup {{ {", ".join(map(str, az1))} }} counter drop comment "zone us-east-1a down"']
+    assert C.forward_rules(topo, p)[0] == "jump zones"

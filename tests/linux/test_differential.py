@@ -1,4 +1,5 @@
-"""The evaluator against the kernel: every scenario file and 1,000 what-ifs, 0 unexplained."""
+"""The evaluator against the kernel: every scenario file, the egress mistakes and 1,000 what-ifs of the
+seed plus some of seed-vpc (NAT gateways, endpoints), 0 unexplained."""
 
 from __future__ import annotations
 
@@ -15,6 +16,18 @@ from tierlab.paths import data_dir
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 WHATIFS = 1000
+#: What-ifs of seed-vpc besides its egress mistakes: each also probes every server's way out (36 more
+#: connections, through the NATs, the S3 gateway endpoint and the interface endpoints)
+VPC_WHATIFS = 60
+
+
+def egress_cases() -> list[D.Case]:
+    """seed-vpc as shipped, each egress mistake (tl.course.egress), and generated what-ifs of it."""
+    from tierlab.course.egress import load_mistakes
+
+    base = tl.load("seed-vpc")
+    return ([D.Case("seed-vpc", base)] + [D.Case(f"egress-mistakes[{m.id}]", m.topology) for m in load_mistakes()]
+            + D.whatifs(base, VPC_WHATIFS))
 
 
 def scenario_cases() -> dict[str, list[D.Case]]:
@@ -44,6 +57,7 @@ def test_the_kernel_agrees_with_the_evaluator(seed_lab, capsys):
 
     with linux.build(tl.load("seed")) as second:  # two copies: one's timeouts overlap the other's
         report = D.run([seed_lab, second], cases, timeout_s=0.05)
+    by_topology.setdefault("seed-vpc", []).extend(egress_cases())
     for name, more in by_topology.items():  # scenario files on other topologies get their own lab
         with linux.build(tl.load(name)) as lab:
             other = D.run(lab, more, timeout_s=0.05)
@@ -58,7 +72,7 @@ def test_the_kernel_agrees_with_the_evaluator(seed_lab, capsys):
         print("\n" + report.summary())
         for d in report.documented[:10] + report.unexplained[:30]:
             print("  ", d)
-    assert report.cases >= WHATIFS
+    assert report.cases >= WHATIFS + VPC_WHATIFS + 10
     assert {"connected", "timed out", "refused", "reply lost"} <= set(report.outcomes), report.outcomes
     assert all(d.kind in D.DOCUMENTED for d in report.documented)
     assert report.unexplained == [], f"{len(report.unexplained)} unexplained disagreements; first: {report.unexplained[0]}"

@@ -9,7 +9,10 @@ The shape, for the seed::
     router ns (the VPC router: one routing table per route table, NACLs in the forward hook)
         │ one veth per ENI; the router's end carries the subnet's gateway (.1) and an
         │ interface group per subnet, so the NACL chains know which subnet a packet leaves/enters
-    one ns per ENI: ALB nodes, API servers, RDS instances (security groups in input/output)
+    one ns per ENI: ALB nodes, API servers, RDS instances, interface endpoints' ENIs (security
+    groups in input/output), and NAT gateways (no security group: a masquerade to their own address)
+        │ veth "g<N>" per gateway endpoint: a namespace standing for the service (S3), reached by the
+        │ routes to its prefix list's CIDRs
 
 Where Linux cannot say what AWS does (every place is also in the notebook):
 
@@ -22,12 +25,23 @@ Where Linux cannot say what AWS does (every place is also in the notebook):
   difference.
 * **Tracked-connection idle timeout**: AWS's default for TCP is 432,000 s (5 days); Linux's
   ``nf_conntrack_tcp_timeout_established`` is also 432,000 s by default, but other states differ.
-* **The ALB terminates TLS**: the lab's ALB nodes speak plain HTTP on their 443 listener.
-* **The internet** is one namespace: the user's address and the internet gateway's NAT from
-  each ALB node's public address to its private one. A packet to any other internet address is
-  dropped there silently.
+* **The ALB terminates TLS** with a certificate the lab makes at start (ACM's on AWS).
+* **The internet** is one namespace: the user's address, the internet gateway's 1:1 NAT between
+  each public address (ALB nodes, NAT gateways' Elastic IPs) and its private one, and every other
+  host on the internet: any new TCP connection arriving there is answered (redirected to one
+  catch-all listener), whatever its address and port.
 * **ICMP**: the router never answers with ICMP errors (no route means a silent blackhole, as in
   AWS); NACLs on ``icmp`` match every ICMP type, as the model does.
+* **NAT gateway**: a namespace in its public subnet that masquerades what it forwards to its
+  private address and a random source port in 1024-65535 (``fully-random``: Linux would otherwise
+  keep the server's own port, and a NACL covering part of the NAT's range would never bite); the
+  internet gateway's 1:1 NAT maps that address to the Elastic IP, as AWS's does. AWS's NAT keeps
+  no state a learner can see and has no ``conntrack`` table to read; the lab's has.
+* **Endpoints**: an interface endpoint's ENI answers TCP on 443 (no TLS, no AWS API behind it); a
+  gateway endpoint is a namespace answering every address of its prefix list, with no endpoint
+  policy; a service's name is resolved by the model (private DNS), not by a resolver in the lab.
+* **A zone outage** is the router dropping every packet to or from the zone's subnets (AWS: the
+  zone's ENIs, NAT gateways and ALB nodes are gone).
 """
 
 from __future__ import annotations
@@ -36,10 +50,12 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterable
 
+from ..network.gateways import NAT_PORTS
 from ..network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SgRule, default_rule_id, safe_id
 from ..network.topology import Topology
 
-__all__ = ["Host", "Plan", "plan", "nft_script", "mutable_chains", "route_lines", "host_sysctls", "TABLE",
+__all__ = ["Host", "GatewayEndpoint", "Plan", "plan", "gateway_batch", "zone_rules", "nft_script", "mutable_chains",
+           "route_lines", "host_sysctls", "TABLE",
            "LIMITS"]
 
 TABLE = "tierlab"
@@ -56,10 +72,19 @@ LIMITS: tuple[tuple[str, str], ...] = (
                         "once); Linux tracks every flow here (`notrack` could express it)"),
     ("TLS", "the ALB nodes terminate TLS on their 443 listener with a self-signed certificate made at lab start "
             "(ACM's on AWS); only the browser's namespace trusts it"),
-    ("internet", "one namespace holds the user and the internet gateway's 1:1 NAT; other internet addresses "
-                 "are silently dropped"),
+    ("internet", "one namespace holds the user, the internet gateway's 1:1 NAT and every other internet host: "
+                 "it answers any address and port (one catch-all listener)"),
     ("idle timeout", "the ALB's 60 s idle timeout is shortened in the lab so a hung request ends in seconds"),
     ("ICMP", "the router sends no ICMP errors; a missing route is a silent blackhole, as in AWS"),
+    ("NAT gateway", "a namespace that masquerades to its private address and a random port in 1024-65535 "
+                    "(fully-random; Linux would keep the server's port); the internet gateway's 1:1 NAT gives it "
+                    "the Elastic IP; the lab's NAT has a conntrack table to read, AWS's shows none"),
+    ("endpoints", "an interface endpoint's ENI answers TCP on 443 (no TLS, no AWS API); a gateway endpoint is a "
+                  "namespace answering every address of its prefix list (no endpoint policy)"),
+    ("DNS", "a service's name (ssm.us-east-1.amazonaws.com) is resolved by the model, private DNS included; no "
+            "resolver runs in the lab, packets go to the address the model answers"),
+    ("zone outage", "the router drops every packet to or from the zone's subnets; on AWS the zone's ENIs, NAT "
+                    "gateways and ALB nodes are gone"),
 )
 
 
@@ -81,6 +106,16 @@ class Host:
 
 
 @dataclass(frozen=True)
+class GatewayEndpoint:
+    """A gateway endpoint (S3): a namespace behind veth ``iface`` answering every address of its prefix list."""
+
+    key: str
+    iface: str
+    cidrs: tuple[ipaddress.IPv4Network, ...]
+    link: ipaddress.IPv4Address  # the namespace's end of the veth (the router's end is link - 1)
+
+
+@dataclass(frozen=True)
 class Plan:
     """The namespaces and links of one topology (rules come from the topology on each apply)."""
 
@@ -92,6 +127,7 @@ class Plan:
     tables: tuple[tuple[str, int], ...]          # route table -> Linux table id
     subnet_table: tuple[tuple[str, str], ...]    # subnet -> route table
     internet_gateway: str | None
+    gateways: tuple[GatewayEndpoint, ...] = ()
 
     def host(self, key: str) -> Host:
         for h in self.hosts:
@@ -101,21 +137,39 @@ class Plan:
 
     @property
     def keys(self) -> tuple[str, ...]:
-        return ("router", "internet") + tuple(h.key for h in self.hosts)
+        return ("router", "internet") + tuple(h.key for h in self.hosts) + tuple(g.key for g in self.gateways)
+
+    @property
+    def outside(self) -> tuple[str, ...]:
+        """The namespaces outside the VPC: the internet and each gateway endpoint's service."""
+        return ("internet",) + tuple(g.key for g in self.gateways)
+
+    def gateway(self, key: str) -> GatewayEndpoint | None:
+        return next((g for g in self.gateways if g.key == key), None)
 
 
 def plan(topo: Topology) -> Plan:
     """Which namespaces, addresses, groups and tables a topology needs."""
     groups = {s.name: i + 1 for i, s in enumerate(topo.subnets)}
     hosts = []
-    for i, ep in enumerate(e for e in topo.endpoints if e.kind != "internet"):
+    # ENIs that send and answer, then interface endpoints' ENIs (answer only), then NAT gateways (no SG)
+    eps = [e for e in topo.endpoints if e.kind != "internet"] + list(topo.service_enis)
+    for i, ep in enumerate(eps):
         sub = topo.subnet(ep.subnet)  # type: ignore[arg-type]
         public = next((n.public_ip for n in topo.alb.nodes if n.name == ep.name), None)
         hosts.append(Host(ep.name, ep.kind, ep.ip, sub.name, sub.cidr.network_address + 1, groups[sub.name],
                           f"e{i}", ep.sgs, ep.listens, ep.ephemeral, public))
+    for j, nat in enumerate(topo.nat_gateways):
+        sub = topo.subnet(nat.subnet)
+        hosts.append(Host(nat.name, "nat", nat.private_ip, sub.name, sub.cidr.network_address + 1, groups[sub.name],
+                          f"e{len(eps) + j}", (), (), PortRange(*NAT_PORTS), nat.elastic_ip))
+    pls = {p.name: p for p in topo.prefix_lists}
+    gws = tuple(GatewayEndpoint(e.name, f"g{k}", pls[e.prefix_list].cidrs if e.prefix_list in pls else (),
+                                ipaddress.IPv4Address("169.254.2.2") + 256 * k)
+                for k, e in enumerate(x for x in topo.vpc_endpoints if x.type == "gateway"))
     tables = {rt.name: 100 + i for i, rt in enumerate(topo.route_tables)}
     return Plan(topo.name, topo.vpc_cidr, topo.client_ip, tuple(hosts), tuple(groups.items()), tuple(tables.items()),
-                tuple((s.name, s.route_table) for s in topo.subnets), topo.internet_gateway)
+                tuple((s.name, s.route_table) for s in topo.subnets), topo.internet_gateway, gws)
 
 
 # ----------------------------------------------------------------------------------------- matches
@@ -168,7 +222,7 @@ def forward_rules(topo: Topology, p: Plan) -> list[str]:
     """Leaving a subnet meets its NACL outbound, entering one its NACL inbound; a packet that
     stays inside one subnet (same interface group) meets neither, as in AWS."""
     groups = dict(p.groups)
-    out = []
+    out = ["jump zones"]
     for s in topo.subnets:
         g = groups[s.name]
         out.append(f"meta iifgroup {g} meta oifgroup != {g} jump {nacl_chain_name(s.nacl, 'outbound')} "
@@ -180,11 +234,25 @@ def forward_rules(topo: Topology, p: Plan) -> list[str]:
     return out
 
 
+def zone_rules(topo: Topology, p: Plan) -> list[str]:
+    """A zone that is down: the router drops every packet to or from its subnets (before any NACL),
+    so its ENIs, NAT gateways and ALB nodes send and answer nothing, as when AWS loses the zone."""
+    groups = dict(p.groups)
+    out = []
+    for az in topo.zones_down:
+        gs = sorted(groups[s.name] for s in topo.subnets if s.az == az)
+        if gs:
+            g = str(gs[0]) if len(gs) == 1 else "{ " + ", ".join(map(str, gs)) + " }"
+            out.append(f'meta iifgroup {g} counter drop comment "zone {az} down"')
+            out.append(f'meta oifgroup {g} counter drop comment "zone {az} down"')
+    return out
+
+
 # ----------------------------------------------------------------------------------------- SGs
 
 
 def _members(topo: Topology, sg: str) -> list[ipaddress.IPv4Address]:
-    return [e.ip for e in topo.endpoints if sg in e.sgs]
+    return [e.ip for e in (*topo.endpoints, *topo.service_enis) if sg in e.sgs]
 
 
 def sg_rules(topo: Topology, host: Host, direction: str) -> list[str]:
@@ -215,10 +283,13 @@ def sg_default_id(host: Host, direction: str) -> str:
 def mutable_chains(topo: Topology, p: Plan) -> dict[tuple[str, str], list[str]]:
     """The chains a what-if can change: (namespace key, chain) -> rules."""
     out: dict[tuple[str, str], list[str]] = {}
+    out[("router", "zones")] = zone_rules(topo, p)
     for n in topo.nacls:
         for d in ("inbound", "outbound"):
             out[("router", nacl_chain_name(n.name, d))] = nacl_rules(n, d)
     for h in p.hosts:
+        if h.kind == "nat":  # no security group on a NAT gateway
+            continue
         out[(h.key, "sg_in")] = sg_rules(topo, h, "inbound")
         out[(h.key, "sg_out")] = sg_rules(topo, h, "outbound")
     return out
@@ -240,7 +311,12 @@ def nft_script(topo: Topology, p: Plan, key: str) -> str:
         return f"table inet {TABLE} {{\n{body}}}\n"
     if key == "internet":
         return _internet_script(topo, p)
+    gw = p.gateway(key)
+    if gw is not None:
+        return _outside_script("eth0", f"{key}: the service answers every address of its prefix list")
     h = p.host(key)
+    if h.kind == "nat":
+        return _nat_script(h, p)
     inp = ["iif lo accept", 'ct state established,related counter accept comment "conntrack: reply or related"',
            "jump sg_in", _rule(verdict="drop", comment=sg_default_id(h, "inbound"))]
     outp = ["oif lo accept", 'ct state established,related counter accept comment "conntrack: reply or related"',
@@ -257,6 +333,34 @@ def probe_table(priority: int) -> str:
             "  set syn { type ipv4_addr . inet_service . inet_service; flags dynamic,timeout; timeout 30s; size 65536; }\n"
             f"  chain input {{\n    type filter hook input priority {priority}; policy accept;\n"
             "    tcp flags & (syn | ack) == syn update @syn { ip saddr . tcp sport . tcp dport }\n  }\n}\n")
+
+
+def _nat_script(h: Host, p: Plan) -> str:
+    """A NAT gateway: what it forwards from the VPC leaves with its own address and a random port in
+    1024-65535 (the internet gateway then maps that address to the Elastic IP); replies are mapped back
+    by its connection tracking; nothing from outside the VPC may start a connection through it or to it."""
+    lo, hi = NAT_PORTS
+    return (f"table ip tierlab_nat {{\n"
+            "  chain post {\n    type nat hook postrouting priority 100; policy accept;\n"
+            f'    oifname "eth0" ip saddr != {h.ip} meta l4proto {{ tcp, udp }} counter masquerade to :{lo}-{hi} '
+            f'fully-random comment "{h.key}: to {h.ip} and a port in {lo}-{hi}"\n'
+            f'    oifname "eth0" ip saddr != {h.ip} counter masquerade comment "{h.key}: to {h.ip}"\n  }}\n}}\n'
+            f"table inet {TABLE} {{\n"
+            "  chain input {\n    type filter hook input priority 0; policy accept;\n"
+            "    iif lo accept\n    ct state established,related accept\n"
+            f'    counter drop comment "{h.key}: accepts no connection of its own"\n  }}\n'
+            "  chain forward {\n    type filter hook forward priority 0; policy accept;\n"
+            f'    ct state new ip saddr != {p.vpc} counter drop comment "{h.key}: no connection from outside the VPC"\n'
+            "  }\n}\n")
+
+
+def _outside_script(iface: str, what: str) -> str:
+    """A namespace outside the VPC (a gateway endpoint's service): every TCP connection that arrives is
+    redirected to its catch-all listener, so it answers on every address and port."""
+    return ("table ip tierlab_outside {\n"
+            "  chain pre {\n    type nat hook prerouting priority -100; policy accept;\n"
+            f'    iifname "{iface}" meta l4proto tcp redirect to :{INTERNET_ANSWERS} comment "{what}"\n'
+            "  }\n}\n" + probe_table(300))
 
 
 def _internet_script(topo: Topology, p: Plan) -> str:
@@ -293,17 +397,25 @@ def route_lines(topo: Topology, p: Plan) -> list[str]:
     """``ip route`` lines (for ``ip -batch``) of every route table, one Linux table each.
 
     The ``local`` route throws back to the main table (which knows each ENI); a route to the
-    internet gateway goes out of the igw veth; any other target leads nowhere here (blackhole).
+    internet gateway goes out of the igw veth, one to a NAT gateway to its namespace, one a gateway
+    endpoint adds (its prefix list's CIDRs) to the service's namespace; any other target leads
+    nowhere here (blackhole).
     """
     tables = dict(p.tables)
+    nats = {h.key: h for h in p.hosts if h.kind == "nat"}
+    gws = {g.key: g for g in p.gateways}
     out = []
     for rt in topo.route_tables:
         t = tables[rt.name]
-        for r in rt.routes:
+        for r in topo.routes_of(rt.name).routes:  # with the routes its gateway endpoints add
             if r.target == "local":
                 out.append(f"route add throw {r.destination} table {t}")
             elif r.target == topo.internet_gateway:
                 out.append(f"route add {r.destination} via {p.client_ip} dev igw onlink table {t}")
+            elif r.target in nats:
+                out.append(f"route add {r.destination} via {nats[r.target].ip} dev {nats[r.target].iface} onlink table {t}")
+            elif r.target in gws:
+                out.append(f"route add {r.destination} via {gws[r.target].link} dev {gws[r.target].iface} onlink table {t}")
             else:
                 out.append(f"route add blackhole {r.destination} table {t}")
     return out
@@ -324,7 +436,17 @@ def router_batch(topo: Topology, p: Plan, sid: str) -> str:
                   f"link set {h.iface} up",
                   f"route add {h.ip}/32 dev {h.iface}",
                   f"rule add iif {h.iface} lookup {tables[sub_rt[h.subnet]]} pref 1000"]
+    for g in p.gateways:
+        lines += [f"link add {g.iface} type veth peer name eth0 netns {sid}-{g.key}",
+                  f"addr add {g.link - 1}/32 dev {g.iface}", f"link set {g.iface} up",
+                  f"route add {g.link}/32 dev {g.iface}"]
     return "\n".join(lines + route_lines(topo, p)) + "\n"
+
+
+def gateway_batch(g: GatewayEndpoint, p: Plan) -> str:
+    """The service's namespace behind a gateway endpoint: its link, and the way back to the VPC."""
+    return "\n".join(["link set lo up", f"addr add {g.link}/32 dev eth0", "link set eth0 up",
+                      f"route add {g.link - 1}/32 dev eth0", f"route add {p.vpc} via {g.link - 1} dev eth0"]) + "\n"
 
 
 def host_batch(h: Host) -> str:
@@ -343,15 +465,21 @@ def internet_batch(p: Plan) -> str:
 
 
 def host_sysctls(p: Plan, key: str) -> dict[str, str]:
-    """Per-namespace kernel settings: forwarding on the router, each ENI's ephemeral port range.
+    """Per-namespace kernel settings: forwarding on the router and the NAT gateways, each ENI's ephemeral
+    port range.
 
     IPv6 is off in every namespace (the topology is IPv4): otherwise each link's IPv6 chatter
     (router solicitations, multicast listener reports) would meet the SGs' default drops and
     count there, and a drop counter would no longer mean a packet of the lesson died."""
     common = {"net/ipv4/conf/all/rp_filter": "0", "net/ipv4/conf/default/rp_filter": "0",
               "net/ipv6/conf/all/disable_ipv6": "1", "net/ipv6/conf/default/disable_ipv6": "1"}
+    forwarding = {"net/ipv4/ip_forward": "1", "net/ipv4/conf/all/send_redirects": "0",
+                  "net/ipv4/conf/default/send_redirects": "0"}
     if key == "router":
-        return {**common, "net/ipv4/ip_forward": "1", "net/ipv4/conf/all/send_redirects": "0",
-                "net/ipv4/conf/default/send_redirects": "0"}
-    eph = EPHEMERAL["linux"] if key == "internet" else p.host(key).ephemeral
+        return {**common, **forwarding}
+    if key in p.outside:
+        return {**common, "net/ipv4/ip_local_port_range": f"{EPHEMERAL['linux'].lo} {EPHEMERAL['linux'].hi}"}
+    if p.host(key).kind == "nat":  # forwards back out of the link it came in on: no ICMP redirects
+        return {**common, **forwarding}
+    eph = p.host(key).ephemeral
     return {**common, "net/ipv4/ip_local_port_range": f"{eph.lo} {eph.hi}"}

@@ -16,15 +16,21 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
 
 from ..errors import TierlabError
-from ..network.evaluate import evaluate_flow
+from ..network.evaluate import Check, evaluate_flow
+from ..network.gateways import NAT_PORTS, SERVICE_ADDRESSES
+from ..network.reachability import INTERNET_HOST
 from ..network.rules import EPHEMERAL, NaclRule, PortRange, SgRule
-from ..network.topology import Topology
+from ..network.topology import Endpoint, Topology
 from .lab import Lab, Outcome, Probe
 
-__all__ = ["DOCUMENTED", "Case", "Disagreement", "Report", "expected", "flows", "whatifs", "run", "classify"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DOCUMENTED", "Case", "Disagreement", "Report", "expected", "destination", "flows", "outbound_flows",
+           "whatifs", "run", "classify", "Ask", "replay"]
 
 #: Kinds of disagreement that are differences between Linux and AWS, not bugs. Each names what
 #: AWS does (the evaluator's answer stays) and why the kernel answers otherwise. Empty so far:
@@ -32,22 +38,58 @@ __all__ = ["DOCUMENTED", "Case", "Disagreement", "Report", "expected", "flows", 
 DOCUMENTED: dict[str, str] = {}
 
 
-def expected(topo: Topology, src: str, dst: str, port: int, src_port: int) -> str:
-    """What AWS does with one connection, by the evaluator: the outcome a client sees."""
-    res = evaluate_flow(topo, topo.endpoint(src), topo.endpoint(dst), port, ephemeral=PortRange(src_port, src_port))
+def destination(topo: Topology, src: str, dst: str) -> Endpoint | None:
+    """The endpoint a connection goes to: an ENI, ``internet`` (the user's address), an IPv4 address, or an
+    AWS service resolved as the VPC's DNS would for ``src`` (None: the name does not resolve)."""
+    if dst in SERVICE_ADDRESSES:
+        sub = topo.endpoint(src).subnet if src != "internet" else None
+        return topo.resolve_service(dst, sub)[0]
+    return topo.endpoint(dst)
+
+
+def _at_nat_port(c: Check, nat_port: int) -> str:
+    """A check over the NAT gateway's whole source-port range (the reply entering its subnet), decided
+    for the one port the NAT gave this connection."""
+    if c.at and c.leg == "reply" and c.kind == "nacl" and c.ports == PortRange(*NAT_PORTS) and c.passing is not None:
+        return "allow" if any(r.contains(nat_port) for r in c.passing) else "deny"
+    return c.verdict
+
+
+def expected(topo: Topology, src: str, dst: str, port: int, src_port: int, nat_port: int | None = None) -> str:
+    """What AWS does with one connection, by the evaluator: the outcome a client sees.
+
+    The client port is the one the kernel used; through a NAT gateway, ``nat_port`` is the source port
+    the NAT gave the connection (AWS picks it in 1024-65535: the evaluator answers for the whole range,
+    a share; for one connection, the port decides). ``error``: the name does not resolve."""
+    d = destination(topo, src, dst)
+    if d is None:
+        return "error"
+    res = evaluate_flow(topo, topo.endpoint(src), d, port, ephemeral=PortRange(src_port, src_port))
+    verdicts = [(c.leg, c.verdict if nat_port is None else _at_nat_port(c, nat_port)) for c in res.checks]
     blocked = ("deny", "partial")
-    if any(c.verdict in blocked for c in res.checks if c.leg == "request"):
+    if any(v in blocked for leg, v in verdicts if leg == "request"):
         return "timed out"
-    reply_lost = any(c.verdict in blocked for c in res.checks if c.leg == "reply")
-    if any(c.verdict == "refused" for c in res.checks):
+    reply_lost = any(v in blocked for leg, v in verdicts if leg == "reply")
+    if any(v == "refused" for _, v in verdicts):
         return "reply lost" if reply_lost else "refused"
     return "reply lost" if reply_lost else "connected"
+
+
+def outbound_flows(topo: Topology) -> list[tuple[str, str, int]]:
+    """What ``tl.outbound(topo)`` asks, as connections: every server to a host on the internet and to
+    each AWS service (S3, and every service with an interface endpoint), on 443. Only in a topology
+    with a way out for private servers (NAT gateways or VPC endpoints)."""
+    if not topo.nat_gateways and not topo.vpc_endpoints:
+        return []
+    dests = [str(INTERNET_HOST), "s3"] + [e.service for e in topo.vpc_endpoints if e.service != "s3"]
+    return [(s.name, d, 443) for s in topo.servers() for d in dict.fromkeys(dests)]
 
 
 def flows(topo: Topology) -> list[tuple[str, str, int]]:
     """The connections each case probes: the journey's three hops for every node, target and
     database instance, and a few that must fail (no public address, an unlisted port, a port
-    nothing listens on, traffic within one subnet and across two public subnets)."""
+    nothing listens on, traffic within one subnet and across two public subnets); with NAT
+    gateways or endpoints, also every server's way out (:func:`outbound_flows`)."""
     lb = topo.alb
     out = [("internet", n.name, 443) for n in lb.nodes] + [("internet", lb.nodes[0].name, 80)]
     out += [(n.name, t, lb.target_port) for n in lb.nodes for t in lb.targets]
@@ -61,7 +103,7 @@ def flows(topo: Topology) -> list[tuple[str, str, int]]:
     same = [(a, b) for a in servers for b in servers if a < b
             and topo.endpoint(a).subnet == topo.endpoint(b).subnet]
     out += [(a, b, lb.target_port) for a, b in same[:1]]
-    return out
+    return out + outbound_flows(topo)
 
 
 @dataclass(frozen=True)
@@ -192,10 +234,10 @@ def _run_one(lab: Lab, cases: list[Case], seed: int, timeout_s: float, recheck_t
         got = lab.probe(probes, timeout_s=timeout_s)
         rep.cases += 1
         for o in got:
-            want = expected(case.topo, o.probe.src, o.probe.dst, o.probe.port, o.probe.src_port)
+            want = expected(case.topo, o.probe.src, o.probe.dst, o.probe.port, o.probe.src_port, o.nat_port)
             kernel = o.kind
             if kernel != want:
-                kernel = _recheck(lab, o, recheck_timeout_s, want)
+                kernel, want = _recheck(lab, case.topo, o, recheck_timeout_s, want)
             rep.probes += 1
             rep.outcomes[want] = rep.outcomes.get(want, 0) + 1
             if kernel == want:
@@ -211,15 +253,68 @@ def _run_one(lab: Lab, cases: list[Case], seed: int, timeout_s: float, recheck_t
     return rep
 
 
-def _recheck(lab: Lab, o: Outcome, timeout_s: float, want: str | None = None) -> str:
+def _recheck(lab: Lab, topo: Topology, o: Outcome, timeout_s: float, want: str) -> tuple[str, str]:
     """The same connection again (same client port: the evaluator's answer depends on it) with a
-    longer timeout; the kernel's second answer is the one that counts.
+    longer timeout; the kernel's second answer is the one that counts. Through a NAT gateway the new
+    attempt may get another NAT port, so the evaluator is asked again for it. Returns (kernel, evaluator).
 
     One recheck is enough: the lab's services listen with a deep backlog (a starved API server with
     socketserver's 5 dropped SYNs, which only the SYN's retransmission a second later recovered) and a
     probe looks at its sockets once more after the deadline (a prober that was not running counts
     what the kernel did meanwhile)."""
-    return lab.probe([o.probe], timeout_s=timeout_s)[0].kind
+    again = lab.probe([o.probe], timeout_s=timeout_s)[0]
+    if again.nat_port is not None:
+        want = expected(topo, o.probe.src, o.probe.dst, o.probe.port, o.probe.src_port, again.nat_port)
+    return again.kind, want
+
+
+class Ask(Protocol):
+    """One question on one topology, as ``tl.course.egress.load_mistakes()`` gives them."""
+
+    id: str
+    topology: Topology
+    source: str
+    destination: str
+    port: int
+
+
+def replay(lab: Lab, asks: Iterable[Ask], *, connections: int = 12, timeout_s: float = 0.1) -> "pd.DataFrame":
+    """Each question (an egress mistake) on the kernel: its topology applied to ``lab``, ``connections``
+    real connections from fresh client ports, each compared with the evaluator's outcome for the ports
+    it really used (the client's and, through a NAT gateway, the NAT's). One row per question: the
+    outcomes of both judges (counts) and whether they agreed on every connection. ``internet`` as a
+    destination is a host on the internet (``tl.can_reach``'s), a service is resolved as the VPC's DNS
+    would. The lab goes back to its topology at the end."""
+    import collections
+
+    import pandas as pd
+
+    base = lab.topo
+    rows: list[dict[str, Any]] = []
+    try:
+        for a in asks:
+            lab.apply(a.topology)
+            dst = str(INTERNET_HOST) if a.destination == "internet" else a.destination
+            eph = lab.plan.host(a.source).ephemeral
+            probes = [Probe(a.source, dst, a.port, lab.free_port(a.source, dst, a.port, eph.lo, eph.hi))
+                      for _ in range(connections)]
+            model: collections.Counter[str] = collections.Counter()
+            kernel: collections.Counter[str] = collections.Counter()
+            agree = True
+            for o in lab.probe(probes, timeout_s=timeout_s):
+                want = expected(a.topology, a.source, dst, a.port, o.probe.src_port, o.nat_port)
+                got = o.kind
+                if got != want:
+                    got, want = _recheck(lab, a.topology, o, timeout_s * 5, want)
+                model[want] += 1
+                kernel[got] += 1
+                agree = agree and got == want
+            rows.append({"id": a.id, "ask": f"{a.source} -> {a.destination}:{a.port}",
+                         "model says": dict(sorted(model.items())), "Linux says": dict(sorted(kernel.items())),
+                         "agree": agree})
+    finally:
+        lab.apply(base)
+    return pd.DataFrame(rows, columns=["id", "ask", "model says", "Linux says", "agree"])
 
 
 # ----------------------------------------------------------------------------------------- what-ifs

@@ -10,8 +10,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
+import ipaddress
 import json
+import re
 import os
 import random
 import selectors
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
 from ..errors import TierlabError
+from ..network.gateways import SERVICE_ADDRESSES
 from ..network.topology import Topology
 from . import compile as C
 from .netns import Session, enter, nft, popen_in, run_in, skip_reason
@@ -49,6 +53,8 @@ class Outcome:
     kind: str
     elapsed_ms: float
     detail: str = ""
+    #: the source port a NAT gateway on the way gave the connection (read from its conntrack table)
+    nat_port: int | None = None
 
     def __str__(self) -> str:
         p = self.probe
@@ -125,6 +131,8 @@ class Lab:
         run_in(self.ns("router"), ["ip", "-batch", "-"], C.router_batch(self.topo, p, sid))
         procs = [(self.ns("internet"), popen_in(self.ns("internet"), ["ip", "-batch", "-"], C.internet_batch(p)))]
         procs += [(self.ns(h.key), popen_in(self.ns(h.key), ["ip", "-batch", "-"], C.host_batch(h))) for h in p.hosts]
+        procs += [(self.ns(g.key), popen_in(self.ns(g.key), ["ip", "-batch", "-"], C.gateway_batch(g, p)))
+                  for g in p.gateways]
         _wait_all(procs, "ip")
         for k in p.keys:
             nft(self.ns(k), C.nft_script(self.topo, p, k))
@@ -134,13 +142,14 @@ class Lab:
     def listen(self, skip: Iterable[tuple[str, int]] = ()) -> None:
         """A plain TCP listener on every port each endpoint listens on (not those in ``skip``)."""
         skipped = set(skip)
-        with enter(self.ns("internet")):
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("0.0.0.0", C.INTERNET_ANSWERS))
-            s.listen(4096)
-            s.setblocking(False)
-            self._listeners.append(s)
+        for key in self.plan.outside:  # the internet and each gateway endpoint's service answer every port
+            with enter(self.ns(key)):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("0.0.0.0", C.INTERNET_ANSWERS))
+                s.listen(4096)
+                s.setblocking(False)
+                self._listeners.append(s)
         for h in self.plan.hosts:
             with enter(self.ns(h.key)):
                 for port in h.listens:
@@ -182,12 +191,37 @@ class Lab:
 
     # ------------------------------------------------------------------ packets
     def _addr_of(self, src: str, dst: str) -> str:
+        addr, _ = self.destination(src, dst)
+        if addr is None:
+            raise TierlabError(f"{dst!r} does not resolve from {src}", "the VPC's DNS support is off: turn it on")
+        return addr
+
+    def destination(self, src: str, dst: str) -> tuple[str | None, str | None]:
+        """Where a connection from ``src`` to ``dst`` goes: the address, and the namespace of the ENI
+        that owns it (None: outside the VPC, where the route decides: the internet or a gateway
+        endpoint's service). ``dst``: ``internet`` (the user's address), an ENI's name, an AWS service
+        (``ssm``: resolved as the VPC's DNS would, private DNS of interface endpoints included; the
+        address is None when nothing answers the name), or an IPv4 address."""
         if dst == "internet":
-            return str(self.plan.client_ip)
-        h = self.plan.host(dst)
-        if src == "internet" and h.public_ip is not None:
-            return str(h.public_ip)
-        return str(h.ip)
+            return str(self.plan.client_ip), None
+        keys = {h.key: h for h in self.plan.hosts}
+        if dst in keys:
+            h = keys[dst]
+            return (str(h.public_ip) if src == "internet" and h.public_ip is not None else str(h.ip)), dst
+        if dst in SERVICE_ADDRESSES:
+            sub = None if src == "internet" else self.plan.host(src).subnet
+            ep, _ = self.topo.resolve_service(dst, sub)
+            if ep is None:
+                return None, None
+            return str(ep.ip), (ep.name if ep.name in keys else None)
+        try:
+            ip = ipaddress.IPv4Address(dst)
+        except ValueError:
+            raise TierlabError(f"no namespace or service {dst!r} in this lab",
+                               f"an ENI ({', '.join(keys)}), internet, a service ({', '.join(SERVICE_ADDRESSES)}) "
+                               "or an IPv4 address") from None
+        owner = next((h.key for h in self.plan.hosts if h.ip == ip), None)
+        return str(ip), owner
 
     def _src_ip(self, src: str) -> str:
         return str(self.plan.client_ip) if src == "internet" else str(self.plan.host(src).ip)
@@ -214,16 +248,23 @@ class Lab:
     def probe(self, probes: Sequence[Probe], *, timeout_s: float = 0.08) -> list[Outcome]:
         """Send every probe's SYN at once; classify each: connected, refused, timed out (the SYN
         was dropped before the destination's stack saw it) or reply lost (the destination saw
-        the SYN and answered, but the answer never came back)."""
+        the SYN and answered, but the answer never came back). A connection through a NAT gateway
+        carries the source port the NAT gave it (``Outcome.nat_port``)."""
         sel = selectors.DefaultSelector()
         socks: dict[int, tuple[socket.socket, Probe, float]] = {}
         results: dict[int, Outcome] = {}
         by_src: dict[str, list[tuple[int, Probe]]] = {}
+        where: dict[int, tuple[str, str | None]] = {}
         for i, pr in enumerate(probes):
             by_src.setdefault(pr.src, []).append((i, pr))
         for src, items in by_src.items():
             with enter(self.ns(src)):
                 for i, pr in items:
+                    addr, owner = self.destination(src, pr.dst)
+                    if addr is None:
+                        results[i] = Outcome(pr, "error", 0.0, f"{pr.dst} does not resolve (the VPC's DNS support is off)")
+                        continue
+                    where[i] = (addr, owner)
                     s = socket.socket()
                     s.setblocking(False)
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -235,7 +276,7 @@ class Lab:
                         results[i] = Outcome(pr, "error", 0.0, f"bind: {exc}")
                         continue
                     t = time.perf_counter()
-                    rc = s.connect_ex((self._addr_of(src, pr.dst), pr.port))
+                    rc = s.connect_ex((addr, pr.port))
                     if rc not in (0, errno.EINPROGRESS):
                         results[i] = Outcome(pr, "error", 0.0, errno.errorcode.get(rc, str(rc)))
                         s.close()
@@ -257,21 +298,61 @@ class Lab:
                 ms = (time.perf_counter() - t) * 1000
                 kind = "connected" if err == 0 else "refused" if err == errno.ECONNREFUSED else "error"
                 results[i] = Outcome(pr, kind, ms, "" if kind != "error" else errno.errorcode.get(err, str(err)))
+        out_of_vpc = [i for i in socks if where[i][1] is None and socks[i][1].src != "internet"]
+        nat_ports = self._nat_ports() if out_of_vpc and any(h.kind == "nat" for h in self.plan.hosts) else {}
+        for i in out_of_vpc:
+            pr = socks[i][1]
+            port = nat_ports.get((self._src_ip(pr.src), pr.src_port, where[i][0], pr.port))
+            if port is not None and i in results:
+                results[i] = dataclasses.replace(results[i], nat_port=port)
+            where[i] = (where[i][0], None) if port is None else (where[i][0], f"nat:{port}")
         pending = [i for i in socks if i not in results]
-        seen = self._syn_seen({socks[i][1].dst for i in pending}) if pending else {}
+        dsts = {where[i][1] or "outside" for i in pending}
+        seen = self._syn_seen({d for d in dsts if not d.startswith(("outside", "nat:"))}
+                              | (set(self.plan.outside) if any(d.startswith(("outside", "nat:")) for d in dsts) else set()))
+        outside = set().union(*(seen.get(k, set()) for k in self.plan.outside)) if pending else set()
         for i in pending:
             s, pr, t = socks[i]
-            syn = (self._src_ip(pr.src), pr.src_port, pr.port)
-            if pr.dst == "internet":  # seen after the gateway's NAT and the catch-all redirect
-                pub = self.plan.host(pr.src).public_ip if pr.src != "internet" else None
-                syn = (str(pub or self._src_ip(pr.src)), pr.src_port, C.INTERNET_ANSWERS)
-            kind = "reply lost" if syn in seen.get(pr.dst, set()) else "timed out"
-            results[i] = Outcome(pr, kind, timeout_s * 1000)
+            owner = where[i][1]
+            if owner is not None and not owner.startswith("nat:"):  # an ENI: its own stack saw the SYN or not
+                src_ip = str(self.plan.client_ip) if pr.src == "internet" else self._src_ip(pr.src)
+                got = (src_ip, pr.src_port, pr.port) in seen.get(owner, set())
+            else:  # outside the VPC: seen after the gateway's NAT (and a NAT gateway's) and the catch-all redirect
+                h = self.plan.host(pr.src)
+                keys = {(str(h.public_ip or h.ip), pr.src_port, C.INTERNET_ANSWERS), (str(h.ip), pr.src_port, C.INTERNET_ANSWERS)}
+                if owner is not None:
+                    nat_port = int(owner.split(":")[1])
+                    keys |= {(str(n.public_ip), nat_port, C.INTERNET_ANSWERS) for n in self.plan.hosts if n.kind == "nat"}
+                got = bool(keys & outside)
+            results[i] = Outcome(pr, "reply lost" if got else "timed out", timeout_s * 1000,
+                                 nat_port=int(owner.split(":")[1]) if owner and owner.startswith("nat:") else None)
         for s, _, _ in socks.values():
             s.close()
         sel.close()
         self._drain()
         return [results[i] for i in range(len(probes))]
+
+    def _nat_ports(self) -> dict[tuple[str, int, str, int], int]:
+        """(source, source port, destination, port) -> the source port each NAT gateway gave the
+        connection, from the NAT namespaces' connection-tracking tables."""
+        out: dict[tuple[str, int, str, int], int] = {}
+        pat = re.compile(r"src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)")
+        for h in self.plan.hosts:
+            if h.kind != "nat":
+                continue
+            with enter(self.ns(h.key)):  # the namespace's own table (no conntrack process: ~100 ms saved per read)
+                with open("/proc/thread-self/net/nf_conntrack") as f:
+                    text = f.read()
+            for line in text.splitlines():
+                tuples = pat.findall(line)
+                if " tcp " not in line or len(tuples) != 2:
+                    continue
+                (a, b, sp, dp), (_, _, _, nat) = tuples
+                key = (a, int(sp), b, int(dp))
+                # an earlier attempt with the same ports ended with a reset (CLOSE); the live one wins
+                if key not in out or " CLOSE " not in line:
+                    out[key] = int(nat)
+        return out
 
     def _syn_seen(self, dsts: set[str]) -> dict[str, set[tuple[str, int, int]]]:
         out: dict[str, set[tuple[str, int, int]]] = {}

@@ -219,10 +219,10 @@ class Mirror:
         got = lab.probe(probes, timeout_s=self.hop_timeout_s)
         rows = []
         for (src, dst, port, who), o in zip(hops, got):
-            want = expected(topo, src, dst, port, o.probe.src_port)
+            want = expected(topo, src, dst, port, o.probe.src_port, o.nat_port)
             kernel = o.kind
             if kernel != want:  # again, same client port, longer waits: a busy machine is not a drop
-                kernel = _recheck(lab, o, self.recheck_timeout_s, want)
+                kernel, want = _recheck(lab, topo, o, self.recheck_timeout_s, want)
             rows.append(Row(f"{who} → {dst}:{port}", want, kernel, want == kernel,
                             f"one SYN from client port {o.probe.src_port}"))
         return rows
