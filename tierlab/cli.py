@@ -141,9 +141,19 @@ def _audit(args: argparse.Namespace) -> int:
 def _handout(args: argparse.Namespace) -> int:
     from .course.handout import handout, nbgitpuller_link
 
+    link = None
+    if args.hub is not None or args.repo is not None:  # checked before anything is written
+        if not (args.hub and args.repo):
+            raise ScenarioError("the nbgitpuller link needs both --hub and --repo",
+                                "tierlab handout DIR --hub https://HUB --repo https://github.com/you/tierlab-class")
+        try:
+            link = nbgitpuller_link(args.hub, args.repo, branch=args.branch)
+        except TierlabError as exc:
+            raise ScenarioError(exc.message, "--hub and --repo take full URLs: --hub https://hub.example.org "
+                                "--repo https://github.com/you/tierlab-class") from None
     print(handout(args.dir, overwrite=args.force).summary())
-    if args.hub and args.repo:
-        print(f"nbgitpuller link: {nbgitpuller_link(args.hub, args.repo, branch=args.branch)}")
+    if link:
+        print(f"nbgitpuller link: {link}")
     return 0
 
 

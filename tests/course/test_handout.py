@@ -164,3 +164,18 @@ def test_force_replaces_an_earlier_handout_and_never_empties_another_folder(tmp_
     (built / "data").symlink_to(outside)  # a link is removed, never followed
     handout(built, overwrite=True)
     assert (outside / "keep.txt").exists() and (built / "data").is_dir() and not (built / "data").is_symlink()
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--hub", "notaurl", "--repo", "x"], "--hub and --repo take full URLs"),
+    (["--hub", "https://hub.example.org"], "needs both --hub and --repo"),
+    (["--repo", "https://github.com/acme/tierlab-class"], "needs both --hub and --repo"),
+])
+def test_a_bad_link_request_is_refused_before_the_handout_is_written(tmp_path, capsys, flags, says):
+    """Otherwise the folder is written, the command fails, and the next try needs --force; or, with --hub alone,
+    no link is printed and nothing says why."""
+    out = tmp_path / "class"
+    assert main(["handout", str(out), *flags]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err and "nbgitpuller_link(" not in err
+    assert not out.exists()
