@@ -324,3 +324,23 @@ def test_a_vpc_cidr_from_an_ipam_pool_is_assumed_from_its_subnets_and_said_so(tm
     (tmp_path / "main.tf").write_text(text.replace("cidrsubnet(local.cidr", "cidrsubnet(data.aws_vpc_ipam_pool.corp.cidr"))
     with pytest.raises(tl.TopologyError, match="none of its subnets' is either: nothing can be evaluated"):
         from_terraform(tmp_path)
+
+
+def test_a_whole_list_known_only_to_the_account_is_a_note_not_an_empty_list(tmp_path):
+    """subnet_ids = data.aws_subnets.x.ids: the NACL's associations are unknown, so the subnets keep the
+    default NACL, and the note says so and that verdicts through them depend on it (it used to be
+    read silently as no subnet at all)."""
+    text = (CORPUS / "unknown-values" / "main.tf").read_text() + '''
+data "aws_subnets" "legacy" {}
+
+resource "aws_network_acl" "legacy" {
+  vpc_id     = aws_vpc.main.id
+  subnet_ids = data.aws_subnets.legacy.ids
+}
+'''
+    (tmp_path / "main.tf").write_text(text)
+    imp = from_terraform(tmp_path)
+    (note,) = [n for n in imp.notes if n.resource == "aws_network_acl.legacy" and n.attribute == "subnet_ids"]
+    assert note.status == "partly" and note.affects_verdicts and "default NACL" in note.assumption
+    assert imp.frame().set_index("resource").loc["aws_network_acl.legacy", "status"] == "partly"
+    assert tl.journey(imp.topology).ok

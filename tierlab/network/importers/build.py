@@ -146,6 +146,17 @@ class Builder:
             return []
         return list(v) if isinstance(v, (list, tuple, set)) else [v]
 
+    def listed(self, r: Resource, attr: str, assumed: str) -> list[Any]:
+        """A list attribute; when the whole of it is known only after apply (or to the account), a note that
+        says what is assumed instead and that verdicts involving it depend on it, never a silent empty list."""
+        v = r.attrs.get(attr)
+        if isinstance(v, Unknown):
+            self.note(r, attr, "partly", f"{attr} is not known offline ({v.reason})",
+                      f"{assumed}: every verdict involving it depends on this assumption", True)
+            self.mark(r, "partly")
+            return []
+        return self.listify(v)
+
     def known(self, r: Resource, attr: str, default: Any = None, *, affects: bool = True, what: str = "") -> Any:
         v = r.attrs.get(attr, default)
         if isinstance(v, Unknown):
@@ -312,7 +323,7 @@ class Builder:
             name = self.name_of(rt)
             tables[rt.address] = _Rt(name)
             self.origin[f"route_tables.{name}"] = (rt.file, rt.address)
-            for i, route in enumerate(self.listify(rt.attrs.get("route"))):
+            for i, route in enumerate(self.listed(rt, "route", "none of its inline routes")):
                 if isinstance(route, dict):
                     self.route(rt, tables[rt.address], route, igw, f"route[{i}]")
             if rt.type == "aws_default_route_table":
@@ -461,13 +472,13 @@ class Builder:
             self.origin[f"nacls.{name}"] = (n.file, n.address)
             body: dict[str, list[Any]] = {"inbound": [], "outbound": []}
             for key, direction in (("ingress", "inbound"), ("egress", "outbound")):
-                for i, e in enumerate(self.listify(n.attrs.get(key))):
+                for i, e in enumerate(self.listed(n, key, f"none of its inline {key} rules")):
                     if isinstance(e, dict):
                         entry = self.nacl_entry(n, e, f"{key}[{i}]")
                         if entry is not None:
                             body[direction].append(entry)
             out[name] = body
-            for s in self.listify(n.attrs.get("subnet_ids")):
+            for s in self.listed(n, "subnet_ids", "no subnet is associated through it (they keep the default NACL)"):
                 sn = self.subnet_name(s)
                 if sn:
                     assoc[sn] = name
@@ -612,7 +623,7 @@ class Builder:
             if isinstance(desc, str):
                 body["description"] = desc
             for key in ("ingress", "egress"):
-                for i, e in enumerate(self.listify(g.attrs.get(key))):
+                for i, e in enumerate(self.listed(g, key, f"none of its inline {key} rules")):
                     if isinstance(e, dict):
                         body[key].extend(self.sg_rules(g, e, f"{key}[{i}]", name, key))
             out[name] = body
@@ -743,7 +754,7 @@ class Builder:
                     continue
             else:
                 subs, unknown = [], []
-                for v in self.listify(a.attrs.get("vpc_zone_identifier")):
+                for v in self.listed(a, "vpc_zone_identifier", "none of these subnets"):
                     sn = self.subnet_name(v)
                     if sn:
                         subs.append(sn)
@@ -772,7 +783,7 @@ class Builder:
                     continue
                 sgs = self.eni_sgs(lt or a, sg_values, "vpc_security_group_ids")
                 g = terraform_group(self, a, subs, unknown, lt, sgs, subnets, instances)
-            for tg in self.listify(a.attrs.get("target_group_arns")):
+            for tg in self.listed(a, "target_group_arns", "no target group: its members are no target"):
                 t = self.ref(tg, "aws_lb_target_group", "aws_alb_target_group")
                 if t is not None:
                     if not isinstance(a.attrs.get("_observed"), list):  # AWS JSON: describe-target-health has them
@@ -860,7 +871,7 @@ class Builder:
         if lb.attrs.get("internal") is True:
             self.note(lb, "internal", "partly", "an internal load balancer: the journey from the internet cannot reach it",
                       "evaluated from the internet anyway, as the journey is defined", True)
-        named = [self.subnet_name(s) for s in self.listify(lb.attrs.get("subnets"))]
+        named = [self.subnet_name(s) for s in self.listed(lb, "subnets", "no node in these subnets")]
         for m in self.listify(lb.attrs.get("subnet_mapping")):
             if isinstance(m, dict):
                 named.append(self.subnet_name(m.get("subnet_id")))
@@ -1060,7 +1071,7 @@ class Builder:
     def database(self, db: Resource, subnets: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
         name = self.name_of(db)
         grp = self.ref(db.attrs.get("db_subnet_group_name"), "aws_db_subnet_group")
-        named = [self.subnet_name(s) for s in self.listify(grp.attrs.get("subnet_ids"))] if grp is not None else []
+        named = [self.subnet_name(s) for s in self.listed(grp, "subnet_ids", "none of these subnets")] if grp is not None else []
         group = [s for s in named if s]
         if grp is not None:
             self.mark(grp)
