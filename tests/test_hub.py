@@ -83,10 +83,12 @@ def hub() -> Iterator:
             outs = dict(zip(names, pool.map(lambda n: h.run_code(n, CELL, timeout_s=300), names)))
         yield h, outs
     finally:
-        h.stop()
-        leftovers = _pids_under(root)
-        left = _left_of(accounts)
-        shutil.rmtree(root, ignore_errors=True)
+        try:
+            h.stop()
+            leftovers = _pids_under(root)
+            left = _left_of(accounts)
+        finally:  # the class folder goes even when stopping failed (and says why)
+            shutil.rmtree(root, ignore_errors=True)
         assert not leftovers, f"processes left in the class folder: {leftovers}"
         assert not left, f"left after the hub stopped: {left}"
 
@@ -385,12 +387,12 @@ def test_a_shared_postgresql_given_by_url_gets_a_role_and_database_per_learner(t
         with connect(h.db_urls[b]) as conn:  # B's work, to be dropped with B's database
             conn.execute("CREATE TABLE notes (t text)")
     finally:
-        h.stop()
         try:
+            h.stop()
             with psycopg.connect(autocommit=True, **admin) as conn:
                 roles = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
                 dbs = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
-        finally:
+        finally:  # the shared server and the class folder go even when stopping the hub failed (and says why)
             server.stop()
             shutil.rmtree(root, ignore_errors=True)
     assert not {n for n in roles | dbs if n.startswith(f"tierlab_{tag}")}, (roles, dbs)

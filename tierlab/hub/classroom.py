@@ -487,24 +487,35 @@ class ClassHub:
                 self.proc.wait(timeout=10)
         self.proc = None
         _end_processes_under(self.data / "homes")
+        problems: list[Exception] = []  # each step still runs when one fails; the first failure is raised at the end
         left = end_processes_of([a.uid for a in self.accounts.values()])
         if left:
-            raise TierlabError(f"processes {left} of the learners' accounts survived SIGKILL", "see ps -o pid,user,stat")
-        if not self.keep_work:
-            self._save_progress()
-        remove_temp_of({a.uid for a in self.accounts.values()})
-        for user, account in list(self.accounts.items()):
-            remove_account(account.name, account.uid)
+            problems.append(TierlabError(f"processes {left} of the learners' accounts survived SIGKILL, so their "
+                                         "accounts stay", "see ps -o pid,user,stat; the next start removes them"))
+        else:
             if not self.keep_work:
-                remove_home(account.home, account.uid)
-            del self.accounts[user]
+                self._save_progress()
+            remove_temp_of({a.uid for a in self.accounts.values()})
+            for user, account in list(self.accounts.items()):
+                try:
+                    remove_account(account.name, account.uid)
+                    if not self.keep_work:
+                        remove_home(account.home, account.uid)
+                    del self.accounts[user]
+                except (TierlabError, OSError) as exc:
+                    problems.append(exc)
         if self.db is not None:
-            if self.created_dbs and not self.keep_work:
-                drop_learners(self.db.admin, self.created_dbs)
-            self.created_dbs = []
+            try:
+                if self.created_dbs and not self.keep_work:
+                    drop_learners(self.db.admin, self.created_dbs)
+                self.created_dbs = []
+            except TierlabError as exc:
+                problems.append(exc)
             if self.db.stop is not None:
                 self.db.stop()
         self.db = None
+        if problems:
+            raise problems[0]
 
     def _save_progress(self) -> None:
         """Before the homes go: each learner's progress file, copied to DATA/progress/ACCOUNT.jsonl (0600), so
