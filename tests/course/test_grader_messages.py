@@ -129,3 +129,14 @@ def test_a_direction_may_be_written_as_the_console_or_the_api_writes_it(directio
     ex = EVERY["primer-stateless-reply"]  # stopped at nacl-private-db outbound
     assert ex.grade(f"nacl-private-db {direction}").passed
     _fails_with(ex, "nacl-private-db ingress", "stops it, but not inbound", "reply leaves the responder's subnet")
+
+
+@pytest.mark.parametrize("typo, says", [
+    ("primer-cidr-sise", "did you mean 'primer-cidr-size'?"),  # not a workshop exercise: the hint knows it too
+    ("", "overview(None) lists all"),
+    (4, "an exercise id is text, got int 4"),
+])
+def test_an_exercise_id_that_names_none_gets_the_nearest_id_of_the_whole_course(typo, says):
+    with pytest.raises(tl.ScenarioError) as exc:
+        E.load_exercise(typo)
+    assert says in str(exc.value)

@@ -1029,6 +1029,10 @@ def load_exercises(notebook: str | None = WORKSHOP) -> tuple[Exercise, ...]:
 
 def load_exercise(exercise_id: str) -> Exercise:
     """One exercise by id (``linux-ephemeral``, ``edge-ttl-for-95``) or by workshop number (``"04"``)."""
+    if not isinstance(exercise_id, str):
+        raise ScenarioError(f"an exercise id is text, got {type(exercise_id).__name__} {_short(exercise_id)}",
+                            "e.g. load_exercise('primer-cidr-size'), or '04' for the workshop's fourth",
+                            file="data/exercises")
     for p in exercise_files():
         if p.stem == exercise_id or p.stem.split("-", 1)[1] == exercise_id or p.stem[:2] == exercise_id:
             return _exercise(p)
@@ -1037,8 +1041,12 @@ def load_exercise(exercise_id: str) -> Exercise:
             ex = _exercise(p)
             if ex.id == exercise_id:
                 return ex
-    known = ", ".join(p.stem.split("-", 1)[1] for p in exercise_files())
-    raise ScenarioError(f"no exercise {exercise_id!r}", f"known: {known}", file="data/exercises")
+    ids = [e.id for e in load_exercises(None)]  # every notebook's, not only the workshop's
+    close = difflib.get_close_matches(exercise_id, ids, n=1)
+    raise ScenarioError(f"no exercise {_short(exercise_id)}",
+                        (f"did you mean {close[0]!r}? " if close else "")
+                        + "the id is in bold above the check cell; tl.exercises.overview(None) lists all "
+                        f"{len(ids)}", file="data/exercises")
 
 
 def overview(notebook: str | None = WORKSHOP) -> "pd.DataFrame":
