@@ -12,13 +12,19 @@
   (no connection) and that has been idle for ``--cull-idle-s`` seconds (production: 600 s,
   checked every 60 s) is shut down, so a day of page loads does not pile up kernels.
 * **A kernel waits ready**: one pre-heated kernel has already run the page, so a page request
-  is answered from it (and another is warmed up behind it).
+  is answered from it (and another is warmed up behind it, :data:`POOL_REFILL_DELAY_S` later, so
+  the warming does not compete with the page being loaded).
 * **Real packets, on request** (``--real-packets``; ``make app REAL_PACKETS=1``): the page gets a
   *Real packets* tab where every toggle is also applied to a copy of the VPC in Linux network
   namespaces and real packets confirm (or not) the evaluator's verdict. Linux as root only; elsewhere
   the tab says why in one line. Each page's kernel builds its own copy when the tab is first opened.
 * **Nothing leaves the machine**: the page uses tierlab's Voila template (no CDN links) and
   listens on 127.0.0.1 only.
+* **No MathJax**: the page shows no maths, yet Voila's frontend with its default page config
+  loads and starts MathJax 3 (16 scripts, about 1 MB) for an empty element as the app starts, on
+  the way to the first interactive page. Given a MathJax URL it takes its MathJax 2 path instead,
+  which loads that URL only when something is typeset: the template's ``static/no-mathjax.js``, a
+  MathJax that typesets nothing (a ``$`` in a label stays a dollar sign).
 """
 
 from __future__ import annotations
@@ -31,9 +37,15 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-__all__ = ["CULL_IDLE_S", "CULL_INTERVAL_S", "app_notebook", "voila_argv", "parse_args", "main",
-           "FreshPoolKernelManager"]
+__all__ = ["CULL_IDLE_S", "CULL_INTERVAL_S", "POOL_REFILL_DELAY_S", "app_notebook", "voila_argv", "parse_args",
+           "main", "FreshPoolKernelManager", "no_mathjax_page_config"]
 
+#: The pool's next kernel starts this long after a page took the pre-heated one (Voila's default: 1 s).
+#: Pre-heating runs the whole app page in the server and a new kernel (about 1 CPU-second in the server
+#: alone); started at once, it competed with the page it had just served: on this 2-core machine the
+#: server's CPU during a page load fell from 1.2 s to 0.2 s and the page was interactive sooner. A
+#: reload within this delay waits for the rest of it and the pre-heat.
+POOL_REFILL_DELAY_S = 5.0
 #: Production culling: a kernel with no open page, idle this long, is shut down ...
 CULL_IDLE_S = 600
 #: ... checked this often.
@@ -62,6 +74,12 @@ class FreshPoolKernelManager(AsyncMappingKernelManager):
         await super().cull_kernels()
 
 
+def no_mathjax_page_config(page_config: dict, *, base_url: str, **_kwargs: object) -> dict:
+    """Voila's ``page_config_hook``: the page's "MathJax" is the template's no-op (see the module doc)."""
+    url = base_url.rstrip("/") + "/voila/templates/tierlab/static/no-mathjax.js"
+    return {**page_config, "fullMathjaxUrl": url, "mathjaxConfig": "none"}
+
+
 def app_notebook() -> Path:
     """The app page: ``notebooks/app/lab.ipynb`` of this checkout."""
     from ..errors import TierlabError
@@ -82,9 +100,10 @@ def voila_argv(notebook: Path, *, port: int, token: str, cull_idle_s: int = CULL
     return [
         str(notebook), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}", "--Voila.port_retries=0",
         f"--token={token}", "--template=tierlab", "--strip_sources=True", "--show_tracebacks=False",
-        # one kernel kept ready with the app already built: a page is interactive in well under 2 s
-        # (Voila never culls a pooled kernel; it culls the one a closed page leaves behind)
-        "--preheat_kernel=True", "--pool_size=1",
+        # one kernel kept ready with the app already built: the page's HTML comes at once and the
+        # page waits only for its scripts and widgets (Voila never culls a pooled kernel; it culls the
+        # one a closed page leaves behind)
+        "--preheat_kernel=True", "--pool_size=1", f"--VoilaKernelManager.fill_delay={POOL_REFILL_DELAY_S:g}",
         # only the widget managers: the page needs no other JupyterLab extension (their scripts delay it)
         "--VoilaConfiguration.extension_allowlist=['@jupyter-widgets/jupyterlab-manager', '@voila-dashboards/widgets-manager8']",
         "--VoilaConfiguration.multi_kernel_manager_class=tierlab.views.serve.FreshPoolKernelManager",
@@ -157,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = Config()
     # Voila turns Jupyter Server's Host check off (allow_remote_access=True); this turns it back on.
     config.Voila.tornado_settings = {"allow_remote_access": False, "local_hostnames": ["localhost"]}
+    config.VoilaConfiguration.page_config_hook = no_mathjax_page_config
     print(f"tierlab app: http://127.0.0.1:{a.port}/?token={token}", flush=True)
     Voila.launch_instance(argv=voila_argv(nb, port=a.port, token=token, cull_idle_s=a.cull_idle_s,
                                           cull_interval_s=a.cull_interval_s), config=config)
