@@ -4,6 +4,7 @@ Prints, each as median and p90:
   * page request -> first interactive (diagram drawn and rule toggles on screen; a fresh kernel per
     load and a fresh browser profile, so nothing is cached), and where that time goes:
       - HTML received      the page's HTML (Voila answers from the pre-heated kernel),
+      - diagram on screen  the verdict and diagram painted, as the server drew them (not yet live),
       - scripts run        the window's load event: Voila's frontend (about 60 scripts) fetched and run,
       - kernel connected   the app started and its websocket to the kernel open,
       - widgets rendered   the widget state fetched from the kernel and drawn (= first interactive),
@@ -62,9 +63,10 @@ TIMED = """async ([watch, action]) => {
   });
 }"""
 
-#: Before the page's own scripts: note when its kernel websocket opens and the app first appears.
+#: Before the page's own scripts: note when the diagram is first on screen (the server-drawn snapshot
+#: or the live app), when the kernel websocket opens and when the live app first appears.
 MARKS = """(() => {
-  const T = window.__tlBench = {wsOpen: null, app: null};
+  const T = window.__tlBench = {view: null, wsOpen: null, app: null};
   const WS = window.WebSocket;
   window.WebSocket = class extends WS {
     constructor(url, protocols) {
@@ -72,7 +74,12 @@ MARKS = """(() => {
       if (String(url).includes("/channels")) this.addEventListener("open", () => { T.wsOpen ??= performance.now(); });
     }
   };
+  let seen = false;
   const obs = new MutationObserver(() => {
+    if (!seen && document.querySelector(".tl-snapshot .tl-diagram svg, .tl-app .tl-diagram svg")) {
+      seen = true;
+      requestAnimationFrame(() => requestAnimationFrame(() => { T.view = performance.now(); }));
+    }
     if (document.querySelector(".tl-app")) { T.app = performance.now(); obs.disconnect(); }
   });
   obs.observe(document, {subtree: true, childList: true});
@@ -81,7 +88,7 @@ MARKS = """(() => {
 #: After first interactive: the navigation's own timings (ms from the request).
 PHASES = """() => {
   const n = performance.getEntriesByType("navigation")[0];
-  return {html: n.responseEnd, scripts: n.loadEventStart, kernel: window.__tlBench.wsOpen,
+  return {html: n.responseEnd, view: window.__tlBench.view, scripts: n.loadEventStart, kernel: window.__tlBench.wsOpen,
           app: window.__tlBench.app, now: performance.now(),
           requests: performance.getEntriesByType("resource").length};
 }"""
@@ -140,11 +147,11 @@ def wait_quiet(pid: int) -> None:
         before = now
 
 
-def load_page(browser: Any, url: str, srv_pid: int, fresh: bool = True, context: Any = None) -> tuple[Any, dict]:
-    """One page load until first interactive; returns the page and its timings (ms) and CPU (ms)."""
-    page = browser.new_page(viewport={"width": 1366, "height": 768}) if fresh else context.new_page()
+def load_page(context: Any, url: str, srv_pid: int) -> tuple[Any, dict]:
+    """One page load in ``context`` until first interactive; returns the page and its timings (ms) and CPU (ms)."""
+    page = context.new_page()
     page.add_init_script(MARKS)
-    cdp = page.context.new_cdp_session(page)
+    cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable")
     srv0 = cpu_s(srv_pid)
     page.goto(url)
@@ -163,6 +170,7 @@ def breakdown(loads: list[dict]) -> list[str]:
     col = lambda k: [d[k] for d in loads if d.get(k) is not None]  # noqa: E731
     return [
         figure("    HTML received", col("html")),
+        figure("    diagram and verdict on screen (drawn by the server, not yet live)", col("view")),
         figure("    scripts run (load event)", col("scripts")),
         figure("    kernel connected (websocket open)", col("kernel")),
         figure("    widgets rendered (first interactive)", col("now")),
@@ -195,17 +203,18 @@ def main() -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             loads, reloads = [], []
-            page = None
+            context = page = None
             for i in range(LOADS):
-                if page is not None:
-                    page.close()
+                if context is not None:
+                    context.close()
                 wait_quiet(srv.pid)
-                page, t = load_page(browser, url, srv.pid)  # a new page is a new profile: nothing cached
+                # a new context is a new profile: nothing cached
+                context = browser.new_context(viewport={"width": 1366, "height": 768})
+                page, t = load_page(context, url, srv.pid)
                 loads.append(t)
-            context = page.context
             for i in range(RELOADS):
                 wait_quiet(srv.pid)
-                again, t = load_page(browser, url, srv.pid, fresh=False, context=context)
+                again, t = load_page(context, url, srv.pid)  # the same profile: its caches are warm
                 again.close()
                 reloads.append(t)
             clicks = []

@@ -20,6 +20,11 @@ pytestmark = pytest.mark.browser
 
 APP = ".tl-app"
 DB_HOP = f"{APP} .tl-diagram svg g#hop_node_api_1__rds_primary"
+#: Before the page's scripts: note whether the server-drawn snapshot (verdict and diagram) was ever in the page.
+SNAPSHOT_SEEN = """new MutationObserver((_, obs) => {
+  if (document.querySelector(".tl-snapshot .tl-verdict") && document.querySelector(".tl-snapshot .tl-diagram svg")) {
+    window.__tlSnapshotSeen = true; obs.disconnect(); }
+}).observe(document, {subtree: true, childList: true});"""
 
 
 def _open(server, context, width: int = 1366, height: int = 768):
@@ -29,11 +34,15 @@ def _open(server, context, width: int = 1366, height: int = 768):
     page.set_viewport_size({"width": width, "height": height})
     hosts: list[str] = []
     page.on("request", lambda r: hosts.append(r.url.split("/")[2] if "://" in r.url else r.url))
+    page.add_init_script(SNAPSHOT_SEEN)
     # a page asked for before the pre-heated kernel is ready is streamed while its kernel runs the app:
     # on a busy machine that takes longer than the context's 20 s default
     page.goto(f"{server.url}/?token={server.token}", timeout=180_000)
     expect(page.locator(f"{APP} .tl-diagram svg")).to_be_visible(timeout=180_000)
     expect(page.locator(f"{APP} .tl-rule").first).to_be_visible()
+    # the verdict and diagram were on screen before the widgets, and the live app replaced them
+    assert page.evaluate("window.__tlSnapshotSeen === true")
+    expect(page.locator(".tl-snapshot")).to_have_count(0)
     return page, hosts
 
 

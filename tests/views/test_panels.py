@@ -492,6 +492,20 @@ def test_clicking_a_component_opens_its_rules():
         app.open_rules("no-such-sg")
 
 
+def test_the_app_pages_snapshot_is_its_live_state_and_never_interactive():
+    app = tl.lab_app(SEED.switch_off("database-sg-in-5432"), page=True)
+    bundle = app._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # the live app still comes
+    snap = bundle["text/html"]
+    assert snap == app.snapshot() and snap.startswith('<div class="tl-snapshot" aria-hidden="true" inert>')
+    assert app.summary.value in snap and app.diagram_view.html.value in snap  # the same state, as drawn
+    assert "Blocked at database-sg inbound" in snap and "tl-app" not in snap.replace(".tl-app", "")
+    assert 'class="tl-rule' not in snap and "<script" not in snap  # no toggles to click, nothing to run
+    app.rules.toggles["database-sg-in-5432"].value = True  # the snapshot follows the state it is taken from
+    assert "Gets through" in app.snapshot()
+    assert "text/html" not in tl.lab_app("seed")._repr_mimebundle_()  # only the app page has one
+
+
 def test_a_peer_without_a_prefix_is_refused_as_aws_refuses_it():
     with pytest.raises(tl.RuleError, match="has no prefix length"):
         parse_edit(SEED, "nacl-private-db-in-100", peer="10.0.2.0")

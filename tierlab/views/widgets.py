@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from ..sim.latency import LatencyModel
 
 __all__ = ["DiagramView", "TraceView", "RulePanel", "StepperPanel", "LatencyPanel", "RealPacketsPanel", "LabApp", "lab_app", "trace_html",
-           "step_html", "svg_inline", "comparison_html", "APP_CSS", "REAL_PACKETS_ENV", "A11Y_JS", "a11y_html"]
+           "step_html", "svg_inline", "comparison_html", "APP_CSS", "REAL_PACKETS_ENV", "A11Y_JS", "a11y_html",
+           "SNAPSHOT_CSS"]
 
 #: ``1`` in the environment turns the app's Real packets tab on (``python -m tierlab.views.serve --real-packets``).
 REAL_PACKETS_ENV = "TIERLAB_APP_REAL_PACKETS"
@@ -74,6 +75,16 @@ APP_CSS = """
 .tl-app details > summary { cursor: pointer; }
 .tl-app .tl-end { margin-top: 6px; padding: 6px 8px; border: 2px solid #1a1a1a; border-radius: 4px; }
 .tl-app .widget-label, .tl-app .widget-dropdown > select { max-width: none; }
+"""
+
+
+#: The app page's picture before its widgets are live (:meth:`LabApp.snapshot`): the app's own
+#: rules for its own class, fixed over the window above the page until the live app replaces it.
+SNAPSHOT_CSS = APP_CSS.replace(".tl-app", ".tl-snapshot") + """
+.tl-snapshot { position: fixed; inset: 0; z-index: 101; background: white; padding: 6px 8px; overflow: hidden; }
+.tl-snapshot .tl-grid { height: calc(100vh - 12px); }
+.tl-snapshot .tl-diagram { width: 100%; height: 100%; }
+.tl-snapshot .tl-wait { grid-area: tabs; padding: 10px; color: #4a4a4a; border-left: 1px solid #e5e5e5; }
 """
 
 
@@ -962,6 +973,22 @@ class LabApp(_Panel):
 
     def __repr__(self) -> str:
         return f"<LabApp {self.lab.trace.summary().splitlines()[0]}>"
+
+    def snapshot(self) -> str:
+        """The verdict and diagram as they are now, as plain HTML (class ``tl-snapshot``): what the app
+        page shows from its first paint until the live widgets, built from this same state, replace
+        it (tierlab's Voila template moves it over the page and removes it then). Not interactive."""
+        return (f'<div class="tl-snapshot" aria-hidden="true" inert><style>{SNAPSHOT_CSS}</style>'
+                f'<div class="tl-grid"><div class="tl-summary">{self.summary.value}</div>'
+                f'<div class="tl-diagram-box"><div class="tl-diagram">{self.diagram_view.html.value}</div></div>'
+                f'<div class="tl-wait">Starting the controls&hellip;</div></div></div>')
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
+        """The widget, and on the app page its :meth:`snapshot` as ``text/html`` beside it."""
+        data = super()._repr_mimebundle_(**kwargs)
+        if self.page and data is not None:
+            data["text/html"] = self.snapshot()
+        return data
 
     def _changed(self, lab: Lab) -> None:
         from .panels import verdict_line
