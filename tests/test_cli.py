@@ -114,3 +114,17 @@ def test_a_nul_byte_in_any_argument_is_a_message_and_nothing_is_written(capsys, 
 def test_a_home_of_no_known_user_is_a_message(capsys, args):
     code, out, err = run(capsys, *args)
     assert code == 2 and "no home folder is known" in err and "Traceback" not in out + err
+
+
+def test_control_characters_from_a_file_never_reach_the_terminal(capsys, tmp_path):
+    """A learner's progress file is printed on the instructor's terminal: an escape sequence in an exercise name
+    (OSC 52 writes the clipboard, CSI moves the cursor) is shown escaped, never sent."""
+    import json
+
+    home = tmp_path / "eve" / ".tierlab"
+    home.mkdir(parents=True)
+    evil = "close-5432\x1b]52;c;cm0gLXJmIH4=\x07\r\x1b[2K"
+    (home / "progress.jsonl").write_text(json.dumps({"exercise": evil, "passed": True}) + "\n")
+    code, out, err = run(capsys, "progress", str(tmp_path / "eve"))
+    assert code == 0 and "\x1b" not in out + err and "\r" not in out + err and "\x07" not in out + err
+    assert "close-5432\\x1b]52" in out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any, Mapping, Sequence
 
@@ -34,10 +35,17 @@ from .network.reachability import can_reach
 __all__ = ["main"]
 
 
+#: Control characters other than newline and tab: a file (a learner's progress file, a topology's names) could
+#: otherwise move the cursor, retitle the window or write the clipboard of whoever reads the output (OSC 52).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _print(text: object = "", *, err: bool = False) -> None:
-    """Print anything a file may hold: characters the terminal cannot show (lone surrogates) are escaped."""
+    """Print anything a file may hold: characters the terminal cannot show (lone surrogates) and control
+    characters (escape sequences) are escaped."""
     stream = sys.stderr if err else sys.stdout
-    print(str(text).encode("utf-8", "backslashreplace").decode("utf-8"), file=stream)
+    safe = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    print(safe.encode("utf-8", "backslashreplace").decode("utf-8"), file=stream)
 
 
 def _table(rows: Sequence[Mapping[Any, Any]], cols: list[str], widths: dict[str, int] | None = None) -> str:
@@ -151,16 +159,16 @@ def _handout(args: argparse.Namespace) -> int:
         except TierlabError as exc:
             raise ScenarioError(exc.message, "--hub and --repo take full URLs: --hub https://hub.example.org "
                                 "--repo https://github.com/you/tierlab-class") from None
-    print(handout(args.dir, overwrite=args.force).summary())
+    _print(handout(args.dir, overwrite=args.force).summary())
     if link:
-        print(f"nbgitpuller link: {link}")
+        _print(f"nbgitpuller link: {link}")
     return 0
 
 
 def _book(args: argparse.Namespace) -> int:
     from .course.book import build
 
-    print(build(args.dir, overwrite=args.force).summary())
+    _print(build(args.dir, overwrite=args.force).summary())
     return 0
 
 
@@ -168,12 +176,12 @@ def _progress(args: argparse.Namespace) -> int:
     from .course.progress import class_progress, progress
 
     p = class_progress(args.sources) if args.sources else progress()
-    print(p.summary())
+    _print(p.summary())
     t = p.table()
     if len(t):
         rows = [{"learner": who, **row} for who, row in t.to_dict("index").items()]
-        print(_table(rows, ["learner", *map(str, t.columns)]))
-        print("pass/N: passed at attempt N; fail/N: not yet after N attempts")
+        _print(_table(rows, ["learner", *map(str, t.columns)]))
+        _print("pass/N: passed at attempt N; fail/N: not yet after N attempts")
     return 0
 
 
