@@ -172,12 +172,20 @@ def test_addresses_split_on_dots_outside_keys(addr, want):
     assert split_address(addr) == want
 
 
-def test_hcl_module_count_that_is_not_known_offline_is_an_error(tmp_path):
+def test_hcl_module_count_that_is_not_known_offline_is_one_instance_and_a_note(tmp_path):
     (tmp_path / "mod").mkdir()
     (tmp_path / "mod" / "main.tf").write_text('variable "n" {}\nresource "aws_vpc" "v" { cidr_block = "10.0.0.0/16" }\n')
     (tmp_path / "main.tf").write_text('variable "copies" {}\nmodule "m" {\n  source = "./mod"\n  count  = var.copies\n'
                                       '  n      = 1\n}\n')
-    with pytest.raises(tl.TopologyError, match=r"main.tf: module.m: the count of this module call is not known"):
+    from tierlab.network.importers.terraform import read_hcl
+
+    notes = Notes()
+    got = read_hcl(tmp_path, notes)
+    assert [r.address for r in got] == ["module.m[0].aws_vpc.v"]  # one instance, as for a resource's count
+    (note,) = [n for n in notes.items if n.resource == "module.m" and n.attribute == "count"]
+    assert note.status == "partly" and note.affects_verdicts and "one instance" in note.assumption
+    (tmp_path / "main.tf").write_text('module "m" {\n  source = "./mod"\n  count  = 500\n  n      = 1\n}\n')
+    with pytest.raises(tl.TopologyError, match=r"main.tf: module.m: the count of this module call \(500\)"):
         from_terraform(tmp_path)
 
 

@@ -536,11 +536,20 @@ class _Reader:
             return {str(x): x for x in v}
         if key == "for_each" and isinstance(v, dict) and len(v) <= 64:
             return {str(k): x for k, x in v.items()}
+        if is_unknown(v) or v is None:  # a data source, a value after apply, a variable without a value
+            if key == "count":
+                self.notes.add(file, addr, key, "partly", f"the count of this module call is not known offline ({v})",
+                               "one instance: every verdict involving its resources depends on this assumption", True)
+                return [0]
+            self.notes.add(file, addr, key, "partly", f"the for_each of this module call is not known offline ({v})",
+                           "no instance: its resources are left out, so every verdict involving them depends on "
+                           "this assumption", True)
+            return {}
         from ...errors import TopologyError
 
-        raise TopologyError(f"{file}: {addr}: the {key} of this module call is not known offline ({v})",
-                            f"give {key} a literal or a variable with a default, or import `terraform show -json` "
-                            "of a plan, where Terraform has expanded every module instance")
+        raise TopologyError(f"{file}: {addr}: the {key} of this module call ({v!r}) is not one tierlab expands",
+                            f"give {key} a whole number 0-64 or a list or map of up to 64, or import `terraform "
+                            "show -json` of a plan, where Terraform has expanded every module instance")
 
     def _instance(self, parent: _Module, body: dict[str, Any], file: str, addr: str, directory: Path, rel: str,
                   names: dict[str, Any]) -> Any:
