@@ -344,3 +344,16 @@ resource "aws_network_acl" "legacy" {
     assert note.status == "partly" and note.affects_verdicts and "default NACL" in note.assumption
     assert imp.frame().set_index("resource").loc["aws_network_acl.legacy", "status"] == "partly"
     assert tl.journey(imp.topology).ok
+
+
+def test_a_vpc_hidden_in_a_file_with_a_syntax_error_is_blamed_on_the_syntax(tmp_path):
+    """A learner's unclosed brace is the thing to fix, not "no aws_vpc": the error names the file and the parser's
+    line, and a folder whose files all parse still gets the plain message."""
+    (tmp_path / "main.tf").write_text('resource "aws_vpc" "main" {\n  cidr_block = "10.0.0.0/16"\n')
+    with pytest.raises(tl.TierlabError) as err:
+        from_terraform(tmp_path)
+    assert "main.tf is not valid HCL" in str(err.value) and "line 3" in str(err.value)
+    assert "fix the syntax of main.tf" in err.value.hint
+    (tmp_path / "main.tf").write_text('variable "x" {\n  default = 1\n}\n')
+    with pytest.raises(tl.TierlabError, match="no aws_vpc in these files: nothing to evaluate"):
+        from_terraform(tmp_path)

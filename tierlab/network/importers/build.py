@@ -189,6 +189,14 @@ class Builder:
                     f"no aws_vpc in these files: {remote[0].resource} ({remote[0].file}) comes from a registry module, "
                     "which is not fetched offline",
                     "run `terraform show -json > show.json` after apply (or on a saved plan) and import show.json")
+            unreadable = [n for n in self.notes.items if n.resource == "(file)" and n.status == "not understood"
+                          and n.message.startswith("not valid")]
+            if unreadable:
+                first = unreadable[0]
+                raise TopologyError(
+                    f"no aws_vpc in the files tierlab could read: {first.file} is {first.message}"
+                    + (f" (and {len(unreadable) - 1} more file(s) could not be read)" if len(unreadable) > 1 else ""),
+                    f"fix the syntax of {first.file} (the VPC may be declared there), then import again")
             raise TopologyError("no aws_vpc in these files: nothing to evaluate",
                                 "import the folder that declares the VPC (or `terraform show -json` output)")
         chosen = vpcs[0]
