@@ -40,8 +40,17 @@ def _cut(value: Any, width: int) -> Any:
     return value
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, pandas' NA and NaT: no value, shown as an empty cell (never the words None, nan or <NA>)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    import pandas as pd
+
+    return value is pd.NA or value is pd.NaT
+
+
 def _fold(value: Any, width: int) -> str:
-    if isinstance(value, float) and value != value:  # NaN: an empty cell
+    if _missing(value):
         return ""
     text = str(value) if not isinstance(value, str) else value
     if len(text) <= width:

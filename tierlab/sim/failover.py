@@ -136,6 +136,7 @@ class FailoverTimeline:
                 f"</b>{self.summary().to_html(index=False)}</div>")
 
     def summary(self) -> pd.DataFrame:
+        """One row per client: ``recovers_after_s`` after the failure (NaN: never, and ``reason`` says why)."""
         import pandas as pd
 
         rows = []
@@ -150,7 +151,7 @@ class FailoverTimeline:
                 reason = "the old primary's address never serves again"
             else:
                 reason = "no standby: down until the zone returns"
-            rows.append({"client": c, "recovers_after_s": None if r is None else r - self.t0_s,
+            rows.append({"client": c, "recovers_after_s": float("nan") if r is None else r - self.t0_s,
                          "share_after": self._row(c, self.duration_s)["success_share"], "reason": reason})
         return pd.DataFrame(rows)
 
