@@ -80,7 +80,8 @@ MARKS = """(() => {
       seen = true;
       requestAnimationFrame(() => requestAnimationFrame(() => { T.view = performance.now(); }));
     }
-    if (document.querySelector(".tl-app")) { T.app = performance.now(); obs.disconnect(); }
+    if (T.app === null && document.querySelector(".tl-app")) T.app = performance.now();
+    if (seen && T.app !== null) obs.disconnect();
   });
   obs.observe(document, {subtree: true, childList: true});
 })();"""
@@ -135,9 +136,12 @@ def cpu_s(pid: int) -> float:
 
 
 def wait_quiet(pid: int) -> None:
-    """Until the server and its kernels are idle: the pool's kernel has run the app page again."""
+    """Until the server and its kernels are idle: the pool's kernel has run the app page again
+    (its refill starts only ``POOL_REFILL_DELAY_S`` after a page took the pre-heated kernel)."""
+    from tierlab.views import serve
+
     deadline = time.monotonic() + QUIET_TIMEOUT_S
-    time.sleep(1.0)
+    time.sleep(getattr(serve, "POOL_REFILL_DELAY_S", 1.0) + 1.0)
     before = cpu_s(pid)
     while time.monotonic() < deadline:
         time.sleep(1.0)
