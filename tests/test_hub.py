@@ -1,18 +1,21 @@
 """The classroom hub (issue 14): five learners on one JupyterHub, each with their own database.
 
 One hub for the module: five learners (as root: real Unix accounts ``tierlab-NAME``, names unique to
-this run), their servers started at once through the hub's REST API with the instructor's token, one
-database cell run in every learner's kernel at once. Then the laws:
+this run), their servers started at once through the hub's REST API with the instructor's token, then the
+database notebook (05, the learners' edition the hub put in their homes), every code cell in order, run in a
+fresh kernel of every learner's server at once, as a class does when the instructor says "run all". Then the laws:
 
 * as root, every learner is a Unix account (``pwd.getpwnam``) with the hub's mark, and their server
   runs as it;
-* every learner's row lands in their own database, and no other learner sees it;
+* every cell of notebook 05 ran without error in every learner's kernel;
+* the rows notebook 05 inserts land in that learner's own database (John, Jane, Bobby once each, one winner
+  of the same-email race), and no learner's database holds a row of another's;
 * B's role cannot connect to A's database, and B's password does not open A's role;
 * B's token does not open A's server (JupyterHub's own authorisation), nor does B's login session;
 * B cannot read A's notebooks, progress, kernel connection file (its key) or session folder;
 * the login form lets a learner in with their password and refuses a wrong one, saying so;
 * everything the class listens on is 127.0.0.1;
-* the instructor's progress table lists every learner;
+* the instructor's progress table lists every learner, with the verdict recorded after their notebook 05;
 * stopping the hub leaves no process, account, group, home or database server behind.
 
 A second, smaller hub is given one shared PostgreSQL by its admin URL (``--db-url``), as a school's
@@ -41,18 +44,30 @@ import pytest
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
 
 N = 5
-CELL = """
-import os, tierlab as tl
+#: Run in the same kernel after notebook 05's last cell (which stopped its handle): what the notebook left in this
+#: learner's database, read through a new handle on the same URL, and the verdict recorded as a graded check would.
+#: Notebook 05 grades nothing itself (no exercise of the course belongs to it), so this is the grade the
+#: instructor's table shows for it: the rows the notebook inserts are there, each once.
+CHECK = """
+import json, tierlab as tl
 from tierlab.course.progress import record
-db = tl.database(verbose=False)
-me = os.environ["USER"]
-tl.db.create_user(db.engine, me, f"{me}@example.com")
-with db.engine.connect() as conn:
-    emails = [r[0] for r in conn.exec_driver_sql("SELECT email FROM users ORDER BY email")]
-record("hub-first-user", True)
-print("EMAILS", ",".join(emails))
-print("DB", db.dbname, db.backend)
-"""
+again = tl.database(verbose=False)
+with again.engine.connect() as conn:
+    emails = [r[0] for r in conn.exec_driver_sql("SELECT email FROM users")]
+again.stop()
+mine = [tl.lessons.run_email(n) for n in ("john", "jane", "bobby", "race")]
+record(EXERCISE, all(emails.count(e) == 1 for e in mine))
+print("NB05", json.dumps({"tag": tl.lessons.RUN_TAG, "db": again.dbname, "backend": again.backend, "emails": emails}))
+""".replace("EXERCISE", repr("hub-05-database"))
+NOTEBOOK = "05-database.ipynb"
+
+
+def _notebook_cells(h) -> list[str]:
+    """Every code cell of the database notebook the learners have (the hub's course folder), in order."""
+    nb = json.loads((h.data / "course" / "notebooks" / NOTEBOOK).read_text())
+    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert len(cells) > 20 and cells[-1].strip() == "db.stop()", "notebook 05 changed: check what this test reads"
+    return cells
 
 
 def _free_port() -> int:
@@ -79,8 +94,16 @@ def hub() -> Iterator:
             h.start_server(n)
         for n in names:
             h.wait_ready(n, timeout_s=300)
-        with ThreadPoolExecutor(N) as pool:
-            outs = dict(zip(names, pool.map(lambda n: h.run_code(n, CELL, timeout_s=300), names)))
+        cells = _notebook_cells(h) + [CHECK]
+
+        def run(name: str) -> str | Exception:  # a failure is a finding of one learner, reported by its law
+            try:
+                return h.run_code(name, cells, timeout_s=900)
+            except Exception as exc:
+                return exc
+
+        with ThreadPoolExecutor(N) as pool:  # every learner's whole notebook at once
+            outs = dict(zip(names, pool.map(run, names)))
         yield h, outs
     finally:
         try:
@@ -120,12 +143,37 @@ def _line(out: str, key: str) -> str:
     return next(line.split(" ", 1)[1] for line in out.splitlines() if line.startswith(key + " "))
 
 
-def test_each_learner_sees_only_their_own_row(hub) -> None:
+def _nb05(outs: dict, name: str) -> dict:
+    out = outs[name]
+    assert isinstance(out, str), f"notebook 05 failed in {name}'s kernel: {out}"
+    return json.loads(_line(out, "NB05"))
+
+
+def test_every_cell_of_notebook_05_ran_in_every_learner(hub) -> None:
     h, outs = hub
-    assert len(outs) == N
-    for name, out in outs.items():
-        assert _line(out, "EMAILS") == f"{name}@example.com", out  # one row: theirs, nobody else's
-        assert _line(out, "DB") == f"{name.replace('-', '_')} url", out
+    assert sorted(outs) == sorted(h.learners) and len(outs) == N
+    failed = {name: str(out) for name, out in outs.items() if not isinstance(out, str)}
+    assert not failed, f"{failed}\nthe hub's log ends:\n{h.log_tail()}"
+    for name, out in outs.items():  # the check cell runs only after the notebook's last cell returned
+        assert _line(out, "NB05"), out
+
+
+def test_each_learner_database_has_their_rows_and_nobody_elses(hub) -> None:
+    h, outs = hub
+    got = {name: _nb05(outs, name) for name in h.learners}
+    tags = {name: g["tag"] for name, g in got.items()}
+    assert len(set(tags.values())) == N, tags  # each kernel's run has its own emails
+    for name, g in got.items():
+        assert (g["db"], g["backend"]) == (name.replace("-", "_"), "url"), g  # their own database on the hub's server
+        emails = g["emails"]
+        for who in ("john", "jane", "bobby", "race"):  # inserted once each; the duplicate and 19 racers refused
+            assert emails.count(f"{who}.{tags[name]}@example.com") == 1, (name, who, sorted(emails))
+        others = [e for e in emails for o, t in tags.items() if o != name and f".{t}@" in e]
+        assert not others, f"{name}'s database holds other learners' rows: {others}"
+    for a in h.learners:  # pairwise: no row (the pool lesson's hundreds included) is in two databases
+        for b in h.learners:
+            if a < b:
+                assert not set(got[a]["emails"]) & set(got[b]["emails"]), (a, b)
 
 
 def test_b_cannot_connect_to_a_database(hub) -> None:
@@ -194,7 +242,7 @@ def test_instructor_sees_every_learner_progress(hub) -> None:
     h, _ = hub
     table = class_progress(sorted((h.data / "homes").glob("tierlab-*"))).table()
     assert set(h.learners) <= set(table.index), table
-    assert all(str(table.loc[n, "hub-first-user"]).startswith("pass") for n in h.learners), table
+    assert all(str(table.loc[n, "hub-05-database"]).startswith("pass") for n in h.learners), table
 
 
 def _need_accounts(h) -> None:
