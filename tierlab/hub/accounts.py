@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..errors import TierlabError
 
@@ -151,10 +151,10 @@ def processes_of(uids: Iterable[int]) -> list[int]:
     return out
 
 
-def end_processes_of(uids: Iterable[int], timeout_s: float = 10.0) -> list[int]:
-    """SIGTERM, then SIGKILL, every process of ``uids``; the pids still alive after both (none, normally)."""
-    uids = list(uids)
-    left = processes_of(uids)
+def end_processes(find: Callable[[], list[int]], timeout_s: float = 10.0) -> list[int]:
+    """SIGTERM, then SIGKILL, the live processes ``find()`` lists, polling it until they are gone or
+    ``timeout_s`` passes after each signal; the pids still alive after both (none, normally)."""
+    left = find()
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in left:
             try:
@@ -164,10 +164,16 @@ def end_processes_of(uids: Iterable[int], timeout_s: float = 10.0) -> list[int]:
         deadline = time.monotonic() + timeout_s
         while left and time.monotonic() < deadline:
             time.sleep(0.1)  # polling /proc until they are gone, bounded by the deadline
-            left = processes_of(uids)
+            left = find()
         if not left:
             break
     return left
+
+
+def end_processes_of(uids: Iterable[int], timeout_s: float = 10.0) -> list[int]:
+    """SIGTERM, then SIGKILL, every process of ``uids``; the pids still alive after both (none, normally)."""
+    uids = list(uids)
+    return end_processes(lambda: processes_of(uids), timeout_s)
 
 
 def remove_account(name: str, uid: int) -> None:

@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from ..errors import DatabaseError, TierlabError
-from .accounts import (MARK, Account, create_account, end_processes_of, missing_tools, reap_leftovers, remove_account,
-                       remove_home, remove_temp_of)
+from .accounts import (MARK, Account, create_account, end_processes, end_processes_of, missing_tools, reap_leftovers,
+                       remove_account, remove_home, remove_temp_of)
 
 __all__ = ["ClassHub", "LEARNER_PREFIX", "learner_names", "find_proxy", "DEFAULT_PORT", "UID_BASE"]
 
@@ -710,19 +710,7 @@ def _processes_under(folder: Path) -> list[tuple[int, Path]]:
 
 def _end_processes_under(folder: Path, timeout_s: float = 10.0) -> None:
     """SIGTERM, then SIGKILL, what still runs in the class's homes (servers and kernels the hub started)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        left = [pid for pid, _ in _processes_under(folder)]
-        for pid in left:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + timeout_s
-        while left and time.monotonic() < deadline:
-            left = [pid for pid, _ in _processes_under(folder) if _alive(pid)]
-            time.sleep(0.1)
-        if not left:
-            return
+    end_processes(lambda: [pid for pid, _ in _processes_under(folder) if _alive(pid)], timeout_s)
 
 
 def _alive(pid: int) -> bool:
