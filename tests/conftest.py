@@ -98,3 +98,12 @@ def pytest_report_header(config):
 # the runner's ~/.tierlab (tests of progress set TIERLAB_PROGRESS to a temporary file themselves).
 _db_os.environ.setdefault("TIERLAB_PROGRESS", "off")
 # ==== end of progress block ================================================================
+
+
+def pytest_collection_finish(session):
+    """Everything collection built (modules, parameters, loaded topologies) lives to the end: moved out of
+    the garbage collector's view, so its full passes stop re-walking it during every test."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 __all__ = ["CULL_IDLE_S", "CULL_INTERVAL_S", "POOL_REFILL_DELAY_S", "app_notebook", "voila_argv", "parse_args",
-           "main", "FreshPoolKernelManager", "no_mathjax_page_config"]
+           "main", "launch", "no_mathjax_page_config"]
 
 #: The pool's next kernel starts this long after a page took the pre-heated one (Voila's default: 1 s).
 #: Pre-heating runs the whole app page in the server and a new kernel (about 1 CPU-second in the server
@@ -50,28 +50,6 @@ POOL_REFILL_DELAY_S = 5.0
 CULL_IDLE_S = 600
 #: ... checked this often.
 CULL_INTERVAL_S = 60
-
-
-from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-
-
-class FreshPoolKernelManager(AsyncMappingKernelManager):
-    """Voila's kernel manager base: a pre-heated kernel waiting in the pool counts as active, so
-    the page that takes it gets the whole idle timeout to connect (otherwise a kernel pre-heated
-    long ago could be culled between the page's request and its websocket connecting)."""
-
-    async def cull_kernels(self) -> None:
-        from jupyter_server._tz import utcnow
-
-        for pool in getattr(self, "_pools", {}).values():
-            for item in list(pool):
-                try:
-                    kid = item.result().get("kernel_id") if item.done() else None
-                except Exception:  # a failed pre-heat: Voila drops it itself
-                    kid = None
-                if isinstance(kid, str) and kid in self._kernels:
-                    self._kernels[kid].last_activity = utcnow()
-        await super().cull_kernels()
 
 
 def no_mathjax_page_config(page_config: dict, *, base_url: str, **_kwargs: object) -> dict:
@@ -106,7 +84,7 @@ def voila_argv(notebook: Path, *, port: int, token: str, cull_idle_s: int = CULL
         "--preheat_kernel=True", "--pool_size=1", f"--VoilaKernelManager.fill_delay={POOL_REFILL_DELAY_S:g}",
         # only the widget managers: the page needs no other JupyterLab extension (their scripts delay it)
         "--VoilaConfiguration.extension_allowlist=['@jupyter-widgets/jupyterlab-manager', '@voila-dashboards/widgets-manager8']",
-        "--VoilaConfiguration.multi_kernel_manager_class=tierlab.views.serve.FreshPoolKernelManager",
+        "--VoilaConfiguration.multi_kernel_manager_class=tierlab.views.kernel_pool.FreshPoolKernelManager",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_s}",
         f"--MappingKernelManager.cull_interval={cull_interval_s}",
         "--MappingKernelManager.cull_connected=False",
@@ -171,16 +149,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (_template_root(nb), os.environ.get("JUPYTER_PATH"))
                                                  if p)
     from traitlets.config import Config
-    from voila.app import Voila
 
     config = Config()
     # Voila turns Jupyter Server's Host check off (allow_remote_access=True); this turns it back on.
     config.Voila.tornado_settings = {"allow_remote_access": False, "local_hostnames": ["localhost"]}
     config.VoilaConfiguration.page_config_hook = no_mathjax_page_config
     print(f"tierlab app: http://127.0.0.1:{a.port}/?token={token}", flush=True)
-    Voila.launch_instance(argv=voila_argv(nb, port=a.port, token=token, cull_idle_s=a.cull_idle_s,
-                                          cull_interval_s=a.cull_interval_s), config=config)
+    launch(voila_argv(nb, port=a.port, token=token, cull_idle_s=a.cull_idle_s, cull_interval_s=a.cull_interval_s),
+           config)
     return 0
+
+
+def launch(argv: list[str], config: object) -> None:
+    """Start Voila in this process (its import costs seconds: only here, after the arguments passed)."""
+    from voila.app import Voila
+
+    Voila.launch_instance(argv=argv, config=config)
 
 
 if __name__ == "__main__":
