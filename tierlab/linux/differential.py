@@ -253,18 +253,25 @@ def _run_one(lab: Lab, cases: list[Case], seed: int, timeout_s: float, recheck_t
     return rep
 
 
-def _recheck(lab: Lab, topo: Topology, o: Outcome, timeout_s: float, want: str) -> tuple[str, str]:
+def _recheck(lab: Lab, topo: Topology, o: Outcome, timeout_s: float, want: str, *, tries: int = 2) -> tuple[str, str]:
     """The same connection again (same client port: the evaluator's answer depends on it) with a
-    longer timeout; the kernel's second answer is the one that counts. Through a NAT gateway the new
-    attempt may get another NAT port, so the evaluator is asked again for it. Returns (kernel, evaluator).
+    longer timeout, and once more with four times that while the kernel still disagrees; the kernel's
+    last answer is the one that counts. Through a NAT gateway the new attempt may get another NAT port,
+    so the evaluator is asked again for it. Returns (kernel, evaluator).
 
-    One recheck is enough: the lab's services listen with a deep backlog (a starved API server with
-    socketserver's 5 dropped SYNs, which only the SYN's retransmission a second later recovered) and a
-    probe looks at its sockets once more after the deadline (a prober that was not running counts
-    what the kernel did meanwhile)."""
-    again = lab.probe([o.probe], timeout_s=timeout_s)[0]
-    if again.nat_port is not None:
-        want = expected(topo, o.probe.src, o.probe.dst, o.probe.port, o.probe.src_port, again.nat_port)
+    The lab's services listen with a deep backlog (a starved API server with socketserver's 5 dropped
+    SYNs, which only the SYN's retransmission a second later recovered) and a probe looks at its sockets
+    once more after the deadline (a prober that was not running counts what the kernel did meanwhile).
+    Still, one probe in 660 stayed undecided after 0.5 s in a CI run at load 15 on 2 cores, where the
+    kernel's own packet work waits its turn: hence the second, longer try. A real difference (a rule the
+    compiler got wrong) answers the same every time, so it still counts."""
+    again = o
+    for n in range(tries):
+        again = lab.probe([o.probe], timeout_s=timeout_s * 4 ** n)[0]
+        if again.nat_port is not None:
+            want = expected(topo, o.probe.src, o.probe.dst, o.probe.port, o.probe.src_port, again.nat_port)
+        if again.kind == want:
+            break
     return again.kind, want
 
 
