@@ -192,8 +192,9 @@ def main() -> int:
 
     port, token = free_port(), secrets.token_urlsafe(16)
     log = tempfile.TemporaryFile()
-    srv = subprocess.Popen([sys.executable, "-m", "tierlab.views.serve", f"--port={port}", f"--token={token}"],
-                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    # the token travels in the environment, never on a command line any account reads with ps
+    srv = subprocess.Popen([sys.executable, "-m", "tierlab.views.serve", f"--port={port}"],
+                           env={**os.environ, "TIERLAB_APP_TOKEN": token}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/?token={token}"
     try:
         deadline = time.monotonic() + 60

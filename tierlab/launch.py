@@ -1,4 +1,11 @@
-"""``make lab``: start JupyterLab on the first notebook, with the project's tools on PATH."""
+"""``make lab``: start JupyterLab on the first notebook, with the project's tools on PATH.
+
+Its token stays private: JupyterLab makes a random one (never on the command line, where any account reads it
+with ``ps``), and runs with umask 077, so the files it writes are its owner's alone. Without that, the
+``jpserver-*-open.html`` pages it leaves in its runtime folder, which carry the token, were readable by
+every account (JupyterLab writes them with the default umask; only its ``.json`` is written privately), as
+are the notebooks it creates. A notebook that already exists keeps its mode when saved.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ def main() -> None:
     args += sys.argv[1:]
     print("tierlab: starting JupyterLab on notebooks/00-start-here.ipynb (Ctrl-C to stop)", flush=True)
     os.chdir(ROOT)
+    os.umask(0o077)  # what the server writes (the token's open.html pages, new notebooks) is ours alone
     os.execv(sys.executable, args)
 
 

@@ -181,7 +181,8 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     nbdir, env = _sandbox(tmp_path_factory.mktemp("lab"))
     port = free_port()
     token = secrets.token_urlsafe(24)
-    args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--IdentityProvider.token={token}",
+    env["JUPYTER_TOKEN"] = token  # never on the command line: any account reads those with ps
+    args = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
             "--ip", "127.0.0.1", "--port", str(port), "--ServerApp.port_retries=0", f"--ServerApp.root_dir={nbdir}"]
     if os.geteuid() == 0:
         args.append("--allow-root")
@@ -201,7 +202,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     nbdir, env = _sandbox(tmp_path_factory.mktemp("app"))
     port = free_port()
     token = secrets.token_urlsafe(24)
-    args = [sys.executable, "-m", "tierlab.views.serve", f"--port={port}", f"--token={token}",
+    env["TIERLAB_APP_TOKEN"] = token  # as the README says: never on the command line (ps)
+    args = [sys.executable, "-m", "tierlab.views.serve", f"--port={port}",
             f"--cull-idle-s={APP_CULL_IDLE_S}", "--cull-interval-s=1", f"--notebook={nbdir / 'app' / 'lab.ipynb'}"]
     srv = Server("app", args, env, nbdir, f"http://127.0.0.1:{port}", token)
     try:

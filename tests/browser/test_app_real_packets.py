@@ -36,7 +36,8 @@ def real_app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     nbdir, env = _sandbox(tmp_path_factory.mktemp("app-real"))
     port = free_port()
     token = secrets.token_urlsafe(24)
-    args = [sys.executable, "-m", "tierlab.views.serve", f"--port={port}", f"--token={token}", "--real-packets",
+    env["TIERLAB_APP_TOKEN"] = token  # never on the command line (ps)
+    args = [sys.executable, "-m", "tierlab.views.serve", f"--port={port}", "--real-packets",
             f"--notebook={nbdir / 'app' / 'lab.ipynb'}"]
     srv = Server("app-real-packets", args, env, nbdir, f"http://127.0.0.1:{port}", token)
     try:
