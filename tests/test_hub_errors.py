@@ -129,3 +129,27 @@ def test_the_summary_says_what_stopping_removes_and_keeps() -> None:
     assert "homes removed" in says[False, False] and "progress saved" in says[False, False]
     assert "dropped" in says[False, True] and "kept" in says[True, True].split("homes kept")[1]
     assert "homes kept" in says[True, False] and "goes with the hub" in says[True, False]
+
+
+def test_the_class_folder_is_new_empty_or_a_class_s_and_checking_makes_nothing(tmp_path: Path) -> None:
+    """``--data`` is chmod-ed 0711 and written into: a folder of someone else's files is refused before anything
+    is touched; a class folder a hub left (only the names a hub writes) is taken again, so a restart keeps its
+    passwords and homes."""
+    from tierlab.hub.classroom import CLASS_ENTRIES, check_class_folder
+
+    check_class_folder(tmp_path / "new" / "deeper")
+    assert sorted(os.listdir(tmp_path)) == []  # the probe folder it made to be sure is gone
+    (tmp_path / "empty").mkdir()
+    check_class_folder(tmp_path / "empty")
+    earlier = tmp_path / "earlier"
+    for name in CLASS_ENTRIES:
+        (earlier / name).mkdir(parents=True)
+    check_class_folder(earlier)
+    (tmp_path / "someones").mkdir()
+    (tmp_path / "someones" / "thesis.tex").write_text("x")
+    (tmp_path / "a-file").write_text("x")
+    for path, says in ((tmp_path / "someones", "thesis.tex"), (tmp_path / "a-file", "not a folder"),
+                       (tmp_path / "a-file" / "x", "Not a directory"), (Path("/"), "holds files")):
+        with pytest.raises(TierlabError, match=says) as info:
+            check_class_folder(path)
+        assert info.value.message.startswith("--data ") and "--data" in info.value.hint

@@ -188,9 +188,16 @@ def _progress(args: argparse.Namespace) -> int:
 def _hub(args: argparse.Namespace) -> int:
     from .hub import ClassHub
 
-    learners = [n for n in args.names.split(",") if n.strip()] if args.names else args.learners
+    if args.names is not None and args.learners is not None:
+        raise ScenarioError(f"--learners {args.learners} and --names {printable(args.names, 40)!r} both say who is "
+                            "in the class", "give one: --learners N (tierlab-01 ..) or --names ada,bob")
+    if args.names is not None:
+        learners: int | list[str] = [n for n in args.names.split(",") if n.strip()]
+    else:
+        learners = 30 if args.learners is None else args.learners
     hub = ClassHub(learners, data=args.data, port=args.port, db_url=args.db_url, cull_idle_s=args.cull_idle_s,
                    isolation="shared-account" if args.shared_account else "auto", keep_work=args.keep_work)
+    hub.check()  # the port and the class folder: a bad argument is told before anything is made or started
     print(f"tierlab hub: preparing {hub.data} (the course, accounts, one database per learner)", flush=True)
     try:
         hub.start()
@@ -249,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=_progress)
     k = sub.add_parser("hub", help="a JupyterHub for a class on this machine (127.0.0.1): accounts, homes, "
                                    "one database per learner, idle servers culled")
-    k.add_argument("--learners", type=int, default=30, help="accounts tierlab-01 .. tierlab-N (default 30)")
+    k.add_argument("--learners", type=int, help="accounts tierlab-01 .. tierlab-N (default 30)")
     k.add_argument("--names", help="comma-separated learner names instead (accounts tierlab-NAME)")
     k.add_argument("--port", type=int, default=8000, help="where the hub listens on 127.0.0.1 (default 8000)")
     k.add_argument("--data", help="the class folder (default: .tierlab-hub/ in the checkout)")
@@ -271,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 2 for bad usage, 0 for --help
         return int(exc.code or 0)
     try:
-        _no_nul(args)
+        _no_nul(args, parser)
         return int(args.func(args))
     except BrokenPipeError:  # e.g. `tierlab journey | head`
         sys.stderr.close()
@@ -293,13 +300,23 @@ _PATH_HINTS = {
 }
 
 
-def _no_nul(args: argparse.Namespace) -> None:
+def _no_nul(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     """A NUL byte cannot be part of a path or a name (the OS refuses it with a ValueError, not an OSError)."""
+    options = _option_names(parser, args.command)
     for name, value in vars(args).items():
         for v in value if isinstance(value, list) else [value]:
             if isinstance(v, str) and "\x00" in v:
-                raise ScenarioError(f"{name} {printable(repr(v), 80)} contains a NUL byte",
+                raise ScenarioError(f"{options.get(name, name)} {printable(repr(v), 80)} contains a NUL byte",
                                     "no path or name can hold one: check how the argument was built")
+
+
+def _option_names(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:
+    """A sub-command's argument names as the user typed them (``db_url`` -> ``--db-url``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return {a.dest: max(a.option_strings, key=len) for a in action.choices[command]._actions
+                    if a.option_strings}
+    return {}
 
 
 def _fail(args: argparse.Namespace, exc: TierlabError) -> int:

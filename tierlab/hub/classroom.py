@@ -35,6 +35,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +44,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from ..errors import DatabaseError, TierlabError
+from ..network.limits import printable
 from .accounts import (MARK, Account, create_account, end_processes, end_processes_of, missing_tools, reap_leftovers,
                        remove_account, remove_home, remove_temp_of)
 
@@ -62,26 +64,46 @@ ADMIN_DDL_TIMEOUT_S = 120.0
 ROOT = Path(__file__).resolve().parent.parent.parent
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,23}$")  # tierlab- + 24: the 32 characters useradd allows
 _PR_SET_PDEATHSIG = 1
+MAX_LEARNERS = 999
+#: Accounts a learner may not become: ``tierlab-NAME`` for these names is someone else's.
+RESERVED_NAMES = {"pg": "is the embedded PostgreSQL's own account"}
+#: What a hub writes into its class folder: a folder holding only these is a class folder (reused by a restart).
+CLASS_ENTRIES = frozenset({"state", "homes", "course", "progress", "passwords.txt", "api-token", "class-db-ca.crt"})
 Isolation = Literal["account", "shared-account"]
 
 
 def learner_names(learners: int | Iterable[str]) -> tuple[str, ...]:
     """``30`` -> ``tierlab-01 .. tierlab-30``; ``["ada", "bob"]`` -> ``tierlab-ada, tierlab-bob``."""
     if isinstance(learners, int):
-        if not 1 <= learners <= 999:
-            raise TierlabError(f"a class of {learners} learners is outside 1..999", "pass --learners N with 1 <= N <= 999")
+        if not 1 <= learners <= MAX_LEARNERS:
+            raise TierlabError(f"--learners {_show(learners)}: a class of {_show(learners)} learners is outside "
+                               f"1..{MAX_LEARNERS}", f"pass --learners N with 1 <= N <= {MAX_LEARNERS}")
         width = max(2, len(str(learners)))
         return tuple(f"{LEARNER_PREFIX}{i:0{width}d}" for i in range(1, learners + 1))
+    raws = list(learners)
+    if not raws:
+        raise TierlabError("--names gives no learner name", "give one or more, separated by commas: --names ada,bob")
+    if len(raws) > MAX_LEARNERS:
+        raise TierlabError(f"--names gives {len(raws)} learners; a class on one machine takes at most {MAX_LEARNERS}",
+                           "split the class over several hubs (each its own --data and --port)")
     out = []
-    for raw in learners:
-        name = raw.strip().lower().removeprefix(LEARNER_PREFIX)
+    for raw in raws:
+        name = str(raw).strip().lower().removeprefix(LEARNER_PREFIX)
         if not _NAME.match(name):
-            raise TierlabError(f"learner name {raw!r} is not a short lowercase name",
+            raise TierlabError(f"--names: learner name {printable(repr(raw), 60)} is not a short lowercase name",
                                "use letters, digits and _ (e.g. --names ada,bob_2), at most 24 characters")
+        if name in RESERVED_NAMES:
+            raise TierlabError(f"--names: learner name {name!r} would be the account {LEARNER_PREFIX + name!r}, "
+                               f"which {RESERVED_NAMES[name]}", "give that learner another name (--names)")
         out.append(LEARNER_PREFIX + name)
-    if not out or len(set(out)) != len(out):
-        raise TierlabError(f"learner names {list(learners)!r} are empty or repeat a name", "give each learner once")
+    if len(set(out)) != len(out):
+        twice = sorted({n for n in out if out.count(n) > 1})
+        raise TierlabError(f"--names repeats {printable(', '.join(twice), 120)}", "give each learner once")
     return tuple(out)
+
+
+def _show(value: object) -> str:
+    return printable(str(value), 40)
 
 
 def db_name(learner: str) -> str:
@@ -111,10 +133,16 @@ def find_proxy() -> Path:
                        "node_modules/; or set TIERLAB_HUB_PROXY to its path")
 
 
+def _port(port: object) -> int:
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise TierlabError(f"--port {_show(port)} is not a TCP port",
+                           "pick a port between 1024 and 65535: tierlab hub --port N (make hub HUB_PORT=N)")
+    return port
+
+
 def check_port(port: int, what: str = "the hub") -> None:
     """A clear error when something already listens on 127.0.0.1:port."""
-    if not 1 <= port <= 65535:
-        raise TierlabError(f"port {port} for {what} is not a TCP port", "pick a port between 1024 and 65535")
+    _port(port)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the proxy will: TIME_WAIT is no conflict
         try:
@@ -122,11 +150,66 @@ def check_port(port: int, what: str = "the hub") -> None:
             s.listen(1)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise TierlabError(f"port {port} on 127.0.0.1 is in use, so {what} cannot listen there",
+                raise TierlabError(f"--port {port}: port {port} on 127.0.0.1 is in use, so {what} cannot listen there",
                                    f"stop what listens there (ss -ltnp 'sport = :{port}' names it) or pick another "
                                    "port: tierlab hub --port N, make hub HUB_PORT=N") from None
-            raise TierlabError(f"cannot listen on 127.0.0.1:{port} for {what}: {exc.strerror}",
+            raise TierlabError(f"--port {port}: cannot listen on 127.0.0.1:{port} for {what}: {exc.strerror}",
                                "pick a port above 1024: tierlab hub --port N") from None
+
+
+def _class_folder(data: str | Path | None) -> Path:
+    """The class folder's absolute path (nothing is made yet); ``--data`` that cannot be a path is refused."""
+    if data is None:
+        return ROOT / ".tierlab-hub"
+    text = os.fspath(data)
+    if not str(text).strip() or "\x00" in str(text):
+        raise TierlabError(f"--data {printable(repr(text), 60)} is not a folder's path",
+                           "give the class folder: tierlab hub --data /srv/tierlab-class (default: .tierlab-hub/ in "
+                           "the checkout)")
+    try:
+        return Path(text).expanduser().resolve()
+    except (OSError, RuntimeError) as exc:  # a link loop, a name too long for the system
+        raise TierlabError(f"--data {printable(repr(text), 60)} is not a usable path ({exc})",
+                           "give the class folder: tierlab hub --data /srv/tierlab-class") from None
+
+
+def check_class_folder(data: Path) -> None:
+    """``--data`` may be a new folder, an empty one, or one a hub made (only the names a hub writes, so a restart
+    keeps its passwords): the hub changes the folder's mode to 0711 and writes into it, so ``--data /``, ``/tmp``
+    or a home full of someone's files is refused before anything is touched. Nothing is created here."""
+    hint = "give a new or empty folder: tierlab hub --data /srv/tierlab-class"
+    if os.geteuid() == 0:
+        for part in ("/root", str(Path.home())):
+            if part != "/" and (data == Path(part) or Path(part) in data.parents):
+                raise TierlabError(f"--data {printable(str(data), 120)} is inside {part}, which learners cannot enter",
+                                   "pass --data DIR outside /root (e.g. /srv/tierlab-class)")
+    probe = data
+    while True:  # the folder itself, else its nearest existing parent
+        try:
+            st = probe.lstat()
+            break
+        except FileNotFoundError:
+            probe = probe.parent
+        except OSError as exc:
+            raise TierlabError(f"--data {printable(str(data), 120)}: {exc.strerror or type(exc).__name__}", hint) from None
+    if not stat.S_ISDIR(st.st_mode):
+        what = "a link" if stat.S_ISLNK(st.st_mode) else "not a folder"
+        raise TierlabError(f"--data {printable(str(data), 120)}: {printable(str(probe), 120)} is {what}", hint)
+    if probe != data:  # a folder made and removed at once: the file system says whether it can be made there
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".tierlab-hub-probe-", dir=probe))
+        except OSError as exc:
+            raise TierlabError(f"--data {printable(str(data), 120)}: cannot create a folder in "
+                               f"{printable(str(probe), 120)} ({exc.strerror or type(exc).__name__})", hint) from None
+        return
+    try:
+        foreign = sorted(set(os.listdir(data)) - CLASS_ENTRIES)
+    except OSError as exc:
+        raise TierlabError(f"--data {printable(str(data), 120)}: {exc.strerror or type(exc).__name__}", hint) from None
+    if foreign:
+        raise TierlabError(f"--data {printable(str(data), 120)} holds files that are not a class's "
+                           f"({printable(', '.join(foreign[:5]), 120)}{', ...' if len(foreign) > 5 else ''}); "
+                           "the hub would change its mode and write into it", hint)
 
 
 def free_port() -> int:
@@ -207,14 +290,15 @@ class ClassHub:
                  keep_work: bool = False) -> None:
         self.learners = learner_names(learners)
         if LEARNER_PREFIX + admin in self.learners:
-            raise TierlabError(f"the learner {LEARNER_PREFIX + admin!r} would share an account with the admin {admin!r}",
-                               "give that learner another name")
-        self.data = Path(data).expanduser().resolve() if data is not None else ROOT / ".tierlab-hub"
-        self.port = int(port)
+            raise TierlabError(f"--names: the learner {LEARNER_PREFIX + admin!r} would share an account with the "
+                               f"admin {admin!r}", "give that learner another name (--names)")
+        self.data = _class_folder(data)
+        self.port = _port(port)
         self.db_url = db_url
-        if cull_idle_s < 60:
-            raise TierlabError(f"cull_idle_s={cull_idle_s} would stop servers while learners read",
-                               "use 60 s or more (the default is 1800 s)")
+        self._given_db = _given_database(db_url) if db_url is not None else None  # its syntax, before anything
+        if isinstance(cull_idle_s, bool) or not isinstance(cull_idle_s, int) or cull_idle_s < 60:
+            raise TierlabError(f"--cull-idle-s {_show(cull_idle_s)} would stop servers while learners read",
+                               "use 60 s or more: tierlab hub --cull-idle-s 1800 (the default)")
         self.cull_idle_s = int(cull_idle_s)
         self.admin_name = admin
         self.want_isolation = isolation
@@ -252,15 +336,13 @@ class ClassHub:
     # --- start --------------------------------------------------------------------------------
     def start(self, *, timeout_s: float = 120.0) -> "ClassHub":
         """Check, prepare and start; returns once the hub's REST API answers through the proxy."""
-        check_port(self.port)
+        self.check()
+        self.db = self._given_db
         proxy = find_proxy()
         for module, pkg in (("jupyterhub", "jupyterhub"), ("jupyterhub_idle_culler", "jupyterhub-idle-culler")):
             if importlib.util.find_spec(module) is None:
                 raise TierlabError(f"{pkg} is not installed in {sys.prefix}",
                                    "run `make hub` (or `bash scripts/setup --hub`), which installs it")
-        if self.db_url:  # the instructor's server: a wrong or dead one is told before anything else is done
-            self.db = _given_database(self.db_url)
-            provision(self.db.admin, [], lock_others=False)
         secret = self._prepare_folder()
         self._choose_isolation()
         try:
@@ -276,11 +358,16 @@ class ClassHub:
             raise
         return self
 
+    def check(self) -> None:
+        """What the arguments need of this machine, checked before anything is made or started: the port is free,
+        the class folder is new, empty or a class's (:func:`check_class_folder`), and ``db_url``'s server lets its
+        administrator in."""
+        check_port(self.port)
+        check_class_folder(self.data)
+        if self._given_db is not None:  # the instructor's server: a dead one is told before anything is made
+            provision(self._given_db.admin, [], lock_others=False)
+
     def _prepare_folder(self) -> str:
-        for part in ("/root", str(Path.home())):
-            if os.geteuid() == 0 and (self.data == Path(part) or Path(part) in self.data.parents) and part != "/":
-                raise TierlabError(f"the class folder {self.data} is inside {part}, which learners cannot enter",
-                                   "pass --data DIR outside /root (e.g. /srv/tierlab-class)")
         _private(self.data, 0o711)
         _private(self.data / "state", 0o700)
         _private(self.data / "homes", 0o711)
@@ -613,15 +700,43 @@ def _probe_as(uid: int, data: Path, python: Path) -> str:
 
 
 def _given_database(url: str) -> ClassDatabase:
+    """The instructor's server from ``--db-url`` (its syntax only: nothing connects here)."""
     from ..db.provider import parse_url
 
+    hint = "write it as postgresql://ADMIN:PASSWORD@HOST:5432/postgres (a role WITH CREATEROLE CREATEDB)"
+    if not isinstance(url, str) or not url.strip():
+        raise DatabaseError(f"--db-url {printable(repr(url), 60)} is empty", hint)
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = printable(repr(url.rsplit("@", 1)[-1]), 80)  # never the password
+        raise DatabaseError(f"--db-url ...@{shown} holds bytes that are not UTF-8", hint) from None
     u = parse_url(url, source="--db-url")
+    try:
+        port = u.port or 5432
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise DatabaseError(f"--db-url names port {printable(str(port), 30)}, which is not a TCP port", hint)
     q = {k: str(v) for k, v in u.query.items()}
-    admin = dict(host=u.host, port=u.port or 5432, user=u.username, password=u.password or None,
+    taken = sorted(set(q) & {"host", "port", "user", "password", "dbname", "connect_timeout", "timeout_s",
+                              "autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory"})
+    if taken:
+        raise DatabaseError(f"--db-url sets {', '.join(taken)} in its query, which tierlab sets itself", hint)
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    try:
+        make_conninfo("", **q)  # libpq's own list of connection options
+    except psycopg.Error as exc:
+        raise DatabaseError(f"--db-url: {printable(str(exc), 120)}",
+                            "the query may hold libpq options only, e.g. ?sslmode=require&sslrootcert=/path/ca.crt"
+                            ) from None
+    admin = dict(host=u.host, port=port, user=u.username, password=u.password or None,
                  dbname=u.database or "postgres", **q)
-    return ClassDatabase(host=u.host or "localhost", port=u.port or 5432, admin=admin,
+    return ClassDatabase(host=u.host or "localhost", port=port, admin=admin,
                          sslmode=q.get("sslmode", "prefer"), sslrootcert=q.get("sslrootcert"),
-                         where=f"the class's PostgreSQL at {u.host}:{u.port or 5432} (--db-url)")
+                         where=f"the class's PostgreSQL at {u.host}:{port} (--db-url)")
 
 
 def provision(admin: dict[str, Any], learners: list[tuple[str, str]], *, lock_others: bool) -> list[str]:
@@ -662,9 +777,9 @@ def provision(admin: dict[str, Any], learners: list[tuple[str, str]], *, lock_ot
         raise DatabaseError(f"the role {admin.get('user')!r} at {where} may not create learners' roles and databases "
                             f"({exc.diag.message_primary})",
                             "give --db-url a role WITH CREATEROLE CREATEDB (or a superuser)") from None
-    except psycopg.OperationalError as exc:
-        last = (str(exc).strip().splitlines() or ["?"])[-1]
-        raise DatabaseError(f"the class's PostgreSQL at {where} is down or refused tierlab ({last})",
+    except psycopg.Error as exc:  # down, refused, or an option libpq refuses when connecting (sslmode=nonsense)
+        last = printable((str(exc).strip().splitlines() or ["?"])[-1], 200)
+        raise DatabaseError(f"the class's PostgreSQL (--db-url) at {where} is down or refused tierlab ({last})",
                             "start it, or check --db-url's host, port and password; without --db-url tierlab "
                             "starts its own") from None
     return created
