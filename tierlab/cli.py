@@ -7,7 +7,7 @@
     tierlab reach SRC DST [PORT] [-t seed|FILE] [--zone-down AZ ...] [--checks]
                     (DST may be an AWS service: ssm, s3, ... or internet; PORT defaults to 443)
     tierlab audit [seed|FILE|TERRAFORM_FOLDER|AWS_JSON_FOLDER] [--json]
-    tierlab handout DIR [--force] [--hub URL --repo URL]
+    tierlab handout DIR [--force] [--no-wheel] [--hub URL --repo URL]
     tierlab book [DIR] [--force]            (the static edition: HTML built offline, Jupyter Book 1.x)
     tierlab progress [HOME|FILE ...]        (the class table; none: your own progress)
     tierlab hub [--learners N | --names a,b] [--port 8000] [--data DIR] [--db-url URL]
@@ -159,7 +159,7 @@ def _handout(args: argparse.Namespace) -> int:
         except TierlabError as exc:
             raise ScenarioError(exc.message, "--hub and --repo take full URLs: --hub https://hub.example.org "
                                 "--repo https://github.com/you/tierlab-class") from None
-    _print(handout(args.dir, overwrite=args.force).summary())
+    _print(handout(args.dir, overwrite=args.force, wheel=not args.no_wheel).summary())
     if link:
         _print(f"nbgitpuller link: {link}")
     return 0
@@ -243,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("handout", help="write the learners' edition of the course (no solutions) into DIR")
     h.add_argument("dir")
     h.add_argument("--force", action="store_true", help="replace a previous handout in DIR")
+    h.add_argument("--no-wheel", action="store_true",
+                   help="leave tierlab's wheel out (a JupyterHub or Binder image that has tierlab installed)")
     h.add_argument("--hub", help="a JupyterHub URL: print the nbgitpuller link (with --repo)")
     h.add_argument("--repo", help="the git repository the handout is published to")
     h.add_argument("--branch", default="main")

@@ -1,4 +1,5 @@
-"""The learners' edition (issue 14): no solution's TEXT anywhere in it, and it still works.
+"""The learners' edition (issue 14): no solution's TEXT anywhere in it, no note for the instructor, it still works,
+and its README's install lines really install it (tierlab is not on PyPI: the edition carries its wheel).
 
 The search (tests/answers.py) looks for what the answers say, not for the word "solution".
 """
@@ -6,6 +7,13 @@ The search (tests/answers.py) looks for what the answers say, not for the word "
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import sysconfig
+import zipfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -15,7 +23,8 @@ from answers import NOTEBOOKS, ROOT, _answers, _haystack, _is_solution
 import tierlab as tl
 from tierlab.cli import main
 from tierlab.course import exercises as E
-from tierlab.course.handout import handout, nbgitpuller_link
+from tierlab.course import syllabus
+from tierlab.course.handout import INSTRUCTOR_MARK, INSTRUCTOR_TAG, handout, instructor_notes, nbgitpuller_link
 from tierlab.errors import TierlabError
 
 
@@ -26,7 +35,66 @@ def built(tmp_path_factory) -> Path:
     print(h.summary())
     assert h.removed_cells == sum(_is_solution(c) for p in NOTEBOOKS.glob("*.ipynb")
                                   for c in json.loads(p.read_text())["cells"]) > 0
+    assert h.removed_notes == len(_course_notes()) and h.wheel is not None and h.wheel.parent == dest
     return dest
+
+
+def _course_notes() -> list[tuple[str, str]]:
+    """(notebook, note) for every note for the instructor in the course's learner notebooks."""
+    return [(p.name, n) for p in sorted(NOTEBOOKS.glob("*.ipynb")) for c in json.loads(p.read_text())["cells"]
+            if not _is_solution(c) for n in instructor_notes(c)]
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[*`_]", " ", text).split()).lower()
+
+
+def test_no_cell_of_the_edition_carries_a_note_for_the_instructor(built):
+    notes = _course_notes()
+    assert {name for name, _ in notes} >= {"10-workshop.ipynb"}, "notebook 10 opens with a note for the room"
+    tagged = [name for name, n in notes if name == "10-workshop.ipynb" and not n.startswith(INSTRUCTOR_MARK)]
+    assert not tagged or all(t == "10-workshop.ipynb" for t in tagged)
+    for p in sorted((built / "notebooks").rglob("*.ipynb")):
+        for c in json.loads(p.read_text())["cells"]:
+            text = "".join(c["source"])
+            assert INSTRUCTOR_TAG not in c.get("metadata", {}).get("tags", []), p.name
+            assert INSTRUCTOR_MARK not in text and not instructor_notes(c), f"{p.name}: {text[:120]!r}"
+            for _, note in notes:  # the note's text, under any marker or none
+                assert _words(note) not in _words(text), f"{p.name} still says {note[:80]!r}"
+
+
+def test_a_note_inside_a_learners_cell_goes_and_the_rest_of_the_cell_stays(tmp_path):
+    nb = json.loads((NOTEBOOKS / "01-edge.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if INSTRUCTOR_MARK in "".join(c["source"]))
+    before = "".join(cell["source"])
+    nb["cells"] = [cell, {"cell_type": "markdown", "id": "only-a-note", "metadata": {},
+                          "source": [INSTRUCTOR_MARK + " run this one in pairs."]}]
+    src = tmp_path / "nb"
+    src.mkdir()
+    (src / "01-edge.ipynb").write_text(json.dumps({**json.loads((NOTEBOOKS / "01-edge.ipynb").read_text()),
+                                                   "cells": nb["cells"]}))
+    h = handout(tmp_path / "out", notebooks=src, wheel=False)
+    assert h.removed_notes == 2
+    cells = json.loads((tmp_path / "out/notebooks/01-edge.ipynb").read_text())["cells"]
+    assert len(cells) == 1, "a cell that held only a note goes"
+    after = "".join(cells[0]["source"])
+    assert INSTRUCTOR_MARK not in after and "## Exercises" in before and "## Exercises" in after
+    assert after == before[:before.index(INSTRUCTOR_MARK)].rstrip("\n")
+
+
+def test_every_graded_check_of_the_edition_is_still_there_and_fails_unsolved(built, monkeypatch):
+    """Stripping the answers and notes loses no check cell; with the edition's data, every check says NOT YET."""
+    monkeypatch.setenv("TIERLAB_DATA", str(built / "data"))
+    graded = 0
+    for p in syllabus.notebook_paths(built / "notebooks"):
+        mine = {(e.id, e.graded_by) for e in syllabus.exercises_in(p) if e.graded_by}
+        assert mine == {(e.id, e.graded_by) for e in syllabus.exercises_in(NOTEBOOKS / p.name) if e.graded_by}, p.name
+        for _, exercise_id in mine:
+            ex = E.load_exercise(exercise_id)
+            verdict = ex.grade(E.unsolved(ex))
+            assert not verdict.passed and verdict.message, f"{p.name} {exercise_id}"
+            graded += 1
+    assert graded > 40
 
 
 def test_the_handout_holds_no_solution_text(built):
@@ -119,13 +187,70 @@ def test_an_instructor_points_at_the_answers_with_an_environment_variable(built,
 
 
 def test_the_command_line_builds_it_and_refuses_to_overwrite(tmp_path, capsys):
-    assert main(["handout", str(tmp_path / "c"), "--hub", "https://hub.example.org",
+    assert main(["handout", str(tmp_path / "c"), "--no-wheel", "--hub", "https://hub.example.org",
                  "--repo", "https://github.com/acme/tierlab-class"]) == 0
     out = capsys.readouterr().out
-    assert "answer cells left out" in out and "git-pull?repo=" in out
-    assert main(["handout", str(tmp_path / "c")]) == 2
+    assert "answer cells" in out and "left out" in out and "no wheel" in out and "git-pull?repo=" in out
+    assert not list((tmp_path / "c").glob("*.whl"))
+    assert main(["handout", str(tmp_path / "c"), "--no-wheel"]) == 2
     assert "--force" in capsys.readouterr().err
-    assert main(["handout", str(tmp_path / "c"), "--force"]) == 0
+    assert main(["handout", str(tmp_path / "c"), "--force", "--no-wheel"]) == 0
+
+
+def _readme_commands(folder: Path) -> list[str]:
+    """The README's install-and-open lines: its indented code block."""
+    text = (folder / "README.md").read_text()
+    return [line.strip() for line in text.splitlines() if line.startswith("    ") and line.strip()]
+
+
+def test_the_readme_installs_what_the_edition_carries_not_a_package_pypi_lacks(built):
+    text = (built / "README.md").read_text()
+    assert not re.search(r"pip install tierlab\b", text), "tierlab is not on PyPI"
+    lines = _readme_commands(built)
+    wheel = next(built.glob("tierlab-*-py3-none-any.whl"))
+    assert lines[1].endswith(f"pip install ./{wheel.name}") and f"`{wheel.name}`" in text
+    assert "notebooks/00-start-here.ipynb" in lines[-1] and (built / "notebooks/00-start-here.ipynb").exists()
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "tierlab/cli.py" in names and "tierlab/data/topologies/seed.yaml" in names
+    assert not [n for n in names if n.endswith("solutions.yaml")], "the learners' wheel carries no answers"
+
+
+def test_without_the_wheel_the_readme_says_where_tierlab_must_already_be(tmp_path):
+    handout(tmp_path / "c", wheel=False)
+    text = (tmp_path / "c/README.md").read_text()
+    assert "not on PyPI" in text and "pip install" not in text and "JupyterHub" in text
+
+
+@pytest.mark.wheel
+def test_the_readmes_lines_install_the_edition_and_open_its_course(built, tmp_path):
+    """Each line of the README runs as written, in the edition, in a shell: a new venv, the wheel into it, JupyterLab
+    from it on the first notebook. Offline here: the new venv sees this venv's packages (a .pth line), so pip finds
+    every dependency installed and fetches nothing (PIP_NO_INDEX); the last line runs with --version appended."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys._base_executable)  # the README's python3: this Python, 3.11+
+    env = {k: v for k, v in os.environ.items() if k not in ("TIERLAB_DATA", "TIERLAB_SOLUTIONS", "PYTHONPATH",
+                                                           "VIRTUAL_ENV")}
+    env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    make_venv, install, open_lab = _readme_commands(built)
+
+    def sh(line: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-c", line], cwd=built, env=env, capture_output=True, text=True, timeout=300)
+
+    assert sh(make_venv).returncode == 0
+    site = next((built / ".venv/lib").glob("python3*/site-packages"))
+    (site / "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    done = sh(install)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lab = sh(open_lab + " --version")
+    assert lab.returncode == 0 and re.fullmatch(r"\d+\.\d+\.\d+\S*", lab.stdout.strip()), lab.stdout + lab.stderr
+    env_part = open_lab.split(" .venv/")[0]  # the variables the last line sets, then what a notebook's kernel sees
+    probe = sh(f"{env_part} .venv/bin/python -c " + shlex.quote(
+        "import json, tierlab as tl; ex = tl.exercises.load_exercise('server3-db'); "
+        "print(json.dumps([tl.__file__, str(tl.data_dir()), ex.grade(ex.start()).passed]))"))
+    assert probe.returncode == 0, probe.stderr
+    where, data, passed = json.loads(probe.stdout.splitlines()[-1])
+    assert Path(where).is_relative_to(site) and Path(data) == (built / "data").resolve() and passed is False
 
 
 def test_a_handout_never_writes_into_the_course(tmp_path):
@@ -156,13 +281,13 @@ def test_force_replaces_an_earlier_handout_and_never_empties_another_folder(tmp_
         handout(home, overwrite=True)
     assert (home / "notebooks" / "mine.ipynb").exists() and (home / "README.md").read_text() == "# my notes\n"
     built = tmp_path / "class"
-    handout(built)
+    handout(built, wheel=False)
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "keep.txt").write_text("x")
     (built / "data").rename(built / "data-old")
     (built / "data").symlink_to(outside)  # a link is removed, never followed
-    handout(built, overwrite=True)
+    handout(built, overwrite=True, wheel=False)
     assert (outside / "keep.txt").exists() and (built / "data").is_dir() and not (built / "data").is_symlink()
 
 

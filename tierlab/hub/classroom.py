@@ -379,7 +379,7 @@ class ClassHub:
         if not (course / "notebooks").is_dir():
             from ..course.handout import handout
 
-            handout(course, overwrite=True)
+            handout(course, overwrite=True, wheel=False)  # the hub has tierlab installed
         for p in [course, *course.rglob("*")]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
         os.chmod(course.parent, 0o711)
