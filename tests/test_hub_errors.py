@@ -153,3 +153,25 @@ def test_the_class_folder_is_new_empty_or_a_class_s_and_checking_makes_nothing(t
         with pytest.raises(TierlabError, match=says) as info:
             check_class_folder(path)
         assert info.value.message.startswith("--data ") and "--data" in info.value.hint
+
+
+def test_saving_progress_copies_each_learners_own_file_and_no_link_fifo_or_huge_one(tmp_path: Path) -> None:
+    """When the hub stops, a home's progress file is saved; what a learner planted instead is passed over,
+    without blocking (a FIFO), without reading another file (a link) and without filling the disk (huge)."""
+    from tierlab.course.progress import MAX_BYTES
+
+    hub = ClassHub(["ada", "bob", "eve", "fay", "gus"], data=str(tmp_path / "class"))
+    homes = hub.data / "homes"
+    for name in ("ada", "bob", "eve", "fay", "gus"):
+        (homes / f"tierlab-{name}" / ".tierlab").mkdir(parents=True)
+    (homes / "tierlab-ada" / ".tierlab" / "progress.jsonl").write_text('{"exercise": "a", "passed": true}\n')
+    (homes / "tierlab-bob" / ".tierlab" / "progress.jsonl").symlink_to(homes / "tierlab-ada" / ".tierlab" /
+                                                                       "progress.jsonl")
+    os.mkfifo(homes / "tierlab-eve" / ".tierlab" / "progress.jsonl")
+    with open(homes / "tierlab-fay" / ".tierlab" / "progress.jsonl", "wb") as f:
+        f.truncate(MAX_BYTES + 1)
+    hub._save_progress()
+    saved = hub.data / "progress"
+    assert sorted(p.name for p in saved.iterdir()) == ["tierlab-ada.jsonl"]  # gus graded nothing: no file
+    assert (saved / "tierlab-ada.jsonl").read_text() == '{"exercise": "a", "passed": true}\n'
+    assert os.stat(saved / "tierlab-ada.jsonl").st_mode & 0o777 == 0o600

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, TypeVar
 from ..errors import TierlabError
 from ..paths import user_path
 from ..network.limits import printable
+from ..network.readfile import read_bounded
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,25 +114,16 @@ def recorded(grade: _V) -> _V:
 def _read_text(path: Path, *, follow: bool = True) -> str:
     """A progress file's text: a regular file of at most MAX_BYTES (never blocks on a FIFO; with
     ``follow=False`` a symbolic link is refused, not followed)."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
     shown = printable(str(path), 160)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if not follow and os.path.islink(path):
-            raise TierlabError(f"progress file {shown} is a symbolic link; tierlab reads only the learner's own file",
-                               "ask the learner to replace the link with the file itself") from None
-        raise TierlabError(f"progress file {shown} cannot be read: {exc.strerror or exc}",
-                           "check the path and its permissions") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise TierlabError(f"progress file {shown} is not a regular file",
-                               "give a learner's home folder or the .jsonl file they sent")
-        data = f.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise TierlabError(f"progress file {shown} is larger than {MAX_BYTES // 2**20} MB",
-                           "a progress file holds one short line per graded attempt: is this the right file?")
+
+    def fail(message: str, hint: str) -> TierlabError:
+        return TierlabError(f"progress file {shown} {message}", hint)
+
+    data = read_bounded(path, fail, max_bytes=MAX_BYTES, follow=follow, noun="a progress .jsonl file",
+                        size_hint="a progress file holds one short line per graded attempt: one larger "
+                        f"than {MAX_BYTES // 2**20} MB is not a learner's record (is this the right file?)",
+                        link_hint="tierlab reads only the learner's own file: ask the learner to replace the link "
+                        "with the file itself")
     return data.decode("utf-8", errors="replace")
 
 

@@ -43,8 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
+from ..course.progress import MAX_BYTES as PROGRESS_MAX_BYTES
 from ..errors import DatabaseError, TierlabError
 from ..network.limits import printable
+from ..network.readfile import read_bounded
 from .accounts import (MARK, Account, create_account, end_processes, end_processes_of, missing_tools, reap_leftovers,
                        remove_account, remove_home, remove_temp_of)
 
@@ -615,13 +617,11 @@ class ClassHub:
             try:
                 if not stat.S_ISDIR(folder.lstat().st_mode):
                     continue
-                fd = os.open(folder / "progress.jsonl", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            except OSError:
+                data = read_bounded(folder / "progress.jsonl", lambda message, hint: TierlabError(message, hint),
+                                    max_bytes=PROGRESS_MAX_BYTES, follow=False)
+            except (OSError, TierlabError):  # none, a link, a FIFO, or larger than tierlab progress reads
                 continue
-            with os.fdopen(fd, "rb") as f:
-                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                    continue
-                text = f.read(64 * 2**20).decode(errors="replace")
+            text = data.decode(errors="replace")
             _private(self.data / "progress", 0o700)
             _private(self.data / "progress" / f"{home.name}.jsonl", 0o600, text)
 

@@ -5,6 +5,9 @@ block or never end), it is opened without blocking and read up to a size limit, 
 UTF-8 text without NUL bytes, and its YAML events are counted before anything is built, so an
 alias bomb, a 1,000-deep nesting or a million-item list is refused in milliseconds instead of
 eating memory. The fast C safe loader is used where PyYAML has it.
+
+:func:`read_bounded` is that first half on its own (a regular file, not blocking, within a size limit, a link
+followed or refused), for every file tierlab reads that someone else wrote: learners' progress files too.
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ import errno
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
-from ..errors import ScenarioError
+from ..errors import ScenarioError, TierlabError
 from .limits import printable
 
-__all__ = ["read_yaml", "read_yaml_text", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES"]
+__all__ = ["read_yaml", "read_yaml_text", "read_bounded", "Fail", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES"]
 
 #: Largest data file read (the seed is about 10 KB).
 MAX_BYTES = 5 * 1024 * 1024
@@ -36,53 +39,74 @@ def _fail(file: str, message: str, hint: str) -> ScenarioError:
     return ScenarioError(message, hint, file=file)
 
 
-def _open_regular(path: Path, file: str) -> int:
+Fail = Callable[[str, str], TierlabError]
+"""Turns (what is wrong with the file, how to fix it) into the caller's error, which names the file its way."""
+
+
+def _open_regular(path: Path, fail: Fail, *, max_bytes: int, follow: bool, noun: str, size_hint: str,
+                  link_hint: str) -> int:
     """An fd of ``path`` opened without blocking, after checking that it is a regular file of sane size."""
     try:
-        st = os.stat(path)
+        st = os.stat(path) if follow else os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            raise fail("is a symbolic link, which is not followed", link_hint)
         if stat.S_ISDIR(st.st_mode):
-            raise _fail(file, "is a folder, not a file", "give the path of a .yaml file inside it")
+            raise fail("is a folder, not a file", f"give the path of {noun} inside it")
         if not stat.S_ISREG(st.st_mode):
-            raise _fail(file, "is not a regular file (a pipe, a device or a socket)",
-                        "copy the content into a .yaml file and give that file's path")
-        if st.st_size > MAX_BYTES:
-            raise _fail(file, f"is {st.st_size:,} bytes, over the limit of {MAX_BYTES:,}",
-                        "a topology file is a few KB: check that this is the right file")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except ScenarioError:
+            raise fail("is not a regular file (a pipe, a device or a socket)",
+                       f"copy the content into {noun} and give that file's path")
+        if st.st_size > max_bytes:
+            raise fail(f"is {st.st_size:,} bytes, over the limit of {max_bytes:,}", size_hint)
+        nofollow = 0 if follow else getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | nofollow)
+    except TierlabError:
         raise
     except (FileNotFoundError, NotADirectoryError):
-        raise _fail(file, "file not found", "check the path (it is read relative to the current folder)") from None
+        raise fail("file not found", "check the path (it is read relative to the current folder)") from None
     except PermissionError:
-        raise _fail(file, "cannot be read: permission denied", "check the file's permissions (chmod u+r)") from None
+        raise fail("cannot be read: permission denied", "check the file's permissions (chmod u+r)") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:  # swapped for a link since the check above
+            raise fail("is a symbolic link, which is not followed", link_hint) from None
         if exc.errno == errno.ELOOP:
-            raise _fail(file, "is a symbolic link that loops back on itself", "point the link at a real file") from None
-        raise _fail(file, f"cannot be opened ({printable(exc.strerror or str(exc))})", "check the path") from None
+            raise fail("is a symbolic link that loops back on itself", "point the link at a real file") from None
+        raise fail(f"cannot be opened ({printable(exc.strerror or str(exc))})", "check the path") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else since the check above
         os.close(fd)
-        raise _fail(file, "is not a regular file", "give the path of a .yaml file")
+        raise fail("is not a regular file", f"give the path of {noun}")
     return fd
 
 
-def _read_bytes(path: Path, file: str) -> bytes:
-    fd = _open_regular(path, file)
+def read_bounded(path: Path | str, fail: Fail, *, max_bytes: int, follow: bool = True, noun: str = "a file",
+                 size_hint: str = "check that this is the right file",
+                 link_hint: str = "give the path of the file itself, not of a link to it") -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``max_bytes``: every way that fails is
+    ``fail(message, hint)`` (the caller's error, naming the file its way). Never blocks on a FIFO, never reads a
+    device; with ``follow=False`` a symbolic link is refused, not followed (a file in someone else's folder).
+    ``noun`` names a right file in the hints ("a .yaml file"), ``size_hint`` says what size a right one has."""
+    fd = _open_regular(Path(path), fail, max_bytes=max_bytes, follow=follow, noun=noun, size_hint=size_hint,
+                       link_hint=link_hint)
     try:
         chunks: list[bytes] = []
         size = 0
-        while size <= MAX_BYTES:
+        while size <= max_bytes:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise _fail(file, f"cannot be read ({printable(exc.strerror or str(exc))})", "check the file") from None
+        raise fail(f"cannot be read ({printable(exc.strerror or str(exc))})", "check the file") from None
     finally:
         os.close(fd)
-    if size > MAX_BYTES:
-        raise _fail(file, f"is over the limit of {MAX_BYTES:,} bytes", "check that this is the right file")
+    if size > max_bytes:  # it grew since it was measured
+        raise fail(f"is over the limit of {max_bytes:,} bytes", size_hint)
     return b"".join(chunks)
+
+
+def _read_bytes(path: Path, file: str) -> bytes:
+    return read_bounded(path, lambda message, hint: _fail(file, message, hint), max_bytes=MAX_BYTES,
+                        noun="a .yaml file", size_hint="a topology file is a few KB: check that this is the right file")
 
 
 def _decode(data: bytes, file: str) -> str:
