@@ -20,6 +20,7 @@ import pytest
 
 import tierlab as tl
 from tierlab.network.exporters import to_aws_cli
+from tierlab.network.topology import Instance
 
 pytest.importorskip("awscli", reason="the AWS CLI (pip install awscli) runs the exported script")
 pytest.importorskip("flask_cors", reason="moto's server needs flask and flask-cors")
@@ -137,7 +138,9 @@ def read_back(url: str, topo: tl.Topology) -> dict:
     launched = {i["InstanceId"] for i in running
                 if any(t["Key"] == "aws:autoscaling:groupName" for t in i.get("Tags") or [])}
     out["instances"] = {_name(i.get("Tags")): (sname[i["SubnetId"]], i["PrivateIpAddress"],
-                                               sorted(gname[g["GroupId"]] for g in i["SecurityGroups"]))
+                                               sorted(gname[g["GroupId"]] for g in i["SecurityGroups"]),
+                                               next((t["Value"] for t in i.get("Tags") or []
+                                                     if t["Key"] == "tierlab:listens"), None))
                         for i in running if i["InstanceId"] not in launched}
     out["groups"] = {}
     for g in c["autoscaling"].describe_auto_scaling_groups()["AutoScalingGroups"]:
@@ -188,7 +191,8 @@ def expected(topo: tl.Topology) -> dict:
                  for r in g.rules if r.enabled]
         out["sg_rules"][g.name] = sorted(rules, key=str)
     members = {m for g in topo.auto_scaling_groups for m in g.instances}
-    out["instances"] = {i.name: (i.subnet, str(i.ip), sorted(i.sgs)) for i in topo.instances if i.name not in members}
+    out["instances"] = {i.name: (i.subnet, str(i.ip), sorted(i.sgs), " ".join(map(str, i.listens)))
+                        for i in topo.instances if i.name not in members}
     out["groups"] = {g.name: {
         "sizes": (g.min_size, g.max_size, g.desired), "subnets": sorted(g.subnets),
         "health": (g.health_check_type, g.grace_period_s), "target_groups": 1 if g.target_group else 0,
@@ -207,6 +211,9 @@ def expected(topo: tl.Topology) -> dict:
 @pytest.fixture(scope="module")
 def seed_in_moto(moto_url, tmp_path_factory):
     topo = SEED.switch_off("web-sg-in-22")  # a switched-off rule is left out of the script
+    # a fixed server beside the group, listening on ports of its own (its tierlab:listens tag carries them)
+    topo = topo.with_instance(Instance(name="admin-1", ip="10.0.2.60", subnet="private-app-az1", sgs=("web-sg",),
+                                          listens=(22, 9100)), target=False)
     run_exported(topo, moto_url, tmp_path_factory.mktemp("awscli"))
     return topo, read_back(moto_url, topo)
 
@@ -302,6 +309,16 @@ def test_imported_back_from_the_describe_outputs_it_gives_the_same_verdicts(seed
         [(n.name, n.subnet, n.private_ip) for n in topo.nat_gateways]
     assert [(e.name, e.type, e.route_tables, e.enis, e.sgs) for e in back.vpc_endpoints] == \
         [(e.name, e.type, e.route_tables, e.enis, e.sgs) for e in topo.vpc_endpoints]
+    def fixed(t):  # servers no group launched: AWS names a group's members, tierlab names these
+        members = {m for g in t.auto_scaling_groups for m in g.instances}
+        return [(i.name, i.ip, i.subnet, i.sgs, i.listens) for i in t.instances if i.name not in members]
+
+    assert fixed(back) == fixed(topo)
+    for port in (22, 3000, 9100):  # what the fixed server listens on decides: connected, or refused
+        src = [next(i.name for i in t.instances if str(i.ip) == "10.0.2.45") for t in (topo, back)]  # a member
+        a, b = tl.can_reach(topo, src[0], "admin-1", port), tl.can_reach(back, src[1], "admin-1", port)
+        assert sorted(c.code or "" for c in a.flow.checks if not c.passed) == \
+            sorted(c.code or "" for c in b.flow.checks if not c.passed), port
     # the group AWS runs is the model's group: only its members' names and addresses are AWS's
     for g in topo.auto_scaling_groups:
         got_g = back.auto_scaling_group(g.name)

@@ -57,6 +57,51 @@ def group_verdicts(topo):
     return out
 
 
+EXTRA_PORTS = [22, 80, 443, 3000, 8080, 9100]
+
+
+@st.composite
+def extra_ports(draw, topo):
+    """Fixed servers (not launched by a group) listening on ports of their own besides the target port or
+    instead of it (22 for SSH, 9100 for metrics, nothing at all), some opened in web-sg from the VPC."""
+    members = {m for g in topo.auto_scaling_groups for m in g.instances}
+    fixed = [i for i in topo.instances if i.name not in members]
+    if not fixed or not draw(st.booleans()):
+        return topo
+    changed = []
+    for i in topo.instances:
+        if i.name in members or not draw(st.booleans()):
+            changed.append(i)
+            continue
+        ports = draw(st.lists(st.sampled_from(EXTRA_PORTS), max_size=3, unique=True))
+        changed.append(replace(i, listens=tuple(ports)))
+    topo = replace(topo, instances=tuple(changed))
+    for port in draw(st.lists(st.sampled_from(EXTRA_PORTS), max_size=2, unique=True)):
+        try:
+            topo = topo.add_sg_rule("web-sg", "inbound", ports=port, cidr=str(topo.vpc_cidr))
+        except tl.RuleError:
+            pass  # the same rule is there already
+    return topo
+
+
+def server_verdicts(topo):
+    """Who reaches each fixed server on each port it or a what-if might use: the browser, each ALB node
+    (by position: AWS names the nodes) and the other servers; a port nothing listens on is refused."""
+    members = {m for g in topo.auto_scaling_groups for m in g.instances}
+    sources = ["internet"] + [n.name for n in topo.alb.nodes] + [i.name for i in topo.instances]
+    out = []
+    for dst in (i.name for i in topo.instances if i.name not in members):
+        for k, src in enumerate(sources):
+            if src == dst:
+                continue
+            for port in EXTRA_PORTS:
+                r = tl.can_reach(topo, src, dst, port)
+                codes = sorted(c.code or "" for c in r.flow.checks if not c.passed)
+                out.append((dst, f"ALB node {k}" if 1 <= k <= len(topo.alb.nodes) else src, port,
+                            r.ok, round(r.share, 6), codes))
+    return out
+
+
 @st.composite
 def what_ifs(draw):
     """A what-if of the seed (fixed servers, or an Auto Scaling group of them) that Terraform can express:
@@ -86,6 +131,7 @@ def what_ifs(draw):
                                     cidr=draw(st.sampled_from(subnets)))
         except tl.RuleError:
             pass  # AWS refuses a duplicate: so does the model
+    topo = draw(extra_ports(topo))
     if topo.auto_scaling_groups and draw(st.booleans()):
         g = topo.auto_scaling_groups[0]
         g = replace(g, min_size=draw(st.integers(0, g.desired)), max_size=draw(st.integers(g.desired, 12)),
@@ -103,8 +149,9 @@ def test_export_then_import_gives_identical_verdicts(topo, tmp_path_factory):
     back = tl.from_terraform(folder).topology
     assert verdicts(back) == verdicts(topo)
     assert back.auto_scaling_groups == topo.auto_scaling_groups
-    assert [(i.name, i.ip, i.subnet, i.sgs) for i in back.instances] == \
-        [(i.name, i.ip, i.subnet, i.sgs) for i in topo.instances]  # a fixed server's ports are not Terraform's
+    assert [(i.name, i.ip, i.subnet, i.sgs, i.listens) for i in back.instances] == \
+        [(i.name, i.ip, i.subnet, i.sgs, i.listens) for i in topo.instances]  # tierlab:listens carries the ports
+    assert server_verdicts(back) == server_verdicts(topo)
 
     def content(t):
         return sorted((r.direction, r.protocol, str(r.ports), getattr(r, "peer", ""), str(getattr(r, "cidr", "")),

@@ -16,6 +16,7 @@ import shlex
 from ..autoscaling import DEREGISTRATION_DELAY_S
 from ..rules import NaclRule, SgRule
 from ..topology import Topology
+from .terraform import listens_tag, members_tag
 
 __all__ = ["to_aws_cli"]
 
@@ -137,7 +138,7 @@ def to_aws_cli(topo: Topology) -> str:
                      f"{'--private-dns-enabled' if e.private_dns else '--no-private-dns-enabled'} "
                      f"--subnet-configurations {pinned} --query VpcEndpoint.VpcEndpointId --output text)")
         L.append(f"aws ec2 create-tags --resources ${v} --tags {_tag(e.name)}")
-    L.append("\n# servers")
+    L.append("\n# servers (the tierlab:listens tag carries the ports each listens on: application configuration)")
     members = {m for g in topo.auto_scaling_groups for m in g.instances}
     for i in topo.instances:
         if i.name in members:
@@ -145,7 +146,8 @@ def to_aws_cli(topo: Topology) -> str:
         v = _var("I", i.name)
         L.append(f"{v}=$(aws ec2 run-instances --image-id \"$AMI\" --instance-type t3.small --subnet-id ${_var('SUBNET', i.subnet)} "
                  f"--private-ip-address {i.ip} --security-group-ids {' '.join('$' + _var('SG', g) for g in i.sgs)} "
-                 f"--tag-specifications 'ResourceType=instance,Tags=[{{Key=Name,Value={i.name}}}]' "
+                 f"--tag-specifications 'ResourceType=instance,Tags=[{{Key=Name,Value={i.name}}},"
+                 f"{{Key=tierlab:listens,Value=\"{listens_tag(i.listens)}\"}}]' "
                  "--query 'Instances[0].InstanceId' --output text)")
     L += _lb(topo) + _asg(topo) + _db(topo)
     return "\n".join(L) + "\n"
@@ -193,8 +195,6 @@ def _lb(topo: Topology) -> list[str]:
 
 def _asg(topo: Topology) -> list[str]:
     """Each group: a launch template, then the group (AWS launches and registers its members)."""
-    from .terraform import members_tag
-
     L = []
     for g in topo.auto_scaling_groups:
         t, v = g.template, _var("LT", g.name)

@@ -10,7 +10,7 @@ rules are left out (a comment says so): in AWS a rule exists or not.
 
 What AWS cannot hold but the model does (the names and addresses of a group's members, the ports its
 servers listen on) travels in tags (``tierlab:members`` on the group, ``tierlab:listens`` on the
-template) that the importer reads back; a project without them gets ``<group>-1..N`` at addresses
+template and on each fixed server) that the importer reads back; a project without them gets ``<group>-1..N`` at addresses
 tierlab assigns, with a note.
 What AWS assigns (the ALB's and the database's addresses) cannot be written; importing the
 module back gives the same verdicts when rules do not split a subnet between addresses.
@@ -99,8 +99,9 @@ def to_terraform(topo: Topology, *, ami: str = "ami-0123456789abcdef0") -> str:
         out.append(_block("resource", ("aws_instance", tf_id(i.name)), [
             ("ami", "var.ami"), ("instance_type", _q("t3.small")), ("subnet_id", f"aws_subnet.{tf_id(i.subnet)}.id"),
             ("private_ip", _q(i.ip)), ("vpc_security_group_ids", _list([_sg_ref(g) for g in i.sgs])),
-            ("tags", f"{{ Name = {_q(i.name)} }}")],
-            comment=f"listens on {', '.join(map(str, i.listens)) or 'nothing'} (application configuration, not Terraform)"))
+            ("tags", f"{{ Name = {_q(i.name)}, {_q('tierlab:listens')} = {_q(listens_tag(i.listens))} }}")],
+            comment=f"listens on {', '.join(map(str, i.listens)) or 'nothing'} (application configuration, not Terraform: "
+                    "the tierlab:listens tag carries it)"))
     out += _load_balancer(topo)
     out += _auto_scaling(topo)
     out += _database(topo)
@@ -266,6 +267,11 @@ def _load_balancer(topo: Topology) -> list[str]:
     return out
 
 
+def listens_tag(ports: tuple[int, ...]) -> str:
+    """``3000 22``: the ports a server listens on, in the model's order (``""``: none)."""
+    return " ".join(map(str, ports))
+
+
 def members_tag(topo: Topology, names: tuple[str, ...]) -> str:
     """``node-api-1=10.0.2.45 node-api-2=...``: a group's members as the model names and places them."""
     ips = {i.name: i.ip for i in topo.instances}
@@ -281,7 +287,7 @@ def _auto_scaling(topo: Topology) -> list[str]:
         out.append(_block("resource", ("aws_launch_template", lt), [
             ("name", _q(t.name)), ("image_id", "var.ami"), ("instance_type", _q("t3.small")),
             ("vpc_security_group_ids", _list([_sg_ref(x) for x in t.sgs])),
-            ("tags", f"{{ {_q('tierlab:listens')} = {_q(' '.join(map(str, t.listens)))} }}")],
+            ("tags", f"{{ {_q('tierlab:listens')} = {_q(listens_tag(t.listens))} }}")],
             comment=f"what {g.name} launches: {t.os}, listening on {', '.join(map(str, t.listens))} (application "
                     f"configuration); tierlab assumes {t.pending_s} s to InService and {t.boot_s} s to boot"))
         attrs = [("name", _q(g.name)), ("min_size", str(g.min_size)), ("max_size", str(g.max_size)),

@@ -44,7 +44,7 @@ FILES = {
 
 
 def _tags(obj: dict[str, Any]) -> dict[Any, Any]:
-    return {t.get("Key"): t.get("Value") for t in obj.get("Tags") or [] if isinstance(t, dict)}
+    return {t.get("Key"): t.get("Value") for t in _list(obj.get("Tags")) if isinstance(t, dict)}
 
 
 def _list(v: Any) -> list[Any]:
@@ -231,7 +231,7 @@ class _Reader:
                                "which target group? name the file describe-target-health--<target-group-name>.json",
                                "targets not registered", True)
                 continue
-            t = th.get("Target") or {}
+            t = _d(th.get("Target"))
             self.add("aws_lb_target_group_attachment", f"{group.attrs.get('name')}/{t.get('Id')}", {
                 "target_group_arn": group.id, "target_id": t.get("Id"), "port": t.get("Port"),
                 "_state": _d(th.get("TargetHealth")).get("State")}, file)

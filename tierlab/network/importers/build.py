@@ -86,6 +86,7 @@ class Builder:
         self.understood: dict[str, str] = {}
         self.nat_names: dict[str, str] = {}
         self.endpoint_names: dict[str, str] = {}
+        self.listens_tagged: set[str] = set()  # servers whose tierlab:listens tag says what they listen on
 
     # ---------------------------------------------------------------- helpers
     def of(self, *types: str) -> list[Resource]:
@@ -722,6 +723,21 @@ class Builder:
                   f"{addr} (any address of {sn} gives the same verdicts unless a rule splits {cidr})")
         return str(addr)
 
+    def listens_tag(self, i: Resource) -> list[int] | None:
+        """The ports the ``tierlab:listens`` tag (tierlab's own export) says a server listens on; None
+        without the tag, or when the tag is not a list of ports (noted, the usual guess is made)."""
+        from .asgbuild import LISTENS_TAG, _tag
+
+        raw = _tag(i, LISTENS_TAG)
+        if raw is None:
+            return None
+        words = raw.split()
+        if all(w.isdigit() and 0 < int(w) < 65536 for w in words) and len(set(words)) == len(words) <= 64:
+            return [int(w) for w in words]
+        self.note(i, "tags", "parsed", f"the {LISTENS_TAG} tag {raw[:60]!r} is not a list of distinct ports",
+                  "the ports of the target group, or those its security groups admit")
+        return None
+
     def instances(self, subnets: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         self.inst_names: dict[str, str] = {}
@@ -736,6 +752,10 @@ class Builder:
             sgs = self.eni_sgs(i, i.attrs.get("vpc_security_group_ids", []), "vpc_security_group_ids")
             out[name] = {"ip": self.place(i, subnets, sn, i.attrs.get("private_ip")), "subnet": sn, "sgs": sgs,
                          "listens": []}
+            tagged = self.listens_tag(i)
+            if tagged is not None:
+                out[name]["listens"] = tagged
+                self.listens_tagged.add(name)
             self.origin[f"instances.{name}"] = (i.file, i.address)
             self.inst_names[i.address] = name
             pub = i.attrs.get("associate_public_ip_address")
@@ -943,10 +963,12 @@ class Builder:
                 self.tg_delay = delay
             self.mark(tg)
         for t in targets:
+            if t in self.listens_tagged:
+                continue  # tierlab's own export says what it listens on
             for p in (tg_port, hc.get("port", tg_port)):
                 if p not in instances[t]["listens"]:
                     instances[t]["listens"].append(p)
-        if targets:
+        if any(t not in self.listens_tagged for t in targets):
             self.note(lb, "", "parsed", "what a server listens on is application configuration, not Terraform",
                       f"each target listens on the target group's port {tg_port}" +
                       (f" and the health-check port {hc.get('port')}" if hc.get("port") != tg_port else ""))
@@ -1204,7 +1226,7 @@ class Builder:
                     instances[t]["subnet"] == sn for t in targets):
                 body["tier"] = "public"
         for name, body in instances.items():  # servers that are no target: the ports their groups admit
-            if not body["listens"]:
+            if not body["listens"] and name not in self.listens_tagged:
                 ports = sorted({r["ports"] for g in body["sgs"] for r in sgs.get(g, {}).get("ingress", [])
                                 if isinstance(r.get("ports"), int)})
                 body["listens"] = ports[:8]
