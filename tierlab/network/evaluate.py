@@ -30,7 +30,7 @@ from typing import Iterable, Literal
 
 from .gateways import NAT_PORTS, NatGateway, Route
 from .rules import EPHEMERAL, Direction, NaclRule, PortRange, SgRule, default_rule_id, nacl_decide, sg_matches
-from .topology import Endpoint, Topology
+from .topology import Endpoint, Topology, require_topology
 
 __all__ = ["Check", "FlowResult", "evaluate_flow", "nat_on_path", "CODES", "PASSING"]
 
@@ -428,6 +428,7 @@ def evaluate_flow(
     ephemeral: PortRange | None = None, name: str = "", purpose: str = "",
 ) -> FlowResult:
     """Every check a connection from ``src`` to ``dst:port`` meets, request then reply."""
+    topo = require_topology(topo, "evaluate_flow")
     eph = ephemeral or src.ephemeral
     name = name or f"{src.name}->{dst.name}:{port}"
     req = f"{protocol} {src.ip}:{eph} -> {dst.ip}:{port}"

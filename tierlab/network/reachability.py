@@ -25,7 +25,7 @@ from dataclasses import replace
 from .evaluate import Check, FlowResult, evaluate_flow
 from .gateways import SERVICE_ADDRESSES, SESSION_MANAGER
 from .rules import EPHEMERAL, NaclRule, PortRange
-from .topology import Endpoint, Topology
+from .topology import Endpoint, Topology, require_topology
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,6 +124,7 @@ def can_reach(topo: Topology, src: str | Endpoint, dst: str | Endpoint, port: in
 
     ``dst`` may name an AWS service (``"ssm"``, ``"s3"``, ``"ssm.us-east-1.amazonaws.com"``): the answer then
     starts with a ``dns`` check saying where the name resolves (:meth:`Topology.resolve_service`)."""
+    topo = require_topology(topo, "can_reach")
     if protocol == "icmp":  # ICMP has no ports: the number only labels the flow
         port = limits.whole_number(port, "port", 0, limits.PORT_MAX)
     else:
@@ -158,6 +159,7 @@ def outbound(topo: Topology, sources: str | tuple[str, ...] | list[str] | None =
     """Every source (default: the API servers) to every destination (default: the internet and each service the
     topology has an endpoint for, plus s3): one row each with ``reaches``, ``via`` (the route's target),
     ``blocked_at``, ``code`` and a ``reason``. ``tl.can_reach(topo, src, dst).frame()`` shows one row's checks."""
+    topo = require_topology(topo, "outbound")
     import pandas as pd
 
     srcs = [sources] if isinstance(sources, str) else list(sources or [i.name for i in topo.servers()])
@@ -194,6 +196,7 @@ def _via(topo: Topology, route: Check | None) -> str:
 def session_manager(topo: Topology, server: str) -> "pd.DataFrame":
     """Can ``server`` be managed with Session Manager (no inbound rule, no SSH)? The SSM agent must reach
     ssm, ssmmessages and ec2messages on 443 (through interface endpoints, or a NAT gateway)."""
+    topo = require_topology(topo, "session_manager")
     return outbound(topo, server, SESSION_MANAGER)
 
 
@@ -219,6 +222,7 @@ def _sources(topo: Topology, include_probes: bool) -> list[Endpoint]:
 def who_can_reach(topo: Topology, dst: str, port: int, *, protocol: str = "tcp", include_probes: bool = True) -> "pd.DataFrame":
     """Every source (the internet, every endpoint, a new host in every subnet) and whether it
     can reach ``dst`` on ``port``; each row has a ``reason``."""
+    topo = require_topology(topo, "who_can_reach")
     import pandas as pd
 
     d = _endpoint(topo, dst, "linux")
@@ -273,6 +277,7 @@ def _ports_to_probe(rule_ports: PortRange, dst: Endpoint) -> list[int]:
 
 def what_opens(topo: Topology, rule_id: str, *, include_probes: bool = True) -> "pd.DataFrame":
     """Connections that work with ``rule_id`` on and fail with it switched off (DataFrame)."""
+    topo = require_topology(topo, "what_opens")
     import pandas as pd
 
     rule = topo.rule(rule_id)

@@ -56,6 +56,7 @@ __all__ = [
     "VpcEndpoint",
     "EndpointEni",
     "PrefixList",
+    "require_topology",
 ]
 
 T = TypeVar("T")
@@ -1011,3 +1012,15 @@ def _who(ep: Endpoint) -> str:
     """An endpoint named as the loader names it in its messages."""
     kind = {"server": "instance", "alb": "ALB node", "db": "database instance"}.get(ep.kind, ep.kind)
     return f"{kind} {ep.name!r}"
+
+
+def require_topology(value: object, caller: str) -> Topology:
+    """``value`` if it is a Topology; else the TopologyError a learner needs (``tl.journey("seed")`` is a name, not a
+    topology: it says to load it first) instead of an AttributeError from deep inside ``caller``."""
+    if isinstance(value, Topology):
+        return value
+    if isinstance(value, str):
+        hint = f"load it first: tl.{caller}(tl.load({value!r}), ...), or pass the topology you built (topo, fixed)"
+    else:
+        hint = "pass a topology: tl.load('seed'), ex.start() or a what-if built from one (topo.switch_off(...))"
+    raise TopologyError(f"tl.{caller} takes a Topology, got {type(value).__name__} {limits._show(value)}", hint)

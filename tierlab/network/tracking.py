@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .evaluate import evaluate_flow
 from .rules import Direction, SgRule, sg_matches
-from .topology import Endpoint, Topology
+from .topology import Endpoint, Topology, require_topology
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,6 +76,7 @@ def _side(topo: Topology, ep: Endpoint, peer: Endpoint, direction: Direction, pr
 
 def connection_tracking(topo: Topology, src: str, dst: str, port: int, protocol: str = "tcp") -> "pd.DataFrame":
     """Tracking on both ENIs of ``src -> dst:port`` (DataFrame, a ``reason`` on every row)."""
+    topo = require_topology(topo, "connection_tracking")
     import pandas as pd
 
     s, d = topo.endpoint(src), topo.endpoint(dst)

@@ -20,7 +20,7 @@ from typing import Literal
 from ..errors import TopologyError
 from ..network.evaluate import Check, FlowResult, evaluate_flow
 from ..network.rules import EPHEMERAL
-from ..network.topology import Endpoint, Topology
+from ..network.topology import Endpoint, Topology, require_topology
 from .steps import OSES, SEED_CHECKPOINTS, STEP_IDS, STEPS, Step
 from .stops import StepResult
 from .symptoms import Outcome, outcome_of
@@ -123,6 +123,7 @@ def journey(topology: Topology, *, os: str = "linux", database: Literal["primary
     ``os`` is the internet user's OS (it sets the ephemeral port range the NACLs must admit);
     ``database`` picks the instance the endpoint points at (``standby`` = after a failover).
     """
+    topology = require_topology(topology, "journey")
     if os not in EPHEMERAL or os == "elb":
         raise TopologyError(f"unknown client OS {os!r}", f"use one of {', '.join(OSES)}")
     topo = topology

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Union
 from ..errors import ParameterError
 from ..network import limits
 from ..network.autoscaling import AutoScalingGroup, free_address
-from ..network.topology import HealthCheck, Instance, Topology
+from ..network.topology import HealthCheck, Instance, Topology, require_topology
 from .health import _REQUEST_FAILS, CHECKS, FAILURES, HealthState, _check_fails, next_state
 
 if TYPE_CHECKING:
@@ -770,6 +770,7 @@ def auto_scaling_timeline(topo: Topology, happenings: Iterable[Happening] = (), 
     """The group ``group`` (default: the topology's only one) and the ALB over ``duration_s`` while
     ``happenings`` happen. ``health_check_type``, ``grace_period_s`` and ``deregistration_delay_s``
     override the topology's (a what-if); ``check``: what /health tests (``shallow`` or ``deep``)."""
+    topo = require_topology(topo, "auto_scaling_timeline")
     g = topo.auto_scaling_group(group)
     if check not in CHECKS:
         raise ParameterError(f"unknown health check {check!r}", "use 'shallow' (the seed's /health) or 'deep'")
@@ -813,6 +814,7 @@ def instance_failure_timeline(topo: Topology, instance: str | None = None, *, fa
                               t0_s: float = 10.0, **kwargs: Any) -> AutoScalingTimeline:
     """One member (default: the first) fails at ``t0_s``: does the group replace it? (ELB: yes, once
     the ALB finds it unhealthy; EC2: only when the instance itself is impaired, ``host-down``.)"""
+    topo = require_topology(topo, "instance_failure_timeline")
     g = topo.auto_scaling_group(kwargs.get("group"))
     return auto_scaling_timeline(topo, [InstanceFailure(t_s=t0_s, instance=instance or g.instances[0],
                                                         failure=failure)], **kwargs)
@@ -822,6 +824,7 @@ def zone_outage_timeline(topo: Topology, az: str | None = None, *, t0_s: float =
                          **kwargs: Any) -> AutoScalingTimeline:
     """Zone ``az`` (default: the first) loses its API servers at ``t0_s``: what is lost, what is left,
     where the replacements go and what the ALB does meanwhile."""
+    topo = require_topology(topo, "zone_outage_timeline")
     return auto_scaling_timeline(topo, [ZoneOutage(t_s=t0_s, az=az or topo.azs[0])], **kwargs)
 
 
@@ -829,6 +832,7 @@ def rolling_deploy_timeline(topo: Topology, *, t0_s: float = 10.0, version: str 
                             **kwargs: Any) -> AutoScalingTimeline:
     """An instance refresh to ``version`` from ``t0_s``: each old instance drains for the
     deregistration delay while its replacement boots. Long by nature: the default duration covers it."""
+    topo = require_topology(topo, "rolling_deploy_timeline")
     g = topo.auto_scaling_group(kwargs.get("group"))
     for name, v in (("t0_s", t0_s), ("batch", batch)):  # checked here: the default duration is computed from them
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 \

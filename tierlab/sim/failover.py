@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ParameterError
-from ..network.topology import Topology
+from ..network.topology import Topology, require_topology
 from ..request.journey import journey
 
 if TYPE_CHECKING:
@@ -166,6 +166,7 @@ def failover_timeline(topo: Topology, *, t0_s: float = 30.0, failover_s: float |
     whether the app reaches the standby comes from ``journey(topo, database='standby')``.
     ``private-name`` (optional): the app uses the private CNAME to the endpoint from ``topo.records``
     (the seed's db.myapp.internal, TTL 300 s)."""
+    topo = require_topology(topo, "failover_timeline")
     db = topo.database
     lo, hi = db.failover_s
     fo = (lo + hi) / 2 if failover_s is None else failover_s
@@ -304,6 +305,7 @@ def pool_timeline(topo: Topology, *, pre_ping: bool = False, pool_size: int = 10
     None keeps them). Failover time and TTL come from ``topo.database``; whether this server
     reaches the standby comes from the evaluator.
     """
+    topo = require_topology(topo, "pool_timeline")
     if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
         raise ParameterError(f"pool_size={pool_size!r} must be a whole number >= 1", "the seed's DB_POOL_SIZE is 10")
     for name, v in (("requests_per_s", requests_per_s), ("t0_s", t0_s), ("duration_s", duration_s)):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 from ..errors import ParameterError
 from ..network import limits
 from ..network.loader import check_health_check
-from ..network.topology import HealthCheck, Topology
+from ..network.topology import HealthCheck, Topology, require_topology
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -436,6 +436,7 @@ def health_check_timeline(topo: Topology, *, failure: str = "crash", failed: tup
     /health tests, ``shallow`` (the seed's handler) or ``deep`` (it queries the database, so
     ``db-unreachable`` fails the check too).
     """
+    topo = require_topology(topo, "health_check_timeline")
     _check_failure(failure)
     _check_kind(check)
     hc = resolve_health_check(topo, settings, **overrides)
@@ -485,6 +486,7 @@ def health_check_timeline(topo: Topology, *, failure: str = "crash", failed: tup
 
 def health_check_settings(topo: Topology, failure: str = "crash") -> pd.DataFrame:
     """The topology's health check beside AWS's defaults: removal and return windows."""
+    topo = require_topology(topo, "health_check_settings")
     import pandas as pd
 
     rows = []

@@ -15,7 +15,7 @@ import shlex
 
 from ..autoscaling import DEREGISTRATION_DELAY_S
 from ..rules import NaclRule, SgRule
-from ..topology import Topology
+from ..topology import Topology, require_topology
 from .terraform import listens_tag, members_tag
 
 __all__ = ["to_aws_cli"]
@@ -49,6 +49,7 @@ def _perm(r: SgRule) -> str:
 
 def to_aws_cli(topo: Topology) -> str:
     """The topology as a bash script of ``aws`` commands."""
+    topo = require_topology(topo, "to_aws_cli")
     q = shlex.quote
     L = [f"#!/usr/bin/env bash\n# {topo.name}: exported by tierlab. Region {topo.region}.\nset -euo pipefail\n"
          f"export AWS_DEFAULT_REGION={q(topo.region)}\n",

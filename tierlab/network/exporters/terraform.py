@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 
 from ..rules import NaclRule, SgRule
-from ..topology import Topology
+from ..topology import Topology, require_topology
 
 __all__ = ["to_terraform", "write_terraform", "terraform_diff"]
 
@@ -66,6 +66,7 @@ def _ports(rule: SgRule | NaclRule) -> list[tuple[str, str]]:
 
 def to_terraform(topo: Topology, *, ami: str = "ami-0123456789abcdef0") -> str:
     """The topology as one Terraform file (a string)."""
+    topo = require_topology(topo, "to_terraform")
     out: list[str] = [
         f"# {topo.name}: exported by tierlab from the model (what AWS assigns, such as the load balancer's\n"
         f"# and the database's addresses, is left to AWS). Region {topo.region}.\n",
@@ -345,6 +346,7 @@ def _dns(topo: Topology) -> list[str]:
 
 def write_terraform(topo: Topology, folder: str | Path) -> Path:
     """Write ``main.tf`` into ``folder`` (created if needed); returns its path."""
+    topo = require_topology(topo, "write_terraform")
     p = Path(folder)
     p.mkdir(parents=True, exist_ok=True)
     f = p / "main.tf"
