@@ -11,7 +11,8 @@ touches the host's own network: see :mod:`tierlab.linux.netns`.
 from __future__ import annotations
 
 from . import differential
-from .compile import LIMITS
+from ..network.topology import Topology
+from .compile import LIMITS, unmirrored
 from .lab import OUTCOMES, Lab, Outcome, Probe, build
 from .mirror import Comparison, Mirror, unavailable
 from .netns import list_namespaces, reap_stale, skip_reason
@@ -20,8 +21,10 @@ __all__ = ["differential", "limits_frame", "LIMITS", "OUTCOMES", "Lab", "Outcome
            "Mirror", "Comparison", "unavailable"]
 
 
-def limits_frame():
-    """Where Linux cannot say what AWS does, one row each (what, and how the lab handles it)."""
+def limits_frame(topo: Topology | None = None):
+    """Where Linux cannot say what AWS does, one row each (what, and how the lab handles it); given a
+    topology, also what of it the lab leaves out (an Auto Scaling group's own behaviour)."""
     import pandas as pd
 
-    return pd.DataFrame([{"what": k, "reason": v} for k, v in LIMITS], columns=["what", "reason"])
+    rows = LIMITS + (unmirrored(topo) if topo is not None else ())
+    return pd.DataFrame([{"what": k, "reason": v} for k, v in rows], columns=["what", "reason"])

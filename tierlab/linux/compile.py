@@ -56,7 +56,7 @@ from ..network.topology import Topology
 
 __all__ = ["Host", "GatewayEndpoint", "Plan", "plan", "gateway_batch", "zone_rules", "nft_script", "mutable_chains",
            "route_lines", "host_sysctls", "TABLE",
-           "LIMITS"]
+           "LIMITS", "unmirrored"]
 
 TABLE = "tierlab"
 IGW_LINK = ipaddress.IPv4Address("169.254.1.1")  # the router's end of the veth to the internet
@@ -87,6 +87,26 @@ LIMITS: tuple[tuple[str, str], ...] = (
                     "gateways and ALB nodes are gone"),
 )
 
+
+
+def unmirrored(topo: Topology) -> tuple[tuple[str, str], ...]:
+    """What of this topology the lab leaves out, beyond :data:`LIMITS`: one (what, reason) each.
+
+    An Auto Scaling group's members are instances of the topology (a file lists exactly ``desired``
+    of them), so the lab builds each one like a fixed server: a namespace in its subnet, its security
+    groups in nftables, a target of the ALB when the group is attached. The group itself, what it
+    does over time, is not in the kernel: it is said here, never left out silently."""
+    out = []
+    for g in topo.auto_scaling_groups:
+        reg = f"registered with {g.target_group}" if g.target_group else "not attached to a target group"
+        out.append((f"Auto Scaling group {g.name}",
+                    f"its {len(g.instances)} current members ({', '.join(g.instances) or 'none'}) are namespaces "
+                    f"in their subnets with their security groups, {reg}, like fixed servers; the group itself "
+                    f"is not in the kernel: min {g.min_size} / desired {g.desired} / max {g.max_size}, its "
+                    f"{g.health_check_type} health checks, the {g.grace_period_s} s grace period and the "
+                    f"{topo.alb.deregistration_delay_s} s deregistration delay act only in the model's timeline "
+                    "(tl.auto_scaling_timeline); the lab launches, replaces and drains nothing by itself"))
+    return tuple(out)
 
 @dataclass(frozen=True)
 class Host:

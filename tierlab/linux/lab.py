@@ -5,6 +5,10 @@
     lab.apply(lab.topo.switch_off("nacl-public-in-100"))   # rewrites one nftables chain
     lab.counters("nacl-public-in-star")        # the rule that dropped the SYN, with its packets
     lab.close()                                # or `with tl.linux.build(...) as lab:`
+
+An Auto Scaling group's members are instances of the topology: each is built like a fixed server (a
+namespace in its subnet, its security groups, a target of the ALB). What the group does over time is not
+in the kernel; :meth:`Lab.unmirrored` (and the lab's repr) says so.
 """
 
 from __future__ import annotations
@@ -455,8 +459,15 @@ class Lab:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def unmirrored(self) -> tuple[tuple[str, str], ...]:
+        """What of the lab's topology the kernel leaves out, (what, reason) each: an Auto Scaling group's
+        own behaviour (its members are here, as fixed servers). Also in the repr and in
+        ``tl.linux.limits_frame(lab.topo)``."""
+        return C.unmirrored(self.topo)
+
     def __repr__(self) -> str:
-        return f"<tierlab.linux.Lab {self.id}: {self.topo.name}, {len(self.plan.keys)} namespaces>"
+        left_out = "".join(f"; not mirrored: {what}'s scaling (lab.unmirrored())" for what, _ in self.unmirrored())
+        return f"<tierlab.linux.Lab {self.id}: {self.topo.name}, {len(self.plan.keys)} namespaces{left_out}>"
 
 
 def build(topo: Topology, *, listeners: bool = True, services: bool = False, pooled: bool = True,

@@ -13,7 +13,9 @@ changed), then asks both judges about the followed (ALB node, server) pair:
   for one client port, and a real SYN from that same port (a disagreement is sent again with a
   longer timeout before it counts, so a busy machine cannot pass for a dropped packet);
 * **a real Create Account** from the browser's namespace through that ALB node: the evaluator's
-  answer for the (node, server) pair the lab's ALB really chose, beside the status Linux gave.
+  answer for the (node, server) pair the lab's ALB really chose, beside the status Linux gave;
+* **an Auto Scaling group** (one row each, not a question the lab can ask): its members are in the lab
+  like fixed servers, its scaling is not.
 
 The lab differs from AWS in its timeouts only (said in every row that waits): the ALB's idle
 timeout is 3 s (60 s on AWS), its connect timeout 1 s (10 s on AWS), and the browser gives up
@@ -126,6 +128,15 @@ def _http_words(r: HttpResult) -> str:
     return f"{r.status} after {r.elapsed_ms / 1000:.1f} s" + (f" (over {r.tls})" if r.tls else "")
 
 
+def _groups(topo: Topology) -> list[Row]:
+    """A row per Auto Scaling group, that the lab cannot ask (``agree`` None): its members are in the lab as
+    fixed servers, its scaling is the model's alone (:func:`tierlab.linux.compile.unmirrored`)."""
+    return [Row(f"Auto Scaling group {g.name}", f"{g.desired} members (min {g.min_size}, max {g.max_size}), "
+                f"{g.health_check_type} health checks", f"{len(g.instances)} namespaces, fixed", None,
+                "Linux holds the group's current members like fixed servers; its launches, replacements and "
+                "draining are the model's timeline only (tl.auto_scaling_timeline)") for g in topo.auto_scaling_groups]
+
+
 class Mirror:
     """The app's topology in Linux namespaces with its services, kept in step with every what-if.
 
@@ -189,6 +200,7 @@ class Mirror:
             if request:
                 row, http = self._request(lab, topo, trace, p, os)
                 rows.append(row)
+            rows += _groups(topo)
             after = _drop_counts(lab, topo)
             drops = tuple((r, n - before.get(r, 0)) for r, n in sorted(after.items(), key=lambda kv: -kv[1])
                           if n > before.get(r, 0))
