@@ -84,7 +84,8 @@ def hub() -> Iterator:
     root = Path(tempfile.mkdtemp(prefix="tierlab-hub-test-", dir="/tmp"))
     os.chmod(root, 0o711)  # learners' accounts pass through to their homes
     tag = "t" + secrets.token_hex(3)  # names of this run alone: a concurrent run elsewhere has its own
-    h = ClassHub([f"{tag}_{i}" for i in range(1, N + 1)], data=root / "class", port=_free_port(), cull_idle_s=600)
+    h = ClassHub([f"{tag}_{i}" for i in range(1, N + 1)], data=root / "class", port=_free_port(), cull_idle_s=600,
+                 admin=f"{tag}_admin")  # not tierlab-instructor: another class may run on this machine meanwhile
     accounts: dict[str, tuple[int, Path]] = {}
     try:
         h.start(timeout_s=180)

@@ -175,3 +175,16 @@ def test_saving_progress_copies_each_learners_own_file_and_no_link_fifo_or_huge_
     assert sorted(p.name for p in saved.iterdir()) == ["tierlab-ada.jsonl"]  # gus graded nothing: no file
     assert (saved / "tierlab-ada.jsonl").read_text() == '{"exercise": "a", "passed": true}\n'
     assert os.stat(saved / "tierlab-ada.jsonl").st_mode & 0o777 == 0o600
+
+
+def test_the_launcher_revives_a_hub_killed_by_a_signal_only_and_not_forever() -> None:
+    """`tierlab hub` starts JupyterHub again when a signal killed it (SIGKILL: the OOM killer), never when it
+    stopped as asked (Ctrl-C, SIGTERM, an exit status), and at most REVIVALS times in REVIVAL_WINDOW_S."""
+    import signal
+
+    from tierlab.hub.classroom import REVIVALS, should_revive
+
+    assert should_revive(-signal.SIGKILL, 0) and should_revive(-signal.SIGSEGV, REVIVALS - 1)
+    assert not should_revive(-signal.SIGKILL, REVIVALS)
+    for code in (0, 1, 2, -signal.SIGINT, -signal.SIGTERM):
+        assert not should_revive(code, 0), code

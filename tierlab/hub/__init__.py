@@ -34,6 +34,10 @@ The choices, and why:
   it when the hub stops. On the instructor's server (``--db-url``) the hub drops, when it stops, the roles and
   databases it created (a class's rows are as temporary as its homes; never one that was there before it started);
   ``--keep-work`` keeps them, with the homes, for the next session.
+* **A JupyterHub that dies is started again** (``ClassHub.wait``, what ``tierlab hub`` runs): killed by a signal
+  (SIGKILL: the OOM killer), it comes back with the same configuration and re-adopts the learners' servers that
+  still run (same processes, same kernels); what nobody adopts (the dead hub's idle culler, a kernel whose server
+  died) is ended (``ClassHub.revive``). Homes are untouched, so no learner's saved work is lost.
 * **Idle servers culled** by ``jupyterhub-idle-culler`` (a hub service; 30 min by default).
 * **Loopback only**: the proxy, the hub and every learner's server listen on 127.0.0.1. Put a TLS
   reverse proxy in front to open it to a room.

@@ -67,6 +67,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,23}$")  # tierlab- + 24: the 32 characters useradd allows
 _PR_SET_PDEATHSIG = 1
 MAX_LEARNERS = 999
+#: A JupyterHub killed by a signal is started again (ClassHub.wait) at most this often in this long.
+REVIVALS, REVIVAL_WINDOW_S = 3, 600.0
 #: Accounts a learner may not become: ``tierlab-NAME`` for these names is someone else's.
 RESERVED_NAMES = {"pg": "is the embedded PostgreSQL's own account"}
 #: What a hub writes into its class folder: a folder holding only these is a class folder (reused by a restart).
@@ -544,12 +546,20 @@ class ClassHub:
         raise TierlabError(f"the server of {learner} did not stop within {timeout_s:g} s", f"see {self.log_file}")
 
     def run_code(self, learner: str, code: str | list[str], *, timeout_s: float = 120.0, token: str | None = None,
-                 shutdown: bool = True) -> str:
+                 shutdown: bool = True, kernel: str | None = None) -> str:
         """Run ``code`` in a new kernel of the learner's server; its printed output (a TierlabError if it raised).
-        ``shutdown=False`` leaves the kernel running."""
+        ``shutdown=False`` leaves the kernel running; ``kernel``: run in that running kernel instead (left running)."""
         from .client import run_code
 
-        return run_code(self.url, learner, token or self.token, code, timeout_s=timeout_s, shutdown=shutdown)
+        return run_code(self.url, learner, token or self.token, code, timeout_s=timeout_s, shutdown=shutdown,
+                        kernel=kernel)
+
+    def kernels(self, learner: str) -> list[dict[str, Any]]:
+        """The kernels running in the learner's server (Jupyter Server's ``/api/kernels``: id, name, state, ...)."""
+        req = urllib.request.Request(f"{self.url}/user/{learner}/api/kernels",
+                                     headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return list(json.loads(resp.read()))
 
     def server_pids(self) -> dict[str, int]:
         """The pid of each running learner's server (the jupyterhub-singleuser process working in their home)."""
@@ -563,6 +573,50 @@ class ClassHub:
             if b"jupyterhub-singleuser" in cmd:
                 out[name] = pid
         return out
+
+    # --- a hub that died --------------------------------------------------------------------------
+    def revive(self, *, timeout_s: float = 120.0) -> list[int]:
+        """Start JupyterHub again after it died without stopping (SIGKILL, the OOM killer, a crash); the pids ended.
+
+        Its learners' servers outlive it (JupyterHub starts each in a session of its own), and the new JupyterHub,
+        with the same configuration (ports, database, tokens), re-adopts from its database every one that still
+        runs: same process, same kernels, nothing of a learner's work lost. What nobody would adopt is ended: first
+        what the dead hub ran in DATA/state (its idle culler, which would cull twice, and its proxy), then, once the
+        new hub has checked its servers, whatever runs in the homes that is not a server it adopted or a descendant
+        of one (a server it has no record of, a kernel whose server is gone).
+        """
+        if self.proc is None or self.proc.poll() is None:
+            raise TierlabError("JupyterHub is running: there is nothing to revive", "call revive() after it died")
+        ended = end_processes(lambda: [pid for pid, _ in _processes_under(self.data / "state") if _alive(pid)])
+        self._launch(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while True:  # JupyterHub checks its servers while it already answers: wait until none is pending
+            users = [self.api("GET", f"/users/{n}") for n in (*self.learners, self.admin_name)]  # (GET /users pages)
+            if not any(u.get("pending") for u in users) or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)  # polling the hub's own state, bounded by the deadline
+        adopted = {int(pid) for u in users for srv in (u.get("servers") or {}).values()
+                   if srv.get("ready") and (pid := (srv.get("state") or {}).get("pid"))}
+        for u in users:  # the new proxy routes to each adopted server once JupyterHub has checked its routes
+            if ((u.get("servers") or {}).get("") or {}).get("ready"):
+                self._wait_routed(u["name"], deadline)
+        keep = _descendants(adopted)
+        homes = self.data / "homes"
+        return ended + end_processes(lambda: [pid for pid, _ in _processes_under(homes) if pid not in keep and _alive(pid)])
+
+    def _wait_routed(self, user: str, deadline: float) -> None:
+        req = urllib.request.Request(f"{self.url}/user/{user}/api/status", headers={"Authorization": f"token {self.token}"})
+        while True:
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    if resp.status == 200 and "application/json" in resp.headers.get("Content-Type", ""):
+                        return
+            except (OSError, urllib.error.HTTPError):
+                pass
+            if time.monotonic() > deadline:
+                raise TierlabError(f"the server of {user} was re-adopted but is not reachable through the proxy:\n"
+                                   f"{self.log_tail()}", f"see {self.log_file}")
+            time.sleep(0.25)  # polling the learner's server through the proxy, bounded by the deadline
 
     # --- stop -----------------------------------------------------------------------------------
     def stop(self, *, timeout_s: float = 45.0) -> None:
@@ -626,15 +680,27 @@ class ClassHub:
             _private(self.data / "progress" / f"{home.name}.jsonl", 0o600, text)
 
     def wait(self) -> int:
-        """Block until the hub exits (Ctrl-C or SIGTERM stops it); its exit status."""
+        """Block until the hub exits (Ctrl-C or SIGTERM stops it); its exit status. A JupyterHub killed by a signal
+        (SIGKILL, the OOM killer) is revived (:meth:`revive`), up to REVIVALS times in REVIVAL_WINDOW_S."""
         assert self.proc is not None
 
         def interrupted(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, interrupted)
+        revived: list[float] = []
         try:
-            return self.proc.wait()
+            while True:
+                code = self.proc.wait()
+                revived = [t for t in revived if time.monotonic() - t < REVIVAL_WINDOW_S]
+                if not should_revive(code, len(revived)):
+                    return code
+                print(f"tierlab hub: JupyterHub died ({_signal_name(-code)}); starting it again, the learners' "
+                      "servers carry on", flush=True)
+                revived.append(time.monotonic())
+                ended = self.revive()
+                print(f"tierlab hub: JupyterHub is back on {self.url}/" + (f"; ended {len(ended)} processes nobody "
+                      "adopted" if ended else ""), flush=True)
         except KeyboardInterrupt:
             print("\ntierlab hub: stopping (the learners' servers too)", flush=True)
             return 0
@@ -826,6 +892,39 @@ def _processes_under(folder: Path) -> list[tuple[int, Path]]:
 def _end_processes_under(folder: Path, timeout_s: float = 10.0) -> None:
     """SIGTERM, then SIGKILL, what still runs in the class's homes (servers and kernels the hub started)."""
     end_processes(lambda: [pid for pid, _ in _processes_under(folder) if _alive(pid)], timeout_s)
+
+
+def should_revive(code: int, recent: int) -> bool:
+    """Whether ``tierlab hub`` starts JupyterHub again after it exited with ``code`` (a Popen return code), having
+    revived it ``recent`` times in the last REVIVAL_WINDOW_S: only when a signal killed it (SIGKILL, SIGSEGV, ...),
+    never when it stopped as asked (an exit status; SIGINT, SIGTERM), and not forever."""
+    return code < 0 and -code not in (signal.SIGINT, signal.SIGTERM) and recent < REVIVALS
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _descendants(roots: set[int]) -> set[int]:
+    """``roots`` and every live process below them (from each process's parent in /proc/PID/stat)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(") ", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = set(), [r for r in roots if _alive(r)]
+    while todo:
+        pid = todo.pop()
+        if pid not in out:
+            out.add(pid)
+            todo += children.get(pid, [])
+    return out
 
 
 def _alive(pid: int) -> bool:

@@ -19,12 +19,13 @@ __all__ = ["run_code"]
 
 
 def run_code(hub_url: str, learner: str, token: str, code: str | list[str], *, timeout_s: float = 120.0,
-             shutdown: bool = True) -> str:
+             shutdown: bool = True, kernel: str | None = None) -> str:
     """The printed output of ``code`` run in a new kernel of ``learner``'s server; TierlabError if it raised.
 
     ``code`` may be a list: cells run one after the other in the same kernel, as a notebook's do.
-    ``shutdown=False`` leaves the kernel running (the benchmark measures its memory)."""
-    return asyncio.run(asyncio.wait_for(_run(hub_url, learner, token, code, shutdown), timeout_s))
+    ``shutdown=False`` leaves the kernel running (the benchmark measures its memory); ``kernel``: the id of a running
+    kernel to run the code in instead (it is left running)."""
+    return asyncio.run(asyncio.wait_for(_run(hub_url, learner, token, code, shutdown, kernel), timeout_s))
 
 
 def _message(code: str, session: str) -> dict[str, Any]:
@@ -38,19 +39,23 @@ def _message(code: str, session: str) -> dict[str, Any]:
     }
 
 
-async def _run(hub_url: str, learner: str, token: str, code: str | list[str], shutdown: bool) -> str:
+async def _run(hub_url: str, learner: str, token: str, code: str | list[str], shutdown: bool,
+               kernel: str | None = None) -> str:
     from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
     from tornado.websocket import websocket_connect
 
     base = f"{hub_url}/user/{learner}/api/kernels"
     headers = {"Authorization": f"token {token}"}
     http = AsyncHTTPClient()
-    try:
-        resp = await http.fetch(base, method="POST", body="{}", headers=headers, request_timeout=120)
-    except HTTPClientError as exc:
-        raise TierlabError(f"{learner}'s server refused to start a kernel ({exc.code})",
-                           "is the server running, and does the token have access to it?") from None
-    kernel = json.loads(resp.body)["id"]
+    if kernel is not None:
+        shutdown = False  # someone else's kernel: it stays
+    else:
+        try:
+            resp = await http.fetch(base, method="POST", body="{}", headers=headers, request_timeout=120)
+        except HTTPClientError as exc:
+            raise TierlabError(f"{learner}'s server refused to start a kernel ({exc.code})",
+                               "is the server running, and does the token have access to it?") from None
+        kernel = str(json.loads(resp.body)["id"])
     try:
         ws = await websocket_connect(HTTPRequest(f"{base.replace('http', 'ws', 1)}/{kernel}/channels", headers=headers,
                                                  connect_timeout=120, request_timeout=120))  # twenty at once, 2 cores

@@ -142,7 +142,7 @@ def configure(c: Any, hub_json: str) -> None:
     c.Spawner.http_timeout = 300
     every = max(30, min(300, conf["cull_idle_s"] // 4))
     c.JupyterHub.services = [
-        {"name": "idle-culler",
+        {"name": "idle-culler", "cwd": str(state),  # in state/: a dead hub's culler is found there (ClassHub.revive)
          "command": [conf["python"], "-m", "jupyterhub_idle_culler", f"--timeout={conf['cull_idle_s']}",
                      f"--cull-every={every}"]},
         {"name": "tierlab-instructor", "api_token": conf["api_token"]},
