@@ -235,10 +235,20 @@ def nacl_rule_count(nacl: str, direction: str, numbered: int) -> int:
     return count
 
 
-def nacl_number_taken(nacl: str, direction: str, number: int) -> RuleError:
-    """The error for a second rule with the same number in one direction (raise it, or record it)."""
-    return RuleError(f"network ACL {nacl} already has {direction} rule #{number}",
-                     "rule numbers are unique per direction: pick a free number (lower numbers are evaluated first)")
+def nacl_number_taken(nacl: str, direction: str, number: int, *, holder: str = "",
+                      used: "tuple[int, ...] | list[int]" = ()) -> RuleError:
+    """The error for a second rule with the same number in one direction (raise it, or record it). ``holder`` names
+    the rule that has the number; ``used`` (every number taken in that direction) lets the hint name free ones."""
+    hint = "rule numbers are unique per direction: pick a free number (lower numbers are evaluated first)"
+    if used:
+        taken = set(used)
+        before = next((n for n in range(number - 1, NACL_RULE_MIN - 1, -1) if n not in taken), None)
+        after = next((n for n in range(number + 1, NACL_RULE_MAX + 1) if n not in taken), None)
+        free = " or ".join(f"#{n}" for n in (before, after) if n is not None)
+        hint = (f"rule numbers are unique per direction; {direction} uses {', '.join(f'#{n}' for n in sorted(taken))}: "
+                f"pick a free one such as {free} (lower numbers are evaluated first)")
+    return RuleError(f"network ACL {nacl} already has {direction} rule #{number}" + (f" ({holder})" if holder else ""),
+                     hint)
 
 
 def sg_rule_duplicate(group: str, existing_id: str, what: str) -> RuleError:

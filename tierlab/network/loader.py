@@ -544,7 +544,8 @@ def _read_nacl_rules(c: _Collector, path: str, nacl: str, direction: Direction, 
         if rule is None:
             continue
         if rule.number in numbers:
-            err = limits.nacl_number_taken(nacl, direction, rule.number)
+            used = [e["number"] for e in entries if isinstance(e, dict) and type(e.get("number")) is int]
+            err = limits.nacl_number_taken(nacl, direction, rule.number, holder=rule.id, used=used)
             c.add(f"{rp}.number", err.message, f"{direction}[{numbers[rule.number]}] already uses it; {err.hint}")
             continue
         numbers[rule.number] = i

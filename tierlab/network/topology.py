@@ -733,7 +733,8 @@ class Topology:
                         protocol=limits.protocol(protocol, f"rule {rid}"), ports=PortRange.parse(ports),
                         cidr=parse_cidr(cidr, f"{nacl} rule CIDR"), description=str(description))
         if any(r.id == rule.id for r in acl.rules):
-            raise limits.nacl_number_taken(nacl, d, n)
+            raise limits.nacl_number_taken(nacl, d, n, holder=rule.id,
+                                           used=[r.number for r in acl.rules if r.direction == d])
         return self.with_rule(rule)
 
     def change_rule(self, rule_id: str, **changes: object) -> "Topology":
@@ -768,8 +769,11 @@ class Topology:
             enabled=bool(changes.get("enabled", old.enabled)), seed_checkpoint=old.seed_checkpoint)
         nacl = self.nacl(old.nacl)
         rest = tuple(r for r in nacl.rules if r.id != old.id)
-        if any(r.direction == new.direction and r.number == new.number for r in rest):
-            raise limits.nacl_number_taken(nacl.name, new.direction, new.number)
+        same_way = [r for r in rest if r.direction == new.direction]
+        holder = next((r.id for r in same_way if r.number == new.number), None)
+        if holder is not None:
+            raise limits.nacl_number_taken(nacl.name, new.direction, new.number, holder=holder,
+                                           used=[r.number for r in same_way])
         updated = replace(nacl, rules=rest + (new,))
         return replace(self, nacls=tuple(updated if n.name == nacl.name else n for n in self.nacls))
 
