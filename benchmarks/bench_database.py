@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
+from timing import count
 import tierlab.db as tdb
 from tierlab.errors import DatabaseError
 
@@ -139,11 +140,11 @@ def print_burst(db: tdb.Database, calls: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=1000)
-    ap.add_argument("--concurrency", type=int, default=10)
-    ap.add_argument("--pgbench-s", type=int, default=5)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--burst", type=int, default=200)
+    ap.add_argument("--requests", type=count(1, 1_000_000), default=1000)
+    ap.add_argument("--concurrency", type=count(1, 500), default=10)
+    ap.add_argument("--pgbench-s", type=count(1, 3600), default=5)
+    ap.add_argument("--runs", type=count(1, 100), default=3)
+    ap.add_argument("--burst", type=count(1, 100_000), default=200)
     ap.add_argument("--only-burst", action="store_true", help="run section 5 alone")
     args = ap.parse_args()
     if args.only_burst:

@@ -30,6 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from timing import count, counts
 from tierlab.hub import ClassHub
 from tierlab.hub.classroom import db_name
 
@@ -197,10 +198,10 @@ def plan(label: str, learners: int, per_mb: float, cpu_s: float, overhead_mb: fl
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="5,10,20")
-    ap.add_argument("--notebook-learners", type=int, default=5, help="learners running notebook 05 at once (0: skip)")
+    ap.add_argument("--sizes", type=counts(1, 200), default=counts(1, 200)("5,10,20"))
+    ap.add_argument("--notebook-learners", type=count(0, 200), default=5, help="learners running notebook 05 at once (0: skip)")
     args = ap.parse_args()
-    sizes = [int(x) for x in args.sizes.split(",")]
+    sizes = args.sizes
     root = Path(tempfile.mkdtemp(prefix="tierlab-bench-hub-", dir="/tmp"))
     os.chmod(root, 0o711)
     with socket.socket() as s:

@@ -22,6 +22,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from timing import count
 import tierlab as tl
 from tierlab import linux
 from tierlab.linux.netns import enter
@@ -107,9 +108,9 @@ def pooled_rows_per_s(lab, n: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=300)
-    ap.add_argument("--threads", type=int, default=8)
-    ap.add_argument("--builds", type=int, default=5)
+    ap.add_argument("--requests", type=count(1, 1_000_000), default=300)
+    ap.add_argument("--threads", type=count(1, 256), default=8)
+    ap.add_argument("--builds", type=count(1, 100), default=5)
     ap.add_argument("--only", choices=["egress"], help="only the seed-vpc figures (6)")
     args = ap.parse_args()
     reason = linux.skip_reason()

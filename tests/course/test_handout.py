@@ -260,6 +260,27 @@ def test_a_handout_never_writes_into_the_course(tmp_path):
         handout(tmp_path / "c", notebooks=tmp_path / "nowhere")
 
 
+def test_a_link_out_of_the_course_is_refused_before_anything_is_written(tmp_path):
+    """A symbolic link in notebooks/ or data/ leading out of the course would copy that file (a key, someone's
+    notes) into what every learner receives; a link within the course is copied as the file it names."""
+    import shutil
+
+    nb, data = tmp_path / "notebooks", tmp_path / "data"
+    shutil.copytree(NOTEBOOKS, nb, ignore=shutil.ignore_patterns("solutions", ".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("__pycache__"))
+    secret = tmp_path / "id_ed25519"
+    secret.write_text("PRIVATE KEY\n")
+    for where in (data / "topologies" / "extra.yaml", nb / "keys"):
+        where.symlink_to(secret if where.suffix else tmp_path)
+        with pytest.raises(TierlabError, match="outside it") as exc:
+            handout(tmp_path / "class", notebooks=nb, data=data, wheel=False)
+        assert where.name in exc.value.message and not (tmp_path / "class").exists()
+        where.unlink()
+    (nb / "again.ipynb").symlink_to(nb / "00-start-here.ipynb")
+    h = handout(tmp_path / "class", notebooks=nb, data=data, wheel=False)
+    assert "again.ipynb" in h.notebooks and not (tmp_path / "class" / "notebooks" / "again.ipynb").is_symlink()
+
+
 def test_the_nbgitpuller_link_round_trips():
     link = nbgitpuller_link("https://hub.example.org/", "https://github.com/acme/tierlab-class.git", branch="week-1")
     u = urlparse(link)

@@ -41,7 +41,8 @@ from ..network import edge
 from ..errors import CheckFailed, ScenarioError, TierlabError
 from ..request.journey import OSES, journey
 from ..network.loader import load, read_yaml
-from ..paths import data_path
+from ..paths import data_path, env_path
+from ..network.limits import printable
 from ..network.reachability import can_reach, who_can_reach
 from ..network.rules import EPHEMERAL, NaclRule, PortRange, parse_cidr
 from ..network import slips
@@ -1080,10 +1081,14 @@ SOLUTIONS_ENV = "TIERLAB_SOLUTIONS"
 def solutions_path() -> Path:
     """The instructors' solutions file: ``$TIERLAB_SOLUTIONS``, else ``data/exercises/solutions.yaml`` (a checkout
     has it; the wheel and a handout do not, so a learner's install carries no answers)."""
-    env = os.environ.get(SOLUTIONS_ENV)
-    path = Path(env).expanduser() if env else data_path("exercises", "solutions.yaml")
-    if not path.is_file():
-        where = f"${SOLUTIONS_ENV} = {env}" if env else f"{path} (the learners' install ships no answers)"
+    env = env_path(SOLUTIONS_ENV)
+    path = env if env is not None else data_path("exercises", "solutions.yaml")
+    try:
+        is_file = path.is_file()
+    except OSError:
+        is_file = False
+    if not is_file:
+        where = f"${SOLUTIONS_ENV} = {printable(str(env))}" if env else f"{path} (the learners' install ships no answers)"
         raise ScenarioError(f"no solutions file at {where}",
                             f"instructors: work from a checkout of the tierlab repository, or set {SOLUTIONS_ENV} "
                             "to its data/exercises/solutions.yaml; learners: ex.grade(answer) needs no solutions")

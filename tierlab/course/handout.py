@@ -217,6 +217,22 @@ def _build_wheel(dest: Path) -> Path:
     return out
 
 
+def _refuse_outside_links(what: str, src: Path) -> None:
+    """A symbolic link in the course leading out of it would copy that file (a key, another account's notes)
+    into what learners receive: refused, before anything is written."""
+    for top, dirs, files in os.walk(src):
+        for name in (*dirs, *files):
+            link = Path(top) / name
+            if not link.is_symlink():
+                continue
+            target = link.resolve()
+            if target != src and src not in target.parents:
+                shown = str(link.relative_to(src)).encode("utf-8", "backslashreplace").decode("utf-8")[:160]
+                raise TierlabError(f"the course's {what} folder holds {shown}, a link to {target} outside it",
+                                   "a handout copies only the course's own files: put a copy in its place, "
+                                   "or remove the link")
+
+
 def _is_handout(folder: Path) -> bool:
     """``folder`` holds an earlier handout: its README.md (a file, not a link) is the one :func:`handout` writes."""
     readme = folder / "README.md"
@@ -249,6 +265,8 @@ def handout(dest: str | Path, *, notebooks: str | Path | None = None, data: str 
         if not folder.is_dir():
             raise TierlabError(f"the course's {what} folder {folder} does not exist",
                                f"pass {what}=PATH (a checkout's {what}/ folder)")
+    _refuse_outside_links("notebooks", src_nb)
+    _refuse_outside_links("data", src_data)
     if any(dest == src or src in dest.parents or dest in src.parents for src in (src_nb, src_data)):
         raise TierlabError(f"handout folder {dest} would overwrite the course itself", "choose a folder outside it")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):

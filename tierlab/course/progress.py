@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, TypeVar
 
 from ..errors import TierlabError
-from ..paths import user_path
+from ..paths import env_path, user_path
 from ..network.limits import printable
 from ..network.readfile import read_bounded
 
@@ -62,9 +62,10 @@ _V = TypeVar("_V", bound=_Verdict)
 def progress_path() -> Path | None:
     """The current learner's progress file (``None``: recording is switched off)."""
     env = os.environ.get(ENV, "")
-    if env.lower() in ("off", "0", "none"):
+    if env.strip().lower() in ("off", "0", "none"):
         return None
-    return user_path(env) if env else Path.home() / FILE
+    p = env_path(ENV)
+    return p if p is not None else Path.home() / FILE
 
 
 def _learner() -> str:

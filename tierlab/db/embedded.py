@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import DatabaseError
+from ..paths import env_path
 
 __all__ = [
     "Binaries",
@@ -112,7 +113,10 @@ def _version_of(bindir: Path) -> str:
 
 
 def _usable(bindir: Path) -> bool:
-    return (bindir / "initdb").is_file() and (bindir / "postgres").is_file()
+    try:
+        return (bindir / "initdb").is_file() and (bindir / "postgres").is_file()
+    except OSError:  # a name too long, a loop of links
+        return False
 
 
 def _system_bindirs() -> list[Path]:
@@ -152,12 +156,12 @@ def _wheel_bindir() -> Path | None:
 
 def find_binaries(prefer: BinariesChoice = "auto") -> Binaries:
     """The PostgreSQL binaries to run: ``$TIERLAB_PG_BIN``, the system's, or the pip wheel's."""
-    env = os.environ.get("TIERLAB_PG_BIN")
-    if env and prefer == "auto":
-        p = Path(env).expanduser()
+    p = env_path("TIERLAB_PG_BIN")
+    if p is not None and prefer == "auto":
         if not _usable(p):
+            shown = str(p).encode("utf-8", "backslashreplace").decode("utf-8")[:160]
             raise DatabaseError(
-                f"$TIERLAB_PG_BIN={env} holds no initdb and postgres",
+                f"$TIERLAB_PG_BIN={shown} holds no initdb and postgres",
                 "point it at a PostgreSQL bin folder (e.g. /usr/lib/postgresql/15/bin) or unset it",
             )
         return Binaries(p, "env", _version_of(p))

@@ -37,6 +37,7 @@ from typing import Callable, Iterable, Literal
 
 from . import graphviz_engine
 from ..errors import TierlabError, TopologyError
+from ..paths import write_whole
 from ..network.evaluate import Check
 from ..request.journey import STEP_IDS, Trace
 from .focus import focus_pair
@@ -255,14 +256,14 @@ class Diagram:
         p = Path(path)
         suffix = p.suffix.lower().lstrip(".")
         if suffix == "svg":
-            p.write_text(self.svg(), encoding="utf-8")
+            data: str | bytes = self.svg()
         elif suffix == "png":
-            p.write_bytes(self.png())
+            data = self.png()
         elif suffix in ("dot", "gv"):
-            p.write_text(self.source, encoding="utf-8")
+            data = self.source
         else:
             raise TierlabError(f"cannot save a diagram as {p.name!r}", "name the file .svg, .png or .dot")
-        return p
+        return write_whole(p, data, what="diagram file")  # whole or not at all, never through a link
 
 
 # ----------------------------------------------------------------------------- building

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 from ..errors import TierlabError
+from ..paths import env_path
 
 __all__ = ["Engine", "candidates", "choose_engine", "find_engine", "render", "FORMATS"]
 
@@ -59,9 +60,8 @@ def _bin_dirs() -> list[Path]:
 def candidates() -> list[tuple[str, Path]]:
     """Every executable worth trying, best first, as (kind, absolute path)."""
     found: list[tuple[str, Path]] = []
-    env = os.environ.get("TIERLAB_DOT")
-    if env:
-        p = Path(env).expanduser()
+    p = env_path("TIERLAB_DOT")
+    if p is not None:
         found.append(("graphviz-pure" if "graphviz-pure" in p.name else "dot", p))
     for d in _bin_dirs():
         found.append(("graphviz-pure", d / "graphviz-pure"))
@@ -78,9 +78,9 @@ def candidates() -> list[tuple[str, Path]]:
 
 def _probe(path: Path, timeout_s: float = 10.0) -> str | None:
     """The engine's version line if ``path`` runs and lays out a one-edge graph, else None."""
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        return None
     try:
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            return None
         ver = subprocess.run([str(path), "-V"], capture_output=True, text=True, timeout=timeout_s)
         out = subprocess.run([str(path), "-Tsvg"], input="digraph{a->b}", capture_output=True, text=True,
                              timeout=timeout_s)

@@ -22,6 +22,8 @@ import difflib
 import re
 from pathlib import Path
 
+from ...errors import TierlabError
+from ..limits import printable
 from ..rules import NaclRule, SgRule
 from ..topology import Topology, require_topology
 
@@ -344,14 +346,29 @@ def _dns(topo: Topology) -> list[str]:
     ]
 
 
+def _exported_by_tierlab(head: bytes) -> bool:
+    return b": exported by tierlab" in head.split(b"\n", 1)[0]
+
+
 def write_terraform(topo: Topology, folder: str | Path) -> Path:
-    """Write ``main.tf`` into ``folder`` (created if needed); returns its path."""
+    """Write ``main.tf`` into ``folder`` (created if needed); returns its path.
+
+    Whole or not at all; a ``main.tf`` tierlab did not write (your own project's) is never replaced, and a
+    symbolic link named ``main.tf`` is refused, not followed."""
+    from ...paths import user_path, write_whole
+
     topo = require_topology(topo, "write_terraform")
-    p = Path(folder)
-    p.mkdir(parents=True, exist_ok=True)
-    f = p / "main.tf"
-    f.write_text(to_terraform(topo))
-    return f
+    text = to_terraform(topo)
+    if not str(folder).strip():
+        raise TierlabError("write_terraform got an empty folder name", "name the folder, e.g. 'exported-tf'")
+    p = user_path(folder)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: thousands of levels to make
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise TierlabError(f"Terraform folder {printable(str(p), 160)} cannot be made: {reason}",
+                           "choose a folder you can write to") from None
+    return write_whole(p / "main.tf", text, what="Terraform file", replace_if=_exported_by_tierlab)
 
 
 def terraform_diff(before: Topology, after: Topology) -> str:

@@ -11,6 +11,7 @@ guess.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -289,9 +290,36 @@ def cache_dir() -> Path | None:
     env = os.environ.get("TIERLAB_CACHE_DIR", "")
     if env.lower() in ("off", "0", "none"):
         return None
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tierlab"
+    from ...errors import TierlabError
+    from ...paths import env_path
+
+    try:
+        mine = env_path("TIERLAB_CACHE_DIR")
+        if mine is not None:
+            return mine
+        return (env_path("XDG_CACHE_HOME") or Path.home() / ".cache") / "tierlab"
+    except (TierlabError, RuntimeError):  # ~user with no home, or no home at all: no cache, only slower
+        return None
+
+
+def _cache_folder(folder: Path) -> Path | None:
+    """``folder/hcl``, made private (0700) if new; ``None`` unless it is ours and nobody else may write to it.
+
+    A cached parse is trusted as if it were the file's: in a folder another account can write to (say
+    ``TIERLAB_CACHE_DIR=/tmp/cache``) it could plant a parse of its own, or a link that redirects the write."""
+    import os
+
+    hcl = folder / "hcl"
+    try:
+        hcl.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(hcl)
+    except (OSError, ValueError, RecursionError):  # RecursionError: thousands of levels to make
+        return None
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        return None
+    return hcl
 
 
 def parse_text(text: str) -> Any:
@@ -308,23 +336,31 @@ def parse_text(text: str) -> Any:
         hv = "?"
     digest = hashlib.sha256(f"{hv}\0{text}".encode()).hexdigest()
     folder = cache_dir()
-    path = folder / "hcl" / f"{digest}.json" if folder is not None else None
+    hcl = _cache_folder(folder) if folder is not None else None
+    path = hcl / f"{digest}.json" if hcl is not None else None
     if path is not None:
         try:
-            return json.loads(path.read_text())
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as f:
+                return json.loads(f.read())
         except (OSError, ValueError):
             pass
     import hcl2
 
     doc = hcl2.loads(text)
     if path is not None:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(doc))
-            tmp.replace(path)  # atomic: a parallel reader sees the whole file or none
+            blob = json.dumps(doc).encode()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(blob)
+            os.replace(tmp, path)  # atomic: a parallel reader sees the whole file or none
         except (OSError, TypeError, ValueError):
-            pass  # a cache that cannot be written is only slower
+            with contextlib.suppress(OSError):
+                if tmp.is_file() and not tmp.is_symlink():
+                    tmp.unlink()
+            # a cache that cannot be written is only slower
     return doc
 
 
