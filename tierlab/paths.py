@@ -30,6 +30,11 @@ def user_path(path: "str | os.PathLike[str]") -> Path:
             from None
 
 
+#: The longest path taken from the environment: Linux's 4095 bytes, less room for the names tierlab adds under it
+#: (``topologies/seed.yaml``, ``hcl/<sha256>.json``), so a file below it never has a name too long to open.
+_ENV_PATH_MAX = 4095 - 512
+
+
 def env_path(var: str) -> Path | None:
     """The path in environment variable ``var`` (``~`` expanded); ``None`` if unset or blank.
 
@@ -44,8 +49,8 @@ def env_path(var: str) -> Path | None:
     except RuntimeError:
         raise TierlabError(f"${var}={shown[:120]}: no home folder is known for that user",
                            f"write the full path instead of ~user, or unset {var}") from None
-    raw = os.fsencode(str(p))
-    if len(raw) > 4095 or any(len(part) > 255 for part in raw.split(b"/")):
+    raw = os.fsencode(os.path.abspath(p))  # a relative path counts from the current folder
+    if len(raw) > _ENV_PATH_MAX or any(len(part) > 255 for part in raw.split(b"/")):
         raise TierlabError(f"${var}={shown[:60]}...: longer than a path may be ({len(raw)} bytes)",
                            f"point {var} at an existing path, or unset it")
     return p
