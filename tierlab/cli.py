@@ -9,7 +9,7 @@
     tierlab audit [seed|FILE|TERRAFORM_FOLDER|AWS_JSON_FOLDER] [--json]
     tierlab handout DIR [--force] [--no-wheel] [--hub URL --repo URL]
     tierlab book [DIR] [--force]            (the static edition: HTML built offline, Jupyter Book 1.x)
-    tierlab progress [HOME|FILE ...]        (the class table; none: your own progress)
+    tierlab progress [HOME|FILE ...] [--json]   (the class; none: your own progress, lesson by lesson)
     tierlab hub [--learners N | --names a,b] [--port 8000] [--data DIR] [--db-url URL]
 
 -t and FILE also take a Terraform folder (``-t ./infra``), a ``terraform show -json`` file or a
@@ -176,12 +176,16 @@ def _progress(args: argparse.Namespace) -> int:
     from .course.progress import class_progress, progress
 
     p = class_progress(args.sources) if args.sources else progress()
-    _print(p.summary())
-    t = p.table()
-    if len(t):
-        rows = [{"learner": who, **row} for who, row in t.to_dict("index").items()]
-        _print(_table(rows, ["learner", *map(str, t.columns)]))
-        _print("pass/N: passed at attempt N; fail/N: not yet after N attempts")
+    if args.json:
+        per = p.per_exercise()
+        rows = [{k: (None if v is None or v != v else int(v) if k == "attempts_to_pass" else v) for k, v in r.items()}
+                for r in per.to_dict("records")]  # not passed yet: None or NaN (no JSON value), as pandas has it
+        _print(json.dumps({"learners": p._learners(), "exercises": rows,
+                           "unreadable": [{"file": u.file, "bad_lines": u.bad, "lines": u.lines,
+                                           "first_bad_line": u.first_line} for u in p.unreadable]}, indent=2,
+                          default=str))
+        return 0
+    _print(p.report(width=80))
     return 0
 
 
@@ -255,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_book)
     g = sub.add_parser("progress", help="the class table: learner x exercise, from learners' homes or export files")
     g.add_argument("sources", nargs="*", metavar="HOME|FILE")
+    g.add_argument("--json", action="store_true", help="every (learner, exercise) with its attempts, machine-readable")
     g.set_defaults(func=_progress)
     k = sub.add_parser("hub", help="a JupyterHub for a class on this machine (127.0.0.1): accounts, homes, "
                                    "one database per learner, idle servers culled")

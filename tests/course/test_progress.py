@@ -135,7 +135,10 @@ def test_running_a_notebook_through_records_no_attempt(mine):
 def test_the_command_line_prints_the_class(klass, capsys):
     assert main(["progress", *map(str, klass[:3])]) == 0
     out = capsys.readouterr().out
-    assert "pass/2" in out and "fail/3" in out and "carol" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.split()[:1] in (["ada"], ["bob"],
+                                                                                                 ["carol"])}
+    assert rows["ada"][:4] == ["2", "of", str(len(E.load_exercises(None))), "3"]  # passed, tries
+    assert rows["bob"][-2:] == ["server3-db", "fail/3"] and rows["carol"][:1] == ["1"]
     assert main(["progress", str(klass[3])]) == 2  # neither a home nor a file
     assert "no progress at" in capsys.readouterr().err
 
@@ -241,3 +244,72 @@ def test_a_handed_in_file_speaks_for_the_learner_its_name_says(tmp_path):
     own.parent.mkdir()
     own.write_text(json.dumps({"learner": "ada", "exercise": "a", "passed": False}) + "\n")
     assert [r["learner"] for r in P.read(own)] == ["ada"]
+
+
+# ----------------------------------------------------------------------------- what the terminal shows
+
+def _realistic(root: Path, who: str, seed: int, n: int = 120) -> Path:
+    """A learner well into the course: most exercises tried, some many times, one id the course no longer has."""
+    import random
+
+    rnd = random.Random(seed)
+    ids = [e.id for e in E.load_exercises(None)] + ["an-exercise-from-last-years-course-with-a-long-name"]
+    return _home(root, who, [(rnd.choice(ids), rnd.random() < 0.4) for _ in range(n)])
+
+
+def test_the_command_line_fits_an_80_column_terminal_for_one_learner_or_thirty(tmp_path, capsys, monkeypatch):
+    """Every line of the default output is at most 80 characters, names and ids cut in a way that still tells
+    learners apart; --json keeps every (learner, exercise)."""
+    ada = _realistic(tmp_path, "ada", 1)
+    assert main(["progress", str(ada)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ada: ") and max(map(len, out.splitlines())) <= 80
+    lessons = {e.notebook for e in E.load_exercises(None)}
+    assert {line.split()[0] for line in out.splitlines() if line.split()[:1] and line.split()[0] in lessons} == lessons
+    monkeypatch.setenv(P.ENV, str(ada / ".tierlab" / "progress.jsonl"))  # the learner's own: no argument
+    assert main(["progress"]) == 0
+    assert max(map(len, capsys.readouterr().out.splitlines())) <= 80
+    names = [f"tierlab-learner-with-a-long-name-{i:02d}" for i in range(30)] + ["eve\x1b]52;c;aGk=\x07\tx"]
+    homes = [_realistic(tmp_path / "class", who, i, n=i * 7) for i, who in enumerate(names)]
+    assert main(["progress", *map(str, homes)]) == 0
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= 80 and "\x1b" not in out
+    shown = [line.split()[0] for line in out.splitlines() if line.startswith("tierlab-")]
+    assert len(shown) == len(set(shown)) == 30  # cut in the middle: still one distinct name per learner
+    assert main(["progress", "--json", *map(str, homes)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["learners"] == [*names] and len(data["exercises"]) == len(P.class_progress(homes).per_exercise())
+
+
+def test_a_file_of_only_unreadable_lines_says_how_many_where_and_what_to_do(tmp_path, capsys):
+    f = tmp_path / "ada.jsonl"
+    raw = b'{"learner": "ada", "exercise": \n\n\xff\xfe binary \x00\x01\nnot json at all\n'
+    f.write_bytes(raw)
+    p = P.class_progress([f])
+    assert [(u.bad, u.lines, u.first_line) for u in p.unreadable] == [(3, 3, 1)]
+    assert main(["progress", str(f)]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # unwrapped
+    assert "".join(f"progress file {f}: none of its 3 lines could be read (the first is line 1)".split()) in \
+        "".join(out.split())
+    assert "nothing in it counts" in out and "hint: open it in a text editor and fix or delete" in out
+    assert "Traceback" not in out and f.read_bytes() == raw  # read, never rewritten
+    assert P.record("close-5432", True, path=f)["attempt"] == 1  # grading still appends after them
+    assert f.read_bytes().startswith(raw)
+
+
+def test_good_lines_among_bad_ones_still_count_and_the_bad_ones_are_reported(mine, capsys):
+    mine.parent.mkdir(parents=True)
+    good = [json.dumps({"learner": "ada", "exercise": "close-5432", "passed": ok, "attempt": i + 1}) for i, ok in
+            enumerate([False, True])]
+    mine.write_text("\n".join([good[0], "{torn", "", '{"exercise": "x", "passed": "yes"}', good[1]]) + "\n")
+    p = tl.progress()
+    assert [u.first_line for u in p.unreadable] == [2] and p.unreadable[0].bad == 2 and p.unreadable[0].lines == 4
+    assert p.table().loc["ada", "close-5432"] == "pass/2"
+    assert "2 line(s) in 1 file(s) could not be read" in repr(p) and "tl-warning" in p._repr_html_()
+    assert main(["progress"]) == 0
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= 80  # a long path is broken across lines too
+    assert "".join(f"progress file {mine}: 2 of its 4 lines could not be read (the first is line 2)".split()) in \
+        "".join(out.split())
+    out = " ".join(out.split())
+    assert "they do not count" in out and "ada: 1 of" in out

@@ -262,6 +262,79 @@ def test_any_progress_file_reads_as_records_or_a_tierlab_error(tmp_path_factory:
     run.check()
 
 
+def _cli_out(argv: list[str]) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    assert code in (0, 2), (argv, code, err.getvalue())
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    return code, out.getvalue()
+
+
+def _plant_progress(root: Path, kind: str, data: bytes) -> Path:
+    """A source the instructor might be handed: a home or a file, holding ``data`` or something worse."""
+    home = root / kind
+    folder = home / ".tierlab"
+    folder.mkdir(parents=True)
+    f = folder / "progress.jsonl"
+    if kind == "bytes":
+        f.write_bytes(data)
+    elif kind == "file-bytes":  # an export handed in, as a file
+        (root / "handed.jsonl").write_bytes(data)
+        return root / "handed.jsonl"
+    elif kind == "huge":
+        with open(f, "wb") as out:
+            out.truncate(P.MAX_BYTES + 1)
+    elif kind == "big-junk":  # under the limit, one bad line after another
+        f.write_bytes((data or b"{") * (2**20 // max(len(data), 1)))
+    elif kind == "a-folder":
+        f.mkdir()
+    elif kind == "tierlab-is-a-file":
+        folder.rmdir()
+        folder.write_bytes(data)
+    elif kind in ("link-loop", "link-dangling", "link-zero", "link-dir", "link-fifo"):
+        os.mkfifo(root / "fifo") if kind == "link-fifo" else None
+        target = {"link-loop": f, "link-dangling": root / "gone", "link-zero": Path("/dev/zero"),
+                  "link-dir": root, "link-fifo": root / "fifo"}[kind]
+        f.symlink_to(target)
+    elif kind == "file-link-zero":  # a handed-in file that is a link: followed, then refused as a device
+        (root / "z.jsonl").symlink_to("/dev/zero")
+        return root / "z.jsonl"
+    return home
+
+
+PLANTS = ["bytes", "file-bytes", "huge", "big-junk", "a-folder", "tierlab-is-a-file", "link-loop", "link-dangling",
+          "link-zero", "link-dir", "link-fifo", "file-link-zero"]
+
+
+@_settings(30)
+@given(st.sampled_from(PLANTS), st.binary(max_size=200), st.integers(0, 3))
+def test_the_progress_command_answers_any_source_in_80_columns_and_changes_no_file(
+        tmp_path_factory: Any, kind: str, data: bytes, good: int) -> None:
+    """Binary files, huge ones, folders where a file belongs, links of every kind, alone or beside good homes:
+    an exit status of 0 or 2 with a message, never a traceback or a hang; every line of the table at most 80
+    characters; no file is changed (bytes and all)."""
+    run = Runner("progress command")
+    root = tmp_path_factory.mktemp("class")
+    bad = _plant_progress(root, kind, data)
+    homes = []
+    for i in range(good):
+        f = root / f"learner-{i}" / ".tierlab" / "progress.jsonl"
+        f.parent.mkdir(parents=True)
+        f.write_text(json.dumps({"exercise": "close-5432", "passed": bool(i % 2), "attempt": 1}) + "\n")
+        homes.append(f.parent.parent)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and not p.is_symlink()
+              and p.stat().st_size < 2**21}
+    for argv in (["progress", str(bad), *map(str, homes)], ["progress", *map(str, homes), str(bad), "--json"]):
+        res = run(" ".join(argv)[:60], lambda: _cli_out(argv))
+        if res is not None and res[0] == 0 and "--json" not in argv:
+            assert max(map(len, res[1].splitlines()), default=0) <= 80, res[1]
+        elif res is not None and res[0] == 0:
+            json.loads(res[1])
+    assert {p: p.read_bytes() for p in before} == before
+    run.check()
+
+
 # --------------------------------------------------------------------------- the lab app's fields
 
 SEED = tl.load("seed")

@@ -39,8 +39,8 @@ from ..network.readfile import read_bounded
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ENV", "progress_path", "record", "recorded", "read", "learner_of", "Progress", "progress",
-           "class_progress"]
+__all__ = ["ENV", "progress_path", "record", "recorded", "read", "learner_of", "Progress", "Unreadable",
+           "progress", "class_progress"]
 
 ENV = "TIERLAB_PROGRESS"
 FILE = Path(".tierlab") / "progress.jsonl"
@@ -87,7 +87,7 @@ def record(exercise: str, passed: bool, *, path: Path | None = None) -> dict[str
         return None
     try:
         text = _read_text(target) if os.path.lexists(target) else ""
-        before = [r for r in _parse(text) if r["exercise"] == exercise]
+        before = [r for r in _parse(text)[0] if r["exercise"] == exercise]
         rec = {"learner": _learner(), "exercise": str(exercise), "passed": bool(passed), "attempt": len(before) + 1,
                "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -128,26 +128,66 @@ def _read_text(path: Path, *, follow: bool = True) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _parse(text: str, learner: str = "") -> list[dict[str, Any]]:
-    """The well-formed records of a progress file; a torn or hand-edited line is skipped, the others count."""
-    out = []
-    for line in text.splitlines():
+@dataclass(frozen=True, kw_only=True)
+class Unreadable:
+    """The lines of one progress file that are not records (torn by a crash, hand-edited, not text at all): they do
+    not count, and the file is left exactly as it is (grading goes on appending after them)."""
+
+    file: str
+    #: how many lines could not be read, of how many lines that are not blank
+    bad: int
+    lines: int
+    #: the first of them (1 is the file's first line)
+    first_line: int
+
+    @property
+    def message(self) -> str:
+        what = (f"none of its {self.lines} lines could be read" if self.bad == self.lines else
+                f"{self.bad} of its {self.lines} lines could not be read")
+        return (f"progress file {self.file}: {what} (the first is line {self.first_line}); "
+                + ("nothing in it counts" if self.bad == self.lines else "they do not count")
+                + ", and the file is left as it is")
+
+    @property
+    def hint(self) -> str:
+        return ("open it in a text editor and fix or delete those lines: each line is one record such as "
+                '{"exercise": "close-5432", "passed": true, "attempt": 1}')
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}"
+
+
+def _parse(text: str, learner: str = "") -> tuple[list[dict[str, Any]], list[int]]:
+    """The well-formed records of a progress file, and the numbers of the lines that are not one (a torn or
+    hand-edited line is skipped, the others count); blank lines are neither."""
+    out, bad = [], []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
         try:
             r = json.loads(line)
         except (ValueError, RecursionError):
+            bad.append(number)
             continue
         if not isinstance(r, dict) or not isinstance(r.get("exercise"), str) or not r["exercise"] \
                 or not isinstance(r.get("passed"), bool):  # "passed": "false" is not a pass
+            bad.append(number)
             continue
         attempt = r.get("attempt")
         out.append({"learner": str(r.get("learner") or learner), "exercise": r["exercise"], "passed": r["passed"],
                     "attempt": attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 0,
                     "time": str(r.get("time", ""))})
-    return out
+    return out, bad
 
 
-def _read_file(path: Path, learner: str = "", *, follow: bool = True) -> list[dict[str, Any]]:
-    return _parse(_read_text(path, follow=follow), learner)
+def _read_file(path: Path, learner: str = "", *,
+               follow: bool = True) -> tuple[list[dict[str, Any]], Unreadable | None]:
+    text = _read_text(path, follow=follow)
+    recs, bad = _parse(text, learner)
+    if not bad:
+        return recs, None
+    lines = sum(1 for line in text.split("\n") if line.strip())
+    return recs, Unreadable(file=printable(str(path), 300), bad=len(bad), lines=lines, first_line=bad[0])
 
 
 def read(source: str | Path) -> list[dict[str, Any]]:
@@ -158,7 +198,12 @@ def read(source: str | Path) -> list[dict[str, Any]]:
     the lines claim, and a link inside it is refused rather than followed (it could point at a FIFO, at
     /dev/zero or at another learner's file). A file speaks for one learner too: the one its name says
     (``carol.jsonl``, or ``tierlab-01.jsonl`` as the hub saves them), or for a file still called
-    ``progress.jsonl``, the learner its first record names."""
+    ``progress.jsonl``, the learner its first record names. Lines that are not records are skipped
+    (:func:`class_progress` and :func:`progress` say how many, and where)."""
+    return _read_source(source)[0]
+
+
+def _read_source(source: str | Path) -> tuple[list[dict[str, Any]], Unreadable | None]:
     p = user_path(source)
     if p.is_dir():
         for candidate in (p / FILE, p / "progress.jsonl"):
@@ -166,12 +211,13 @@ def read(source: str | Path) -> list[dict[str, Any]]:
                 raise TierlabError(f"{printable(str(candidate.parent), 160)} is a symbolic link; tierlab reads only "
                                    "the learner's own folder", "ask the learner to replace the link with the folder")
             if os.path.lexists(candidate):
-                return [{**r, "learner": p.name} for r in _read_file(candidate, follow=False)]
-        return []  # a home where nothing was graded yet
+                recs, bad = _read_file(candidate, follow=False)
+                return [{**r, "learner": p.name} for r in recs], bad
+        return [], None  # a home where nothing was graded yet
     if os.path.lexists(p):
-        recs = _read_file(p, learner=p.stem)
+        recs, bad = _read_file(p, learner=p.stem)
         who = recs[0]["learner"] if recs and p.name == FILE.name else p.stem
-        return [{**r, "learner": who} for r in recs]
+        return [{**r, "learner": who} for r in recs], bad
     raise TierlabError(f"no progress at {printable(str(p), 160)}",
                        "give a learner's home folder or a progress .jsonl file they sent")
 
@@ -196,6 +242,8 @@ class Progress:
     records: tuple[Mapping[str, Any], ...]
     #: every learner of the class, in the instructor's order, including those who have graded nothing yet
     learners: tuple[str, ...] = ()
+    #: the progress files that held lines which are not records: how many, and where the first one is
+    unreadable: tuple[Unreadable, ...] = ()
 
     def _learners(self) -> list[str]:
         return list(dict.fromkeys([*self.learners, *(str(r["learner"]) for r in self.records)]))
@@ -255,9 +303,19 @@ class Progress:
         per = self.per_exercise()
         learners = self._learners()
         idle = [w for w in learners if w not in set(per["learner"])]
+        bad = sum(u.bad for u in self.unreadable)
         return (f"{len(learners)} learner(s), {len(self.records)} graded attempts, "
                 f"{int(per['passed'].sum())} of {len(per)} (learner, exercise) pairs passed"
-                + (f"; nothing graded yet: {', '.join(idle)}" if idle else ""))
+                + (f"; nothing graded yet: {', '.join(idle)}" if idle else "")
+                + (f"; {bad} line(s) in {len(self.unreadable)} file(s) could not be read (see .unreadable)"
+                   if bad else ""))
+
+    def report(self, width: int = 80) -> str:
+        """What ``tierlab progress`` prints: no line wider than ``width``; for one learner a line per lesson, for
+        a class a line per learner and a line per lesson; files with lines that are not records are named."""
+        from .progress_text import progress_text
+
+        return progress_text(self.per_exercise(), self._learners(), self.summary(), self.unreadable, width)
 
     def chart(self, ax: Any = None) -> Any:
         """The instructor's chart: learner × exercise, green passed, red tried and not yet (views layer)."""
@@ -266,12 +324,14 @@ class Progress:
         return progress_chart(self.per_exercise(), ax=ax)
 
     def _repr_html_(self) -> str:
+        warn = "".join(f'<p class="tl-warning"><b>{html.escape(u.message)}</b><br>hint: {html.escape(u.hint)}</p>'
+                       for u in self.unreadable)
         if len(self._learners()) > 1:
-            return f"<p>{html.escape(self.summary())}</p>" + self.table().to_html()
+            return f"<p>{html.escape(self.summary())}</p>" + warn + self.table().to_html()
         c = self.course()
         done = c.groupby("notebook", sort=False)["status"].agg(lambda s: f"{(s == 'passed').sum()} of {len(s)}")
         head = "".join(f"<li>{html.escape(str(nb))}: {html.escape(str(v))} passed</li>" for nb, v in done.items())
-        return f"<p>{html.escape(self.summary())}</p><ul>{head}</ul>" + c.to_html(index=False)
+        return f"<p>{html.escape(self.summary())}</p>{warn}<ul>{head}</ul>" + c.to_html(index=False)
 
     def __repr__(self) -> str:
         return self.summary()
@@ -282,7 +342,10 @@ def progress(path: str | Path | None = None) -> Progress:
     p = Path(path) if path is not None else progress_path()
     if p is None:
         raise TierlabError(f"progress recording is off ({ENV}=off)", f"unset {ENV} to record and see progress")
-    return Progress(tuple(_read_file(p))) if os.path.lexists(p) else Progress(())
+    if not os.path.lexists(p):
+        return Progress(())
+    recs, bad = _read_file(p)
+    return Progress(tuple(recs), unreadable=(bad,) if bad else ())
 
 
 def _course_order(exercise_ids: list[str]) -> list[str]:
@@ -303,8 +366,11 @@ def class_progress(sources: Iterable[str | Path]) -> Progress:
     was graded yet is a row of its own."""
     records: list[dict[str, Any]] = []
     learners: list[str] = []
+    unreadable: list[Unreadable] = []
     for s in sources:
         who = learner_of(s)
-        records += [{**r, "learner": who} for r in read(s)]
+        recs, bad = _read_source(s)
+        records += [{**r, "learner": who} for r in recs]
         learners.append(who)
-    return Progress(tuple(records), tuple(dict.fromkeys(learners)))
+        unreadable += [bad] if bad else []
+    return Progress(tuple(records), tuple(dict.fromkeys(learners)), tuple(unreadable))
