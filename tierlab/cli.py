@@ -173,7 +173,7 @@ def _book(args: argparse.Namespace) -> int:
 
 
 def _progress(args: argparse.Namespace) -> int:
-    from .course.progress import class_progress, progress
+    from .course.progress import class_progress, progress, progress_path
 
     p = class_progress(args.sources) if args.sources else progress()
     if args.json:
@@ -186,6 +186,8 @@ def _progress(args: argparse.Namespace) -> int:
                           default=str))
         return 0
     _print(p.report(width=80))
+    if not args.sources and not p.records:
+        _print(f"a check cell you run records its verdict in\n  {printable(str(progress_path()), 120)}")
     return 0
 
 

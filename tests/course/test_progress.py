@@ -291,6 +291,7 @@ def test_a_file_of_only_unreadable_lines_says_how_many_where_and_what_to_do(tmp_
     out = " ".join(capsys.readouterr().out.split())  # unwrapped
     assert "".join(f"progress file {f}: none of its 3 lines could be read (the first is line 1)".split()) in \
         "".join(out.split())
+    assert out.startswith("ada: nothing graded yet warning: ")
     assert "nothing in it counts" in out and "hint: open it in a text editor and fix or delete" in out
     assert "Traceback" not in out and f.read_bytes() == raw  # read, never rewritten
     assert P.record("close-5432", True, path=f)["attempt"] == 1  # grading still appends after them
@@ -313,3 +314,9 @@ def test_good_lines_among_bad_ones_still_count_and_the_bad_ones_are_reported(min
         "".join(out.split())
     out = " ".join(out.split())
     assert "they do not count" in out and "ada: 1 of" in out
+
+
+def test_a_learner_with_nothing_graded_is_told_where_verdicts_go(mine, capsys):
+    assert main(["progress"]) == 0
+    assert capsys.readouterr().out.split() == ["nothing", "graded", "yet", "a", "check", "cell", "you", "run",
+                                               "records", "its", "verdict", "in", str(mine)]

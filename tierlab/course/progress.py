@@ -299,23 +299,25 @@ class Progress:
 
         return pd.DataFrame(rows)
 
-    def summary(self) -> str:
+    def _summary(self) -> str:
         per = self.per_exercise()
         learners = self._learners()
         idle = [w for w in learners if w not in set(per["learner"])]
-        bad = sum(u.bad for u in self.unreadable)
         return (f"{len(learners)} learner(s), {len(self.records)} graded attempts, "
                 f"{int(per['passed'].sum())} of {len(per)} (learner, exercise) pairs passed"
-                + (f"; nothing graded yet: {', '.join(idle)}" if idle else "")
-                + (f"; {bad} line(s) in {len(self.unreadable)} file(s) could not be read (see .unreadable)"
-                   if bad else ""))
+                + (f"; nothing graded yet: {', '.join(idle)}" if idle else ""))
+
+    def summary(self) -> str:
+        bad = sum(u.bad for u in self.unreadable)
+        return self._summary() + (f"; {bad} line(s) in {len(self.unreadable)} file(s) could not be read "
+                                  "(see .unreadable)" if bad else "")
 
     def report(self, width: int = 80) -> str:
         """What ``tierlab progress`` prints: no line wider than ``width``; for one learner a line per lesson, for
         a class a line per learner and a line per lesson; files with lines that are not records are named."""
         from .progress_text import progress_text
 
-        return progress_text(self.per_exercise(), self._learners(), self.summary(), self.unreadable, width)
+        return progress_text(self.per_exercise(), self._learners(), self._summary(), self.unreadable, width)
 
     def chart(self, ax: Any = None) -> Any:
         """The instructor's chart: learner × exercise, green passed, red tried and not yet (views layer)."""

@@ -141,7 +141,9 @@ def progress_text(per: "pd.DataFrame", learners: Sequence[str], summary: str, un
     :meth:`Progress.per_exercise`, ``unreadable`` the files with lines that are not records."""
     width = max(int(width), 60)
     wrap = dict(width=width, break_on_hyphens=False, subsequent_indent="  ")
-    if len(learners) == 1 and not per.empty:
+    if len(learners) <= 1 and per.empty:
+        summary = f"{learners[0]}: nothing graded yet" if learners else "nothing graded yet"
+    elif len(learners) == 1:
         course = [e for ids in _lessons(per["exercise"].astype(str)).values() for e in ids]
         summary = (f"{learners[0]}: {int(per['passed'].sum())} of {len(course)} exercises passed, "
                    f"{int(per['attempts'].sum())} graded attempts")
