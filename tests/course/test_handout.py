@@ -247,10 +247,27 @@ def test_the_readmes_lines_install_the_edition_and_open_its_course(built, tmp_pa
     env_part = open_lab.split(" .venv/")[0]  # the variables the last line sets, then what a notebook's kernel sees
     probe = sh(f"{env_part} .venv/bin/python -c " + shlex.quote(
         "import json, tierlab as tl; ex = tl.exercises.load_exercise('server3-db'); "
-        "print(json.dumps([tl.__file__, str(tl.data_dir()), ex.grade(ex.start()).passed]))"))
+        "print(json.dumps([tl.__file__, str(tl.data_dir()), ex.grade(ex.start()).passed, "
+        "len(tl.syllabus.course_map())]))"))  # notebook 00's course map: the wheel has no notebooks of its own
     assert probe.returncode == 0, probe.stderr
-    where, data, passed = json.loads(probe.stdout.splitlines()[-1])
+    where, data, passed, rows = json.loads(probe.stdout.splitlines()[-1])
     assert Path(where).is_relative_to(site) and Path(data) == (built / "data").resolve() and passed is False
+    assert rows == len(syllabus.notebook_paths(built / "notebooks")) + 1 > 15  # a row per notebook, and the total
+
+
+def test_installed_from_the_wheel_the_course_map_reads_the_editions_notebooks(built, monkeypatch, tmp_path):
+    """Notebook 00 opens with tl.syllabus.course_map(); a wheel ships no notebooks, so it reads those beside the
+    data folder the README names, and without them says how to open the course."""
+    monkeypatch.setattr(syllabus, "_CHECKOUT_NOTEBOOKS", tmp_path / "no-checkout" / "notebooks")
+    monkeypatch.setenv("TIERLAB_DATA", str(built / "data"))
+    assert syllabus.notebooks_dir() == (built / "notebooks").resolve()
+    shown = syllabus.course_map()
+    assert list(shown["notebook"])[:-1] == [p.stem for p in syllabus.notebook_paths(built / "notebooks")]
+    (tmp_path / "elsewhere" / "data").mkdir(parents=True)
+    monkeypatch.setenv("TIERLAB_DATA", str(tmp_path / "elsewhere" / "data"))
+    with pytest.raises(TierlabError, match="no course notebooks") as info:
+        syllabus.course_map()
+    assert "TIERLAB_DATA=$PWD/data" in info.value.hint
 
 
 def test_a_handout_never_writes_into_the_course(tmp_path):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import TierlabError
+from ..paths import data_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,12 +49,22 @@ TIME_RE = re.compile(r"\*\*Time:\*\* about (?P<minutes>\d+) minutes")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’_-]*")
 
 
+#: The checkout's ``notebooks/`` beside the package (a wheel has none: it ships the library only).
+_CHECKOUT_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
 def notebooks_dir() -> Path:
-    """The course's ``notebooks/`` folder (in a source checkout; the wheel ships the library only)."""
-    here = Path(__file__).resolve().parents[2] / "notebooks"
-    if not here.is_dir():
-        raise TierlabError(f"no notebooks folder at {here}", "run this from a checkout of the tierlab repository")
-    return here
+    """The course's ``notebooks/`` folder: the checkout's; else, for tierlab installed from a wheel, the one beside
+    the data folder (a learners' edition opened as its README says: ``TIERLAB_DATA=$PWD/data``)."""
+    if _CHECKOUT_NOTEBOOKS.is_dir():
+        return _CHECKOUT_NOTEBOOKS
+    beside = data_dir().parent / "notebooks"
+    if beside.is_dir():
+        return beside
+    raise TierlabError(f"no course notebooks: none beside tierlab ({_CHECKOUT_NOTEBOOKS.parent}, an install) and "
+                       f"none beside its data folder ({beside})",
+                       "open the course from its folder as its README says (TIERLAB_DATA=$PWD/data), or run from a "
+                       "checkout of the tierlab repository")
 
 
 def notebook_paths(folder: Path | None = None) -> list[Path]:
