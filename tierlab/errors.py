@@ -37,10 +37,23 @@ __all__ = [
 ]
 
 
+def _printable(text: str) -> str:
+    if not isinstance(text, str):
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class TierlabError(Exception):
     """Base of every tierlab error: a message naming the object, and a hint for the fix."""
 
     def __init__(self, message: str, hint: str = "") -> None:
+        # a path or a name from outside (a file name that is not UTF-8, an environment variable) can carry lone
+        # surrogates: escaped here, once, so every message prints anywhere instead of failing as it is shown
+        message, hint = _printable(message), _printable(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint

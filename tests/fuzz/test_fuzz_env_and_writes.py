@@ -15,6 +15,8 @@ CPU per call at most, no blocking); a command line ends in exit 2 with a one-lin
   named ``main.tf`` or ``x.svg`` pointing at another file, a folder or FIFO under the name, someone's own
   ``main.tf``. Law: the file is written whole, or nothing is; no link is followed; a ``main.tf`` tierlab did not
   write is never replaced; no temporary file is left behind.
+* **Import calls**: ``tl.from_terraform`` and ``tl.from_aws`` given odd paths (a device, a FIFO, a link loop)
+  and odd keywords; /dev/zero once took a kernel down (read until memory ran out).
 * **Benchmark arguments**: each script given a count of 0, a negative one, a word, or a list with a word in it.
 """
 
@@ -217,3 +219,36 @@ def test_the_benchmarks_refuse_odd_arguments_with_a_usage_error() -> None:
             if r.returncode != 2 or "Traceback" in r.stderr or option not in r.stderr:
                 failures.append(f"{script} {option}={value}: exit {r.returncode}\n{r.stderr[-500:]}")
     assert not failures, "\n".join(failures[:3])
+
+
+def test_the_importers_take_any_path_and_keyword_with_a_message(tmp_path: Path, monkeypatch: Any) -> None:
+    """``tl.from_terraform`` and ``tl.from_aws`` as a notebook calls them (tests/network/test_fuzz_importers.py
+    mutates the files' contents below the safety net): odd paths, devices, FIFOs, link loops, and odd values for
+    every keyword. Law: an Imported or a TopologyError; /dev/zero is refused, never read until memory runs out."""
+    run = Runner("import calls")
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("fifo.tf")
+    os.mkfifo("fifo.json")
+    Path("loop.tf").symlink_to("loop.tf")
+    Path("folder").mkdir()
+    Path("empty.tf").write_text("")
+    Path("deep.json").write_text("[" * 100_000)
+    Path("binary.tf").write_bytes(b"\xff\xfe\x00resource")
+    Path("vars.tfvars").write_text('x = "y"\n')
+    tf, aws = ROOT / "data" / "terraform" / "broken-nacl", ROOT / "data" / "aws" / "seed"
+    paths: list[Any] = ["", ".", "/", "/dev/null", "/dev/zero", "/proc/self/status", "x\x00y", "\udcff", "a" * 5000,
+                        "a/" * 2000, "~nobody-here/x", "fifo.tf", "fifo.json", "loop.tf", "folder", "empty.tf",
+                        "deep.json", "binary.tf", 5, None, ["x"], b"bytes"]
+    for p in paths:
+        run(f"from_terraform({p!r:.30})", lambda: tl.from_terraform(p))
+        run(f"from_aws({p!r:.30})", lambda: tl.from_aws(p))
+    odd: list[Any] = [None, 5, "x", "", "\x00", ["x"], [5], ["fifo.tf"], ["/dev/zero"], ["loop.tf"], {"a": 1},
+                      {5: object()}, {"x": float("nan")}, ["a" * 5000], [b"x"], ("vars.tfvars",), "vars.tfvars",
+                      {"": ""}, True]
+    for key in ("var_files", "variables", "lb", "database", "name"):
+        for v in odd:
+            run(f"from_terraform({key}={v!r:.30})", lambda: tl.from_terraform(tf, **{key: v}))
+    for key in ("lb", "database", "name", "bogus"):
+        for v in odd:
+            run(f"from_aws({key}={v!r:.30})", lambda: tl.from_aws(aws, **{key: v}))
+    run.check()

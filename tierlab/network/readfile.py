@@ -20,10 +20,11 @@ from typing import Any, Callable
 
 import yaml
 
-from ..errors import ScenarioError, TierlabError
+from ..errors import ScenarioError, TierlabError, TopologyError
 from .limits import printable
 
-__all__ = ["read_yaml", "read_yaml_text", "read_bounded", "Fail", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES"]
+__all__ = ["read_yaml", "read_yaml_text", "read_bounded", "read_import_text", "Fail", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES",
+           "IMPORT_MAX_BYTES"]
 
 #: Largest data file read (the seed is about 10 KB).
 MAX_BYTES = 5 * 1024 * 1024
@@ -188,3 +189,20 @@ def read_yaml(path: Path | str) -> Any:
     if "\x00" in str(path):
         raise _fail(file, "the file name contains a NUL byte", "give the path of a YAML file")
     return read_yaml_text(_decode(_read_bytes(Path(path), file), file), file)
+
+
+#: The largest file an importer reads (a .tf, a .tfvars, ``terraform show -json``, an AWS describe output): a
+#: whole account's state is a few MB. Beyond it, or a device such as /dev/zero, a FIFO, a folder: refused.
+IMPORT_MAX_BYTES = 64 * 1024 * 1024
+
+
+def read_import_text(path: Path, name: str) -> str:
+    """The text of an importer's input file ``path`` (``name``: how the notes name it), bounded like every file
+    tierlab reads: a TopologyError names the file instead of reading /dev/zero until memory runs out."""
+    def fail(message: str, hint: str) -> TierlabError:
+        return TopologyError(f"{printable(name, 160)} {message}", hint)
+
+    data = read_bounded(path, fail, max_bytes=IMPORT_MAX_BYTES, noun="a .tf, .tfvars or .json file",
+                        size_hint=f"an import reads files of at most {IMPORT_MAX_BYTES // 2**20} MB: "
+                        "check that this is the right file")
+    return data.decode("utf-8")  # UnicodeDecodeError: each caller reports "not valid HCL/JSON" for its file

@@ -10,12 +10,16 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ...errors import Problem, TierlabError, TopologyError, ValidationError
+from ...paths import user_path
+from ..limits import printable
 from ..loader import load_dict
+from ..readfile import read_import_text
 from ..topology import Topology
 from .build import Builder
 from .report import ImportNote, Imported, Notes
@@ -53,15 +57,31 @@ def from_terraform(path: str | Path, *, var_files: list[str | Path] | None = Non
     """Import a Terraform project (a folder of ``.tf`` files, one ``.tf`` file, or the JSON of
     ``terraform show -json``). ``var_files``/``variables`` play ``-var-file``/``-var``; ``lb`` and
     ``database`` pick the journey's tiers where there is more than one."""
-    p = Path(path)
+    p = _import_path(path, "from_terraform", "a folder of .tf files, a .tf file or a terraform show -json file")
     try:
         return _from_terraform(p, var_files=var_files, variables=variables, lb=lb, database=database, name=name)
     except TierlabError:
         raise
+    except OSError as exc:  # a name too long, a loop of links, a folder that cannot be listed
+        raise TopologyError(f"{printable(str(p), 160)}: cannot be read ({printable(exc.strerror or str(exc))})",
+                            "give a folder of .tf files or a terraform show -json file you can read") from None
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
         # a shape no reader foresaw: still a message naming the project, never a traceback
-        raise TopologyError(f"{p}: cannot import this project ({type(exc).__name__}: {str(exc)[:200]})",
+        raise TopologyError(f"{printable(str(p), 160)}: cannot import this project ({type(exc).__name__}: "
+                            f"{printable(str(exc), 200)})",
                             "see the import notes of a smaller part of it, or report this file to tierlab") from None
+
+
+def _import_path(path: object, fn: str, what: str) -> Path:
+    """``path`` as a Path (``~`` expanded), or a TopologyError naming ``fn`` and what it takes."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise TopologyError(f"{fn} takes a path, got {type(path).__name__} {printable(repr(path), 60)}",
+                            f"pass {what}, e.g. {fn}('data/terraform/broken-nacl')" if fn == "from_terraform"
+                            else f"pass {what}, e.g. {fn}('data/aws/seed')")
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip() or "\x00" in text:
+        raise TopologyError(f"{fn} got {printable(repr(text), 60)}, which is not a path", f"pass {what}")
+    return user_path(text)
 
 
 def _from_terraform(p: Path, *, var_files: list[str | Path] | None, variables: dict[str, Any] | None,
@@ -71,7 +91,7 @@ def _from_terraform(p: Path, *, var_files: list[str | Path] | None, variables: d
         raise TopologyError(f"{p}: no such file or folder", "give a folder of .tf files or a terraform show -json file")
     if p.is_file() and p.suffix == ".json":
         try:
-            doc = json.loads(p.read_text())
+            doc = json.loads(read_import_text(p, p.name))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise TopologyError(f"{p}: not valid JSON ({exc})", "save the output of `terraform show -json`") from None
         resources = read_show_json(doc, p.name, notes)
@@ -90,12 +110,17 @@ def from_aws(folder: str | Path, **kw: Any) -> Imported:
     """Import the JSON outputs of ``aws ec2 describe-*`` (and elbv2, autoscaling, rds) in ``folder``."""
     from .aws_json import from_aws as _from_aws
 
+    p = _import_path(folder, "from_aws", "a folder of aws ... describe-* JSON outputs")
     try:
-        return _from_aws(folder, **kw)
+        return _from_aws(p, **kw)
     except TierlabError:
         raise
+    except OSError as exc:
+        raise TopologyError(f"{printable(str(p), 160)}: cannot be read ({printable(exc.strerror or str(exc))})",
+                            "give a folder of describe-*.json files you can read") from None
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
-        raise TopologyError(f"{folder}: cannot import these AWS outputs ({type(exc).__name__}: {str(exc)[:200]})",
+        raise TopologyError(f"{printable(str(p), 160)}: cannot import these AWS outputs ({type(exc).__name__}: "
+                            f"{printable(str(exc), 200)})",
                             "check that each file is the unchanged JSON of its describe call") from None
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ...errors import TopologyError
+from ..readfile import read_import_text
 from .build import Builder
 from .report import Imported, Notes
 from .terraform import Resource
@@ -63,7 +64,7 @@ class _Reader:
                 self.notes.add(f.name, "(file)", "", "not understood", "not a describe output tierlab reads", "ignored")
                 continue
             try:
-                doc = json.loads(f.read_text())
+                doc = json.loads(read_import_text(f, f.name))
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 self.notes.add(f.name, "(file)", "", "not understood", f"not valid JSON: {exc}",
                                "every resource of this file is missing", True)

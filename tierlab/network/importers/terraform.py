@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..readfile import read_import_text
 from .hclexpr import ExprError, Lazy, Scope, Unknown, evaluate, is_unknown, source_to_node
 from .report import Notes
 
@@ -278,7 +279,7 @@ def _parse_cached(f: Path) -> Any:
     if key not in _PARSED:
         if len(_PARSED) > 512:
             _PARSED.clear()
-        _PARSED[key] = parse_text(f.read_text())
+        _PARSED[key] = parse_text(read_import_text(f, f.name))
     return _PARSED[key]
 
 
@@ -521,9 +522,9 @@ class _Reader:
         name = f.name if f.parent == self.root else str(f)
         try:
             if f.suffix == ".json":
-                doc = json.loads(f.read_text())
+                doc = json.loads(read_import_text(f, name))
                 return doc if isinstance(doc, dict) else {}
-            doc = parse_text(f.read_text())
+            doc = parse_text(read_import_text(f, name))
             return {k: _eval_leaf(v, Scope(_no_refs)) for k, v in doc.items() if not k.startswith("__")}
         except FileNotFoundError:
             self.notes.add(name, "(file)", "", "not understood", "the .tfvars file does not exist", "ignored", True)
