@@ -90,3 +90,56 @@ def test_what_the_lab_does_not_mirror_of_the_group_is_said(asg_lab):
     assert what in set(frame["what"]) and len(frame) == len(tl.linux.limits_frame()) + 1
     from tierlab.linux.compile import unmirrored
     assert unmirrored(tl.load("seed")) == ()  # nothing left out where there is no group
+
+
+def _namespaces(lab) -> set[str]:
+    return {n.split("-", 1)[1] for n in tl.linux.list_namespaces(f"{lab.id}-")}
+
+
+def test_a_time_of_the_groups_timeline_launches_and_terminates_member_namespaces(asg_lab):
+    """node-api-1's host dies at 10 s: at 100 s its replacement api-asg-1 runs beside it (draining), at
+    400 s it is terminated. Applied to the lab, each launched member gets a namespace that answers as the
+    evaluator says; a terminated one's namespace is gone and its address answers nothing, as on AWS."""
+    base = asg_lab.topo
+    fail = tl.instance_failure_timeline(base, "node-api-1", failure="host-down")
+    try:
+        for t, here, gone in ((100, {"node-api-1", "api-asg-1"}, set()), (400, {"api-asg-1"}, {"node-api-1"})):
+            topo = fail.topology_at(t)
+            asg_lab.apply(topo)
+            ns = _namespaces(asg_lab)
+            assert here <= ns and not gone & ns, (t, ns)
+            assert ns == {"router", "internet"} | {e.name for e in topo.endpoints if e.kind != "internet"}
+            new = asg_lab.plan.host("api-asg-1")
+            assert new.subnet in topo.auto_scaling_group().subnets and new.sgs == ("web-sg",)
+            for node in topo.alb.nodes:
+                for m in topo.alb.targets:
+                    o = asg_lab.connect(node.name, m, 3000)
+                    want = D.expected(topo, node.name, m, 3000, o.probe.src_port)
+                    assert (o.kind if o.kind == want else D._recheck(asg_lab, topo, o, 0.5, want)[0]) == want, o
+        assert asg_lab.connect("alb-node-az1", "10.0.2.45", 3000).kind == "timed out"  # node-api-1's address
+    finally:
+        asg_lab.apply(base)
+    assert _namespaces(asg_lab) >= set(base.auto_scaling_group().instances) and "api-asg-1" not in _namespaces(asg_lab)
+    assert asg_lab.connect("alb-node-az1", "node-api-1", 3000).kind == "connected"  # launched again
+
+
+def test_the_differential_over_the_groups_timelines_has_no_unexplained_disagreement(asg_lab, capsys):
+    """A zone outage (every member moves to the other zone), a host failure, a rolling deploy, a scale-out
+    to 9 and a scale-in to 2, each at several times, and what-ifs of the zone outage's end state."""
+    base = asg_lab.topo
+    timelines = {"zone outage": tl.zone_outage_timeline(base), "host down": tl.instance_failure_timeline(
+        base, "node-api-5", failure="host-down"), "deploy": tl.rolling_deploy_timeline(base, batch=3),
+        "scale": tl.auto_scaling_timeline(base, [tl.SetDesired(t_s=10, desired=9), tl.SetDesired(t_s=400, desired=2)])}
+    cases = [D.Case(f"{name} at {t:g} s", line.topology_at(min(t, line.duration_s)))
+             for name, line in timelines.items() for t in (60, 200, 420, 900)]
+    cases += D.whatifs(timelines["zone outage"].topology_at(900), 12, seed=17)
+    members = {i.name for c in cases for i in c.topo.instances}
+    assert len(members) >= 12, members  # the cases really launch and terminate members
+    assert any(not c.topo.alb.targets for c in cases)  # and one has no target registered at all
+    report = D.run(asg_lab, cases, timeout_s=0.05)
+    with capsys.disabled():
+        print("\nseed-asg timelines " + report.summary())
+    assert asg_lab.topo == base and _namespaces(asg_lab) == {"router", "internet"} | {
+        e.name for e in base.endpoints if e.kind != "internet"}
+    assert report.cases == len(cases) and {"connected", "timed out"} <= set(report.outcomes)
+    assert report.unexplained == [], "\n".join(map(str, report.unexplained[:20]))

@@ -119,3 +119,37 @@ def test_a_zone_outage_drops_everything_to_and_from_its_subnets_before_any_nacl(
     assert down == [f'meta iifgroup {{ {", ".join(map(str, az1))} }} counter drop comment "zone us-east-1a down"',
                     f'meta oifgroup {{ {", ".join(map(str, az1))} }} counter drop comment "zone us-east-1a down"']
     assert C.forward_rules(topo, p)[0] == "jump zones"
+
+
+def test_replan_keeps_what_stays_and_gives_what_comes_a_fresh_interface():
+    """An Auto Scaling group's members at two times: the ENIs that stay keep their router-side interface,
+    a launched one gets an unused one, a terminated one goes; anything but an instance moving is refused."""
+    import pytest
+
+    from tierlab.errors import TierlabError
+
+    base = tl.load("seed-asg")
+    old = C.plan(base)
+    later = tl.zone_outage_timeline(base).topology_at(900)  # zone a's three members replaced in zone b
+    new, gone, born = C.replan(old, C.plan(later), len(old.hosts))
+    assert {h.key for h in gone} == {"node-api-1", "node-api-4", "node-api-5"}
+    assert {h.key for h in born} == {"api-asg-1", "api-asg-2", "api-asg-3"}
+    stay = {h.key: h.iface for h in old.hosts if h.key not in {g.key for g in gone}}
+    assert {h.key: h.iface for h in new.hosts if h.key in stay} == stay
+    ifaces = [h.iface for h in (*old.hosts, *born)]
+    assert len(set(ifaces)) == len(ifaces)  # no launched ENI takes an interface name still in use
+    assert {h.subnet for h in born} == {"private-app-az2"}
+    same, g2, b2 = C.replan(old, C.plan(base), len(old.hosts))
+    assert (same, g2, b2) == (old, (), ())
+    moved = base.change_rule("alb-public-sg-in-443", ports="8443")  # rules only: no ENI comes or goes
+    assert C.replan(old, C.plan(moved), 99)[1:] == ((), ())
+    import dataclasses
+    import ipaddress
+
+    n1, n2 = base.alb.nodes
+    node_moved = dataclasses.replace(base, alb=dataclasses.replace(
+        base.alb, nodes=(dataclasses.replace(n1, ip=ipaddress.IPv4Address("10.0.1.11")), n2)))
+    with pytest.raises(TierlabError, match="moves alb-node-az1: the lab can launch and terminate instances"):
+        C.replan(old, C.plan(node_moved), len(old.hosts))
+    with pytest.raises(TierlabError, match="build a new lab"):
+        C.replan(old, C.plan(tl.load("seed")), len(old.hosts))  # another topology altogether

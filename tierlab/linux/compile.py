@@ -47,16 +47,17 @@ Where Linux cannot say what AWS does (every place is also in the notebook):
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
+from ..errors import TierlabError
 from ..network.gateways import NAT_PORTS
 from ..network.rules import EPHEMERAL, NaclRule, NetworkAcl, PortRange, SgRule, default_rule_id, safe_id
 from ..network.topology import Topology
 
 __all__ = ["Host", "GatewayEndpoint", "Plan", "plan", "gateway_batch", "zone_rules", "nft_script", "mutable_chains",
            "route_lines", "host_sysctls", "TABLE",
-           "LIMITS", "unmirrored"]
+           "LIMITS", "unmirrored", "replan", "host_link_lines", "host_unlink_lines", "COMES_AND_GOES"]
 
 TABLE = "tierlab"
 IGW_LINK = ipaddress.IPv4Address("169.254.1.1")  # the router's end of the veth to the internet
@@ -105,7 +106,10 @@ def unmirrored(topo: Topology) -> tuple[tuple[str, str], ...]:
                     f"is not in the kernel: min {g.min_size} / desired {g.desired} / max {g.max_size}, its "
                     f"{g.health_check_type} health checks, the {g.grace_period_s} s grace period and the "
                     f"{topo.alb.deregistration_delay_s} s deregistration delay act only in the model's timeline "
-                    "(tl.auto_scaling_timeline); the lab launches, replaces and drains nothing by itself"))
+                    "(tl.auto_scaling_timeline); the lab launches, replaces and drains nothing by itself: "
+                    "lab.apply(timeline.topology_at(t)) gives it the members the model has at t (a namespace "
+                    "for each launched one, none for a terminated one); a member's failure (crash, host down) "
+                    "and the draining of in-flight requests are the timeline's, not the kernel's"))
     return tuple(out)
 
 @dataclass(frozen=True)
@@ -447,20 +451,65 @@ def router_batch(topo: Topology, p: Plan, sid: str) -> str:
              f"link add igw type veth peer name igw netns {sid}-internet",
              f"addr add {IGW_LINK}/32 dev igw", "link set igw up",
              "route add blackhole default"]
-    tables = dict(p.tables)
-    sub_rt = dict(p.subnet_table)
     for h in p.hosts:
-        lines += [f"link add {h.iface} type veth peer name eth0 netns {sid}-{h.key}",
-                  f"link set {h.iface} group {h.group}",
-                  f"addr add {h.gateway}/32 dev {h.iface}",
-                  f"link set {h.iface} up",
-                  f"route add {h.ip}/32 dev {h.iface}",
-                  f"rule add iif {h.iface} lookup {tables[sub_rt[h.subnet]]} pref 1000"]
+        lines += host_link_lines(h, p, sid)
     for g in p.gateways:
         lines += [f"link add {g.iface} type veth peer name eth0 netns {sid}-{g.key}",
                   f"addr add {g.link - 1}/32 dev {g.iface}", f"link set {g.iface} up",
                   f"route add {g.link}/32 dev {g.iface}"]
     return "\n".join(lines + route_lines(topo, p)) + "\n"
+
+
+def host_link_lines(h: Host, p: Plan, sid: str) -> list[str]:
+    """The router's side of one ENI (``ip -batch`` lines): a veth whose peer goes into the ENI's namespace,
+    the subnet's interface group (the NACL chains know the subnet by it), the subnet's gateway address,
+    the route to the ENI and the rule sending what it sends to its subnet's route table."""
+    table = dict(p.tables)[dict(p.subnet_table)[h.subnet]]
+    return [f"link add {h.iface} type veth peer name eth0 netns {sid}-{h.key}",
+            f"link set {h.iface} group {h.group}",
+            f"addr add {h.gateway}/32 dev {h.iface}",
+            f"link set {h.iface} up",
+            f"route add {h.ip}/32 dev {h.iface}",
+            f"rule add iif {h.iface} lookup {table} pref 1000"]
+
+
+def host_unlink_lines(h: Host, p: Plan) -> list[str]:
+    """What the router forgets of an ENI that goes: its rule, and its veth (the route to it goes with it)."""
+    table = dict(p.tables)[dict(p.subnet_table)[h.subnet]]
+    return [f"rule del iif {h.iface} lookup {table} pref 1000", f"link del {h.iface}"]
+
+
+#: The ENIs a what-if may launch or terminate in a built lab: instances (an Auto Scaling group's members
+#: come and go over its timeline). ALB nodes, NAT gateways, endpoints and database instances shape the
+#: internet gateway's NAT, the routes and the services: a change to them needs a new lab.
+COMES_AND_GOES = ("server",)
+
+
+def replan(old: Plan, new: Plan, next_iface: int) -> tuple[Plan, tuple[Host, ...], tuple[Host, ...]]:
+    """``new`` as a built lab of ``old`` can become it: (the plan, the ENIs that go, the ENIs that come).
+
+    An ENI ``old`` already has, unchanged, keeps its router-side interface; one that comes (or changed:
+    it goes and comes again, a new namespace) gets a fresh one, ``e<next_iface>`` on. Only instances may
+    come and go (:data:`COMES_AND_GOES`); any other difference raises :class:`TierlabError`."""
+    kept = {h.key: h for h in old.hosts}
+    hosts: list[Host] = []
+    born: list[Host] = []
+    for h in new.hosts:
+        was = kept.get(h.key)
+        if was is not None and replace(h, iface=was.iface) == was:
+            hosts.append(was)
+        else:
+            h = replace(h, iface=f"e{next_iface + len(born)}")
+            hosts.append(h)
+            born.append(h)
+    same = {h.key for h in hosts if h not in born}
+    gone = tuple(h for h in old.hosts if h.key not in same)
+    moved = [h.key for h in (*gone, *born) if h.kind not in COMES_AND_GOES or h.public_ip is not None]
+    if moved or replace(new, hosts=()) != replace(old, hosts=()):
+        what = f"moves {', '.join(dict.fromkeys(moved))}" if moved else "changes a subnet, route table or gateway"
+        raise TierlabError(f"this what-if {what}: the lab can launch and terminate instances, not rebuild its "
+                           "links, NATs and routes", "build a new lab for it: tl.linux.build(topo)")
+    return replace(new, hosts=tuple(hosts)), gone, tuple(born)
 
 
 def gateway_batch(g: GatewayEndpoint, p: Plan) -> str:

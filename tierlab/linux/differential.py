@@ -94,12 +94,15 @@ def flows(topo: Topology) -> list[tuple[str, str, int]]:
     out = [("internet", n.name, 443) for n in lb.nodes] + [("internet", lb.nodes[0].name, 80)]
     out += [(n.name, t, lb.target_port) for n in lb.nodes for t in lb.targets]
     out += [(t, d.name, topo.database.port) for t in lb.targets for d in topo.database.instances]
-    servers = list(lb.targets)
-    out += [("internet", servers[0], lb.target_port), (lb.nodes[0].name, servers[0], 22),
-            (servers[0], topo.database.instances[0].name, topo.database.port + 1)]
+    # no target registered (an Auto Scaling group between its members' draining and its launches being in
+    # service): the instances that exist still answer what must fail
+    servers = list(lb.targets) or [i.name for i in topo.instances]
+    if servers:
+        out += [("internet", servers[0], lb.target_port), (lb.nodes[0].name, servers[0], 22),
+                (servers[0], topo.database.instances[0].name, topo.database.port + 1)]
     if len(lb.nodes) > 1:
         out.append((lb.nodes[0].name, lb.nodes[1].name, 443))
-    out += [(lb.nodes[-1].name, "internet", 443), (servers[-1], "internet", 443)]
+    out += [(lb.nodes[-1].name, "internet", 443)] + [(s, "internet", 443) for s in servers[-1:]]
     same = [(a, b) for a in servers for b in servers if a < b
             and topo.endpoint(a).subnet == topo.endpoint(b).subnet]
     out += [(a, b, lb.target_port) for a, b in same[:1]]

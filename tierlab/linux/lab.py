@@ -8,7 +8,8 @@
 
 An Auto Scaling group's members are instances of the topology: each is built like a fixed server (a
 namespace in its subnet, its security groups, a target of the ALB). What the group does over time is not
-in the kernel; :meth:`Lab.unmirrored` (and the lab's repr) says so.
+in the kernel; :meth:`Lab.unmirrored` (and the lab's repr) says so. A time of its timeline can be applied
+(``lab.apply(timeline.topology_at(t))``): launched members get namespaces, terminated ones lose theirs.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ..errors import TierlabError
 from ..network.gateways import SERVICE_ADDRESSES
 from ..network.topology import Topology
 from . import compile as C
-from .netns import Session, enter, nft, popen_in, run_in, skip_reason
+from .netns import Session, enter, nft, popen_in, remove_namespaces, run_in, skip_reason
 
 __all__ = ["Lab", "build", "Probe", "Outcome", "OUTCOMES"]
 
@@ -87,6 +88,9 @@ class Lab:
         self._chains: dict[tuple[str, str], list[str]] = {}
         self._routes: list[str] = []
         self._listeners: list[socket.socket] = []
+        self._of_host: dict[str, list[socket.socket]] = {}  # each ENI's listeners (closed when it goes)
+        self._listening = listeners
+        self._next_iface = len(self.plan.hosts)  # router-side interfaces e0.. are taken; launches get the next
         self._used: set[tuple[str, str, int, int]] = set()
         self.build_ms = 0.0
         self.stack = None
@@ -126,12 +130,7 @@ class Lab:
         p, sid = self.plan, self.session.id
         run_in(None, ["ip", "-batch", "-"], "".join(f"netns add {self.session.ns(k)}\n" for k in p.keys))
         for k in p.keys:
-            with enter(self.session.ns(k)):
-                for key, value in C.host_sysctls(p, k).items():
-                    if key.startswith("net/ipv6/") and not os.path.exists("/proc/sys/net/ipv6"):
-                        continue  # a kernel without IPv6 has no IPv6 chatter to silence
-                    with open(f"/proc/sys/{key}", "w") as f:
-                        f.write(value)
+            self._sysctls(k)
         run_in(self.ns("router"), ["ip", "-batch", "-"], C.router_batch(self.topo, p, sid))
         procs = [(self.ns("internet"), popen_in(self.ns("internet"), ["ip", "-batch", "-"], C.internet_batch(p)))]
         procs += [(self.ns(h.key), popen_in(self.ns(h.key), ["ip", "-batch", "-"], C.host_batch(h))) for h in p.hosts]
@@ -142,6 +141,14 @@ class Lab:
             nft(self.ns(k), C.nft_script(self.topo, p, k))
         self._chains = C.mutable_chains(self.topo, p)
         self._routes = C.route_lines(self.topo, p)
+
+    def _sysctls(self, k: str) -> None:
+        with enter(self.session.ns(k)):
+            for key, value in C.host_sysctls(self.plan, k).items():
+                if key.startswith("net/ipv6/") and not os.path.exists("/proc/sys/net/ipv6"):
+                    continue  # a kernel without IPv6 has no IPv6 chatter to silence
+                with open(f"/proc/sys/{key}", "w") as f:
+                    f.write(value)
 
     def listen(self, skip: Iterable[tuple[str, int]] = ()) -> None:
         """A plain TCP listener on every port each endpoint listens on (not those in ``skip``)."""
@@ -155,32 +162,47 @@ class Lab:
                 s.setblocking(False)
                 self._listeners.append(s)
         for h in self.plan.hosts:
-            with enter(self.ns(h.key)):
-                for port in h.listens:
-                    if (h.key, port) in skipped:
-                        continue
-                    s = socket.socket()
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    s.bind(("0.0.0.0", port))
-                    s.listen(4096)
-                    s.setblocking(False)
-                    self._listeners.append(s)
+            self._listen_on(h, skipped)
+
+    def _listen_on(self, h: C.Host, skipped: set[tuple[str, int]]) -> None:
+        with enter(self.ns(h.key)):
+            for port in h.listens:
+                if (h.key, port) in skipped:
+                    continue
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("0.0.0.0", port))
+                s.listen(4096)
+                s.setblocking(False)
+                self._listeners.append(s)
+                self._of_host.setdefault(h.key, []).append(s)
 
     # ------------------------------------------------------------------ what-ifs
     def apply(self, topo: Topology) -> float:
         """Bring the kernel to ``topo`` by rewriting only the chains (and tables) that changed.
 
-        Returns the time it took in ms. A what-if that adds or moves an ENI needs a new lab.
+        Instances may come and go (an Auto Scaling group's members at another time of its timeline,
+        ``timeline.topology_at(t)``): one that goes loses its namespace, one that comes gets a new one, built
+        as at the start. Returns the time it took in ms. A what-if that moves anything else (an ALB node,
+        a NAT gateway, a subnet) needs a new lab, and so does a lab that runs services (its ALB nodes keep
+        the targets they started with).
         """
         t0 = time.perf_counter()
-        new_plan = C.plan(topo)
-        if new_plan != self.plan:
-            raise TierlabError("this what-if changes the lab's namespaces (an ENI, subnet or listener moved)",
-                               "build a new lab for it: tl.linux.build(topo)")
+        new_plan, gone, born = C.replan(self.plan, C.plan(topo), self._next_iface)
+        if (gone or born) and self.stack is not None:
+            names = ", ".join(dict.fromkeys(h.key for h in (*gone, *born)))
+            raise TierlabError(f"this what-if launches or terminates instances ({names}) in a lab that runs "
+                               "services: its ALB nodes keep the targets they started with",
+                               "build a new lab for it: tl.linux.build(topo, services=True)")
+        self._terminate(gone)
+        self.plan = new_plan
+        self._next_iface += len(born)
+        self._launch(topo, born)
+        fresh = {h.key for h in born}
         chains = C.mutable_chains(topo, new_plan)
         by_ns: dict[str, list[str]] = {}
         for (key, chain), rules in chains.items():
-            if self._chains.get((key, chain)) != rules:
+            if key not in fresh and self._chains.get((key, chain)) != rules:
                 lines = by_ns.setdefault(key, [])
                 lines.append(f"flush chain inet {C.TABLE} {chain}")
                 lines += [f"add rule inet {C.TABLE} {chain} {r}" for r in rules]
@@ -192,6 +214,34 @@ class Lab:
             run_in(self.ns("router"), ["ip", "-batch", "-"], "\n".join(flush + routes) + "\n")
         self._chains, self._routes, self.topo = chains, routes, topo
         return (time.perf_counter() - t0) * 1000
+
+    def _launch(self, topo: Topology, born: Sequence[C.Host]) -> None:
+        """Instances that come: their namespaces, links, addresses, security groups and listeners."""
+        if not born:
+            return
+        run_in(None, ["ip", "-batch", "-"], "".join(f"netns add {self.session.ns(h.key)}\n" for h in born))
+        for h in born:
+            self._sysctls(h.key)
+        run_in(self.ns("router"), ["ip", "-batch", "-"],
+               "".join(f"{line}\n" for h in born for line in C.host_link_lines(h, self.plan, self.id)))
+        _wait_all([(self.ns(h.key), popen_in(self.ns(h.key), ["ip", "-batch", "-"], C.host_batch(h))) for h in born], "ip")
+        for h in born:
+            nft(self.ns(h.key), C.nft_script(topo, self.plan, h.key))
+            if self._listening:
+                self._listen_on(h, set())
+
+    def _terminate(self, gone: Sequence[C.Host]) -> None:
+        """Instances that go: their listeners closed, their links and namespaces removed (as on AWS, their
+        addresses then answer nothing)."""
+        if not gone:
+            return
+        for h in gone:
+            for s in self._of_host.pop(h.key, []):
+                self._listeners.remove(s)
+                s.close()
+        run_in(self.ns("router"), ["ip", "-batch", "-"],
+               "".join(f"{line}\n" for h in gone for line in C.host_unlink_lines(h, self.plan)))
+        remove_namespaces([self.session.ns(h.key) for h in gone])
 
     # ------------------------------------------------------------------ packets
     def _addr_of(self, src: str, dst: str) -> str:
@@ -451,6 +501,7 @@ class Lab:
         for s in self._listeners:
             s.close()
         self._listeners = []
+        self._of_host = {}
         self.session.close()
 
     def __enter__(self) -> "Lab":

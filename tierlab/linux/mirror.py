@@ -134,7 +134,8 @@ def _groups(topo: Topology) -> list[Row]:
     return [Row(f"Auto Scaling group {g.name}", f"{g.desired} members (min {g.min_size}, max {g.max_size}), "
                 f"{g.health_check_type} health checks", f"{len(g.instances)} namespaces, fixed", None,
                 "Linux holds the group's current members like fixed servers; its launches, replacements and "
-                "draining are the model's timeline only (tl.auto_scaling_timeline)") for g in topo.auto_scaling_groups]
+                "draining are the model's timeline only (tl.auto_scaling_timeline; a lab without services takes a "
+                "time of it: lab.apply(timeline.topology_at(t)))") for g in topo.auto_scaling_groups]
 
 
 class Mirror:

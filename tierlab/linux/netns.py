@@ -30,7 +30,8 @@ from typing import Iterator
 
 from ..errors import TierlabError
 
-__all__ = ["skip_reason", "enter", "run_in", "Session", "reap_stale", "REGISTRY", "NETNS_DIR", "list_namespaces"]
+__all__ = ["skip_reason", "enter", "run_in", "Session", "reap_stale", "REGISTRY", "NETNS_DIR", "list_namespaces",
+           "remove_namespaces"]
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = Path("/run/netns")
@@ -155,6 +156,24 @@ def remove_session(sid: str) -> None:
         (REGISTRY / f"{sid}.json").unlink()
 
 
+def remove_namespaces(names: list[str]) -> None:
+    """Namespaces of a running session gone (instances terminated): their processes killed, their nftables
+    contexts freed, the namespaces deleted (one pass over /proc, one ``ip -batch``)."""
+    if not names:
+        return
+    for name in names:
+        forget(name, exact=True)
+    pids = [p for p in _pids_in(names) if p != os.getpid()]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 3
+    while pids and time.monotonic() < deadline:
+        pids = [p for p in pids if Path(f"/proc/{p}").exists() and _state(p) not in ("Z", "X")]
+        time.sleep(0.01)
+    run_in(None, ["ip", "-batch", "-"], "".join(f"netns del {n}\n" for n in names))
+
+
 def _state(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -264,9 +283,9 @@ def _context(ns: str) -> int:
     return _ctx[ns]
 
 
-def forget(prefix: str) -> None:
-    """Free the contexts of namespaces that are going away."""
-    for ns in [n for n in _ctx if n.startswith(prefix)]:
+def forget(prefix: str, *, exact: bool = False) -> None:
+    """Free the contexts of namespaces that are going away (``exact``: of the one named ``prefix``)."""
+    for ns in [n for n in _ctx if (n == prefix if exact else n.startswith(prefix))]:
         _lib().nft_ctx_free(_ctx.pop(ns))
 
 
