@@ -39,6 +39,21 @@ def test_a_drifted_toc_is_refused_before_anything_is_built(tmp_path):
     assert not (tmp_path / "src").exists()
 
 
+def test_a_notebook_linked_from_outside_the_course_is_refused_before_anything_is_built(tmp_path):
+    """The book is published: a notebook that is a link to a file outside the course (someone's private copy) is
+    refused, as the handout refuses one."""
+    (tmp_path / "nb").mkdir()
+    (tmp_path / "private").mkdir()
+    for p in notebook_paths():
+        (tmp_path / "nb" / p.name).write_text(p.read_text())
+    first = notebook_paths()[0].name
+    (tmp_path / "nb" / first).rename(tmp_path / "private" / first)
+    (tmp_path / "nb" / first).symlink_to(tmp_path / "private" / first)
+    with pytest.raises(TierlabError, match="outside it"):
+        book.stage(tmp_path / "src", notebooks=tmp_path / "nb")
+    assert not (tmp_path / "src").exists()
+
+
 def test_the_offline_guard_refuses_a_fetch():
     """The hook the build runs under: a name lookup fails at once, naming the address (no packet leaves)."""
     probe = book.OFFLINE_BUILD.replace("from jupyter_book.cli.main import main\nmain()",

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import TierlabError
 from ..paths import user_path
-from .handout import _strip
+from .handout import _refuse_outside_links, _strip
 from .syllabus import notebook_paths, notebooks_dir
 
 __all__ = ["Book", "book_dir", "toc_text", "stage", "build"]
@@ -88,6 +88,7 @@ def stage(dest: Path, *, notebooks: Path | None = None) -> tuple[list[str], int]
     if written != toc_text(src_nb):
         raise TierlabError("book/_toc.yml no longer lists the course's notebooks in order",
                            "regenerate it: python -m tierlab.course.book --toc > book/_toc.yml")
+    _refuse_outside_links("notebooks", src_nb.resolve())  # the book is published: nothing from outside the course
     dest.mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml", "intro.md"):
         shutil.copy2(config / name, dest / name)
