@@ -138,6 +138,20 @@ def test_a_dropped_target_is_a_504_after_the_connect_timeout(stack_lab):
         stack_lab.apply(seed)
 
 
+def test_a_lab_with_services_refuses_to_launch_an_instance_its_albs_do_not_know(stack_lab):
+    """The ALB nodes keep the targets they started with: launching (or registering) an instance in a
+    running stack is refused by name, never half done."""
+    from tierlab.errors import TierlabError
+
+    seed = stack_lab.topo
+    from tierlab.network.topology import Instance
+
+    more = seed.with_instance(Instance(name="node-api-9", ip="10.0.2.99", subnet="private-app-az1", sgs=("web-sg",)))
+    with pytest.raises(TierlabError, match=r"instances \(node-api-9\) in a lab that runs services"):
+        stack_lab.apply(more)
+    assert stack_lab.topo is seed and "node-api-9" not in {h.key for h in stack_lab.plan.hosts}
+
+
 def test_a_refusing_target_is_a_502_until_each_node_s_health_checks_drop_it(stack_lab):
     """Each node checks on its own: once node-api-1 fails unhealthy_threshold checks in a row,
     neither node sends it anything, and every request succeeds again (last test: it stays down)."""

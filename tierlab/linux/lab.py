@@ -189,10 +189,11 @@ class Lab:
         """
         t0 = time.perf_counter()
         new_plan, gone, born = C.replan(self.plan, C.plan(topo), self._next_iface)
-        if (gone or born) and self.stack is not None:
-            names = ", ".join(dict.fromkeys(h.key for h in (*gone, *born)))
-            raise TierlabError(f"this what-if launches or terminates instances ({names}) in a lab that runs "
-                               "services: its ALB nodes keep the targets they started with",
+        if self.stack is not None and ((gone or born) or topo.alb.targets != self.topo.alb.targets):
+            names = ", ".join(dict.fromkeys([h.key for h in (*gone, *born)] + sorted(
+                set(topo.alb.targets) ^ set(self.topo.alb.targets))))
+            raise TierlabError(f"this what-if launches, terminates, registers or deregisters instances ({names}) "
+                               "in a lab that runs services: its ALB nodes keep the targets they started with",
                                "build a new lab for it: tl.linux.build(topo, services=True)")
         self._terminate(gone)
         self.plan = new_plan
