@@ -207,7 +207,8 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    hub = ClassHub(max(*sizes, args.notebook_learners), data=root / "class", port=port, cull_idle_s=3600)
+    hub = ClassHub(max(*sizes, args.notebook_learners), data=root / "class", port=port, cull_idle_s=3600,
+                   admin=f"bench{os.getpid()}")  # tierlab-instructor may be another running class's
     print(f"bench_hub: {os.cpu_count()} cores, {os.sysconf('SC_PHYS_PAGES') * PAGE / 2**30:.1f} GiB RAM; "
           f"load average {os.getloadavg()[0]:.1f} at the start")
     t = time.monotonic()

@@ -103,6 +103,10 @@ def test_a_hub_killed_with_sigkill_comes_back_and_no_learner_loses_work() -> Non
         assert h.api("GET", f"/users/{a}")["servers"][""]["ready"]
         assert [k["id"] for k in h.kernels(a)] == [kernel_a]
         assert h.run_code(a, "print(kept)", kernel=kernel_a).strip() == a  # what A's kernel held is still there
+        from tierlab.errors import TierlabError
+
+        with pytest.raises(TierlabError, match=r"\(cell 1 of 2\) raised ZeroDivisionError"):  # a failure names its cell
+            h.run_code(a, ["kept", "1 / 0"], kernel=kernel_a)
         assert not h.api("GET", f"/users/{b}")["servers"]  # B's dead server is known as stopped
         assert not [pid for pid, _ in _processes_under(h.home(b))], "B's orphaned kernel still runs"
         assert not any(_alive(p) for p in old_culler + old_proxy), "the dead hub's culler or proxy still runs"

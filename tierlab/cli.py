@@ -10,7 +10,7 @@
     tierlab handout DIR [--force] [--no-wheel] [--hub URL --repo URL]
     tierlab book [DIR] [--force]            (the static edition: HTML built offline, Jupyter Book 1.x)
     tierlab progress [HOME|FILE ...] [--json]   (the class; none: your own progress, lesson by lesson)
-    tierlab hub [--learners N | --names a,b] [--port 8000] [--data DIR] [--db-url URL]
+    tierlab hub [--learners N | --names a,b] [--port 8000] [--data DIR] [--db-url URL] [--admin NAME]
 
 -t and FILE also take a Terraform folder (``-t ./infra``), a ``terraform show -json`` file or a
 folder of AWS describe-*.json outputs.
@@ -202,7 +202,8 @@ def _hub(args: argparse.Namespace) -> int:
     else:
         learners = 30 if args.learners is None else args.learners
     hub = ClassHub(learners, data=args.data, port=args.port, db_url=args.db_url, cull_idle_s=args.cull_idle_s,
-                   isolation="shared-account" if args.shared_account else "auto", keep_work=args.keep_work)
+                   isolation="shared-account" if args.shared_account else "auto", keep_work=args.keep_work,
+                   admin=args.admin)
     hub.check()  # the port and the class folder: a bad argument is told before anything is made or started
     print(f"tierlab hub: preparing {hub.data} (the course, accounts, one database per learner)", flush=True)
     try:
@@ -271,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--data", help="the class folder (default: .tierlab-hub/ in the checkout)")
     k.add_argument("--db-url", help="an admin URL of the class's PostgreSQL (CREATEROLE, CREATEDB); "
                                     "default: tierlab starts one")
+    k.add_argument("--admin", default="instructor",
+                   help="the instructor's hub user (account tierlab-ADMIN; default instructor): a second class "
+                        "running on this machine needs its own")
     k.add_argument("--cull-idle-s", type=int, default=1800, help="stop servers idle this long (default 1800)")
     k.add_argument("--shared-account", action="store_true",
                    help="run every learner's server as this account (no per-learner Unix account)")

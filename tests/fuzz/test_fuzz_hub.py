@@ -142,6 +142,7 @@ def _bad(place: Path, dead_port: int, busy_port: int) -> list[tuple[str, str | N
                      "postgresql://127.0.0.1:x/y", db, db + "?foo=1", db + "?connect_timeout=1", db + "?sslmode=bogus",
                      db + "?autocommit=1", "postgresql://\udcff@127.0.0.1/x", "postgresql://a@127.0.0.1:0/x", "x\x00y"],
         "--cull-idle-s": ["0", "-1", "59", "x", "", "1e9", "nan", "-99999999999999999999"],
+        "--admin": ["", "pg", "a b", "Admin!", "a" * 25, f"{TAG}_a", "\udcff", "x\x00y"],
     }
     cases: list[tuple[str, str | None, list[str]]] = [(k, v, []) for k, vs in bad.items() for v in vs]
     cases += [("--keep-work", "--keep-work=1", []), ("--shared-account", "--shared-account=no", []),
@@ -191,7 +192,7 @@ def test_every_bad_hub_argument_is_refused_by_name_before_anything_starts(place:
 ODD = st.one_of(st.text(max_size=12), st.integers(-(2**40), 2**40).map(str), st.sampled_from(
     ["", "0", "-1", "65536", "/", ".", "..", "~", "\udcff", "x\x00", ",", "pg", "postgresql://", "nan", "--port",
      "a" * 300, "/dev/null", "/proc/self"]))
-OPTIONS = ["--learners", "--names", "--port", "--data", "--db-url", "--cull-idle-s"]
+OPTIONS = ["--learners", "--names", "--port", "--data", "--db-url", "--cull-idle-s", "--admin"]
 
 
 @settings(max_examples=EXAMPLES or 60, deadline=None, database=None, derandomize=not EXAMPLES,

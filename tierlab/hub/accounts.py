@@ -114,7 +114,8 @@ def create_account(name: str, home: Path, *, prefix: str, keep_homes: bool, uid:
         if _owner_alive(entry):
             pid = entry.pw_gecos.split()[2]
             raise TierlabError(f"the account {name!r} belongs to another tierlab hub that is running (pid {pid})",
-                               "stop that hub first, or give this class other names (--names)")
+                               "stop that hub first, or give this class other names (--names for learners, --admin "
+                               "for the instructor's account)")
         remove_account(entry.pw_name, entry.pw_uid)  # a killed run's leftover
     for attempt in (uid if _free_uid(uid) else None, None):
         args = ["useradd", "--user-group", "--no-create-home", "--home-dir", str(home), "--shell",

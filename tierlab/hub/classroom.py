@@ -293,9 +293,12 @@ class ClassHub:
                  isolation: Literal["auto", "shared-account"] = "auto", admin: str = "instructor",
                  keep_work: bool = False) -> None:
         self.learners = learner_names(learners)
+        if not isinstance(admin, str) or not _NAME.match(admin) or admin in RESERVED_NAMES:
+            raise TierlabError(f"--admin {printable(repr(admin), 40)} cannot be the instructor's account name",
+                               "use letters, digits and _, at most 24 characters (default: --admin instructor)")
         if LEARNER_PREFIX + admin in self.learners:
             raise TierlabError(f"--names: the learner {LEARNER_PREFIX + admin!r} would share an account with the "
-                               f"admin {admin!r}", "give that learner another name (--names)")
+                               f"admin {admin!r}", "give that learner another name (--names), or the admin (--admin)")
         self.data = _class_folder(data)
         self.port = _port(port)
         self.db_url = db_url

@@ -61,7 +61,11 @@ async def _run(hub_url: str, learner: str, token: str, code: str | list[str], sh
                                                  connect_timeout=120, request_timeout=120))  # twenty at once, 2 cores
         try:
             cells = [code] if isinstance(code, str) else code
-            return "".join([await _execute(ws, cell, learner) for cell in cells])
+            outs = []
+            for i, cell in enumerate(cells):  # a failure names its cell: "cell 18 of 32"
+                where = f" (cell {i} of {len(cells)})" if len(cells) > 1 else ""
+                outs.append(await _execute(ws, cell, learner, where))
+            return "".join(outs)
         finally:
             ws.close()
     finally:
@@ -69,7 +73,7 @@ async def _run(hub_url: str, learner: str, token: str, code: str | list[str], sh
             await http.fetch(f"{base}/{kernel}", method="DELETE", headers=headers, raise_error=False)
 
 
-async def _execute(ws: Any, code: str, learner: str) -> str:
+async def _execute(ws: Any, code: str, learner: str, where: str = "") -> str:
     msg = _message(code, uuid.uuid4().hex)
     await ws.write_message(json.dumps(msg))
     out: list[str] = []
@@ -78,7 +82,7 @@ async def _execute(ws: Any, code: str, learner: str) -> str:
     while not (replied and idle):
         raw = await ws.read_message()
         if raw is None:
-            raise TierlabError(f"{learner}'s kernel closed its connection while running code", "see the hub's log")
+            raise TierlabError(f"{learner}'s kernel closed its connection while running code{where}", "see the hub's log")
         reply = json.loads(raw)
         if reply.get("parent_header", {}).get("msg_id") != msg["header"]["msg_id"]:
             continue
@@ -96,6 +100,6 @@ async def _execute(ws: Any, code: str, learner: str) -> str:
         elif kind == "status" and content.get("execution_state") == "idle":
             idle = True
     if error is not None:
-        raise TierlabError(f"code in {learner}'s kernel raised {error.get('ename', '?')}: {error.get('evalue', '')}",
+        raise TierlabError(f"code in {learner}'s kernel{where} raised {error.get('ename', '?')}: {error.get('evalue', '')}",
                            "".join(out)[-500:] or "see the kernel's traceback")
     return "".join(out)
