@@ -77,10 +77,16 @@ def _journey(args: argparse.Namespace) -> int:
     if not args.all:  # one pair is enough to read; blocked rows of every pair
         first = trace.pairs[0].name if trace.pairs else ""
         rows = [r for r in rows if r["pair"] in ("", first) or r["verdict"] not in ("allow", "stateful", "skip", "not_reached")]
-    _print(_table(rows, ["seed_step", "step", "pair", "leg", "component", "direction", "verdict", "rule", "reason"],
-                 {"reason": 110, "pair": 26, "rule": 28}))
+    dep = ["depends_on"] if topo.assumptions else []  # an import's assumptions a verdict depends on
+    pairs = trace.pairs_frame().to_dict("records")
+    for r in rows + pairs if dep else []:  # the resource of each: the summary above says file, attribute and why
+        r["depends_on"] = "; ".join(dict.fromkeys(w.split(": ", 1)[-1].split(" (")[0]
+                                                  for w in r["depends_on"].split("; ") if w))
+    _print(_table(rows, ["seed_step", "step", "pair", "leg", "component", "direction", "verdict", *dep, "rule", "reason"],
+                 {"reason": 110, "pair": 26, "rule": 28, "depends_on": 60}))
     _print()
-    _print(_table(trace.pairs_frame().to_dict("records"), ["node", "target", "ok", "status", "reason"], {"reason": 110}))
+    _print(_table(pairs, ["node", "target", "ok", "status", *dep, "reason"],
+                  {"reason": 110, "depends_on": 60}))
     return 0 if trace.ok else 1
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal, Mapping, TypeVar
 
 from ..errors import ParameterError, Problem, RuleError, TopologyError
 from . import autoscaling, limits
+from .assumptions import Assumption
 from .autoscaling import AutoScalingGroup, LaunchTemplate
 from .gateways import (SERVICE_ADDRESSES, EndpointEni, NatGateway, PrefixList, Route, RouteTable, VpcEndpoint,
                        gateway_problems)
@@ -302,6 +303,9 @@ class Topology:
     #: Availability Zones that are down (a what-if: :meth:`with_zone_down`): everything there (servers, ALB nodes,
     #: DB instances, NAT gateways, endpoint ENIs) sends and answers nothing (``ZONE_DOWN``, ``NAT_GATEWAY_UNAVAILABLE``).
     zones_down: tuple[str, ...] = ()
+    #: What the import this topology came from had to assume where a verdict can depend on it
+    #: (:mod:`.assumptions`); every what-if keeps them. Empty for the course's topologies.
+    assumptions: tuple[Assumption, ...] = ()
 
     def __post_init__(self) -> None:
         """The same checks the loader makes (one function, :func:`gateway_problems`): a what-if that builds a

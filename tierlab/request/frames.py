@@ -22,6 +22,7 @@ __all__ = ["checks_table", "steps_table", "pairs_table", "blocks_table", "seed_c
 
 NOT_REACHED = "not_reached"
 
+PAIR_COLUMNS = ["node", "target", "ok", "share", "healthy", "chosen", "status", "wait_s", "reached", "reason"]
 CHECK_COLUMNS = ["step", "seed_step", "pair", "leg", "kind", "component", "direction", "packet", "verdict",
                  "would_verdict", "share", "rule", "code", "would_allow", "reason"]
 
@@ -38,12 +39,17 @@ def _check_row(c: Check, reached: bool) -> dict[str, Any]:
     }
 
 
-def checks_table(checks: Iterable[tuple[Check, bool]]) -> pd.DataFrame:
-    """One row per (check, reached): ``verdict`` is ``not_reached`` where the packet never got."""
+def checks_table(checks: Iterable[tuple[Check, bool]],
+                 depends: Sequence[tuple[str, ...]] | None = None) -> pd.DataFrame:
+    """One row per (check, reached): ``verdict`` is ``not_reached`` where the packet never got. With
+    ``depends`` (an imported topology's assumptions, one tuple per check), a ``depends_on`` column names
+    the assumptions each verdict depends on ("" where none can change it)."""
     import pandas as pd
 
     df = pd.DataFrame([_check_row(c, r) for c, r in checks], columns=CHECK_COLUMNS)
     df["seed_step"] = df["seed_step"].astype("Int64")
+    if depends is not None:
+        df.insert(CHECK_COLUMNS.index("verdict") + 2, "depends_on", ["; ".join(d) for d in depends])
     return df
 
 
@@ -58,16 +64,20 @@ def steps_table(steps: Sequence[StepResult]) -> pd.DataFrame:
     return df
 
 
-def pairs_table(pairs: Sequence[PairResult]) -> pd.DataFrame:
-    """One row per (ALB node, target): whether it gets through, where it stops, what the browser sees."""
+def pairs_table(pairs: Sequence[PairResult], depends: Sequence[tuple[str, ...]] | None = None) -> pd.DataFrame:
+    """One row per (ALB node, target): whether it gets through, where it stops, what the browser sees;
+    with ``depends``, which assumptions of the import its outcome depends on (``depends_on``)."""
     import pandas as pd
 
-    return pd.DataFrame([
+    df = pd.DataFrame([
         {"node": p.node, "target": p.target, "ok": p.ok, "share": round(p.share, 4), "healthy": p.healthy,
          "chosen": p.chosen, "status": p.status, "wait_s": p.outcome.wait_s, "reached": p.reached,
          "reason": p.symptom}
         for p in pairs
-    ], columns=["node", "target", "ok", "share", "healthy", "chosen", "status", "wait_s", "reached", "reason"])
+    ], columns=PAIR_COLUMNS)
+    if depends is not None:
+        df.insert(PAIR_COLUMNS.index("status") + 1, "depends_on", ["; ".join(d) for d in depends])
+    return df
 
 
 def blocks_table(blocks: Sequence[Block]) -> pd.DataFrame:

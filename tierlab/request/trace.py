@@ -102,6 +102,28 @@ class Trace:
         return (self.dns,) + self.extra + tuple(c for p in self.pairs for c in p.checks)
 
     @cached_property
+    def depends(self) -> tuple[tuple[str, ...], ...]:
+        """For each of ``checks``: the import's assumptions (file: resource (attribute)) its verdict depends
+        on, only where the assumption can change it (see :mod:`.depends`); all empty for a course topology."""
+        if not self.topology.assumptions:
+            return tuple(() for _ in self.checks)
+        from .depends import check_depends
+
+        return check_depends(self)
+
+    def pair_depends(self, pair: PairResult) -> tuple[str, ...]:
+        """The assumptions ``pair``'s outcome depends on: those of any of its checks (and of DNS)."""
+        start = 1 + len(self.extra)
+        out: list[str] = list(self.depends[0])
+        for p in self.pairs:
+            if p is pair:
+                for d in self.depends[start:start + len(p.checks)]:
+                    out += d
+                break
+            start += len(p.checks)
+        return tuple(dict.fromkeys(out))
+
+    @cached_property
     def blocks(self) -> tuple[Block, ...]:
         """Every blocking point, once each, with the pairs it breaks: the whole infeasible path,
         including points after a pair's first drop."""
@@ -159,7 +181,11 @@ class Trace:
     def frame(self) -> pd.DataFrame:
         """Every check as a row (pandas), each with a ``reason``; after a pair's packet stops, its
         rows say ``not_reached`` and keep what they would decide in ``would_verdict``."""
-        return frames.checks_table(self.reached_checks())
+        return frames.checks_table(self.reached_checks(), self._depends_column())
+
+    def _depends_column(self) -> tuple[tuple[str, ...], ...] | None:
+        """The ``depends_on`` column: only on a topology an import made with assumptions."""
+        return self.depends if self.topology.assumptions else None
 
     def checks_frame(self, step: str | None = None, pair: str | None = None) -> pd.DataFrame:
         """The checks of one step and/or one pair (``"alb-node-az1->node-api-1"``), as ``frame()`` rows."""
@@ -167,12 +193,16 @@ class Trace:
             raise TopologyError(f"no journey step {step!r}", "steps: " + ", ".join(STEP_INDEX))
         if pair is not None and pair not in {p.name for p in self.pairs}:
             raise TopologyError(f"no pair {pair!r}", "pairs: " + ", ".join(p.name for p in self.pairs))
-        return frames.checks_table([(c, r) for c, r in self.reached_checks()
-                                    if (step is None or c.step == step) and (pair is None or c.pair == pair)])
+        deps = self._depends_column()
+        keep = [i for i, (c, _) in enumerate(self.reached_checks())
+                if (step is None or c.step == step) and (pair is None or c.pair == pair)]
+        rows = self.reached_checks()
+        return frames.checks_table([rows[i] for i in keep], [deps[i] for i in keep] if deps is not None else None)
 
     def pairs_frame(self) -> pd.DataFrame:
         """One row per (ALB node, target): whether it gets through, where it stops, what the browser sees."""
-        return frames.pairs_table(self.pairs)
+        return frames.pairs_table(self.pairs, [self.pair_depends(p) for p in self.pairs]
+                                  if self.topology.assumptions else None)
 
     def steps_frame(self, pair: str | None = None) -> pd.DataFrame:
         """One row per journey step for one pair (default: the first): its verdict, ``not_reached``

@@ -21,6 +21,7 @@ from ..limits import printable
 from ..loader import load_dict
 from ..readfile import read_import_text
 from ..topology import Topology
+from .assume import assumptions
 from .build import Builder
 from .report import ImportNote, Imported, Notes
 from .terraform import is_project, read_hcl, read_show_json
@@ -29,8 +30,10 @@ __all__ = ["from_terraform", "from_aws", "load_any", "Imported", "ImportNote", "
 
 
 def finish(raw: dict[str, Any], notes: Notes, origin: dict[str, tuple[str, str]], tiers: dict[str, Any],
-           resources: list[tuple[str, str, str]], source: str, api_host: str = "") -> Imported:
-    """Validate the dict with the loader; a problem names the file and resource it came from."""
+           resources: list[tuple[str, str, str]], source: str, api_host: str = "",
+           builder: Builder | None = None) -> Imported:
+    """Validate the dict with the loader; a problem names the file and resource it came from. With the
+    ``builder``, the topology carries the notes that can change a verdict (``Topology.assumptions``)."""
     try:
         topo = load_dict(raw, file=source)
     except ValidationError as exc:
@@ -48,6 +51,8 @@ def finish(raw: dict[str, Any], notes: Notes, origin: dict[str, tuple[str, str]]
         raise ValidationError(problems, source) from None
     if api_host:
         topo = replace(topo, api_host=api_host)
+    if builder is not None:
+        topo = replace(topo, assumptions=assumptions(topo, notes, builder))
     return Imported(topo, raw, tuple(notes.items), tiers, tuple(resources), source)
 
 
@@ -102,7 +107,7 @@ def _from_terraform(p: Path, *, var_files: list[str | Path] | None, variables: d
     b = Builder(resources, notes, name or (p.resolve().parent.name if p.is_file() else p.resolve().name))
     raw, tiers, host = b.build(lb=lb, database=database)
     seen = [(r.file, r.address, b.understood.get(r.address, "parsed")) for r in resources]
-    imp = finish(raw, notes, b.origin, tiers, seen, str(p), host)
+    imp = finish(raw, notes, b.origin, tiers, seen, str(p), host, b)
     return replace(imp, tiers={**imp.tiers, "extras": b.extras})
 
 

@@ -332,7 +332,7 @@ def from_aws(folder: str | Path, *, lb: str | None = None, database: str | None 
     b = Builder(resources, notes, name or p.resolve().name)
     raw, tiers, host = b.build(lb=lb, database=database)
     seen = [(r.file, r.address, b.understood.get(r.address, "parsed")) for r in resources]
-    imp = finish(raw, notes, b.origin, tiers, seen, str(p), host)
+    imp = finish(raw, notes, b.origin, tiers, seen, str(p), host, b)
     from dataclasses import replace
 
     return replace(imp, tiers={**imp.tiers, "extras": b.extras})

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ..assumptions import LeftOutRule
 from .hclexpr import Unknown, is_unknown
 from .report import Notes
 from .terraform import Resource
@@ -110,9 +111,9 @@ class Builder:
         return r if r is not None and (not types or r.type in types) else None
 
     def note(self, r: Resource | None, attribute: str, status: str, message: str, assumption: str = "",
-             affects: bool = False) -> None:
+             affects: bool = False, rule: LeftOutRule | None = None) -> None:
         self.notes.add(r.file if r else "", r.address if r else "", attribute, status, message,  # type: ignore[arg-type]
-                       assumption, affects)
+                       assumption, affects, rule)
 
     def name_of(self, r: Resource, fallback: str = "") -> str:
         if r.address in self.names:
@@ -553,15 +554,18 @@ class Builder:
     def sg_rules(self, owner: Resource, e: dict[str, Any], attr: str, own: str, kind: str) -> list[dict[str, Any]]:
         """One Terraform rule (inline block, aws_security_group_rule or the newer per-rule resource) -> rules."""
         p = proto(e.get("ip_protocol", e.get("protocol")))
+        way = "inbound" if kind == "ingress" else "outbound"
         if p is None:
             v = e.get("ip_protocol", e.get("protocol"))
             self.note(owner, f"{attr}.protocol", "partly" if isinstance(v, Unknown) else "not understood",
-                      f"protocol {v} is not tcp, udp, icmp or -1", "rule left out", True)
+                      f"protocol {v} is not tcp, udp, icmp or -1", "rule left out", True,
+                      LeftOutRule(group=own, direction=way, protocol="all", ports="all"))
             self.mark(owner, "partly")
             return []
         lo, hi = e.get("from_port"), e.get("to_port")
         if isinstance(lo, Unknown) or isinstance(hi, Unknown):
-            self.note(owner, attr, "partly", "its ports are not known offline", "rule left out", True)
+            self.note(owner, attr, "partly", "its ports are not known offline", "rule left out", True,
+                      LeftOutRule(group=own, direction=way, protocol=p, ports="all"))
             self.mark(owner, "partly")
             return []
         if p in ("tcp", "udp") and lo is None and hi is None:
@@ -576,11 +580,12 @@ class Builder:
         rule = f"{'inbound' if kind == 'ingress' else 'outbound'} {p} {ports}"
         left_out = (f"the {rule} rule is left out for that peer: what only it would allow is reported blocked, "
                     "so every verdict involving it depends on this assumption")
+        missing = LeftOutRule(group=own, direction=way, protocol=p, ports=str(ports))
         cidrs = _peers(e.get("cidr_blocks")) + _peers(e.get("cidr_ipv4"))
         for c in cidrs:
             if isinstance(c, Unknown):
                 self.note(owner, attr or ("cidr_ipv4" if "cidr_ipv4" in e else "cidr_blocks"), "partly",
-                          f"the {rule} rule's CIDR is not known offline ({c.reason})", left_out, True)
+                          f"the {rule} rule's CIDR is not known offline ({c.reason})", left_out, True, missing)
                 self.mark(owner, "partly")
                 continue
             out.append({**base, "cidr": c})
@@ -592,12 +597,12 @@ class Builder:
             name = own if isinstance(g, str) and g.startswith("(self:") else self.sg_name(g)
             if isinstance(g, Unknown):
                 self.note(owner, attr or "referenced_security_group_id", "partly",
-                          f"the {rule} rule's security group is not known offline ({g.reason})", left_out, True)
+                          f"the {rule} rule's security group is not known offline ({g.reason})", left_out, True, missing)
                 self.mark(owner, "partly")
                 continue
             if name is None:
                 self.note(owner, attr, "not understood", f"the security group {g} is not in these files",
-                          "that peer left out", True)
+                          "that peer left out", True, missing)
                 self.mark(owner, "partly")
                 continue
             out.append({**base, "sg": name})
@@ -607,7 +612,7 @@ class Builder:
                 out.append({**base, "prefix_list": self.name_of(plr)})
             else:
                 self.note(owner, attr, "partly", f"prefix list {pl} is AWS-managed or not in these files: its CIDRs are not known offline",
-                          "that peer left out", True)
+                          "that peer left out", True, missing)
                 self.mark(owner, "partly")
         if e.get("ipv6_cidr_blocks") or e.get("cidr_ipv6"):
             self.note(owner, attr, "partly", "IPv6 peers are not modelled", "ignored (IPv4 verdicts unchanged)")

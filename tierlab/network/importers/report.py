@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import pandas as pd
 
+from ..assumptions import LeftOutRule
 from ..topology import Topology
 
 __all__ = ["ImportNote", "Imported", "Notes", "Status"]
@@ -48,13 +49,18 @@ class Notes:
     def __init__(self) -> None:
         self.items: list[ImportNote] = []
         self._seen: set[tuple[str, str, str, str]] = set()
+        #: what a note's assumption touches, where the reader knows it better than the resource does
+        #: (a rule left out of a security group: :class:`~tierlab.network.assumptions.LeftOutRule`)
+        self.rules: dict[int, LeftOutRule] = {}
 
     def add(self, file: str, resource: str, attribute: str, status: Status, message: str,
-            assumption: str = "", affects_verdicts: bool = False) -> None:
+            assumption: str = "", affects_verdicts: bool = False, rule: LeftOutRule | None = None) -> None:
         key = (file, resource, attribute, message)
         if key in self._seen:
             return
         self._seen.add(key)
+        if rule is not None:
+            self.rules[len(self.items)] = rule
         self.items.append(ImportNote(file=file, resource=resource, attribute=attribute, status=status,
                                      message=message, assumption=assumption, affects_verdicts=affects_verdicts))
 
