@@ -89,3 +89,25 @@ def test_create_refuses_an_account_it_did_not_make(made: list[str], tmp_path: Pa
     assert create_account(fresh, tmp_path / fresh, prefix=PREFIX, keep_homes=False) == account  # ours: reused
     remove_account(fresh, account.uid)
     assert not _exists(fresh)
+
+
+def test_a_killed_hubs_learner_keeps_their_progress_when_the_next_start_reaps_the_account(made: list[str],
+                                                                                          tmp_path: Path) -> None:
+    """A hub whose launcher was killed never saved progress (its stop never came): the next start reaps the
+    account and its temp home, but first copies the progress file to that class folder's progress/, as a stop does."""
+    from tierlab.hub.classroom import save_progress_of
+
+    tag = secrets.token_hex(3)
+    dead = subprocess.Popen(["true"])
+    dead_ticks = _ticks(dead.pid)
+    dead.wait()
+    name = f"{PREFIX}k{tag}_a"
+    home = tmp_path / "class" / "homes" / name
+    (home / ".tierlab").mkdir(parents=True)
+    (home / ".tierlab" / "progress.jsonl").write_text('{"exercise": "04-sg", "passed": true}\n')
+    _useradd(name, f"{MARK} {dead.pid} {dead_ticks} temp", made)
+    subprocess.run(["usermod", "--home", str(home), name], check=True, capture_output=True, timeout=60)
+    assert name in reap_leftovers(PREFIX, save=save_progress_of)
+    assert not home.exists() and not _exists(name)
+    kept = tmp_path / "class" / "progress" / f"{name}.jsonl"
+    assert kept.read_text() == '{"exercise": "04-sg", "passed": true}\n' and kept.stat().st_mode & 0o777 == 0o600

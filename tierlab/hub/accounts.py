@@ -222,10 +222,11 @@ def remove_temp_of(uids: set[int]) -> None:
                 entry.unlink(missing_ok=True)
 
 
-def reap_leftovers(prefix: str) -> list[str]:
+def reap_leftovers(prefix: str, *, save: Callable[[Path], None] | None = None) -> list[str]:
     """Remove the accounts (and their ``temp`` homes) that killed hubs left; the names removed.
 
-    Only accounts with the hub's mark whose launcher is gone: never another hub's that still runs."""
+    Only accounts with the hub's mark whose launcher is gone: never another hub's that still runs. ``save(home)``
+    runs before a home goes (the hub saves the learner's progress file, as its own stop would have)."""
     gone = []
     for entry in pwd.getpwall():
         if not ours(entry, prefix) or _owner_alive(entry):
@@ -233,6 +234,8 @@ def reap_leftovers(prefix: str) -> list[str]:
         remove_account(entry.pw_name, entry.pw_uid)
         remove_temp_of({entry.pw_uid})
         if entry.pw_gecos.split(",")[0].split()[4] == "temp":
+            if save is not None:
+                save(Path(entry.pw_dir))
             remove_home(Path(entry.pw_dir), entry.pw_uid)
         gone.append(entry.pw_name)
     return gone

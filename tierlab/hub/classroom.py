@@ -411,7 +411,7 @@ class ClassHub:
     def _make_accounts(self) -> None:
         """Reap what a killed run left, then one account per learner and the admin (``useradd``); the uid each
         had last time (DATA/state/uids.json) when still free, so a kept home stays theirs."""
-        self.reaped = reap_leftovers(LEARNER_PREFIX)
+        self.reaped = reap_leftovers(LEARNER_PREFIX, save=save_progress_of)  # a killed run's progress is kept
         path = self.data / "state" / "uids.json"
         known: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
         for user in (*self.learners, self.admin_name):
@@ -670,17 +670,7 @@ class ClassHub:
         if not homes.is_dir():
             return
         for home in sorted(homes.iterdir()):
-            folder = home / ".tierlab"
-            try:
-                if not stat.S_ISDIR(folder.lstat().st_mode):
-                    continue
-                data = read_bounded(folder / "progress.jsonl", lambda message, hint: TierlabError(message, hint),
-                                    max_bytes=PROGRESS_MAX_BYTES, follow=False)
-            except (OSError, TierlabError):  # none, a link, a FIFO, or larger than tierlab progress reads
-                continue
-            text = data.decode(errors="replace")
-            _private(self.data / "progress", 0o700)
-            _private(self.data / "progress" / f"{home.name}.jsonl", 0o600, text)
+            save_progress_of(home)
 
     def wait(self) -> int:
         """Block until the hub exits (Ctrl-C or SIGTERM stops it); its exit status. A JupyterHub killed by a signal
@@ -895,6 +885,25 @@ def _processes_under(folder: Path) -> list[tuple[int, Path]]:
 def _end_processes_under(folder: Path, timeout_s: float = 10.0) -> None:
     """SIGTERM, then SIGKILL, what still runs in the class's homes (servers and kernels the hub started)."""
     end_processes(lambda: [pid for pid, _ in _processes_under(folder) if _alive(pid)], timeout_s)
+
+
+def save_progress_of(home: Path) -> None:
+    """A learner's progress file (HOME/.tierlab/progress.jsonl), copied to its class folder's progress/ACCOUNT.jsonl
+    (0600) before the home goes: at a hub's stop, and when the next start reaps the accounts of a killed hub (whose
+    stop never came). A link, a FIFO or a file larger than ``tierlab progress`` reads is passed over."""
+    if home.parent.name != "homes":
+        return
+    folder = home / ".tierlab"
+    try:
+        if not stat.S_ISDIR(folder.lstat().st_mode):
+            return
+        data = read_bounded(folder / "progress.jsonl", lambda message, hint: TierlabError(message, hint),
+                            max_bytes=PROGRESS_MAX_BYTES, follow=False)
+    except (OSError, TierlabError):  # none, a link, a FIFO, or larger than tierlab progress reads
+        return
+    progress = home.parent.parent / "progress"
+    _private(progress, 0o700)
+    _private(progress / f"{home.name}.jsonl", 0o600, data.decode(errors="replace"))
 
 
 def should_revive(code: int, recent: int) -> bool:
