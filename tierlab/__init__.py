@@ -42,7 +42,7 @@ from .sim.timelines import failover_timeline, health_check_settings, health_chec
 from .sim.autoscaling import (InstanceFailure, RollingDeploy, SetDesired, ZoneOutage, auto_scaling_timeline,
                               instance_failure_timeline, rolling_deploy_timeline, zone_outage_timeline)
 from .network.autoscaling import AutoScalingGroup, LaunchTemplate
-from .network.topology import Endpoint, Topology
+from .network.topology import Endpoint, Instance, Topology
 from .network.gateways import NAT_COST, EndpointEni, NatGateway, PrefixList, VpcEndpoint
 from .network.tracking import connection_tracking
 from .course.handout import handout  # tl.handout(dir): the learners' edition, no solutions
@@ -57,7 +57,7 @@ __all__ = [
     "ValidationError", "explain", "Check", "FlowResult", "evaluate_flow", "OSES", "SEED_CHECKPOINTS", "STEP_IDS", "STEPS",
     "PairResult", "Step", "Trace", "journey", "apply_patch", "load", "load_dict", "read_yaml", "topology_names",
     "data_dir", "data_path", "EPHEMERAL", "NaclRule", "NetworkAcl", "PortRange", "SecurityGroup", "SgRule",
-    "nacl_decide", "safe_id", "Endpoint", "Topology", "__version__",
+    "nacl_decide", "safe_id", "Endpoint", "Instance", "Topology", "__version__",
     "AutoScalingGroup", "LaunchTemplate", "auto_scaling_timeline", "instance_failure_timeline",  # issue 13: Auto Scaling
     "zone_outage_timeline", "rolling_deploy_timeline", "InstanceFailure", "ZoneOutage", "RollingDeploy", "SetDesired",
     "PhysicsParams", "latency_model", "seed_vs_physics",

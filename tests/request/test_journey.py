@@ -235,3 +235,15 @@ def test_checks_frame_is_exactly_the_rows_of_frame_for_that_step_and_pair():
         trace.checks_frame(step="db-nope")
     with pytest.raises(tl.TopologyError, match="no pair 'a->b'"):
         trace.checks_frame(pair="a->b")
+
+
+def test_the_instance_a_hint_names_is_there_to_pass():
+    """with_instance's hint says tl.Instance(...): that name exists, and what it builds is taken."""
+    import tierlab as tl
+
+    seed = tl.load("seed")
+    with pytest.raises(tl.TierlabError) as exc:
+        seed.with_instance("node-api-9")
+    assert "tl.Instance(" in exc.value.hint
+    grown = seed.with_instance(tl.Instance(name="node-api-9", ip="10.0.2.77", subnet="private-app-az1", sgs=("web-sg",)))
+    assert "node-api-9" in {i.name for i in grown.instances}
