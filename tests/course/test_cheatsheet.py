@@ -41,3 +41,16 @@ def test_one_page():
 
     raw = (DOCS / "cheatsheet.pdf").read_bytes()
     assert re.search(rb"/Type /Pages /Kids \[[^\]]*\] /Count 1\b", raw)
+
+
+def test_the_sheet_is_never_written_through_a_link(tmp_path):
+    import pytest
+
+    victim = tmp_path / "private.txt"
+    victim.write_text("mine")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / cheatsheet.FILES[0]).symlink_to(victim)
+    with pytest.raises(tl.TierlabError) as exc:
+        cheatsheet.write(out)
+    assert "link" in exc.value.message and victim.read_text() == "mine"

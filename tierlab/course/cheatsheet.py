@@ -170,11 +170,19 @@ def write(folder: str | Path) -> tuple[Path, Path]:
     stamp = digest(data)
     fig = figure(data)
     FigureCanvasAgg(fig)
+    from io import BytesIO
+
+    from ..paths import write_whole
+
     pdf, png = folder / FILES[0], folder / FILES[1]
-    fig.savefig(pdf, format="pdf", metadata={"Title": _TITLE, "Subject": f"tierlab-cheatsheet {stamp}",
-                                             "Creator": "tierlab", "CreationDate": None, "Producer": None})
-    fig.savefig(png, format="png", dpi=110, metadata={"Title": _TITLE, "Description": f"tierlab-cheatsheet {stamp}",
-                                                      "Software": "tierlab"})
+    # drawn in memory, then written whole (never through a link left where the sheet goes)
+    pdf_bytes, png_bytes = BytesIO(), BytesIO()
+    fig.savefig(pdf_bytes, format="pdf", metadata={"Title": _TITLE, "Subject": f"tierlab-cheatsheet {stamp}",
+                                                   "Creator": "tierlab", "CreationDate": None, "Producer": None})
+    fig.savefig(png_bytes, format="png", dpi=110, metadata={"Title": _TITLE, "Description": f"tierlab-cheatsheet {stamp}",
+                                                            "Software": "tierlab"})
+    write_whole(pdf, pdf_bytes.getvalue(), what="the cheat sheet")
+    write_whole(png, png_bytes.getvalue(), what="the cheat sheet picture")
     return pdf, png
 
 
