@@ -3,6 +3,7 @@
 import math
 
 import pandas as pd
+import pytest
 
 import tierlab as tl
 from tierlab.course.tables import table
@@ -24,3 +25,12 @@ def test_a_client_that_never_recovers_has_no_number_and_a_reason():
     assert summary["reason"].str.len().min() > 0
     fixed = tl.failover_timeline(tl.load("seed")).summary().set_index("client")
     assert fixed.loc["dns", "recovers_after_s"] > 0 and math.isnan(fixed.loc["single-az", "recovers_after_s"])
+
+
+@pytest.mark.parametrize("wrong", [None, 42, "seed"])
+def test_show_refuses_what_is_not_a_table_by_name_with_the_fix(wrong):
+    """A learner's ``tl.show(print(...))`` or ``tl.show(x)`` of a number: a message and a hint, not a TypeError."""
+    with pytest.raises(tl.ParameterError) as info:
+        tl.show(wrong)
+    assert f"tl.show takes a table, got {type(wrong).__name__}" in info.value.message
+    assert ".frame()" in info.value.hint

@@ -15,6 +15,9 @@ import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ..errors import ParameterError
+from ..network.limits import printable
+
 if TYPE_CHECKING:  # pandas is imported where a table is built
     import pandas as pd
 
@@ -104,7 +107,9 @@ def table(frame: Any, *, columns: Sequence[str] | None = None, fold: int = FOLD)
         elif callable(getattr(frame, "frame", None)):
             frame = frame.frame()
         else:
-            raise TypeError(f"tl.show takes a table, got {type(frame).__name__}")
+            raise ParameterError(f"tl.show takes a table, got {type(frame).__name__} {printable(repr(frame))[:60]}",
+                                 "pass a DataFrame or an answer with .frame() (tl.journey(topo), tl.can_reach(...)); "
+                                 "None means the expression in the brackets returned nothing")
     return Table(frame[list(columns)] if columns else frame, fold)
 
 
