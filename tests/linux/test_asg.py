@@ -7,6 +7,8 @@ of the group (its scaling) is said, in the lab's repr, its limits table and the 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import tierlab as tl
@@ -133,9 +135,12 @@ def test_the_differential_over_the_groups_timelines_has_no_unexplained_disagreem
     cases = [D.Case(f"{name} at {t:g} s", line.topology_at(min(t, line.duration_s)))
              for name, line in timelines.items() for t in (60, 200, 420, 900)]
     cases += D.whatifs(timelines["zone outage"].topology_at(900), 12, seed=17)
+    none = dataclasses.replace(base, alb=dataclasses.replace(base.alb, targets=()))  # all deregistered at once
+    cases.append(D.Case("no target registered", none))
     members = {i.name for c in cases for i in c.topo.instances}
     assert len(members) >= 12, members  # the cases really launch and terminate members
     assert any(not c.topo.alb.targets for c in cases)  # and one has no target registered at all
+    assert len({len(c.topo.instances) for c in cases}) >= 4  # 2 to 12 members
     report = D.run(asg_lab, cases, timeout_s=0.05)
     with capsys.disabled():
         print("\nseed-asg timelines " + report.summary())

@@ -74,6 +74,18 @@ def test_desired_stays_within_min_and_max(requests):
         assert last["healthy"] == last["desired"], last["reason"]
 
 
+def test_a_scale_in_terminates_exactly_the_surplus_and_launches_nothing():
+    """9 -> 2: seven members drain, two keep serving; no launch. (Each scale-in's termination used to
+    refill the group at once, so 9 -> 2 terminated all nine and launched 21: 503s for a minute.)"""
+    x = auto_scaling_timeline(TOPO, [SetDesired(t_s=10, desired=9), SetDesired(t_s=400, desired=2)], duration_s=900)
+    e = x.events()
+    later = e[e["t_s"] >= 400]
+    assert (later["kind"] == "terminating").sum() == 7 and (later["kind"] == "launch").sum() == 0
+    f = x.frame().set_index("t_s")
+    assert f.loc[401.0, "healthy"] == 2 and str(f.loc[401.0, "status"]) == "200"
+    assert len(x.topology_at(900).instances) == 2
+
+
 # ------------------------------------------------------------------ law: a zone outage with ELB checks
 
 

@@ -359,14 +359,17 @@ class _Engine:
         self.terminate(name, t, "health_check_type ELB: the load balancer reports it unhealthy, so the group "
                        "replaces it")
 
-    def terminate(self, name: str, t: float, why: str, kind: str = "asg-unhealthy") -> None:
+    def terminate(self, name: str, t: float, why: str, kind: str = "asg-unhealthy", *, refill: bool = True) -> None:
+        """Deregister ``name`` (it drains, then goes); ``refill``: launch what the desired capacity now lacks
+        (a scale-in does not: it terminates because there are too many)."""
         life = self.lives[name]
         life.draining_s = t
         self.note(t, kind, name, why)
         self.note(t, "draining", name, f"deregistered: draining for {self.delay_s:g} s (deregistration delay); "
                   "in-flight requests may finish, new requests go to the other targets")
         self.at(t + self.delay_s, lambda s: self.gone(name, s), order=1)
-        self.reconcile(t)
+        if refill:
+            self.reconcile(t)
 
     def gone(self, name: str, t: float) -> None:
         self.lives[name].terminated_s = t
@@ -431,7 +434,7 @@ class _Engine:
             counts[x.az] = counts.get(x.az, 0) + 1
         victim = min(active, key=lambda x: (-counts[x.az], x.launched_s, x.name))
         self.terminate(victim.name, t, f"scale in to {self.desired}: from {victim.az}, the zone with the most "
-                       "instances, oldest first", kind="terminating")
+                       "instances, oldest first", kind="terminating", refill=False)
 
     # ------------------------------------------------------------------ rolling deploy (instance refresh)
     def refresh_launched(self, name: str) -> None:
