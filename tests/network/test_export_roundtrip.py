@@ -112,17 +112,20 @@ def what_ifs(draw):
     for rid in draw(st.lists(st.sampled_from(rules), max_size=3, unique=True)):
         kind = draw(st.sampled_from(["off", "delete", "ports", "cidr", "action"]))
         r = topo.rule(rid)
-        if kind == "off":
-            topo = topo.switch_off(rid)
-        elif kind == "delete":
-            topo = topo.without_rule(rid)
-        elif kind == "ports":
-            lo = draw(st.sampled_from([22, 443, 1024, 3000, 5432, 32768, 49152]))
-            topo = topo.change_rule(rid, ports=f"{lo}-{draw(st.sampled_from([lo, 65535]))}")
-        elif kind == "cidr":
-            topo = topo.change_rule(rid, cidr=draw(st.sampled_from(subnets)))
-        elif kind == "action" and isinstance(r, tl.NaclRule):
-            topo = topo.change_rule(rid, action="deny" if r.action == "allow" else "allow")
+        try:
+            if kind == "off":
+                topo = topo.switch_off(rid)
+            elif kind == "delete":
+                topo = topo.without_rule(rid)
+            elif kind == "ports":
+                lo = draw(st.sampled_from([22, 443, 1024, 3000, 5432, 32768, 49152]))
+                topo = topo.change_rule(rid, ports=f"{lo}-{draw(st.sampled_from([lo, 65535]))}")
+            elif kind == "cidr":
+                topo = topo.change_rule(rid, cidr=draw(st.sampled_from(subnets)))
+            elif kind == "action" and isinstance(r, tl.NaclRule):
+                topo = topo.change_rule(rid, action="deny" if r.action == "allow" else "allow")
+        except tl.RuleError:
+            pass  # a twin of another rule in its group: AWS refuses it, so does the model
     if draw(st.booleans()):
         try:
             topo = topo.add_sg_rule(draw(st.sampled_from(["web-sg", "database-sg", "alb-public-sg"])),

@@ -270,3 +270,15 @@ def test_a_missing_section_is_not_also_reported_as_empty():
     probs = problems_of(raw)
     assert sorted((p.path, p.message) for p in probs) == [("database.port", "missing key 'port'"),
                                                          ("load_balancer.sgs", "missing key 'sgs'")]
+
+
+def test_a_what_if_refuses_identical_sg_rules_as_the_loader_does():
+    """Changing a rule into a twin of another in its group is refused (AWS holds no two identical rules; an
+    export would write both and an import read one); a twin switched off is no rule, so the change stands."""
+    seed = tl.load("seed")
+    with pytest.raises(tl.RuleError, match="duplicates alb-public-sg-in-443"):
+        seed.change_rule("alb-public-sg-in-80", ports=443)
+    moved = seed.switch_off("alb-public-sg-in-443").change_rule("alb-public-sg-in-80", ports=443)
+    assert moved.rule("alb-public-sg-in-80").ports == seed.rule("alb-public-sg-in-443").ports
+    with pytest.raises(tl.RuleError, match="duplicates alb-public-sg-in-80"):
+        moved.switch_on("alb-public-sg-in-443")

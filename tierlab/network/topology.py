@@ -800,6 +800,12 @@ class Topology:
                       enabled=bool(changes.get("enabled", old.enabled)))
         gname = self.owner_of(old.id)
         sg = self.security_group(gname)
+        if new.enabled:  # as add_sg_rule and the loader: AWS holds no two identical rules in one group
+            sig = (new.direction, new.protocol, new.ports, new.peer)
+            twin = next((r for r in sg.rules if r.id != old.id and r.enabled
+                         and (r.direction, r.protocol, r.ports, r.peer) == sig), None)
+            if twin is not None:
+                raise sg_duplicate(gname, twin)
         updated_sg = replace(sg, rules=tuple(new if r.id == old.id else r for r in sg.rules))
         return replace(self, security_groups=tuple(updated_sg if g.name == gname else g for g in self.security_groups))
 
