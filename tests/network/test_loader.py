@@ -282,3 +282,21 @@ def test_a_what_if_refuses_identical_sg_rules_as_the_loader_does():
     assert moved.rule("alb-public-sg-in-80").ports == seed.rule("alb-public-sg-in-443").ports
     with pytest.raises(tl.RuleError, match="duplicates alb-public-sg-in-80"):
         moved.switch_on("alb-public-sg-in-443")
+
+
+def test_adding_a_rule_without_what_it_needs_names_the_missing_argument():
+    """A learner's call that leaves out number=/ports= (or names the peer as change_rule does, peer_sg=) gets a
+    RuleError that says which argument and an example, never Python's TypeError."""
+    seed = tl.load("seed")
+    with pytest.raises(tl.RuleError, match=r"needs number=") as exc:
+        seed.add_nacl_rule("nacl-public", "inbound", action="allow", ports=80, cidr="0.0.0.0/0")
+    assert "100, 105, 110" in exc.value.hint  # the numbers already taken that way
+    with pytest.raises(tl.RuleError, match=r"needs number=, action=, ports=, cidr="):
+        seed.add_nacl_rule("nacl-public", "inbound")
+    with pytest.raises(tl.RuleError, match=r"needs ports="):
+        seed.add_sg_rule("web-sg", "inbound", sg="alb-public-sg")
+    grown = seed.add_sg_rule("web-sg", "inbound", ports=8080, peer_sg="alb-public-sg")
+    assert any(r.peer_sg == "alb-public-sg" and r.ports == tl.PortRange(8080, 8080)
+               for r in grown.security_group("web-sg").rules)
+    with pytest.raises(tl.RuleError, match="name two peers"):
+        seed.add_sg_rule("web-sg", "inbound", ports=8080, sg="web-sg", peer_sg="alb-public-sg")

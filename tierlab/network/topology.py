@@ -701,10 +701,18 @@ class Topology:
         return topo
 
     def add_sg_rule(
-        self, group: str, direction: str, *, ports: object, cidr: str | None = None, sg: str | None = None,
-        protocol: str = "tcp", description: str = "", rule_id: str | None = None,
+        self, group: str, direction: str, *, ports: object = None, cidr: str | None = None, sg: str | None = None,
+        protocol: str = "tcp", description: str = "", rule_id: str | None = None, peer_sg: str | None = None,
     ) -> "Topology":
-        """A new topology with one more security-group rule (AWS refuses an identical one)."""
+        """A new topology with one more security-group rule (AWS refuses an identical one). The peer is
+        ``cidr=`` or ``sg=`` (``peer_sg=`` too, the name change_rule takes)."""
+        if ports is None:
+            raise RuleError(f"add_sg_rule({limits._show(group)}, ...) needs ports=", "e.g. ports=443 or ports='1024-65535'")
+        if peer_sg is not None:
+            if sg is not None and sg != peer_sg:
+                raise RuleError(f"add_sg_rule({limits._show(group)}, ...): sg={limits._show(sg)} and "
+                                f"peer_sg={limits._show(peer_sg)} name two peers", "give one of them")
+            sg = peer_sg
         d = _direction(direction)
         pr = PortRange.parse(ports)
         sgroup = self.security_group(group)
@@ -725,12 +733,19 @@ class Topology:
         return self.with_rule(rule, group=group)
 
     def add_nacl_rule(
-        self, nacl: str, direction: str, *, number: object, action: str, ports: object, cidr: str,
-        protocol: str = "tcp", description: str = "",
+        self, nacl: str, direction: str, *, number: object = None, action: object = None, ports: object = None,
+        cidr: object = None, protocol: str = "tcp", description: str = "",
     ) -> "Topology":
         """A new topology with one more numbered NACL rule (the number must be free)."""
         d = _direction(direction)
         acl = self.nacl(nacl)
+        needed = {"number": number, "action": action, "ports": ports, "cidr": cidr}
+        missing = [k for k, v in needed.items() if v is None]
+        if missing:
+            used = sorted(r.number for r in acl.rules if r.direction == d)
+            raise RuleError(f"add_nacl_rule({limits._show(nacl)}, {d!r}, ...) needs {', '.join(k + '=' for k in missing)}",
+                            f"e.g. number=150, action='allow', ports=443, cidr='0.0.0.0/0' (numbers in use {d}: "
+                            f"{', '.join(map(str, used)) or 'none'})")
         n = limits.nacl_rule_number(number, nacl, d)
         rid = nacl_rule_id(nacl, d, n)
         rule = NaclRule(nacl=nacl, number=n, direction=d, action=limits.nacl_action(action, rid),
