@@ -52,3 +52,16 @@ def test_the_exercise_fails_unsolved_passes_solved_and_fails_when_the_rule_is_de
     assert ex.check(E.solved(ex)) is True
     with pytest.raises(tl.CheckFailed, match="journey still fails"):
         ex.check(ex.start().switch_off("web-sg-out-5432"))
+
+
+def test_the_reply_rule_exercise_refuses_opening_every_port():
+    """linux-ephemeral checks least privilege, as notebook 10 says the checks do: 0-65535 gets every OS through
+    but sends replies to ports below 1024 too, and the hint says where the range starts."""
+    ex = E.load_exercise("linux-ephemeral")
+    every_port = ex.start().change_rule("nacl-public-out-110", ports="0-65535")
+    assert E.assert_journey_ok(every_port, os="linux")  # it works: only the scope check can fail it
+    with pytest.raises(tl.CheckFailed, match=r"nacl-public outbound admits port 1023") as exc:
+        ex.check(every_port)
+    assert "start the range at 1024" in exc.value.hint
+    for fixed in ("1024-65535", "32768-65535"):
+        assert ex.check(ex.start().change_rule("nacl-public-out-110", ports=fixed)) is True

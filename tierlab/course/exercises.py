@@ -158,8 +158,11 @@ def assert_nacl_scoped(topo: Topology, nacl: str, direction: str, port: int, wit
             if r.action == "allow" and r.port_span().contains(port) and not any(r.cidr.subnet_of(n) for n in nets)
             and not reply_rule(r)]
     if wide:
+        reply_to_all = any(r.cidr.prefixlen == 0 and r.ports.lo < EPHEMERAL["elb"].lo <= port + 1 for r in wide)
         raise CheckFailed(f"{nacl} {direction} admits port {port} wider than {', '.join(within)}: "
                           + ", ".join(f"{r.id} ({r.describe()})" for r in wide),
+                          "replies to the internet go to the clients' ephemeral ports: start the range at "
+                          f"{EPHEMERAL['elb'].lo}, not below" if reply_to_all else
                           "scope the rule to the subnet that needs it")
     return True
 
