@@ -529,6 +529,24 @@ def drop_shared_memory(datadir: Path, postmaster: int | None, uid: int | None = 
     return removed
 
 
+def drop_orphaned_segments() -> list[int]:
+    """Remove every segment the dedicated server account made whose creator is gone and nothing holds.
+
+    A backstop for :func:`drop_shared_memory`, which removes a dead server's segment by the key its
+    postmaster.pid names: once in about twenty CI runs of twenty kill cycles a segment stayed behind
+    all the same. Only with the dedicated account (tierlab runs as root): every segment that account
+    makes is a tierlab server's, so nobody else's memory is touched; as a plain user, nothing is."""
+    run_as = _run_as()
+    if run_as is None:
+        return []
+    removed = []
+    for seg in _shm_segments():
+        if (seg.get("cuid") == run_as[0] and seg.get("nattch", 1) == 0 and not _alive(seg.get("cpid", 0) or 0)
+                and _shmctl_rmid(seg["shmid"])):
+            removed.append(seg["shmid"])
+    return removed
+
+
 def _shmctl_rmid(shmid: int) -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -563,6 +581,7 @@ def _clean_session(sess: Path) -> None:
     except OSError:
         server_uid = None
     drop_shared_memory(datadir, pm, server_uid)
+    drop_orphaned_segments()
     shutil.rmtree(sess, ignore_errors=True)
 
 
@@ -1000,6 +1019,7 @@ class EmbeddedServer:
                 pass
         _wait_detached(self.pid)
         drop_shared_memory(self.datadir, self.pid)
+        drop_orphaned_segments()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
