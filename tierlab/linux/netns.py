@@ -139,16 +139,8 @@ def _pids_in(names: list[str]) -> list[int]:
 def remove_session(sid: str) -> None:
     """Kill every process inside the session's namespaces and delete the namespaces."""
     names = list_namespaces(f"{sid}-")
-    me = os.getpid()
-    pids = [p for p in _pids_in(names) if p != me] if names else []
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 3
-    while pids and time.monotonic() < deadline:
-        pids = [p for p in pids if Path(f"/proc/{p}").exists() and _state(p) not in ("Z", "X")]
-        time.sleep(0.01)
     if names:
+        _kill_inside(names)
         subprocess.run(["ip", "-batch", "-"], input="".join(f"netns del {n}\n" for n in names),
                        capture_output=True, text=True, timeout=30)
     shutil.rmtree(REGISTRY / sid, ignore_errors=True)  # the session's files (the lab's database)
@@ -163,6 +155,12 @@ def remove_namespaces(names: list[str]) -> None:
         return
     for name in names:
         forget(name, exact=True)
+    _kill_inside(names)
+    run_in(None, ["ip", "-batch", "-"], "".join(f"netns del {n}\n" for n in names))
+
+
+def _kill_inside(names: list[str]) -> None:
+    """SIGKILL every process in these namespaces but this one, and wait (at most 3 s) until each is gone."""
     pids = [p for p in _pids_in(names) if p != os.getpid()]
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -171,7 +169,6 @@ def remove_namespaces(names: list[str]) -> None:
     while pids and time.monotonic() < deadline:
         pids = [p for p in pids if Path(f"/proc/{p}").exists() and _state(p) not in ("Z", "X")]
         time.sleep(0.01)
-    run_in(None, ["ip", "-batch", "-"], "".join(f"netns del {n}\n" for n in names))
 
 
 def _state(pid: int) -> str:
