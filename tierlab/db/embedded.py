@@ -509,13 +509,14 @@ def drop_shared_memory(datadir: Path, postmaster: int | None, uid: int | None = 
     """Remove the SysV segment a dead server of ``datadir`` left (PostgreSQL removes it only on a clean stop).
 
     Only a segment whose key is the one ``postmaster.pid`` names, created by that postmaster and
-    by the server's account, and no longer attached; returns the ids removed.
+    by the server's account, and no longer attached; then any orphan :func:`drop_orphaned_segments`
+    finds. Returns the ids removed.
     """
     try:
         fields = (datadir / "postmaster.pid").read_text().splitlines()[6].split()
         key, shmid = int(fields[0]), int(fields[1])
     except (OSError, IndexError, ValueError):
-        return []
+        return drop_orphaned_segments()
     uid = _server_ids()[0] if uid is None else uid
     removed = []
     for seg in _shm_segments():
@@ -526,7 +527,7 @@ def drop_shared_memory(datadir: Path, postmaster: int | None, uid: int | None = 
             # death; on a busy machine that can take seconds): IPC_RMID then frees the segment as the last detaches
             if _shmctl_rmid(shmid):
                 removed.append(shmid)
-    return removed
+    return removed + drop_orphaned_segments()
 
 
 def drop_orphaned_segments() -> list[int]:
@@ -581,7 +582,6 @@ def _clean_session(sess: Path) -> None:
     except OSError:
         server_uid = None
     drop_shared_memory(datadir, pm, server_uid)
-    drop_orphaned_segments()
     shutil.rmtree(sess, ignore_errors=True)
 
 
@@ -1019,7 +1019,6 @@ class EmbeddedServer:
                 pass
         _wait_detached(self.pid)
         drop_shared_memory(self.datadir, self.pid)
-        drop_orphaned_segments()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
